@@ -1,0 +1,68 @@
+// topupd's Prometheus metrics: one registry, serialized by us for GET /metrics.
+//
+// Names follow Prometheus conventions: `topupd_` prefix, base units, `_total` on
+// counters, HELP on every family, and only low-cardinality labels (account, rule,
+// provider, notifier names from the config; never ids or amounts).
+// Amounts are exported in minor units of their currency (label `currency`):
+// aggregate them only by currency.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "topupd/core/money.hpp"
+#include "topupd/core/rules.hpp"
+#include "topupd/core/time.hpp"
+#include "topupd/core/topup.hpp"
+
+namespace prometheus {
+class Registry;
+class Gauge;
+class Counter;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace topupd::adapters {
+
+class Metrics {
+ public:
+  Metrics(const std::string& version, const std::string& revision);
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // The Prometheus text exposition format (version 0.0.4).
+  std::string serialize() const;
+
+  void set_balance(const std::string& account, const core::Money& balance);
+  void set_last_successful_poll(const std::string& account, core::Timestamp at);
+  void observe_poll_duration(const std::string& account, core::Duration duration);
+  void count_poll_error(const std::string& account, std::string_view reason);
+  // Drops every per-account series of accounts not in `keep` (after a reload).
+  void retain_accounts(const std::set<std::string>& keep);
+
+  // Replaces the threshold and rule-state series with those of `rules`.
+  void set_rules(const std::vector<core::Rule>& rules);
+  void set_rule_state(const std::string& rule, core::RulePhase phase);
+
+  void count_alert(const std::string& rule, const std::string& severity);
+  void count_notification(const std::string& notifier, std::string_view outcome);
+  void count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome);
+  void add_top_up_amount(const std::string& account, core::TopUpMethod method, const core::Money& amount);
+  void set_top_ups_in_state(core::TopUpState state, std::int64_t count);
+
+  void set_config_reload(bool successful, core::Timestamp at);
+
+ private:
+  struct Families;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<Families> families_;
+};
+
+}  // namespace topupd::adapters

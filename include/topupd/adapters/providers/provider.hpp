@@ -1,0 +1,74 @@
+// The Provider port: how topupd reads a balance and moves money at a gateway or bank.
+//
+// Every call returns either a value or a `ProviderError` classified once as
+// retryable (nothing happened; safe to try again), not retryable (rejected; trying
+// again will not help) or outcome unknown (the request may have been executed: look
+// it up before doing anything else). Amounts are exact `Money`.
+//
+// Calls are coroutines on the daemon's single io_context; callers bound them with a
+// timeout. A provider must accept the same idempotency key again and return the
+// first outcome instead of moving money twice.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "topupd/core/money.hpp"
+#include "topupd/core/result.hpp"
+#include "topupd/core/rules.hpp"
+
+namespace topupd::adapters {
+
+enum class FailureKind { retryable, not_retryable, outcome_unknown };
+
+struct ProviderError {
+  FailureKind kind;
+  std::string reason;   // short, stable, low-cardinality: "timeout", "http_5xx", "insufficient_funds"
+  std::string message;  // for logs; never contains a secret
+};
+
+template <class T>
+using ProviderResult = core::Result<T, ProviderError>;
+
+struct BalanceQuery {
+  std::string account_id;    // the account's id at the provider
+  std::string balance_kind;  // "available", "incoming", ...
+  core::Currency currency;
+};
+
+struct TopUpRequest {
+  std::string idempotency_key;
+  core::TopUpMethod method;
+  std::string destination_id;  // provider account id that receives the money
+  std::string source;          // sweep: source account id; direct debit: bank account number
+  core::Money amount;
+};
+
+enum class ProviderTopUpStatus { pending, succeeded, failed };
+
+struct TopUpReceipt {
+  std::string reference;  // the provider's id for the movement
+  ProviderTopUpStatus status;
+  std::string failure;    // why, when failed
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  virtual boost::asio::awaitable<ProviderResult<core::Money>> balance(const BalanceQuery& query) = 0;
+
+  // Starts a direct debit or sweep under `request.idempotency_key`. Sending the same
+  // key again returns the first outcome; the same key with other parameters is an
+  // error (not retryable).
+  virtual boost::asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& request) = 0;
+
+  // The provider's record of the top-up started under `idempotency_key`; nullopt when
+  // the provider has none (the request never arrived).
+  virtual boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
+      const std::string& idempotency_key) = 0;
+};
+
+}  // namespace topupd::adapters

@@ -1,0 +1,77 @@
+// The embedded sandbox: a simulated gateway inside the daemon, the default provider.
+//
+// Each simulated account drains at a configured rate (simulated payouts) and may
+// receive a steady inflow (simulated customer payments), each varying by a configured
+// noise. Direct debits credit the account after `settle_after`; sweeps take the money
+// out of the source at once and credit the destination after `settle_after`. Time
+// is read from the injected Clock and movements settle lazily when the sandbox is next
+// asked, so a fake clock drives it deterministically.
+//
+// The sandbox keeps its own ledger of every top-up and sweep: the witness that tests
+// compare topupd's own records against.
+#pragma once
+
+#include <map>
+#include <random>
+#include <vector>
+
+#include "topupd/adapters/providers/provider.hpp"
+#include "topupd/config/config.hpp"
+#include "topupd/core/clock.hpp"
+
+namespace topupd::adapters {
+
+struct SandboxLedgerEntry {
+  std::string id;               // "sbx_1", ...
+  core::TopUpMethod kind;
+  std::string account;          // destination
+  std::string source;           // sweep source account, or the debited bank account
+  core::Money amount;
+  std::string idempotency_key;
+  core::Timestamp created_at;
+  core::Timestamp settles_at;
+  bool settled = false;
+};
+
+class SandboxProvider final : public Provider {
+ public:
+  SandboxProvider(const config::ProviderConfig& config, const core::Clock& clock);
+
+  boost::asio::awaitable<ProviderResult<core::Money>> balance(const BalanceQuery& query) override;
+  boost::asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& request) override;
+  boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
+      const std::string& idempotency_key) override;
+
+  // Synchronous forms of the above, for the coroutine wrappers and for tests.
+  ProviderResult<core::Money> balance_now(const std::string& account_id);
+  ProviderResult<TopUpReceipt> submit_now(const TopUpRequest& request);
+  std::optional<TopUpReceipt> look_up_now(const std::string& idempotency_key);
+
+  // Every top-up and sweep ever accepted, in order.
+  const std::vector<SandboxLedgerEntry>& ledger() const { return ledger_; }
+  // The ledger as JSON: {"provider":…,"entries":[…],"accounts":[…]}.
+  std::string ledger_json();
+
+ private:
+  struct Account {
+    config::SandboxAccountConfig config;
+    core::Money balance;
+    core::Timestamp updated_at;
+    core::Money paid_out;  // total of simulated payouts
+  };
+
+  // Brings every account to `now`: drift, then movements due by now.
+  void advance(core::Timestamp now);
+  void drift(Account& account, core::Duration elapsed);
+  TopUpReceipt receipt_of(const SandboxLedgerEntry& entry) const;
+
+  std::string name_;
+  core::Duration settle_after_;
+  const core::Clock& clock_;
+  std::mt19937_64 random_;
+  std::map<std::string, Account> accounts_;
+  std::vector<SandboxLedgerEntry> ledger_;
+  std::map<std::string, std::size_t> by_key_;  // idempotency key → ledger index
+};
+
+}  // namespace topupd::adapters

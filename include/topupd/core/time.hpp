@@ -1,0 +1,34 @@
+// Time in topupd: wall-clock timestamps, durations and their text form.
+//
+// `Timestamp` is wall-clock time (for calendars, logs and journal rows) at millisecond
+// resolution; `MonotonicTime` is for measuring intervals. Neither is ever read inside
+// `core`: callers pass `now` in, taken from a `Clock` (see clock.hpp).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace topupd::core {
+
+using Duration = std::chrono::milliseconds;
+using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
+using MonotonicTime = std::chrono::time_point<std::chrono::steady_clock, std::chrono::milliseconds>;
+
+struct DurationParse {
+  std::optional<Duration> value;
+  std::string error;
+};
+
+// Parses "500ms", "30s", "15m", "2h", "1d" and sequences of them ("1h30m").
+// Units must be given; negative values, unknown units and overflow are errors.
+DurationParse parse_duration(std::string_view text);
+
+// "1h30m", "45s", "250ms", "0s": the shortest exact form, parseable by parse_duration.
+std::string format_duration(Duration duration);
+
+// RFC 3339 in UTC with milliseconds: "2026-11-25T05:38:38.123Z".
+std::string format_rfc3339(Timestamp at);
+
+}  // namespace topupd::core

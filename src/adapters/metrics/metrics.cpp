@@ -1,0 +1,205 @@
+#include "topupd/adapters/metrics/metrics.hpp"
+
+#include <sstream>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace topupd::adapters {
+namespace {
+
+// Prometheus samples are floating point by definition of the format; amounts are
+// converted only here, at the edge (exact below 2^53 minor units).
+double as_sample(std::int64_t value) { return static_cast<double>(value); }
+
+double seconds_of(core::Duration duration) { return as_sample(duration.count()) / 1000.0; }
+
+}  // namespace
+
+struct Metrics::Families {
+  prometheus::Family<prometheus::Gauge>& balance;
+  prometheus::Family<prometheus::Gauge>& threshold;
+  prometheus::Family<prometheus::Gauge>& last_successful_poll;
+  prometheus::Family<prometheus::Histogram>& poll_duration;
+  prometheus::Family<prometheus::Counter>& poll_errors;
+  prometheus::Family<prometheus::Gauge>& rule_state;
+  prometheus::Family<prometheus::Counter>& alerts;
+  prometheus::Family<prometheus::Counter>& notifications;
+  prometheus::Family<prometheus::Counter>& top_ups;
+  prometheus::Family<prometheus::Counter>& top_up_amount;
+  prometheus::Family<prometheus::Gauge>& top_ups_in_state;
+  prometheus::Family<prometheus::Gauge>& reload_successful;
+  prometheus::Family<prometheus::Gauge>& reload_timestamp;
+  prometheus::Family<prometheus::Gauge>& build_info;
+  // Series created per account and rule, so a reload can remove them.
+  std::map<std::string, std::vector<std::pair<const char*, prometheus::Gauge*>>> account_gauges;
+  std::map<std::string, prometheus::Histogram*> poll_histograms;
+  std::vector<prometheus::Gauge*> threshold_series;
+  std::vector<prometheus::Gauge*> rule_state_series;
+
+  // Remembers a per-account gauge so retain_accounts can remove it later.
+  prometheus::Gauge& track(const std::string& account, const char* family, prometheus::Gauge& gauge) {
+    auto& series = account_gauges[account];
+    for (const auto& entry : series) {
+      if (entry.second == &gauge) return gauge;
+    }
+    series.emplace_back(family, &gauge);
+    return gauge;
+  }
+};
+
+Metrics::Metrics(const std::string& version, const std::string& revision)
+    : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& r = *registry_;
+  families_ = std::unique_ptr<Families>(new Families{
+      prometheus::BuildGauge().Name("topupd_balance")
+          .Help("Latest polled balance, in minor units of the currency label (aggregate only by currency)")
+          .Register(r),
+      prometheus::BuildGauge().Name("topupd_threshold")
+          .Help("Balance below which a rule fires, in minor units of the currency label")
+          .Register(r),
+      prometheus::BuildGauge().Name("topupd_last_successful_poll_timestamp_seconds")
+          .Help("Unix time of the last successful balance poll").Register(r),
+      prometheus::BuildHistogram().Name("topupd_poll_duration_seconds")
+          .Help("Time taken by balance polls, successful or not").Register(r),
+      prometheus::BuildCounter().Name("topupd_poll_errors_total")
+          .Help("Failed balance polls by reason").Register(r),
+      prometheus::BuildGauge().Name("topupd_rule_state")
+          .Help("1 for the state each rule is in (inactive, pending, firing), 0 otherwise").Register(r),
+      prometheus::BuildCounter().Name("topupd_alerts_total")
+          .Help("Alerts that started firing").Register(r),
+      prometheus::BuildCounter().Name("topupd_notifications_total")
+          .Help("Notifications handed to notifiers, by outcome").Register(r),
+      prometheus::BuildCounter().Name("topupd_topups_total")
+          .Help("Top-ups and sweeps by rule, method and final outcome").Register(r),
+      prometheus::BuildCounter().Name("topupd_topup_amount_minor_total")
+          .Help("Money moved by settled top-ups and sweeps, in minor units").Register(r),
+      prometheus::BuildGauge().Name("topupd_topups_in_state")
+          .Help("Top-ups in the journal by state").Register(r),
+      prometheus::BuildGauge().Name("topupd_config_last_reload_successful")
+          .Help("1 if the last configuration load or reload succeeded, 0 if it was rejected").Register(r),
+      prometheus::BuildGauge().Name("topupd_config_last_reload_success_timestamp_seconds")
+          .Help("Unix time of the last successful configuration load").Register(r),
+      prometheus::BuildGauge().Name("topupd_build_info")
+          .Help("Always 1; labels carry the version and git revision").Register(r),
+      {}, {}, {}, {}});
+  families_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
+  for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
+  families_->reload_successful.Add({}).Set(0);
+}
+
+Metrics::~Metrics() = default;
+
+std::string Metrics::serialize() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  return out.str();
+}
+
+void Metrics::set_balance(const std::string& account, const core::Money& balance) {
+  auto& gauge = families_->balance.Add(
+      {{"account", account}, {"currency", std::string(balance.currency().code())}});
+  families_->track(account, "balance", gauge).Set(as_sample(balance.minor()));
+}
+
+void Metrics::set_last_successful_poll(const std::string& account, core::Timestamp at) {
+  auto& gauge = families_->last_successful_poll.Add({{"account", account}});
+  families_->track(account, "last_poll", gauge).Set(seconds_of(at.time_since_epoch()));
+}
+
+void Metrics::observe_poll_duration(const std::string& account, core::Duration duration) {
+  auto it = families_->poll_histograms.find(account);
+  if (it == families_->poll_histograms.end()) {
+    auto& histogram = families_->poll_duration.Add(
+        {{"account", account}},
+        prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+    it = families_->poll_histograms.emplace(account, &histogram).first;
+  }
+  it->second->Observe(seconds_of(duration));
+}
+
+void Metrics::count_poll_error(const std::string& account, std::string_view reason) {
+  families_->poll_errors.Add({{"account", account}, {"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::retain_accounts(const std::set<std::string>& keep) {
+  for (auto it = families_->account_gauges.begin(); it != families_->account_gauges.end();) {
+    if (keep.count(it->first)) {
+      ++it;
+      continue;
+    }
+    for (const auto& [family, gauge] : it->second) {
+      if (family == std::string_view("balance")) families_->balance.Remove(gauge);
+      else families_->last_successful_poll.Remove(gauge);
+    }
+    it = families_->account_gauges.erase(it);
+  }
+  for (auto it = families_->poll_histograms.begin(); it != families_->poll_histograms.end();) {
+    if (keep.count(it->first)) {
+      ++it;
+      continue;
+    }
+    families_->poll_duration.Remove(it->second);
+    it = families_->poll_histograms.erase(it);
+  }
+}
+
+void Metrics::set_rules(const std::vector<core::Rule>& rules) {
+  for (auto* gauge : families_->threshold_series) families_->threshold.Remove(gauge);
+  for (auto* gauge : families_->rule_state_series) families_->rule_state.Remove(gauge);
+  families_->threshold_series.clear();
+  families_->rule_state_series.clear();
+  for (const auto& rule : rules) {
+    auto& threshold = families_->threshold.Add(
+        {{"rule", rule.name}, {"account", rule.account}, {"currency", std::string(rule.below.currency().code())}});
+    threshold.Set(as_sample(rule.below.minor()));
+    families_->threshold_series.push_back(&threshold);
+    for (auto phase : {core::RulePhase::inactive, core::RulePhase::pending, core::RulePhase::firing}) {
+      auto& state = families_->rule_state.Add({{"rule", rule.name}, {"state", std::string(core::to_string(phase))}});
+      state.Set(phase == core::RulePhase::inactive ? 1 : 0);
+      families_->rule_state_series.push_back(&state);
+    }
+  }
+}
+
+void Metrics::set_rule_state(const std::string& rule, core::RulePhase phase) {
+  for (auto candidate : {core::RulePhase::inactive, core::RulePhase::pending, core::RulePhase::firing}) {
+    families_->rule_state.Add({{"rule", rule}, {"state", std::string(core::to_string(candidate))}})
+        .Set(candidate == phase ? 1 : 0);
+  }
+}
+
+void Metrics::count_alert(const std::string& rule, const std::string& severity) {
+  families_->alerts.Add({{"rule", rule}, {"severity", severity}}).Increment();
+}
+
+void Metrics::count_notification(const std::string& notifier, std::string_view outcome) {
+  families_->notifications.Add({{"notifier", notifier}, {"outcome", std::string(outcome)}}).Increment();
+}
+
+void Metrics::count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome) {
+  families_->top_ups
+      .Add({{"rule", rule}, {"method", std::string(core::to_string(method))}, {"outcome", std::string(outcome)}})
+      .Increment();
+}
+
+void Metrics::add_top_up_amount(const std::string& account, core::TopUpMethod method,
+                                const core::Money& amount) {
+  families_->top_up_amount.Add({{"account", account}, {"method", std::string(core::to_string(method))}})
+      .Increment(as_sample(amount.minor()));
+}
+
+void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
+  families_->top_ups_in_state.Add({{"state", std::string(core::to_string(state))}}).Set(as_sample(count));
+}
+
+void Metrics::set_config_reload(bool successful, core::Timestamp at) {
+  families_->reload_successful.Add({}).Set(successful ? 1 : 0);
+  if (successful) families_->reload_timestamp.Add({}).Set(seconds_of(at.time_since_epoch()));
+}
+
+}  // namespace topupd::adapters

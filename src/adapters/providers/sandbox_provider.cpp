@@ -1,0 +1,162 @@
+#include "topupd/adapters/providers/sandbox_provider.hpp"
+
+#include <fmt/format.h>
+
+#include "topupd/adapters/json.hpp"
+
+namespace topupd::adapters {
+
+using core::Money;
+
+namespace {
+// 128-bit intermediate so rate × elapsed × noise cannot overflow before dividing.
+__extension__ typedef __int128 Wide;
+}  // namespace
+
+SandboxProvider::SandboxProvider(const config::ProviderConfig& config, const core::Clock& clock)
+    : name_(config.name), settle_after_(config.settle_after), clock_(clock), random_(config.seed) {
+  const core::Timestamp now = clock_.now();
+  for (const auto& account : config.accounts) {
+    accounts_.emplace(account.id, Account{account, account.opening_balance, now,
+                                          Money(0, account.opening_balance.currency())});
+  }
+}
+
+void SandboxProvider::drift(Account& account, core::Duration elapsed) {
+  if (elapsed.count() <= 0) return;
+  const int noise = account.config.noise_percent;
+  // One movement for the whole period, scaled by a noise draw in [-noise, +noise] %.
+  auto movement = [&](const Money& per_minute) -> std::int64_t {
+    if (per_minute.is_zero()) return 0;
+    const std::int64_t draw =
+        noise == 0 ? 0 : static_cast<std::int64_t>(random_() % static_cast<std::uint64_t>(2 * noise + 1)) - noise;
+    const Wide scaled = static_cast<Wide>(per_minute.minor()) * elapsed.count() * (100 + draw) /
+                            (static_cast<Wide>(60'000) * 100);
+    return scaled > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(scaled);
+  };
+  const Money inflow(movement(account.config.inflow_per_minute), account.balance.currency());
+  const Money wanted(movement(account.config.drain_per_minute), account.balance.currency());
+  if (auto credited = account.balance.checked_add(inflow)) account.balance = *credited;
+  // Payouts cannot overdraw the balance: once it is empty they fail.
+  const Money paid = core::max(Money(0, wanted.currency()), core::min(wanted, account.balance));
+  account.balance = *account.balance.checked_sub(paid);
+  if (auto total = account.paid_out.checked_add(paid)) account.paid_out = *total;
+}
+
+void SandboxProvider::advance(core::Timestamp now) {
+  for (auto& [id, account] : accounts_) {
+    drift(account, now - account.updated_at);
+    if (now > account.updated_at) account.updated_at = now;
+  }
+  for (auto& entry : ledger_) {
+    if (entry.settled || entry.settles_at > now) continue;
+    auto it = accounts_.find(entry.account);
+    if (it == accounts_.end()) continue;
+    if (auto credited = it->second.balance.checked_add(entry.amount)) it->second.balance = *credited;
+    entry.settled = true;
+  }
+}
+
+ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id) {
+  advance(clock_.now());
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) {
+    return ProviderError{FailureKind::not_retryable, "unknown_account",
+                         fmt::format("sandbox {} has no account {}", name_, account_id)};
+  }
+  return it->second.balance;
+}
+
+TopUpReceipt SandboxProvider::receipt_of(const SandboxLedgerEntry& entry) const {
+  return {entry.id, entry.settled ? ProviderTopUpStatus::succeeded : ProviderTopUpStatus::pending, ""};
+}
+
+ProviderResult<TopUpReceipt> SandboxProvider::submit_now(const TopUpRequest& request) {
+  const core::Timestamp now = clock_.now();
+  advance(now);
+  if (auto known = by_key_.find(request.idempotency_key); known != by_key_.end()) {
+    const SandboxLedgerEntry& first = ledger_[known->second];
+    if (first.kind != request.method || first.account != request.destination_id ||
+        first.source != request.source || !(first.amount.currency() == request.amount.currency()) ||
+        first.amount.minor() != request.amount.minor()) {
+      return ProviderError{FailureKind::not_retryable, "idempotency_mismatch",
+                           "idempotency key reused with different parameters"};
+    }
+    return receipt_of(first);  // a replay: the first outcome, no new movement
+  }
+  auto destination = accounts_.find(request.destination_id);
+  if (destination == accounts_.end()) {
+    return ProviderError{FailureKind::not_retryable, "unknown_account",
+                         fmt::format("sandbox {} has no account {}", name_, request.destination_id)};
+  }
+  if (!request.amount.is_positive() || !(request.amount.currency() == destination->second.balance.currency())) {
+    return ProviderError{FailureKind::not_retryable, "invalid_amount",
+                         "amount must be positive and in the account's currency"};
+  }
+  if (request.method == core::TopUpMethod::sweep) {
+    auto source = accounts_.find(request.source);
+    if (source == accounts_.end() || source->first == destination->first) {
+      return ProviderError{FailureKind::not_retryable, "unknown_account",
+                           fmt::format("sandbox {} cannot sweep from {}", name_, request.source)};
+    }
+    if (source->second.balance < request.amount) {
+      return ProviderError{FailureKind::not_retryable, "insufficient_funds",
+                           fmt::format("source {} holds less than the sweep", request.source)};
+    }
+    source->second.balance = *source->second.balance.checked_sub(request.amount);
+  }
+  SandboxLedgerEntry entry{fmt::format("sbx_{}", ledger_.size() + 1), request.method,
+                           request.destination_id, request.source, request.amount,
+                           request.idempotency_key, now, now + settle_after_, false};
+  by_key_.emplace(entry.idempotency_key, ledger_.size());
+  ledger_.push_back(entry);
+  advance(now);  // a zero settle delay settles at once
+  return receipt_of(ledger_.back());
+}
+
+std::optional<TopUpReceipt> SandboxProvider::look_up_now(const std::string& idempotency_key) {
+  advance(clock_.now());
+  auto known = by_key_.find(idempotency_key);
+  if (known == by_key_.end()) return std::nullopt;
+  return receipt_of(ledger_[known->second]);
+}
+
+boost::asio::awaitable<ProviderResult<Money>> SandboxProvider::balance(const BalanceQuery& query) {
+  co_return balance_now(query.account_id);
+}
+
+boost::asio::awaitable<ProviderResult<TopUpReceipt>> SandboxProvider::submit(const TopUpRequest& request) {
+  co_return submit_now(request);
+}
+
+boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> SandboxProvider::look_up(
+    const std::string& idempotency_key) {
+  co_return look_up_now(idempotency_key);
+}
+
+std::string SandboxProvider::ledger_json() {
+  advance(clock_.now());
+  std::string out = fmt::format("{{\"provider\":{},\"entries\":[", json_string(name_));
+  for (std::size_t i = 0; i < ledger_.size(); ++i) {
+    const auto& e = ledger_[i];
+    out += fmt::format(
+        "{}{{\"id\":{},\"kind\":{},\"account\":{},\"source\":{},\"amount_minor\":{},"
+        "\"currency\":{},\"idempotency_key\":{},\"created_at\":{},\"settled\":{}}}",
+        i == 0 ? "" : ",", json_string(e.id), json_string(core::to_string(e.kind)),
+        json_string(e.account), json_string(e.source), e.amount.minor(),
+        json_string(e.amount.currency().code()), json_string(e.idempotency_key),
+        json_string(core::format_rfc3339(e.created_at)), e.settled ? "true" : "false");
+  }
+  out += "],\"accounts\":[";
+  bool first = true;
+  for (const auto& [id, account] : accounts_) {
+    out += fmt::format("{}{{\"id\":{},\"balance_minor\":{},\"currency\":{},\"paid_out_minor\":{}}}",
+                       first ? "" : ",", json_string(id), account.balance.minor(),
+                       json_string(account.balance.currency().code()), account.paid_out.minor());
+    first = false;
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace topupd::adapters

@@ -1,0 +1,279 @@
+// Per-account work: poll → rules → {alerts, top-ups}, and the top-up executor.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+#include "topupd/core/schedule.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using adapters::FailureKind;
+using adapters::ProviderError;
+using adapters::ProviderResult;
+using core::TopUpState;
+
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+
+// A top-up request gets longer than a balance read: banks are slow to debit.
+constexpr core::Duration kTopUpTimeout{10'000};
+
+// Bounds a provider call. A timeout of a call that may have changed state at the
+// provider is `outcome_unknown` (look it up before anything else); of a read, retryable.
+template <class T>
+asio::awaitable<ProviderResult<T>> with_timeout(asio::awaitable<ProviderResult<T>> call,
+                                                core::Duration timeout, FailureKind on_timeout) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  auto outcome = co_await (std::move(call) || timer.async_wait(asio::use_awaitable));
+  if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
+  co_return ProviderError{on_timeout, "timeout",
+                          fmt::format("no answer within {}", core::format_duration(timeout))};
+}
+
+adapters::ProviderTopUpStatus status_of(TopUpState state) {
+  return state == TopUpState::succeeded ? adapters::ProviderTopUpStatus::succeeded
+         : state == TopUpState::failed  ? adapters::ProviderTopUpStatus::failed
+                                        : adapters::ProviderTopUpStatus::pending;
+}
+
+TopUpState state_of(adapters::ProviderTopUpStatus status) {
+  switch (status) {
+    case adapters::ProviderTopUpStatus::pending: return TopUpState::pending;
+    case adapters::ProviderTopUpStatus::succeeded: return TopUpState::succeeded;
+    case adapters::ProviderTopUpStatus::failed: return TopUpState::failed;
+  }
+  return TopUpState::unknown;
+}
+
+}  // namespace
+
+asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account) {
+  const auto& poll = account->config.poll;
+  while (!account->stopped) {
+    co_await poll_once(*account);
+    if (account->stopped) break;
+    const core::Duration delay =
+        account->consecutive_failures == 0
+            ? core::jittered(poll.every, poll.jitter_percent, random_.next())
+            : core::failure_backoff(poll.every, poll.max_backoff, account->consecutive_failures,
+                                    poll.jitter_percent, random_.next());
+    account->timer.expires_after(delay);
+    auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) break;  // cancelled by a reload or shutdown
+  }
+}
+
+asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
+  const std::string& name = account.config.name;
+  const auto started = clock_.monotonic();
+  // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
+  const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
+  auto call = account.provider->balance(query);
+  auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
+  metrics_.observe_poll_duration(name, clock_.monotonic() - started);
+  if (account.stopped) co_return;
+
+  if (result && !(result->currency() == account.config.currency)) {
+    result = ProviderError{FailureKind::not_retryable, "currency_mismatch",
+                           fmt::format("provider reported {} for a {} account",
+                                       result->currency().code(), account.config.currency.code())};
+  }
+  if (!result) {
+    account.consecutive_failures += 1;
+    metrics_.count_poll_error(name, result.error().reason);
+    spdlog::warn("balance poll failed: {} account={} reason={} consecutive_failures={}{}",
+                 result.error().message, field(name), result.error().reason,
+                 account.consecutive_failures,
+                 account.latest ? " last_success=" + core::format_rfc3339(account.latest->at) : "");
+    co_return;
+  }
+  account.consecutive_failures = 0;
+  const core::Observation observation{name, *result, clock_.now()};
+  account.latest = observation;
+  metrics_.set_balance(name, observation.balance);
+  metrics_.set_last_successful_poll(name, observation.at);
+  spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
+
+  // Known top-ups first: an unknown outcome is looked up before anything new starts.
+  co_await reconcile(account);
+  if (account.stopped || stopping_) co_return;
+
+  std::vector<core::Decision> top_ups;
+  std::vector<core::Decision> alerts;
+  run_rules(account, observation, top_ups, alerts);
+  std::map<std::string, std::string> actions;  // rule → what was done
+  for (const auto& decision : top_ups) {
+    actions[decision.rule] = co_await execute(decision, account);
+  }
+  for (const auto& decision : alerts) notify(decision, actions[decision.rule]);
+}
+
+void Daemon::run_rules(const AccountRuntime& account, const core::Observation& observation,
+                       std::vector<core::Decision>& top_ups, std::vector<core::Decision>& alerts) {
+  for (const auto& rule : config_.rules) {
+    if (rule.account != account.config.name) continue;
+    core::RuleState& state = rule_states_[rule.name];
+    const auto previous = state.phase;
+    auto evaluation = core::evaluate(rule, state, observation, {top_up_in_flight(rule.account)});
+    state = evaluation.next;
+    if (state.phase != previous) {
+      metrics_.set_rule_state(rule.name, state.phase);
+      spdlog::debug("rule state changed rule={} from={} to={}", field(rule.name),
+                    core::to_string(previous), core::to_string(state.phase));
+    }
+    if (evaluation.top_up_held_back) {
+      spdlog::debug("top-up held back: {} rule={} account={}", *evaluation.top_up_held_back,
+                    field(rule.name), field(rule.account));
+    }
+    for (auto& decision : evaluation.decisions) {
+      (decision.kind == core::DecisionKind::top_up ? top_ups : alerts).push_back(std::move(decision));
+    }
+  }
+}
+
+void Daemon::notify(const core::Decision& decision, const std::string& action) {
+  const core::Rule* rule = nullptr;
+  for (const auto& candidate : config_.rules) {
+    if (candidate.name == decision.rule) rule = &candidate;
+  }
+  if (!rule || !rule->alert) return;
+  if (decision.kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule->name, rule->alert->severity);
+  const adapters::Notification notification{decision.kind, decision.rule, decision.account,
+                                            rule->alert->severity, decision.reason, decision.balance,
+                                            decision.threshold, action};
+  for (const auto& name : rule->alert->notify) {
+    auto it = notifiers_.find(name);
+    if (it == notifiers_.end()) continue;
+    const bool delivered = it->second->send(notification);
+    metrics_.count_notification(name, delivered ? "delivered" : "failed");
+  }
+}
+
+bool Daemon::top_up_in_flight(const std::string& account) const {
+  for (const auto& record : journal_) {
+    if (record.account == account && !core::is_terminal(record.state)) return true;
+  }
+  return false;
+}
+
+void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why) {
+  if (record.state == next) return;
+  if (!core::can_transition(record.state, next)) {
+    spdlog::error("refusing an impossible top-up transition topup={} from={} to={}", field(record.key),
+                  core::to_string(record.state), core::to_string(next));
+    return;
+  }
+  record.state = next;
+  std::map<TopUpState, std::int64_t> counts;
+  for (const auto& r : journal_) counts[r.state] += 1;
+  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
+
+  const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
+                                                                                : spdlog::level::info;
+  spdlog::log(level, "top-up {}{} topup={} rule={} account={} method={} amount={} reference={}",
+              core::to_string(next), why.empty() ? "" : ": " + why, field(record.key), field(record.rule),
+              field(record.account), core::to_string(record.method),
+              field(core::format_human(record.amount)), record.reference.empty() ? "-" : record.reference);
+  if (core::is_terminal(next)) {
+    metrics_.count_top_up(record.rule, record.method, core::to_string(next));
+    if (next == TopUpState::succeeded) metrics_.add_top_up_amount(record.account, record.method, record.amount);
+  }
+}
+
+asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, const AccountRuntime& account) {
+  const core::TopUpSpec& spec = *decision.top_up;
+  const std::string via = spec.via.empty() ? account.config.provider : spec.via;
+  std::string source = spec.source;
+  if (spec.method == core::TopUpMethod::sweep) {
+    const config::AccountConfig* source_account = config_.find_account(spec.source);
+    source = source_account ? source_account->id : spec.source;
+  }
+  if (config_.dry_run) {
+    spdlog::info("dry run: would start a {} of {} rule={} account={} topup={} reason={}",
+                 core::to_string(spec.method), field(core::format_human(*decision.amount)),
+                 field(decision.rule), field(decision.account), field(decision.idempotency_key),
+                 field(decision.reason));
+    metrics_.count_top_up(decision.rule, spec.method, "dry_run");
+    co_return fmt::format("dry run: would {} {}", core::to_string(spec.method),
+                          core::format_human(*decision.amount));
+  }
+  // The record exists, with its key, before any request leaves.
+  journal_.push_back(TopUpRecord{decision.idempotency_key, decision.rule, decision.account, via,
+                                 spec.method, account.config.id, source, *decision.amount,
+                                 TopUpState::planned, "", ""});
+  const std::size_t index = journal_.size() - 1;
+  spdlog::info("top-up planned: {} topup={} rule={} account={} method={} amount={}", decision.reason,
+               field(decision.idempotency_key), field(decision.rule), field(decision.account),
+               core::to_string(spec.method), field(core::format_human(*decision.amount)));
+  co_await send_to_provider(index, false);
+  const TopUpRecord& record = journal_[index];
+  co_return fmt::format("{} {} of {} {}", core::to_string(record.method), record.key,
+                        core::format_human(record.amount), core::to_string(record.state));
+}
+
+asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmission) {
+  auto provider = providers_.find(journal_[index].provider);
+  if (provider == providers_.end()) {
+    spdlog::error("top-up provider is no longer configured topup={} provider={}",
+                  field(journal_[index].key), field(journal_[index].provider));
+    co_return;
+  }
+  transition(journal_[index], TopUpState::submitted, resubmission ? "sent again under the same key" : "");
+  const TopUpRecord& r = journal_[index];
+  const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
+  ++money_operations_in_flight_;
+  auto call = provider->second->submit(request);
+  auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);
+  money_operation_finished();
+  TopUpRecord& record = journal_[index];  // the journal may have grown meanwhile
+  if (result) {
+    record.reference = result->reference;
+    transition(record, state_of(result->status), result->failure);
+  } else if (result.error().kind == FailureKind::not_retryable) {
+    record.last_error = result.error().message;
+    transition(record, TopUpState::failed, result.error().message);
+  } else {
+    // Retryable or unknown: the provider may hold it. Look it up next time; never
+    // send a new request.
+    record.last_error = result.error().message;
+    transition(record, TopUpState::unknown, result.error().message);
+  }
+}
+
+asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    if (journal_[i].account != account.config.name || core::is_terminal(journal_[i].state)) continue;
+    auto provider = providers_.find(journal_[i].provider);
+    if (provider == providers_.end()) continue;
+    const std::string key = journal_[i].key;
+    auto call = provider->second->look_up(key);
+    auto found = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
+    TopUpRecord& record = journal_[i];
+    if (!found) {
+      spdlog::warn("top-up look-up failed; will try again topup={} reason={}", field(key), found.error().reason);
+      continue;
+    }
+    if (!found.value()) {
+      // The provider never received it: sending the same request under the same key
+      // cannot move money twice.
+      if (record.state == TopUpState::unknown || record.state == TopUpState::planned) {
+        co_await send_to_provider(i, true);
+      }
+      continue;
+    }
+    const auto& receipt = *found.value();
+    if (record.reference.empty()) record.reference = receipt.reference;
+    if (status_of(record.state) != receipt.status || record.state == TopUpState::unknown) {
+      transition(record, state_of(receipt.status), receipt.failure);
+    }
+  }
+}
+
+}  // namespace topupd::app

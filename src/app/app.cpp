@@ -1,0 +1,242 @@
+// Daemon lifecycle: configuration generations, signals, systemd, admin routes.
+#include <csignal>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/json.hpp"
+#include "topupd/adapters/notify/log_notifier.hpp"
+#include "topupd/adapters/supervise.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+#include "topupd/adapters/sys/systemd.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+
+namespace {
+// How long SIGTERM waits for a money request already on the wire before exiting;
+// within the 2 s an operator (and systemd's default) expects.
+constexpr auto kStopDeadline = std::chrono::milliseconds(1500);
+}  // namespace
+
+Daemon::Daemon(config::Config config)
+    : metrics_(TOPUPD_VERSION, TOPUPD_GIT_REVISION),
+      config_(std::move(config)),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP),
+      watchdog_timer_(io_),
+      stop_deadline_(io_) {}
+
+int Daemon::run() {
+  config::Config initial = config_;
+  apply(std::move(initial));
+  metrics_.set_config_reload(true, clock_.now());
+
+  admin_ = std::make_unique<adapters::AdminServer>(io_, routes());
+  try {
+    admin_address_ = admin_->listen(config_.http_host, config_.http_port);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot listen for the admin HTTP server: {} address={}:{}", e.what(),
+                     config_.http_host, config_.http_port);
+    return 1;
+  }
+  spdlog::info("topupd {} started: serving /metrics, /healthz and /readyz address={} accounts={} "
+               "rules={} dry_run={}",
+               TOPUPD_VERSION, admin_address_, config_.accounts.size(), config_.rules.size(),
+               config_.dry_run);
+
+  asio::co_spawn(io_, signal_loop(), adapters::log_failure("signal handling"));
+  if (auto interval = adapters::systemd::watchdog_interval()) {
+    asio::co_spawn(io_, watchdog_loop(*interval), adapters::log_failure("systemd watchdog"));
+  }
+  adapters::systemd::notify(fmt::format("READY=1\nSTATUS=admin http on {}, watching {} accounts",
+                                        admin_address_, config_.accounts.size()));
+  io_.run();
+  spdlog::info("topupd stopped");
+  return 0;
+}
+
+void Daemon::apply(config::Config config) {
+  adapters::set_log_level(config.log_level);
+
+  // Providers whose settings did not change are kept, with their state (a sandbox's
+  // balances and ledger, later a client's connections).
+  std::map<std::string, std::shared_ptr<adapters::Provider>> providers;
+  std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes;
+  for (const auto& provider : config.providers) {
+    const config::ProviderConfig* previous = config_.find_provider(provider.name);
+    if (previous && previous->same_settings(provider) && sandboxes_.count(provider.name)) {
+      sandboxes[provider.name] = sandboxes_.at(provider.name);
+    } else {
+      sandboxes[provider.name] = std::make_shared<adapters::SandboxProvider>(provider, clock_);
+    }
+    providers[provider.name] = sandboxes[provider.name];
+  }
+
+  std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers;
+  for (const auto& notifier : config.notifiers) {
+    notifiers[notifier.name] = std::make_shared<adapters::LogNotifier>(notifier.name);
+  }
+
+  // Retire the old poll loops; a loop in the middle of a request finishes it and stops.
+  std::map<std::string, std::shared_ptr<AccountRuntime>> previous_accounts = std::move(accounts_);
+  accounts_.clear();
+  for (auto& [name, account] : previous_accounts) {
+    account->stopped = true;
+    account->timer.cancel();
+  }
+  for (const auto& account : config.accounts) {
+    auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
+    if (auto it = previous_accounts.find(account.name); it != previous_accounts.end() &&
+        it->second->config.provider == account.provider && it->second->config.id == account.id &&
+        providers.at(account.provider) == it->second->provider) {
+      runtime->latest = it->second->latest;  // still ready: same balance, same place
+    }
+    accounts_[account.name] = runtime;
+  }
+
+  std::map<std::string, core::RuleState> rule_states;
+  for (const auto& rule : config.rules) {
+    auto it = rule_states_.find(rule.name);
+    rule_states[rule.name] = it == rule_states_.end() ? core::RuleState{} : it->second;
+  }
+
+  std::set<std::string> account_names;
+  for (const auto& account : config.accounts) account_names.insert(account.name);
+  metrics_.retain_accounts(account_names);
+  metrics_.set_rules(config.rules);
+  for (const auto& [name, state] : rule_states) metrics_.set_rule_state(name, state.phase);
+
+  if (!config_.path.empty() &&
+      (config.http_host != config_.http_host || config.http_port != config_.http_port) && admin_) {
+    spdlog::warn("http.listen changed; the admin server keeps its address until restart address={}",
+                 admin_address_);
+  }
+  providers_ = std::move(providers);
+  sandboxes_ = std::move(sandboxes);
+  notifiers_ = std::move(notifiers);
+  rule_states_ = std::move(rule_states);
+  const std::string http_host = admin_ ? config_.http_host : config.http_host;
+  const std::uint16_t http_port = admin_ ? config_.http_port : config.http_port;
+  config_ = std::move(config);
+  config_.http_host = http_host;
+  config_.http_port = http_port;
+
+  for (auto& [name, runtime] : accounts_) {
+    asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
+  }
+}
+
+void Daemon::reload() {
+  adapters::systemd::notify("RELOADING=1");
+  spdlog::info("reloading the configuration file={}", field(config_.path));
+  auto result = config::load_file(config_.path, config::SecretSources::from_process());
+  if (!result.config) {
+    for (const auto& diagnostic : result.diagnostics) {
+      spdlog::error("config reload rejected: {}", diagnostic.to_string());
+    }
+    spdlog::error("config reload rejected; the previous configuration stays in force problems={}",
+                  result.diagnostics.size());
+    metrics_.set_config_reload(false, clock_.now());
+    adapters::systemd::notify("READY=1\nSTATUS=config reload rejected; running the previous configuration");
+    return;
+  }
+  apply(std::move(*result.config));
+  metrics_.set_config_reload(true, clock_.now());
+  spdlog::info("configuration reloaded accounts={} rules={}", config_.accounts.size(), config_.rules.size());
+  adapters::systemd::notify(fmt::format("READY=1\nSTATUS=admin http on {}, watching {} accounts",
+                                        admin_address_, config_.accounts.size()));
+}
+
+void Daemon::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  adapters::systemd::notify("STOPPING=1");
+  spdlog::info("stopping: no new polls or top-ups");
+  if (admin_) admin_->stop();
+  signals_.cancel();
+  watchdog_timer_.cancel();
+  for (auto& [name, account] : accounts_) {
+    account->stopped = true;
+    account->timer.cancel();
+  }
+  if (money_operations_in_flight_ == 0) {
+    io_.stop();
+    return;
+  }
+  // A top-up request is on the wire: give it a moment to answer so the journal knows
+  // its outcome; otherwise it stays unknown and is looked up at the next start.
+  spdlog::warn("waiting for top-up requests in flight count={}", money_operations_in_flight_);
+  stop_deadline_.expires_after(kStopDeadline);
+  stop_deadline_.async_wait([this](boost::system::error_code) { io_.stop(); });
+}
+
+void Daemon::money_operation_finished() {
+  --money_operations_in_flight_;
+  if (stopping_ && money_operations_in_flight_ == 0) io_.stop();
+}
+
+asio::awaitable<void> Daemon::signal_loop() {
+  while (!stopping_) {
+    auto [error, signal] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+    if (signal == SIGHUP) {
+      reload();
+    } else {
+      spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      shutdown();
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::watchdog_loop(core::Duration interval) {
+  // Sent from the io_context thread, so a stuck loop stops the pings and systemd
+  // restarts the daemon.
+  while (!stopping_) {
+    adapters::systemd::notify("WATCHDOG=1");
+    watchdog_timer_.expires_after(interval);
+    auto [error] = co_await watchdog_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+  }
+}
+
+bool Daemon::ready() const {
+  for (const auto& [name, account] : accounts_) {
+    if (!account->latest) return false;
+  }
+  return true;
+}
+
+adapters::RouteTable Daemon::routes() {
+  adapters::RouteTable table;
+  table["/metrics"] = [this] {
+    return adapters::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
+  };
+  table["/healthz"] = [] { return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; };
+  table["/readyz"] = [this] {
+    std::string waiting;
+    for (const auto& [name, account] : accounts_) {
+      if (!account->latest) waiting += (waiting.empty() ? "" : ", ") + name;
+    }
+    if (waiting.empty()) return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
+    return adapters::HttpResponse{503, "text/plain; charset=utf-8",
+                                  "waiting for a first successful poll of: " + waiting + "\n"};
+  };
+  // The embedded sandboxes' own ledgers: what money actually moved, for the demo and
+  // for tests that compare it with topupd's journal.
+  table["/sandbox/ledger"] = [this] {
+    std::string body = "[";
+    for (const auto& [name, sandbox] : sandboxes_) {
+      body += (body.size() > 1 ? "," : "") + sandbox->ledger_json();
+    }
+    body += "]\n";
+    return adapters::HttpResponse{200, "application/json", body};
+  };
+  return table;
+}
+
+}  // namespace topupd::app

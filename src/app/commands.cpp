@@ -1,0 +1,143 @@
+// Command-line entry: parses arguments and dispatches to the commands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+#include "topupd/app/app.hpp"
+#include "topupd/config/config.hpp"
+
+namespace topupd::app {
+namespace {
+
+constexpr const char* kUsage =
+    "topupd keeps payment-gateway and bank balances funded.\n"
+    "\n"
+    "Usage:\n"
+    "  topupd [run] --config FILE   run the daemon (SIGHUP reloads, SIGTERM stops)\n"
+    "  topupd check --config FILE   validate FILE; print every problem as FILE:LINE:COL\n"
+    "  topupd --version             print the version and git revision\n"
+    "  topupd --help                print this help; COMMAND --help for one command\n";
+
+constexpr const char* kRunHelp =
+    "Usage: topupd [run] --config FILE\n"
+    "\n"
+    "Runs the daemon: polls every account, evaluates the rules, raises alerts and\n"
+    "executes top-ups. Serves /metrics, /healthz and /readyz on http.listen.\n"
+    "Signals: SIGHUP reloads FILE (a broken file is rejected and the running\n"
+    "configuration kept), SIGTERM or SIGINT stop. Speaks sd_notify under systemd.\n"
+    "Exit status: 0 after a clean stop, 1 when FILE is invalid or the daemon cannot start.\n";
+
+constexpr const char* kCheckHelp =
+    "Usage: topupd check --config FILE\n"
+    "\n"
+    "Validates FILE without starting anything. Every problem is printed on its own\n"
+    "line as FILE:LINE:COL: FIELD: MESSAGE. Values that come from ${env:…}, ${file:…}\n"
+    "or ${cred:…} references are never printed.\n"
+    "Exit status: 0 when FILE is valid, 1 when it is not, 2 on a usage error.\n";
+
+struct Arguments {
+  std::string command = "run";
+  std::string config_path;
+  bool help = false;
+  std::string error;
+};
+
+Arguments parse(int argc, char** argv) {
+  Arguments args;
+  std::vector<std::string> words(argv + 1, argv + argc);
+  std::size_t i = 0;
+  if (i < words.size() && !words[i].empty() && words[i][0] != '-') args.command = words[i++];
+  for (; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word == "--help" || word == "-h") {
+      args.help = true;
+    } else if (word == "--version") {
+      args.command = "version";
+    } else if (word == "--config" || word == "-c") {
+      if (i + 1 >= words.size()) {
+        args.error = "--config needs a file name";
+        return args;
+      }
+      args.config_path = words[++i];
+    } else if (word.rfind("--config=", 0) == 0) {
+      args.config_path = word.substr(std::strlen("--config="));
+    } else {
+      args.error = fmt::format("unknown argument '{}'", word);
+      return args;
+    }
+  }
+  return args;
+}
+
+void print_diagnostics(const std::vector<config::Diagnostic>& diagnostics) {
+  for (const auto& diagnostic : diagnostics) std::fprintf(stderr, "%s\n", diagnostic.to_string().c_str());
+  std::fprintf(stderr, "%zu problem%s found\n", diagnostics.size(), diagnostics.size() == 1 ? "" : "s");
+}
+
+int check(const std::string& path) {
+  auto result = config::load_file(path, config::SecretSources::from_process());
+  if (!result.config) {
+    print_diagnostics(result.diagnostics);
+    return 1;
+  }
+  std::printf("%s: ok (%zu providers, %zu accounts, %zu rules)\n", path.c_str(),
+              result.config->providers.size(), result.config->accounts.size(),
+              result.config->rules.size());
+  return 0;
+}
+
+int run(const std::string& path) {
+  adapters::init_logging();
+  auto result = config::load_file(path, config::SecretSources::from_process());
+  if (!result.config) {
+    print_diagnostics(result.diagnostics);
+    spdlog::critical("cannot start: the configuration is invalid file={}", adapters::field(path));
+    return 1;
+  }
+  try {
+    Daemon daemon(std::move(*result.config));
+    return daemon.run();
+  } catch (const std::exception& e) {
+    spdlog::critical("topupd failed: {}", e.what());
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main_with_args(int argc, char** argv) {
+  const Arguments args = parse(argc, argv);
+  if (!args.error.empty()) {
+    std::fprintf(stderr, "topupd: %s\n\n%s", args.error.c_str(), kUsage);
+    return 2;
+  }
+  if (args.command == "version") {
+    std::printf("topupd %s (git %s)\n", TOPUPD_VERSION, TOPUPD_GIT_REVISION);
+    return 0;
+  }
+  if (args.command == "help") {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  if (args.command != "run" && args.command != "check") {
+    std::fprintf(stderr, "topupd: unknown command '%s'\n\n%s", args.command.c_str(), kUsage);
+    return 2;
+  }
+  if (args.help) {
+    std::printf("%s", args.command == "check" ? kCheckHelp : (argc == 2 ? kUsage : kRunHelp));
+    return 0;
+  }
+  if (args.config_path.empty()) {
+    std::fprintf(stderr, "topupd: --config FILE is required\n\n%s", kUsage);
+    return 2;
+  }
+  return args.command == "check" ? check(args.config_path) : run(args.config_path);
+}
+
+}  // namespace topupd::app

@@ -1,0 +1,111 @@
+// The running daemon: one io_context that polls every account, evaluates rules,
+// raises alerts, executes top-ups, serves the admin endpoints, and handles
+// SIGHUP (reload), SIGTERM/SIGINT (stop) and the systemd watchdog.
+//
+// Private to src/app.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "topupd/adapters/metrics/metrics.hpp"
+#include "topupd/adapters/net/admin_server.hpp"
+#include "topupd/adapters/notify/notifier.hpp"
+#include "topupd/adapters/providers/provider.hpp"
+#include "topupd/adapters/providers/sandbox_provider.hpp"
+#include "topupd/adapters/sys/system_clock.hpp"
+#include "topupd/config/config.hpp"
+#include "topupd/core/rules.hpp"
+#include "topupd/core/topup.hpp"
+
+namespace topupd::app {
+
+namespace asio = boost::asio;
+
+// One polled account of the current config generation.
+struct AccountRuntime {
+  AccountRuntime(asio::io_context& io, config::AccountConfig account,
+                 std::shared_ptr<adapters::Provider> balance_provider)
+      : config(std::move(account)), provider(std::move(balance_provider)), timer(io) {}
+
+  config::AccountConfig config;
+  std::shared_ptr<adapters::Provider> provider;
+  std::optional<core::Observation> latest;  // last successful poll
+  int consecutive_failures = 0;
+  bool stopped = false;  // set when a reload or shutdown retires this loop
+  asio::steady_timer timer;
+};
+
+// A top-up as topupd knows it. Held in memory for now: the durable journal replaces it.
+struct TopUpRecord {
+  std::string key;
+  std::string rule;
+  std::string account;
+  std::string provider;
+  core::TopUpMethod method;
+  std::string destination_id;
+  std::string source;
+  core::Money amount;
+  core::TopUpState state;
+  std::string reference;
+  std::string last_error;
+};
+
+class Daemon {
+ public:
+  Daemon(config::Config config);
+  // Runs until SIGTERM/SIGINT; returns the process exit code.
+  int run();
+
+ private:
+  // Lifecycle (app.cpp).
+  void apply(config::Config config);
+  void reload();
+  void shutdown();
+  asio::awaitable<void> signal_loop();
+  asio::awaitable<void> watchdog_loop(core::Duration interval);
+  adapters::RouteTable routes();
+  bool ready() const;
+
+  // Polling, rules and top-ups (account_loop.cpp).
+  asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
+  asio::awaitable<void> poll_once(AccountRuntime& account);
+  asio::awaitable<void> reconcile(const AccountRuntime& account);
+  asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
+  asio::awaitable<void> send_to_provider(std::size_t record_index, bool resubmission);
+  void run_rules(const AccountRuntime& account, const core::Observation& observation,
+                 std::vector<core::Decision>& top_ups, std::vector<core::Decision>& alerts);
+  void notify(const core::Decision& decision, const std::string& action);
+  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why);
+  bool top_up_in_flight(const std::string& account) const;
+  void money_operation_finished();
+
+  asio::io_context io_;
+  adapters::SystemClock clock_;
+  adapters::SystemRandom random_;
+  adapters::Metrics metrics_;
+  config::Config config_;
+  std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
+  std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
+  std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers_;
+  std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
+  std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
+  std::vector<TopUpRecord> journal_;
+  std::unique_ptr<adapters::AdminServer> admin_;
+  std::string admin_address_;
+  asio::signal_set signals_;
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer stop_deadline_;
+  int money_operations_in_flight_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace topupd::app

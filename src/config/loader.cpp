@@ -1,0 +1,730 @@
+// YAML → Config. Walks the document once, recording where every field was written,
+// converting scalars to their types and collecting every problem instead of stopping.
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <sys/stat.h>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "topupd/config/config.hpp"
+
+namespace topupd::config {
+namespace {
+
+using core::Currency;
+using core::Duration;
+using core::Money;
+
+SourceLocation location_of(const YAML::Mark& mark) {
+  if (mark.is_null()) return {};
+  return {mark.line + 1, mark.column + 1};
+}
+
+// Levenshtein distance, for "did you mean" hints on unknown keys.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// A scalar after `${…}` expansion. `secret` is true when any part came from a reference:
+// such a value must never appear in a message.
+struct Scalar {
+  std::string text;
+  bool secret = false;
+  std::string references;  // "${env:NAME}" as written, for messages
+};
+
+class Loader {
+ public:
+  Loader(std::string file, const SecretSources& secrets, Config& config)
+      : file_(std::move(file)), secrets_(secrets), config_(config) {}
+
+  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+
+  void error(const std::string& field, SourceLocation at, std::string message) {
+    diagnostics_.push_back({file_, at, field, std::move(message)});
+  }
+
+  // A mapping whose keys are checked against `allowed`: unknown and duplicate keys are
+  // reported, and every key's location is recorded under `path.key`.
+  class Map {
+   public:
+    Map(Loader& loader, const YAML::Node& node, std::string path,
+        std::vector<std::string> allowed)
+        : loader_(loader), node_(node), path_(std::move(path)), allowed_(std::move(allowed)) {
+      if (!node.IsMap()) {
+        valid_ = false;
+        loader_.error(path_, location_of(node.Mark()),
+                      node.IsNull() ? "expected a mapping, found nothing"
+                                    : "expected a mapping (key: value)");
+        return;
+      }
+      std::set<std::string> seen;
+      for (const auto& entry : node) {
+        const auto key = entry.first.as<std::string>();
+        const auto field = child_path(key);
+        if (!seen.insert(key).second) {
+          loader_.error(field, location_of(entry.first.Mark()), "duplicate key");
+          continue;
+        }
+        if (!allowed_.empty() && std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
+          loader_.error(field, location_of(entry.first.Mark()), unknown_key_message(key));
+          continue;
+        }
+        loader_.config_.locations.record(field, location_of(entry.second.Mark().is_null()
+                                                                ? entry.first.Mark()
+                                                                : entry.second.Mark()));
+        values_.emplace(key, entry.second);
+        key_marks_.emplace(key, entry.first.Mark());
+      }
+    }
+
+    bool valid() const { return valid_; }
+    const std::string& path() const { return path_; }
+    std::string child_path(const std::string& key) const {
+      return path_.empty() ? key : path_ + "." + key;
+    }
+    bool has(const std::string& key) const { return values_.count(key) != 0; }
+    const YAML::Node* get(const std::string& key) const {
+      auto it = values_.find(key);
+      return it == values_.end() ? nullptr : &it->second;
+    }
+    // Keys in document order, with their nodes (for maps of named entries).
+    std::vector<std::pair<std::string, YAML::Node>> entries() const {
+      std::vector<std::pair<std::string, YAML::Node>> out;
+      if (!valid_) return out;
+      for (const auto& entry : node_) {
+        const auto key = entry.first.as<std::string>();
+        if (values_.count(key) != 0 &&
+            std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == key; })) {
+          out.emplace_back(key, entry.second);
+        }
+      }
+      return out;
+    }
+    SourceLocation location() const { return location_of(node_.Mark()); }
+
+    void missing(const std::string& key, const std::string& what) const {
+      loader_.error(child_path(key), location(), fmt::format("missing required field '{}' ({})", key, what));
+    }
+
+   private:
+    std::string unknown_key_message(const std::string& key) const {
+      std::string best;
+      std::size_t best_distance = 3;
+      for (const auto& candidate : allowed_) {
+        const auto d = edit_distance(key, candidate);
+        if (d < best_distance) {
+          best_distance = d;
+          best = candidate;
+        }
+      }
+      std::string known;
+      for (const auto& candidate : allowed_) known += (known.empty() ? "" : ", ") + candidate;
+      if (!best.empty()) return fmt::format("unknown key '{}'; did you mean '{}'?", key, best);
+      return fmt::format("unknown key '{}'; expected one of: {}", key, known);
+    }
+
+    Loader& loader_;
+    YAML::Node node_;
+    std::string path_;
+    std::vector<std::string> allowed_;
+    bool valid_ = true;
+    std::map<std::string, YAML::Node> values_;
+    std::map<std::string, YAML::Mark> key_marks_;
+  };
+
+  // Expands `${env:NAME}`, `${file:PATH}` and `${cred:NAME}` inside a scalar.
+  std::optional<Scalar> scalar(const YAML::Node& node, const std::string& field) {
+    if (!node.IsScalar()) {
+      error(field, location_of(node.Mark()),
+            node.IsNull() ? "missing value" : "expected a single value, found a list or mapping");
+      return std::nullopt;
+    }
+    const std::string& raw = node.Scalar();
+    Scalar out;
+    std::size_t pos = 0;
+    while (pos < raw.size()) {
+      const auto open = raw.find("${", pos);
+      if (open == std::string::npos) {
+        out.text.append(raw, pos);
+        break;
+      }
+      out.text.append(raw, pos, open - pos);
+      const auto close = raw.find('}', open);
+      if (close == std::string::npos) {
+        error(field, location_of(node.Mark()), "unterminated '${' reference; write ${env:NAME}");
+        return std::nullopt;
+      }
+      const std::string reference = raw.substr(open, close - open + 1);
+      const std::string inner = raw.substr(open + 2, close - open - 2);
+      const auto colon = inner.find(':');
+      const std::string kind = inner.substr(0, colon);
+      const std::string argument = colon == std::string::npos ? "" : inner.substr(colon + 1);
+      std::optional<std::string> value;
+      if (colon == std::string::npos || argument.empty()) {
+        error(field, location_of(node.Mark()),
+              fmt::format("bad reference {}; write ${{env:NAME}}, ${{file:PATH}} or ${{cred:NAME}}", reference));
+        return std::nullopt;
+      }
+      if (kind == "env") {
+        value = secrets_.env(argument);
+        if (!value) {
+          error(field, location_of(node.Mark()),
+                fmt::format("environment variable {} is not set (referenced as {})", argument, reference));
+          return std::nullopt;
+        }
+      } else if (kind == "file" || kind == "cred") {
+        std::string path = argument;
+        if (kind == "cred") {
+          const auto directory = secrets_.env("CREDENTIALS_DIRECTORY");
+          if (!directory || argument.find('/') != std::string::npos) {
+            error(field, location_of(node.Mark()),
+                  directory ? fmt::format("credential name {} must not contain '/'", argument)
+                            : fmt::format("{} needs $CREDENTIALS_DIRECTORY (systemd LoadCredential=)", reference));
+            return std::nullopt;
+          }
+          path = *directory + "/" + argument;
+        }
+        value = secrets_.read_file(path);
+        if (!value) {
+          error(field, location_of(node.Mark()),
+                fmt::format("cannot read {} (referenced as {})", path, reference));
+          return std::nullopt;
+        }
+        // Secrets written with `echo` end in a newline that is not part of them.
+        if (!value->empty() && value->back() == '\n') value->pop_back();
+        if (!value->empty() && value->back() == '\r') value->pop_back();
+      } else {
+        error(field, location_of(node.Mark()),
+              fmt::format("unknown reference kind '{}' in {}; use env, file or cred", kind, reference));
+        return std::nullopt;
+      }
+      out.text += *value;
+      out.secret = true;
+      out.references += (out.references.empty() ? "" : ", ") + reference;
+      pos = close + 1;
+    }
+    return out;
+  }
+
+  // Reports a conversion problem without echoing a secret value.
+  void bad_value(const std::string& field, const YAML::Node& node, const Scalar& value,
+                 const std::string& what) {
+    if (value.secret) {
+      error(field, location_of(node.Mark()),
+            fmt::format("invalid value from {} (not shown): expected {}", value.references,
+                        what.substr(0, what.find(';'))));
+    } else {
+      error(field, location_of(node.Mark()), what);
+    }
+  }
+
+  std::optional<std::string> string_at(const Map& map, const std::string& key) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    if (value->text.empty()) {
+      error(map.child_path(key), location_of(node->Mark()), "must not be empty");
+      return std::nullopt;
+    }
+    return value->text;
+  }
+
+  std::optional<bool> bool_at(const Map& map, const std::string& key) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    if (value->text == "true") return true;
+    if (value->text == "false") return false;
+    bad_value(map.child_path(key), *node, *value, "expected true or false");
+    return std::nullopt;
+  }
+
+  std::optional<std::int64_t> integer_at(const Map& map, const std::string& key,
+                                         std::int64_t low, std::int64_t high) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    std::int64_t number = 0;
+    bool ok = !value->text.empty() && value->text.size() <= 18;
+    for (char c : value->text) {
+      if (c < '0' || c > '9') {
+        ok = false;
+        break;
+      }
+      number = number * 10 + (c - '0');
+    }
+    if (!ok || number < low || number > high) {
+      bad_value(map.child_path(key), *node, *value,
+                fmt::format("expected a whole number from {} to {}", low, high));
+      return std::nullopt;
+    }
+    return number;
+  }
+
+  // "10%" or "10"
+  std::optional<int> percent_at(const Map& map, const std::string& key, int low, int high) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    std::string text = value->text;
+    if (!text.empty() && text.back() == '%') text.pop_back();
+    int number = 0;
+    bool ok = !text.empty() && text.size() <= 3;
+    for (char c : text) {
+      if (c < '0' || c > '9') ok = false;
+      else number = number * 10 + (c - '0');
+    }
+    if (!ok || number < low || number > high) {
+      bad_value(map.child_path(key), *node, *value,
+                fmt::format("expected a percentage from {}% to {}%", low, high));
+      return std::nullopt;
+    }
+    return number;
+  }
+
+  std::optional<Duration> duration_at(const Map& map, const std::string& key) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    auto parsed = core::parse_duration(value->text);
+    if (!parsed.value) {
+      bad_value(map.child_path(key), *node, *value, parsed.error);
+      return std::nullopt;
+    }
+    return parsed.value;
+  }
+
+  std::optional<Money> money_at(const Map& map, const std::string& key,
+                                std::optional<Currency> currency) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    auto value = scalar(*node, map.child_path(key));
+    if (!value) return std::nullopt;
+    auto parsed = core::parse_money(value->text, currency);
+    if (!parsed.value) {
+      bad_value(map.child_path(key), *node, *value, parsed.error);
+      return std::nullopt;
+    }
+    return parsed.value;
+  }
+
+  std::optional<std::vector<std::string>> strings_at(const Map& map, const std::string& key) {
+    const YAML::Node* node = map.get(key);
+    if (!node) return std::nullopt;
+    const std::string field = map.child_path(key);
+    if (!node->IsSequence()) {
+      error(field, location_of(node->Mark()), "expected a list, e.g. [a, b]");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < node->size(); ++i) {
+      const std::string item_field = fmt::format("{}[{}]", field, i);
+      config_.locations.record(item_field, location_of((*node)[i].Mark()));
+      if (auto value = scalar((*node)[i], item_field)) out.push_back(value->text);
+    }
+    return out;
+  }
+
+  void load(const YAML::Node& root);
+
+ private:
+  void load_http(const Map& root);
+  void load_providers(const YAML::Node& node);
+  void load_accounts(const YAML::Node& node);
+  void load_notifiers(const YAML::Node& node);
+  void load_rules(const YAML::Node& node);
+  void load_rule(const YAML::Node& node, const std::string& path);
+  std::optional<core::TopUpSpec> load_top_up(const YAML::Node& node, const std::string& path,
+                                             std::optional<Currency> currency);
+
+  std::string file_;
+  const SecretSources& secrets_;
+  Config& config_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+void Loader::load(const YAML::Node& root) {
+  if (root.IsNull()) {
+    error("", {1, 1}, "the file is empty; see etc/topupd/demo.yaml for an example");
+    return;
+  }
+  Map top(*this, root, "",
+          {"timezone", "dry_run", "log", "http", "providers", "accounts", "notifiers", "rules"});
+  if (!top.valid()) return;
+
+  if (auto tz = string_at(top, "timezone")) {
+    config_.timezone = *tz;
+    const char* tzdir = std::getenv("TZDIR");
+    const std::string zone_file = std::string(tzdir ? tzdir : "/usr/share/zoneinfo") + "/" + *tz;
+    struct stat info {};
+    if (tz->find("..") != std::string::npos || tz->front() == '/' ||
+        ::stat(zone_file.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+      error("timezone", config_.locations.find("timezone"),
+            fmt::format("unknown time zone '{}' (an IANA name such as Asia/Jakarta or UTC)", *tz));
+    }
+  }
+  if (auto dry = bool_at(top, "dry_run")) config_.dry_run = *dry;
+  if (const YAML::Node* node = top.get("log")) {
+    Map log(*this, *node, "log", {"level"});
+    if (auto level = string_at(log, "level")) config_.log_level = *level;
+  }
+  load_http(top);
+  // Sections are read in dependency order, whatever their order in the file:
+  // rules need their account's currency to read plain amounts.
+  if (const YAML::Node* node = top.get("providers")) load_providers(*node);
+  else top.missing("providers", "at least one provider, e.g. {demo: {type: sandbox}}");
+  if (const YAML::Node* node = top.get("accounts")) load_accounts(*node);
+  else top.missing("accounts", "at least one account to watch");
+  if (const YAML::Node* node = top.get("notifiers")) load_notifiers(*node);
+  if (const YAML::Node* node = top.get("rules")) load_rules(*node);
+}
+
+void Loader::load_http(const Map& top) {
+  const YAML::Node* node = top.get("http");
+  if (!node) return;
+  Map http(*this, *node, "http", {"listen"});
+  const YAML::Node* listen_node = http.get("listen");
+  if (!listen_node) return;
+  auto listen = scalar(*listen_node, "http.listen");
+  if (!listen) return;
+  // host:port, with IPv6 hosts in brackets: [::1]:9464
+  const std::string& text = listen->text;
+  const auto colon = text.rfind(':');
+  std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+  const std::string port_text = colon == std::string::npos ? "" : text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  if (!port_text.empty() && port_text.size() <= 5 &&
+      std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    port = std::stoi(port_text);
+  }
+  if (host.empty() || port < 0 || port > 65535) {
+    bad_value("http.listen", *listen_node, *listen,
+              "expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0 picks a free port)");
+    return;
+  }
+  config_.http_host = host;
+  config_.http_port = static_cast<std::uint16_t>(port);
+}
+
+void Loader::load_providers(const YAML::Node& node) {
+  Map providers(*this, node, "providers", {});
+  for (const auto& [name, value] : providers.entries()) {
+    const std::string path = "providers." + name;
+    Map map(*this, value, path, {"type", "settle_after", "seed", "accounts"});
+    if (!map.valid()) continue;
+    ProviderConfig provider;
+    provider.name = name;
+    if (auto type = string_at(map, "type")) provider.type = *type;
+    else if (!map.has("type")) map.missing("type", "sandbox");
+    if (auto settle = duration_at(map, "settle_after")) provider.settle_after = *settle;
+    if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) provider.seed = static_cast<std::uint64_t>(*seed);
+    if (const YAML::Node* accounts = map.get("accounts")) {
+      Map account_map(*this, *accounts, path + ".accounts", {});
+      for (const auto& [id, account_node] : account_map.entries()) {
+        const std::string account_path = path + ".accounts." + id;
+        Map account(*this, account_node, account_path,
+                    {"balance", "drain_per_minute", "inflow_per_minute", "noise"});
+        if (!account.valid()) continue;
+        auto opening = money_at(account, "balance", std::nullopt);
+        if (!opening) {
+          if (!account.has("balance")) account.missing("balance", "the opening balance, e.g. IDR 50_000_000");
+          continue;
+        }
+        SandboxAccountConfig sandbox{id, *opening, Money(0, opening->currency()),
+                                     Money(0, opening->currency()), 0};
+        if (auto drain = money_at(account, "drain_per_minute", opening->currency())) sandbox.drain_per_minute = *drain;
+        if (auto inflow = money_at(account, "inflow_per_minute", opening->currency())) sandbox.inflow_per_minute = *inflow;
+        if (auto noise = percent_at(account, "noise", 0, 100)) sandbox.noise_percent = *noise;
+        provider.accounts.push_back(sandbox);
+      }
+    }
+    config_.providers.push_back(std::move(provider));
+  }
+}
+
+void Loader::load_accounts(const YAML::Node& node) {
+  Map accounts(*this, node, "accounts", {});
+  for (const auto& [name, value] : accounts.entries()) {
+    const std::string path = "accounts." + name;
+    Map map(*this, value, path, {"provider", "id", "balance", "currency", "poll"});
+    if (!map.valid()) continue;
+    AccountConfig account;
+    account.name = name;
+    account.id = name;
+    if (auto provider = string_at(map, "provider")) account.provider = *provider;
+    else if (!map.has("provider")) map.missing("provider", "the name of a configured provider");
+    if (auto id = string_at(map, "id")) account.id = *id;
+    if (auto balance = string_at(map, "balance")) account.balance = *balance;
+    if (const YAML::Node* currency_node = map.get("currency")) {
+      if (auto code = scalar(*currency_node, path + ".currency")) {
+        if (auto currency = Currency::find(code->text)) account.currency = *currency;
+        else bad_value(path + ".currency", *currency_node, *code,
+                       fmt::format("unknown currency '{}' (ISO-4217 code such as IDR, USD)", code->text));
+      }
+    } else {
+      map.missing("currency", "ISO-4217 code such as IDR");
+    }
+    if (const YAML::Node* poll_node = map.get("poll")) {
+      Map poll(*this, *poll_node, path + ".poll", {"every", "timeout", "jitter", "max_backoff"});
+      if (auto every = duration_at(poll, "every")) account.poll.every = *every;
+      if (auto timeout = duration_at(poll, "timeout")) account.poll.timeout = *timeout;
+      if (auto jitter = percent_at(poll, "jitter", 0, 50)) account.poll.jitter_percent = *jitter;
+      if (auto backoff = duration_at(poll, "max_backoff")) account.poll.max_backoff = *backoff;
+    }
+    config_.accounts.push_back(std::move(account));
+  }
+}
+
+void Loader::load_notifiers(const YAML::Node& node) {
+  Map notifiers(*this, node, "notifiers", {});
+  for (const auto& [name, value] : notifiers.entries()) {
+    Map map(*this, value, "notifiers." + name, {"type"});
+    if (!map.valid()) continue;
+    NotifierConfig notifier{name, ""};
+    if (auto type = string_at(map, "type")) notifier.type = *type;
+    else if (!map.has("type")) map.missing("type", "log");
+    config_.notifiers.push_back(notifier);
+  }
+}
+
+void Loader::load_rules(const YAML::Node& node) {
+  if (!node.IsSequence()) {
+    error("rules", location_of(node.Mark()), "expected a list of rules (each item starts with '- name:')");
+    return;
+  }
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string path = fmt::format("rules[{}]", i);
+    config_.locations.record(path, location_of(node[i].Mark()));
+    load_rule(node[i], path);
+  }
+}
+
+void Loader::load_rule(const YAML::Node& node, const std::string& path) {
+  Map map(*this, node, path, {"name", "account", "enabled", "when", "clear", "alert", "top_up"});
+  if (!map.valid()) return;
+  core::Rule rule{.name = "", .account = "", .enabled = true,
+                  .below = Money(0, *Currency::find("IDR")), .hold_for = Duration(0),
+                  .clear_above = std::nullopt, .alert = std::nullopt, .top_up = std::nullopt};
+  bool complete = true;
+  if (auto name = string_at(map, "name")) rule.name = *name;
+  else {
+    complete = false;
+    if (!map.has("name")) map.missing("name", "a unique rule name");
+  }
+  std::optional<Currency> currency;
+  if (auto account = string_at(map, "account")) {
+    rule.account = *account;
+    if (const AccountConfig* found = config_.find_account(*account)) currency = found->currency;
+  } else {
+    complete = false;
+    if (!map.has("account")) map.missing("account", "the account this rule watches");
+  }
+  if (auto enabled = bool_at(map, "enabled")) rule.enabled = *enabled;
+
+  if (const YAML::Node* when_node = map.get("when")) {
+    Map when(*this, *when_node, path + ".when", {"below", "for"});
+    if (auto below = money_at(when, "below", currency)) rule.below = *below;
+    else {
+      complete = false;
+      if (when.valid() && !when.has("below")) when.missing("below", "a threshold, e.g. IDR 10_000_000");
+    }
+    if (auto hold = duration_at(when, "for")) rule.hold_for = *hold;
+  } else {
+    complete = false;
+    map.missing("when", "the condition, e.g. {below: IDR 10_000_000}");
+  }
+  if (const YAML::Node* clear_node = map.get("clear")) {
+    Map clear(*this, *clear_node, path + ".clear", {"above"});
+    if (auto above = money_at(clear, "above", currency)) rule.clear_above = above;
+    else if (clear.valid() && !clear.has("above")) clear.missing("above", "the balance that resolves the rule");
+  }
+  if (const YAML::Node* alert_node = map.get("alert")) {
+    Map alert(*this, *alert_node, path + ".alert", {"severity", "notify", "repeat"});
+    core::AlertSpec spec;
+    if (auto severity = string_at(alert, "severity")) spec.severity = *severity;
+    if (auto notify = strings_at(alert, "notify")) spec.notify = *notify;
+    if (auto repeat = duration_at(alert, "repeat")) spec.repeat = *repeat;
+    rule.alert = spec;
+  }
+  if (const YAML::Node* top_up_node = map.get("top_up")) {
+    rule.top_up = load_top_up(*top_up_node, path + ".top_up", currency);
+    if (!rule.top_up) complete = false;
+  }
+  if (complete) {
+    config_.rules.push_back(std::move(rule));
+    config_.rule_paths.push_back(path);
+  }
+}
+
+std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
+                                                   std::optional<Currency> currency) {
+  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "limits"});
+  if (!map.valid()) return std::nullopt;
+  // Collected field by field; the spec is built at the end when everything loaded.
+  struct {
+    core::TopUpMethod method = core::TopUpMethod::direct_debit;
+    std::string via;
+    std::string source;
+    std::optional<core::AmountSpec> amount;
+    Duration cooldown{0};
+  } spec;
+  bool complete = true;
+  if (auto method = string_at(map, "method")) {
+    if (*method == "direct_debit") spec.method = core::TopUpMethod::direct_debit;
+    else if (*method == "sweep") spec.method = core::TopUpMethod::sweep;
+    else {
+      complete = false;
+      error(path + ".method", config_.locations.find(path + ".method"),
+            fmt::format("unknown method '{}'; expected direct_debit or sweep", *method));
+    }
+  } else {
+    complete = false;
+    if (!map.has("method")) map.missing("method", "direct_debit or sweep");
+  }
+  if (auto via = string_at(map, "via")) spec.via = *via;
+  if (spec.method == core::TopUpMethod::sweep) {
+    if (auto from = string_at(map, "from")) spec.source = *from;
+    else if (!map.has("from")) {
+      complete = false;
+      map.missing("from", "the account a sweep takes money from");
+    }
+    if (map.has("from_account")) {
+      error(path + ".from_account", config_.locations.find(path + ".from_account"),
+            "from_account is for direct_debit; a sweep names its source account in 'from'");
+    }
+  } else {
+    if (auto from_account = string_at(map, "from_account")) spec.source = *from_account;
+    if (map.has("from")) {
+      error(path + ".from", config_.locations.find(path + ".from"),
+            "'from' is for sweeps; a direct debit names the bank account in 'from_account'");
+    }
+  }
+  if (const YAML::Node* amount_node = map.get("amount")) {
+    Map amount(*this, *amount_node, path + ".amount", {"to_target", "fixed", "min", "max", "round_up_to"});
+    const bool has_target = amount.has("to_target");
+    const bool has_fixed = amount.has("fixed");
+    if (has_target == has_fixed && amount.valid()) {
+      complete = false;
+      error(path + ".amount", amount.location(),
+            "give exactly one amount strategy: to_target or fixed");
+    }
+    std::optional<Money> value;
+    auto kind = core::AmountSpec::Kind::to_target;
+    if (auto target = money_at(amount, "to_target", currency)) {
+      value = target;
+    } else if (auto fixed = money_at(amount, "fixed", currency)) {
+      kind = core::AmountSpec::Kind::fixed;
+      value = fixed;
+    }
+    auto min = money_at(amount, "min", currency);
+    auto max = money_at(amount, "max", currency);
+    auto round_up_to = money_at(amount, "round_up_to", currency);
+    if (value) spec.amount = core::AmountSpec{kind, *value, round_up_to, min, max};
+    else complete = false;
+  } else {
+    complete = false;
+    map.missing("amount", "e.g. {to_target: IDR 50_000_000}");
+  }
+  if (const YAML::Node* limits_node = map.get("limits")) {
+    Map limits(*this, *limits_node, path + ".limits", {"cooldown"});
+    if (auto cooldown = duration_at(limits, "cooldown")) spec.cooldown = *cooldown;
+  }
+  if (!complete || !spec.amount) return std::nullopt;
+  return core::TopUpSpec{spec.method, spec.via, spec.source, *spec.amount, spec.cooldown};
+}
+
+bool by_location(const Diagnostic& a, const Diagnostic& b) {
+  if (a.at.line != b.at.line) return a.at.line < b.at.line;
+  return a.at.column < b.at.column;
+}
+
+}  // namespace
+
+LoadResult load_string(const std::string& text, const std::string& path,
+                       const SecretSources& secrets) {
+  LoadResult result;
+  Config config;
+  config.path = path;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    result.diagnostics.push_back({path, location_of(e.mark), "", "YAML syntax error: " + e.msg});
+    return result;
+  }
+  Loader loader(path, secrets, config);
+  try {
+    loader.load(root);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp throws on some malformed inputs while converting keys (e.g. a
+    // mapping used as a key); report it at its place like any other problem.
+    loader.error("", location_of(e.mark), "YAML structure error: " + e.msg);
+  }
+  auto& diagnostics = loader.diagnostics();
+  // Semantic checks run even after structural errors so that one `check` shows every
+  // problem; fields that failed to load are left empty and validate skips them.
+  for (auto& diagnostic : validate(config)) {
+    diagnostic.file = path;
+    diagnostics.push_back(std::move(diagnostic));
+  }
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), by_location);
+  result.diagnostics = std::move(diagnostics);
+  if (result.diagnostics.empty()) result.config = std::move(config);
+  return result;
+}
+
+LoadResult load_file(const std::string& path, const SecretSources& secrets) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadResult result;
+    result.diagnostics.push_back(
+        {path, {}, "", fmt::format("cannot open the config file: {}", std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_string(text.str(), path, secrets);
+}
+
+SecretSources SecretSources::from_process() {
+  SecretSources sources;
+  sources.env = [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+  };
+  sources.read_file = [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  return sources;
+}
+
+}  // namespace topupd::config

@@ -1,0 +1,235 @@
+// Semantic validation of a typed Config: references between sections, currencies and
+// ranges. Pure: no I/O, locations come from the config's SourceMap.
+#include <set>
+
+#include <fmt/format.h>
+
+#include "topupd/config/config.hpp"
+
+namespace topupd::config {
+namespace {
+
+using core::Money;
+
+class Checker {
+ public:
+  explicit Checker(const Config& config) : config_(config) {}
+
+  void problem(const std::string& field, std::string message) {
+    diagnostics_.push_back({config_.path, config_.locations.find(field), field, std::move(message)});
+  }
+
+  void currency_matches(const std::string& field, const std::optional<Money>& money,
+                        const AccountConfig& account) {
+    if (money && !(money->currency() == account.currency)) {
+      problem(field, fmt::format("currency {} does not match account '{}' ({})",
+                                 money->currency().code(), account.name, account.currency.code()));
+    }
+  }
+
+  std::vector<Diagnostic> run() {
+    check_log_level();
+    check_providers();
+    check_accounts();
+    check_notifiers();
+    check_rules();
+    return std::move(diagnostics_);
+  }
+
+ private:
+  void check_log_level() {
+    for (const char* const* level = kLogLevels; *level; ++level) {
+      if (config_.log_level == *level) return;
+    }
+    problem("log.level", fmt::format("unknown log level '{}'; expected trace, debug, info, warn, "
+                                     "error or off",
+                                     config_.log_level));
+  }
+
+  void check_providers() {
+    for (const auto& provider : config_.providers) {
+      const std::string path = "providers." + provider.name;
+      if (provider.type.empty()) continue;  // reported while loading
+      if (provider.type != "sandbox") {
+        problem(path + ".type", fmt::format("unknown provider type '{}'; supported: sandbox",
+                                            provider.type));
+        continue;
+      }
+      if (provider.settle_after.count() < 0) problem(path + ".settle_after", "must not be negative");
+      for (const auto& account : provider.accounts) {
+        const std::string account_path = path + ".accounts." + account.id;
+        if (account.drain_per_minute.is_negative()) {
+          problem(account_path + ".drain_per_minute", "must not be negative");
+        }
+        if (account.inflow_per_minute.is_negative()) {
+          problem(account_path + ".inflow_per_minute", "must not be negative");
+        }
+      }
+    }
+  }
+
+  void check_accounts() {
+    for (const auto& account : config_.accounts) {
+      const std::string path = "accounts." + account.name;
+      if (account.poll.every.count() <= 0) problem(path + ".poll.every", "must be longer than 0s");
+      if (account.poll.timeout.count() <= 0) problem(path + ".poll.timeout", "must be longer than 0s");
+      if (account.provider.empty()) continue;
+      const ProviderConfig* provider = config_.find_provider(account.provider);
+      if (!provider) {
+        problem(path + ".provider", fmt::format("unknown provider '{}'{}", account.provider,
+                                                known_providers()));
+        continue;
+      }
+      if (provider->type == "sandbox") {
+        if (account.balance != "available") {
+          problem(path + ".balance", fmt::format("the sandbox has one balance per account: "
+                                                 "'available', not '{}'",
+                                                 account.balance));
+        }
+        const SandboxAccountConfig* simulated = provider->find_sandbox_account(account.id);
+        if (!simulated) {
+          problem(path + (config_.locations.find(path + ".id").line ? ".id" : ".provider"),
+                  fmt::format("sandbox '{}' has no account '{}'; add it under providers.{}.accounts",
+                              provider->name, account.id, provider->name));
+        } else if (!(simulated->opening_balance.currency() == account.currency)) {
+          problem(path + ".currency",
+                  fmt::format("sandbox account '{}' holds {}, not {}", account.id,
+                              simulated->opening_balance.currency().code(), account.currency.code()));
+        }
+      }
+    }
+  }
+
+  void check_notifiers() {
+    for (const auto& notifier : config_.notifiers) {
+      if (!notifier.type.empty() && notifier.type != "log") {
+        problem("notifiers." + notifier.name + ".type",
+                fmt::format("unknown notifier type '{}'; supported: log", notifier.type));
+      }
+    }
+  }
+
+  void check_rules() {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < config_.rules.size(); ++i) {
+      const core::Rule& rule = config_.rules[i];
+      const std::string path = rule_path(i);
+      if (!names.insert(rule.name).second) {
+        problem(path + ".name", fmt::format("duplicate rule name '{}'", rule.name));
+      }
+      const AccountConfig* account = config_.find_account(rule.account);
+      if (!account) {
+        problem(path + ".account", fmt::format("unknown account '{}'{}", rule.account, known_accounts()));
+        continue;
+      }
+      currency_matches(path + ".when.below", rule.below, *account);
+      currency_matches(path + ".clear.above", rule.clear_above, *account);
+      if (rule.clear_above && rule.clear_above->currency() == rule.below.currency() &&
+          *rule.clear_above < rule.below) {
+        problem(path + ".clear.above",
+                "must not be below when.below, or the rule would resolve while still firing");
+      }
+      if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
+      if (rule.alert) check_alert(path, *rule.alert);
+      if (rule.top_up) check_top_up(path, *rule.top_up, *account);
+    }
+  }
+
+  void check_alert(const std::string& path, const core::AlertSpec& alert) {
+    static const std::set<std::string> kSeverities{"info", "warning", "critical"};
+    if (!kSeverities.count(alert.severity)) {
+      problem(path + ".alert.severity",
+              fmt::format("unknown severity '{}'; expected info, warning or critical", alert.severity));
+    }
+    for (std::size_t j = 0; j < alert.notify.size(); ++j) {
+      if (!config_.find_notifier(alert.notify[j])) {
+        problem(fmt::format("{}.alert.notify[{}]", path, j),
+                fmt::format("unknown notifier '{}'{}", alert.notify[j], known_notifiers()));
+      }
+    }
+  }
+
+  void check_top_up(const std::string& path, const core::TopUpSpec& top_up,
+                    const AccountConfig& account) {
+    const std::string base = path + ".top_up";
+    std::string via = top_up.via.empty() ? account.provider : top_up.via;
+    const ProviderConfig* provider = config_.find_provider(via);
+    if (!provider) {
+      problem(base + ".via", fmt::format("unknown provider '{}'{}", via, known_providers()));
+    } else if (provider->name != account.provider) {
+      problem(base + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
+                                         via, account.name, account.provider));
+    }
+    if (top_up.method == core::TopUpMethod::sweep) {
+      const AccountConfig* source = config_.find_account(top_up.source);
+      if (!source) {
+        problem(base + ".from", fmt::format("unknown account '{}'{}", top_up.source, known_accounts()));
+      } else if (source->name == account.name) {
+        problem(base + ".from", "a sweep needs a source account other than the rule's account");
+      } else if (source->provider != account.provider || !(source->currency == account.currency)) {
+        problem(base + ".from", fmt::format("cannot sweep from '{}' to '{}': they must be at the "
+                                            "same provider and in the same currency",
+                                            source->name, account.name));
+      }
+    }
+    const auto& amount = top_up.amount;
+    const std::string amount_path = base + ".amount";
+    currency_matches(amount_path + (amount.kind == core::AmountSpec::Kind::fixed ? ".fixed" : ".to_target"),
+                     amount.value, account);
+    currency_matches(amount_path + ".min", amount.min, account);
+    currency_matches(amount_path + ".max", amount.max, account);
+    currency_matches(amount_path + ".round_up_to", amount.round_up_to, account);
+    if (amount.kind == core::AmountSpec::Kind::fixed && !amount.value.is_positive()) {
+      problem(amount_path + ".fixed", "must be positive");
+    }
+    if (amount.min && amount.min->currency() == account.currency && !amount.min->is_positive()) {
+      problem(amount_path + ".min", "must be positive");
+    }
+    if (amount.max && amount.max->currency() == account.currency && !amount.max->is_positive()) {
+      problem(amount_path + ".max", "must be positive");
+    }
+    if (amount.round_up_to && amount.round_up_to->currency() == account.currency &&
+        !amount.round_up_to->is_positive()) {
+      problem(amount_path + ".round_up_to", "must be positive");
+    }
+    if (amount.min && amount.max && amount.min->currency() == amount.max->currency() &&
+        *amount.min > *amount.max) {
+      problem(amount_path + ".min", fmt::format("min {} is greater than max {}",
+                                                core::format_human(*amount.min),
+                                                core::format_human(*amount.max)));
+    }
+    if (top_up.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
+  }
+
+  // Rules that failed to load are not in config_.rules, so their list index is kept
+  // beside them rather than recomputed.
+  std::string rule_path(std::size_t loaded_index) const {
+    return loaded_index < config_.rule_paths.size() ? config_.rule_paths[loaded_index]
+                                                     : fmt::format("rules[{}]", loaded_index);
+  }
+
+  std::string known_providers() const {
+    std::string names;
+    for (const auto& p : config_.providers) names += (names.empty() ? "" : ", ") + p.name;
+    return names.empty() ? "" : "; configured: " + names;
+  }
+  std::string known_accounts() const {
+    std::string names;
+    for (const auto& a : config_.accounts) names += (names.empty() ? "" : ", ") + a.name;
+    return names.empty() ? "" : "; configured: " + names;
+  }
+  std::string known_notifiers() const {
+    std::string names;
+    for (const auto& n : config_.notifiers) names += (names.empty() ? "" : ", ") + n.name;
+    return names.empty() ? "; no notifiers are configured" : "; configured: " + names;
+  }
+
+  const Config& config_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+}  // namespace
+
+std::vector<Diagnostic> validate(const Config& config) { return Checker(config).run(); }
+
+}  // namespace topupd::config

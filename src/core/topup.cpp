@@ -1,0 +1,37 @@
+#include "topupd/core/topup.hpp"
+
+namespace topupd::core {
+
+std::string_view to_string(TopUpState state) {
+  switch (state) {
+    case TopUpState::planned: return "planned";
+    case TopUpState::submitted: return "submitted";
+    case TopUpState::pending: return "pending";
+    case TopUpState::succeeded: return "succeeded";
+    case TopUpState::failed: return "failed";
+    case TopUpState::unknown: return "unknown";
+  }
+  return "invalid";
+}
+
+bool is_terminal(TopUpState state) {
+  return state == TopUpState::succeeded || state == TopUpState::failed;
+}
+
+bool can_transition(TopUpState from, TopUpState to) {
+  using S = TopUpState;
+  switch (from) {
+    case S::planned: return to == S::submitted || to == S::failed;
+    case S::submitted:
+      return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;
+    case S::pending: return to == S::succeeded || to == S::failed || to == S::unknown;
+    case S::unknown:
+      // A look-up settles it, or finds nothing and the same request is sent again.
+      return to == S::pending || to == S::succeeded || to == S::failed || to == S::submitted;
+    case S::succeeded:
+    case S::failed: return false;
+  }
+  return false;
+}
+
+}  // namespace topupd::core
