@@ -46,7 +46,7 @@ bool ProviderConfig::same_settings(const ProviderConfig& other) const {
         a.opening_balance.minor() != b.opening_balance.minor() ||
         a.drain_per_minute.minor() != b.drain_per_minute.minor() ||
         a.inflow_per_minute.minor() != b.inflow_per_minute.minor() ||
-        a.noise_percent != b.noise_percent) {
+        a.noise_percent != b.noise_percent || a.fail_percent != b.fail_percent) {
       return false;
     }
   }

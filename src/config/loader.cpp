@@ -79,6 +79,16 @@ class Loader {
       for (const auto& entry : node) {
         const auto key = entry.first.as<std::string>();
         const auto field = child_path(key);
+        if (looks_like_split_number(key)) {
+          // `{to_target: IDR 50,000,000}`: in a flow mapping ',' separates entries.
+          if (seen.insert(key).second) {
+            loader_.error(field, location_of(entry.first.Mark()),
+                          fmt::format("'{}' is not a key: inside {{ }} a ',' separates entries, so an "
+                                      "amount written with ',' was split; write 50_000_000",
+                                      key));
+          }
+          continue;
+        }
         if (!seen.insert(key).second) {
           loader_.error(field, location_of(entry.first.Mark()), "duplicate key");
           continue;
@@ -125,6 +135,10 @@ class Loader {
     }
 
    private:
+    static bool looks_like_split_number(const std::string& key) {
+      return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    }
+
     std::string unknown_key_message(const std::string& key) const {
       std::string best;
       std::size_t best_distance = 3;
@@ -224,15 +238,15 @@ class Loader {
     return out;
   }
 
-  // Reports a conversion problem without echoing a secret value.
+  // Reports a conversion problem. `message` may quote the value; when the value came
+  // from a secret reference only `expected` (which never contains it) is shown.
   void bad_value(const std::string& field, const YAML::Node& node, const Scalar& value,
-                 const std::string& what) {
+                 const std::string& message, const std::string& expected) {
     if (value.secret) {
       error(field, location_of(node.Mark()),
-            fmt::format("invalid value from {} (not shown): expected {}", value.references,
-                        what.substr(0, what.find(';'))));
+            fmt::format("invalid value from {} (value not shown); expected {}", value.references, expected));
     } else {
-      error(field, location_of(node.Mark()), what);
+      error(field, location_of(node.Mark()), message);
     }
   }
 
@@ -255,7 +269,7 @@ class Loader {
     if (!value) return std::nullopt;
     if (value->text == "true") return true;
     if (value->text == "false") return false;
-    bad_value(map.child_path(key), *node, *value, "expected true or false");
+    bad_value(map.child_path(key), *node, *value, "expected true or false", "true or false");
     return std::nullopt;
   }
 
@@ -275,8 +289,8 @@ class Loader {
       number = number * 10 + (c - '0');
     }
     if (!ok || number < low || number > high) {
-      bad_value(map.child_path(key), *node, *value,
-                fmt::format("expected a whole number from {} to {}", low, high));
+      const std::string expected = fmt::format("a whole number from {} to {}", low, high);
+      bad_value(map.child_path(key), *node, *value, "expected " + expected, expected);
       return std::nullopt;
     }
     return number;
@@ -297,8 +311,8 @@ class Loader {
       else number = number * 10 + (c - '0');
     }
     if (!ok || number < low || number > high) {
-      bad_value(map.child_path(key), *node, *value,
-                fmt::format("expected a percentage from {}% to {}%", low, high));
+      const std::string expected = fmt::format("a percentage from {}% to {}%", low, high);
+      bad_value(map.child_path(key), *node, *value, "expected " + expected, expected);
       return std::nullopt;
     }
     return number;
@@ -311,7 +325,7 @@ class Loader {
     if (!value) return std::nullopt;
     auto parsed = core::parse_duration(value->text);
     if (!parsed.value) {
-      bad_value(map.child_path(key), *node, *value, parsed.error);
+      bad_value(map.child_path(key), *node, *value, parsed.error, "a duration such as 30s, 15m or 2h");
       return std::nullopt;
     }
     return parsed.value;
@@ -325,7 +339,7 @@ class Loader {
     if (!value) return std::nullopt;
     auto parsed = core::parse_money(value->text, currency);
     if (!parsed.value) {
-      bad_value(map.child_path(key), *node, *value, parsed.error);
+      bad_value(map.child_path(key), *node, *value, parsed.error, "an amount such as IDR 10_000_000");
       return std::nullopt;
     }
     return parsed.value;
@@ -422,8 +436,8 @@ void Loader::load_http(const Map& top) {
     port = std::stoi(port_text);
   }
   if (host.empty() || port < 0 || port > 65535) {
-    bad_value("http.listen", *listen_node, *listen,
-              "expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0 picks a free port)");
+    const std::string expected = "HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0 picks a free port)";
+    bad_value("http.listen", *listen_node, *listen, "expected " + expected, expected);
     return;
   }
   config_.http_host = host;
@@ -447,7 +461,7 @@ void Loader::load_providers(const YAML::Node& node) {
       for (const auto& [id, account_node] : account_map.entries()) {
         const std::string account_path = path + ".accounts." + id;
         Map account(*this, account_node, account_path,
-                    {"balance", "drain_per_minute", "inflow_per_minute", "noise"});
+                    {"balance", "drain_per_minute", "inflow_per_minute", "noise", "fail"});
         if (!account.valid()) continue;
         auto opening = money_at(account, "balance", std::nullopt);
         if (!opening) {
@@ -455,10 +469,11 @@ void Loader::load_providers(const YAML::Node& node) {
           continue;
         }
         SandboxAccountConfig sandbox{id, *opening, Money(0, opening->currency()),
-                                     Money(0, opening->currency()), 0};
+                                     Money(0, opening->currency()), 0, 0};
         if (auto drain = money_at(account, "drain_per_minute", opening->currency())) sandbox.drain_per_minute = *drain;
         if (auto inflow = money_at(account, "inflow_per_minute", opening->currency())) sandbox.inflow_per_minute = *inflow;
         if (auto noise = percent_at(account, "noise", 0, 100)) sandbox.noise_percent = *noise;
+        if (auto fail = percent_at(account, "fail", 0, 100)) sandbox.fail_percent = *fail;
         provider.accounts.push_back(sandbox);
       }
     }
@@ -483,7 +498,8 @@ void Loader::load_accounts(const YAML::Node& node) {
       if (auto code = scalar(*currency_node, path + ".currency")) {
         if (auto currency = Currency::find(code->text)) account.currency = *currency;
         else bad_value(path + ".currency", *currency_node, *code,
-                       fmt::format("unknown currency '{}' (ISO-4217 code such as IDR, USD)", code->text));
+                       fmt::format("unknown currency '{}' (ISO-4217 code such as IDR, USD)", code->text),
+                       "an ISO-4217 code such as IDR or USD");
       }
     } else {
       map.missing("currency", "ISO-4217 code such as IDR");
@@ -526,35 +542,29 @@ void Loader::load_rules(const YAML::Node& node) {
 void Loader::load_rule(const YAML::Node& node, const std::string& path) {
   Map map(*this, node, path, {"name", "account", "enabled", "when", "clear", "alert", "top_up"});
   if (!map.valid()) return;
-  core::Rule rule{.name = "", .account = "", .enabled = true,
-                  .below = Money(0, *Currency::find("IDR")), .hold_for = Duration(0),
-                  .clear_above = std::nullopt, .alert = std::nullopt, .top_up = std::nullopt};
-  bool complete = true;
-  if (auto name = string_at(map, "name")) rule.name = *name;
-  else {
-    complete = false;
-    if (!map.has("name")) map.missing("name", "a unique rule name");
-  }
   std::optional<Currency> currency;
+  std::string account_name;
   if (auto account = string_at(map, "account")) {
-    rule.account = *account;
+    account_name = *account;
     if (const AccountConfig* found = config_.find_account(*account)) currency = found->currency;
-  } else {
-    complete = false;
-    if (!map.has("account")) map.missing("account", "the account this rule watches");
+  } else if (!map.has("account")) {
+    map.missing("account", "the account this rule watches");
   }
+  // A field that fails to load keeps its neutral default (in the account's currency)
+  // so that validate still checks the rest of the rule: one `check` shows everything.
+  core::Rule rule{.name = "", .account = account_name, .enabled = true,
+                  .below = Money(0, currency.value_or(*Currency::find("IDR"))), .hold_for = Duration(0),
+                  .clear_above = std::nullopt, .alert = std::nullopt, .top_up = std::nullopt};
+  if (auto name = string_at(map, "name")) rule.name = *name;
+  else if (!map.has("name")) map.missing("name", "a unique rule name");
   if (auto enabled = bool_at(map, "enabled")) rule.enabled = *enabled;
 
   if (const YAML::Node* when_node = map.get("when")) {
     Map when(*this, *when_node, path + ".when", {"below", "for"});
     if (auto below = money_at(when, "below", currency)) rule.below = *below;
-    else {
-      complete = false;
-      if (when.valid() && !when.has("below")) when.missing("below", "a threshold, e.g. IDR 10_000_000");
-    }
+    else if (when.valid() && !when.has("below")) when.missing("below", "a threshold, e.g. IDR 10_000_000");
     if (auto hold = duration_at(when, "for")) rule.hold_for = *hold;
   } else {
-    complete = false;
     map.missing("when", "the condition, e.g. {below: IDR 10_000_000}");
   }
   if (const YAML::Node* clear_node = map.get("clear")) {
@@ -572,12 +582,9 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
   }
   if (const YAML::Node* top_up_node = map.get("top_up")) {
     rule.top_up = load_top_up(*top_up_node, path + ".top_up", currency);
-    if (!rule.top_up) complete = false;
   }
-  if (complete) {
-    config_.rules.push_back(std::move(rule));
-    config_.rule_paths.push_back(path);
-  }
+  config_.rules.push_back(std::move(rule));
+  config_.rule_paths.push_back(path);
 }
 
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,

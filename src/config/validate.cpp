@@ -114,9 +114,10 @@ class Checker {
     for (std::size_t i = 0; i < config_.rules.size(); ++i) {
       const core::Rule& rule = config_.rules[i];
       const std::string path = rule_path(i);
-      if (!names.insert(rule.name).second) {
+      if (!rule.name.empty() && !names.insert(rule.name).second) {
         problem(path + ".name", fmt::format("duplicate rule name '{}'", rule.name));
       }
+      if (rule.account.empty()) continue;  // reported while loading
       const AccountConfig* account = config_.find_account(rule.account);
       if (!account) {
         problem(path + ".account", fmt::format("unknown account '{}'{}", rule.account, known_accounts()));

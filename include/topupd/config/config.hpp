@@ -71,6 +71,7 @@ struct SandboxAccountConfig {
   core::Money drain_per_minute;    // simulated payouts
   core::Money inflow_per_minute;   // simulated customer payments
   int noise_percent = 0;           // each period's movement varies by ± this
+  int fail_percent = 0;            // share of balance reads that fail (simulated outage)
 };
 
 struct ProviderConfig {

@@ -64,6 +64,11 @@ ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id
     return ProviderError{FailureKind::not_retryable, "unknown_account",
                          fmt::format("sandbox {} has no account {}", name_, account_id)};
   }
+  const int fail = it->second.config.fail_percent;
+  if (fail > 0 && static_cast<int>(random_() % 100) < fail) {
+    return ProviderError{FailureKind::retryable, "unavailable",
+                         fmt::format("sandbox {} simulated an outage", name_)};
+  }
   return it->second.balance;
 }
 

@@ -2,7 +2,8 @@
 //
 // Each simulated account drains at a configured rate (simulated payouts) and may
 // receive a steady inflow (simulated customer payments), each varying by a configured
-// noise. Direct debits credit the account after `settle_after`; sweeps take the money
+// noise, and may be set to fail a share of balance reads (a simulated outage).
+// Direct debits credit the account after `settle_after`; sweeps take the money
 // out of the source at once and credit the destination after `settle_after`. Time
 // is read from the injected Clock and movements settle lazily when the sandbox is next
 // asked, so a fake clock drives it deterministically.

@@ -1,0 +1,247 @@
+#include "topupd/config/config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace topupd::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Secrets from a fixed table: nothing from the real environment leaks into tests.
+SecretSources fake_secrets(std::map<std::string, std::string> env,
+                           std::map<std::string, std::string> files = {}) {
+  SecretSources sources;
+  sources.env = [env](const std::string& name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  sources.read_file = [files](const std::string& path) -> std::optional<std::string> {
+    auto it = files.find(path);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  };
+  return sources;
+}
+
+std::string read(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+const char* kMinimal = R"(providers:
+  demo:
+    type: sandbox
+    accounts:
+      payout: {balance: IDR 30_000_000}
+accounts:
+  payout: {provider: demo, currency: IDR}
+rules:
+  - name: payout-low
+    account: payout
+    when: {below: 10_000_000}
+)";
+
+std::vector<std::string> messages(const LoadResult& result) {
+  std::vector<std::string> out;
+  for (const auto& d : result.diagnostics) out.push_back(d.to_string());
+  return out;
+}
+
+// ---- the corpus of broken files --------------------------------------------------
+
+struct Expected {
+  int line;
+  int column;
+  std::string text;  // "FIELD: message prefix"
+};
+
+std::vector<Expected> expectations_of(const fs::path& file) {
+  std::vector<Expected> out;
+  std::istringstream lines(read(file));
+  std::string line;
+  const std::regex pattern(R"(^# expect: (\d+):(\d+): (.*)$)");
+  while (std::getline(lines, line)) {
+    std::smatch match;
+    if (std::regex_match(line, match, pattern)) {
+      out.push_back({std::stoi(match[1]), std::stoi(match[2]), match[3]});
+    }
+  }
+  return out;
+}
+
+class BrokenConfigTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BrokenConfigTest, ReportsExactlyTheExpectedProblemsAtTheirPlaces) {
+  const fs::path file = fs::path(TOPUPD_TEST_DATA_DIR) / "config" / "bad" / GetParam();
+  const auto expected = expectations_of(file);
+  ASSERT_FALSE(expected.empty()) << file << " has no '# expect:' lines";
+
+  const LoadResult result = load_file(file.string(), fake_secrets({}));
+  EXPECT_FALSE(result.config.has_value());
+  ASSERT_EQ(result.diagnostics.size(), expected.size()) << ::testing::PrintToString(messages(result));
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const Diagnostic& d = result.diagnostics[i];
+    SCOPED_TRACE(d.to_string());
+    EXPECT_EQ(d.file, file.string());
+    EXPECT_EQ(d.at.line, expected[i].line);
+    EXPECT_EQ(d.at.column, expected[i].column);
+    const std::string text = d.field.empty() ? d.message : d.field + ": " + d.message;
+    EXPECT_EQ(text.substr(0, expected[i].text.size()), expected[i].text);
+    // The printed form is what `topupd check` shows: FILE:LINE:COL: …
+    EXPECT_EQ(d.to_string().rfind(fmt::format("{}:{}:{}: ", file.string(), d.at.line, d.at.column), 0), 0u);
+  }
+}
+
+std::vector<std::string> broken_files() {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(fs::path(TOPUPD_TEST_DATA_DIR) / "config" / "bad")) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(Corpus, BrokenConfigTest, ::testing::ValuesIn(broken_files()),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           std::string name = param_info.param.substr(0, param_info.param.size() - 5);
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+TEST(BrokenConfigCorpusTest, CoversTheImportantMistakes) {
+  EXPECT_GE(broken_files().size(), 20u);
+}
+
+// ---- valid files ----------------------------------------------------------------
+
+TEST(ConfigTest, ShippedDemoConfigIsValid) {
+  const auto result = load_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml", fake_secrets({}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  EXPECT_EQ(result.config->accounts.size(), 2u);
+  EXPECT_EQ(result.config->rules.size(), 1u);
+  EXPECT_TRUE(result.config->rules[0].top_up.has_value());
+}
+
+TEST(ConfigTest, GoodCorpusFilesAreValid) {
+  for (const auto& entry : fs::directory_iterator(fs::path(TOPUPD_TEST_DATA_DIR) / "config" / "good")) {
+    SCOPED_TRACE(entry.path().string());
+    const auto result = load_file(entry.path().string(), fake_secrets({}));
+    EXPECT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  }
+}
+
+TEST(ConfigTest, AppliesDefaultsAndTheAccountCurrencyToPlainAmounts) {
+  const auto result = load_string(kMinimal, "mem.yaml", fake_secrets({}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  const Config& config = *result.config;
+  EXPECT_EQ(config.timezone, "UTC");
+  EXPECT_FALSE(config.dry_run);
+  EXPECT_EQ(config.http_host, "127.0.0.1");
+  EXPECT_EQ(config.http_port, 9464);
+  EXPECT_EQ(config.accounts[0].id, "payout");
+  EXPECT_EQ(config.accounts[0].poll.every, std::chrono::seconds(30));
+  EXPECT_EQ(config.accounts[0].poll.timeout, std::chrono::seconds(5));
+  EXPECT_EQ(config.rules[0].below.minor(), 1'000'000'000);
+  EXPECT_EQ(config.rules[0].below.currency().code(), "IDR");
+}
+
+TEST(ConfigTest, ParsesIpv6ListenAddress) {
+  std::string text = std::string("http: {listen: \"[::1]:0\"}\n") + kMinimal;
+  const auto result = load_string(text, "mem.yaml", fake_secrets({}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  EXPECT_EQ(result.config->http_host, "::1");
+  EXPECT_EQ(result.config->http_port, 0);
+}
+
+TEST(ConfigTest, EmptyFileIsAnError) {
+  const auto result = load_string("", "empty.yaml", fake_secrets({}));
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_NE(result.diagnostics[0].message.find("empty"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFileNamesIt) {
+  const auto result = load_file("/nonexistent/topupd.yaml", fake_secrets({}));
+  ASSERT_EQ(result.diagnostics.size(), 1u);
+  EXPECT_NE(result.diagnostics[0].to_string().find("/nonexistent/topupd.yaml: cannot open"), std::string::npos);
+}
+
+// ---- secret references ----------------------------------------------------------
+
+std::string with_listen(const std::string& listen) {
+  return "http: {listen: \"" + listen + "\"}\n" + kMinimal;
+}
+
+TEST(SecretReferenceTest, ExpandsEnvironmentVariables) {
+  const auto result = load_string(with_listen("127.0.0.1:${env:PORT}"), "mem.yaml",
+                                  fake_secrets({{"PORT", "9999"}}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  EXPECT_EQ(result.config->http_port, 9999);
+}
+
+TEST(SecretReferenceTest, ExpandsFilesWithoutTheirTrailingNewline) {
+  const auto result = load_string(with_listen("${file:/run/secrets/listen}"), "mem.yaml",
+                                  fake_secrets({}, {{"/run/secrets/listen", "127.0.0.1:7777\n"}}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  EXPECT_EQ(result.config->http_port, 7777);
+}
+
+TEST(SecretReferenceTest, ReadsSystemdCredentials) {
+  const auto result = load_string(with_listen("${cred:listen}"), "mem.yaml",
+                                  fake_secrets({{"CREDENTIALS_DIRECTORY", "/run/credentials/topupd.service"}},
+                                               {{"/run/credentials/topupd.service/listen", "127.0.0.1:6666"}}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  EXPECT_EQ(result.config->http_port, 6666);
+
+  const auto outside = load_string(with_listen("${cred:listen}"), "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(outside.diagnostics.size(), 1u);
+  EXPECT_NE(outside.diagnostics[0].message.find("CREDENTIALS_DIRECTORY"), std::string::npos);
+  const auto escaping = load_string(with_listen("${cred:../../etc/shadow}"), "mem.yaml",
+                                    fake_secrets({{"CREDENTIALS_DIRECTORY", "/run/c"}}));
+  ASSERT_EQ(escaping.diagnostics.size(), 1u);
+  EXPECT_NE(escaping.diagnostics[0].message.find("must not contain '/'"), std::string::npos);
+}
+
+TEST(SecretReferenceTest, MissingReferencesAreNamed) {
+  const auto env = load_string(with_listen("${env:NOPE}"), "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(env.diagnostics.size(), 1u);
+  EXPECT_EQ(env.diagnostics[0].to_string(),
+            "mem.yaml:1:16: http.listen: environment variable NOPE is not set (referenced as ${env:NOPE})");
+  const auto file = load_string(with_listen("${file:/missing/secret}"), "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(file.diagnostics.size(), 1u);
+  EXPECT_NE(file.diagnostics[0].message.find("cannot read /missing/secret"), std::string::npos);
+  const auto kind = load_string(with_listen("${vault:x}"), "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(kind.diagnostics.size(), 1u);
+  EXPECT_NE(kind.diagnostics[0].message.find("unknown reference kind 'vault'"), std::string::npos);
+  const auto open = load_string(with_listen("${env:X"), "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(open.diagnostics.size(), 1u);
+  EXPECT_NE(open.diagnostics[0].message.find("unterminated"), std::string::npos);
+}
+
+TEST(SecretReferenceTest, ASecretValueNeverAppearsInAnyMessage) {
+  const std::string secret = "sk_live_hunter2";
+  const std::string text = std::string("http: {listen: \"${env:S}\"}\n") +
+                           "dry_run: ${env:S}\n" + kMinimal +
+                           "    alert: {repeat: \"${file:/s}\"}\n"
+                           "    clear: {above: \"IDR ${env:S}\"}\n";
+  const auto result = load_string(text, "mem.yaml", fake_secrets({{"S", secret}}, {{"/s", secret}}));
+  ASSERT_GE(result.diagnostics.size(), 4u) << ::testing::PrintToString(messages(result));
+  for (const auto& d : result.diagnostics) {
+    EXPECT_EQ(d.to_string().find("hunter2"), std::string::npos) << d.to_string();
+    EXPECT_NE(d.message.find("value not shown"), std::string::npos) << d.to_string();
+  }
+}
+
+}  // namespace
+}  // namespace topupd::config

@@ -1,0 +1,291 @@
+// Runs the real topupd binary on loopback with the embedded sandbox and checks what
+// comes out of it: sd_notify messages, /metrics (also through the real promtool),
+// the sandbox's own ledger, exit codes.
+#include <csignal>
+#include <regex>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "integration/process.hpp"
+
+namespace topupd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string daemon_config(const std::string& rule_name, const std::string& below = "IDR 95_000") {
+  return fmt::format(R"(# integration test config
+http: {{listen: 127.0.0.1:0}}
+log: {{level: debug}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 300ms
+    accounts:
+      payout: {{balance: IDR 100_000, drain_per_minute: IDR 600_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, timeout: 1s, jitter: 0%}}}}
+notifiers:
+  log: {{type: log}}
+rules:
+  - name: {}
+    account: payout
+    when: {{below: {}}}
+    clear: {{above: IDR 150_000}}
+    alert: {{severity: warning, notify: [log]}}
+    top_up:
+      method: direct_debit
+      from_account: "1234567890"
+      amount: {{to_target: IDR 200_000}}
+)",
+                     rule_name, below);
+}
+
+// The value of the first sample of `name` whose labels include every `labels` pair.
+std::optional<double> sample(const std::string& metrics, const std::string& name,
+                             const std::vector<std::string>& labels = {}) {
+  std::istringstream lines(metrics);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    bool all = true;
+    for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
+    if (!all) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
+// A running daemon with its notify socket, log file and admin port.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& config, std::map<std::string, std::string> env = {})
+      : notify_(dir_.file("notify.sock")) {
+    dir_.write("topupd.yaml", config);
+    env["NOTIFY_SOCKET"] = notify_.path();
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{TOPUPD_BINARY, "--config", config_path()}, env, log_path());
+  }
+
+  // Waits for READY=1 and reads the admin port from STATUS.
+  bool wait_ready() {
+    auto ready = notify_.wait_for("READY=1", 15s);
+    if (!ready) return false;
+    std::smatch match;
+    if (!std::regex_search(*ready, match, std::regex(R"(admin http on 127\.0\.0\.1:(\d+))"))) return false;
+    port_ = std::stoi(match[1]);
+    return true;
+  }
+
+  HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
+  std::string metrics() const { return get("/metrics").body; }
+  std::string config_path() const { return dir_.file("topupd.yaml"); }
+  std::string log_path() const { return dir_.file("topupd.log"); }
+  std::string log() const { return read_file(log_path()); }
+  void rewrite_config(const std::string& config) const { dir_.write("topupd.yaml", config); }
+  Process& process() { return *process_; }
+  NotifySocket& notify() { return notify_; }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  TempDir dir_;
+  NotifySocket notify_;
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
+std::vector<std::string> all_matches(const std::string& text, const std::regex& pattern) {
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+    out.push_back((*it)[1]);
+  }
+  return out;
+}
+
+TEST(DaemonTest, PollsTopsUpExportsMetricsReloadsAndStops) {
+  Daemon daemon(daemon_config("payout-low"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+
+  // The loop: the balance falls below the threshold and a top-up settles.
+  const std::vector<std::string> succeeded = {R"(outcome="succeeded")", R"(rule="payout-low")",
+                                              R"(method="direct_debit")"};
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_topups_total", succeeded) >= 1.0; }, 20s))
+      << daemon.log();
+  const std::string metrics = daemon.metrics();
+  ASSERT_TRUE(sample(metrics, "topupd_balance", {R"(account="payout")", R"(currency="IDR")"}));
+  EXPECT_EQ(sample(metrics, "topupd_threshold", {R"(rule="payout-low")"}), 9'500'000.0);
+  EXPECT_EQ(sample(metrics, "topupd_config_last_reload_successful"), 1.0);
+  EXPECT_GE(sample(metrics, "topupd_alerts_total", {R"(rule="payout-low")", R"(severity="warning")"}), 1.0);
+  EXPECT_GE(sample(metrics, "topupd_notifications_total", {R"(notifier="log")", R"(outcome="delivered")"}), 1.0);
+  EXPECT_GT(sample(metrics, "topupd_last_successful_poll_timestamp_seconds", {R"(account="payout")"}).value_or(0),
+            1.7e9);
+  EXPECT_TRUE(sample(metrics, "topupd_build_info"));
+
+  // The sandbox's own ledger is the witness: every movement has its own key, and
+  // what topupd counts as settled is exactly what the sandbox credited.
+  const std::string ledger = daemon.get("/sandbox/ledger").body;
+  const auto keys = all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"));
+  ASSERT_FALSE(keys.empty()) << ledger;
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << ledger;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string now_ledger = daemon.get("/sandbox/ledger").body;
+        const std::string now_metrics = daemon.metrics();
+        double settled_minor = 0;
+        const std::regex entry(R"#("amount_minor":(\d+),"currency":"IDR","idempotency_key":"[^"]+","created_at":"[^"]+","settled":true)#");
+        for (const auto& amount : all_matches(now_ledger, entry)) settled_minor += std::stod(amount);
+        const auto counted = sample(now_metrics, "topupd_topup_amount_minor_total",
+                                    {R"(account="payout")", R"(method="direct_debit")"});
+        return counted && *counted == settled_minor && settled_minor > 0;
+      },
+      10s))
+      << daemon.get("/sandbox/ledger").body << "\n" << daemon.metrics();
+
+  // Health endpoints.
+  EXPECT_EQ(daemon.get("/healthz").status, 200);
+  EXPECT_EQ(daemon.get("/readyz").status, 200);
+  EXPECT_EQ(daemon.get("/no-such-page").status, 404);
+
+  // The exposition passes the real promtool's lint.
+  daemon.dir().write("scrape.txt", daemon.metrics());
+  const auto lint = run_command({TOPUPD_PROMTOOL, "check", "metrics"}, daemon.dir().file("scrape.txt"));
+  EXPECT_EQ(lint.status, 0) << lint.output;
+
+  // A broken file on SIGHUP: rejected, the old config keeps running.
+  daemon.rewrite_config(daemon_config("payout-low", "IDR 95.000.000"));
+  daemon.process().signal(SIGHUP);
+  ASSERT_TRUE(daemon.notify().wait_for("RELOADING=1", 5s));
+  ASSERT_TRUE(daemon.notify().wait_for("READY=1", 5s));
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_config_last_reload_successful") == 0.0; }, 5s));
+  EXPECT_TRUE(daemon.process().running());
+  EXPECT_EQ(sample(daemon.metrics(), "topupd_threshold", {R"(rule="payout-low")"}), 9'500'000.0);
+  const double polled = *sample(daemon.metrics(), "topupd_last_successful_poll_timestamp_seconds");
+  EXPECT_TRUE(eventually(
+      [&] { return sample(daemon.metrics(), "topupd_last_successful_poll_timestamp_seconds") > polled; }, 5s));
+  EXPECT_NE(daemon.log().find("config reload rejected"), std::string::npos);
+
+  // A good file on SIGHUP: applied.
+  daemon.rewrite_config(daemon_config("payout-low-renamed"));
+  daemon.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_config_last_reload_successful") == 1.0; }, 5s));
+  const std::string reloaded = daemon.metrics();
+  EXPECT_TRUE(sample(reloaded, "topupd_threshold", {R"(rule="payout-low-renamed")"}));
+  EXPECT_FALSE(sample(reloaded, "topupd_threshold", {R"(rule="payout-low")"}));
+
+  // SIGTERM: STOPPING=1, exit 0, within 2 s.
+  const auto stop_started = std::chrono::steady_clock::now();
+  daemon.process().signal(SIGTERM);
+  const auto status = daemon.process().wait(2s);
+  ASSERT_TRUE(status.has_value()) << "still running 2 s after SIGTERM";
+  EXPECT_EQ(*status, 0) << daemon.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 2s);
+  EXPECT_TRUE(daemon.notify().wait_for("STOPPING=1", 1s));
+}
+
+TEST(DaemonTest, SigintStopsCleanly) {
+  Daemon daemon(daemon_config("r"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  daemon.process().signal(SIGINT);
+  EXPECT_EQ(daemon.process().wait(2s), 0) << daemon.log();
+}
+
+TEST(DaemonTest, SendsWatchdogPingsAtHalfTheInterval) {
+  Daemon daemon(daemon_config("r"), {{"WATCHDOG_USEC", "400000"}});
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(daemon.notify().wait_for("WATCHDOG=1", 2s));
+  ASSERT_TRUE(daemon.notify().wait_for("WATCHDOG=1", 2s));
+  ASSERT_TRUE(daemon.notify().wait_for("WATCHDOG=1", 2s));
+}
+
+TEST(DaemonTest, FailingPollsAreCountedBackedOffAndKeepTheDaemonUnready) {
+  // A second account whose every read fails: the daemon keeps running, counts the
+  // errors by reason, backs off, and /readyz names the account it is waiting for.
+  std::string config = daemon_config("r");
+  config.replace(config.find("      payout: {balance"), 0,
+                 "      broken: {balance: IDR 1_000, fail: 100%}\n");
+  config.replace(config.find("notifiers:"), 0,
+                 "  broken: {provider: sim, currency: IDR, poll: {every: 50ms, max_backoff: 400ms, jitter: 0%}}\n");
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const std::vector<std::string> errors = {R"(account="broken")", R"(reason="unavailable")"};
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_poll_errors_total", errors) >= 3.0; }, 5s))
+      << daemon.log();
+  const auto readyz = daemon.get("/readyz");
+  EXPECT_EQ(readyz.status, 503);
+  EXPECT_NE(readyz.body.find("broken"), std::string::npos);
+  EXPECT_EQ(readyz.body.find("payout"), std::string::npos) << readyz.body;
+  EXPECT_FALSE(sample(daemon.metrics(), "topupd_balance", {R"(account="broken")"}));
+  // Backoff: 50 ms doubling up to 400 ms gives at most ~10 attempts in 2 s, where a
+  // fixed 50 ms interval would give 40.
+  const double before = *sample(daemon.metrics(), "topupd_poll_errors_total", errors);
+  std::this_thread::sleep_for(2s);
+  const double after = *sample(daemon.metrics(), "topupd_poll_errors_total", errors);
+  EXPECT_LE(after - before, 12.0);
+  EXPECT_GE(after - before, 3.0);
+  EXPECT_TRUE(daemon.process().running());
+  daemon.process().signal(SIGTERM);
+  EXPECT_EQ(daemon.process().wait(2s), 0);
+}
+
+TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {
+  TempDir dir;
+  dir.write("bad.yaml", daemon_config("r", "IDR 95.000"));
+  const auto result = run_command({TOPUPD_BINARY, "--config", dir.file("bad.yaml")});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(dir.file("bad.yaml") + ":17:19: rules[0].when.below: '95.000' is ambiguous"),
+            std::string::npos)
+      << result.output;
+}
+
+TEST(CheckCommandTest, AcceptsTheDemoConfig) {
+  const auto result = run_command({TOPUPD_BINARY, "check", "--config", std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml"});
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("ok"), std::string::npos);
+}
+
+TEST(CheckCommandTest, ReportsEveryProblemWithFileLineColumnAndExitsOne) {
+  TempDir dir;
+  std::string config = daemon_config("r", "IDR 10.000.000");
+  config.replace(config.find("notify: [log]"), 13, "notify: [log, pager]");
+  config = "timezone: Mars/Olympus\n" + config;
+  dir.write("bad.yaml", config);
+  const auto result = run_command({TOPUPD_BINARY, "check", "--config", dir.file("bad.yaml")});
+  EXPECT_EQ(result.status, 1);
+  const std::string file = dir.file("bad.yaml");
+  EXPECT_NE(result.output.find(file + ":1:11: timezone: unknown time zone"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(file + ":18:19: rules[0].when.below: '10.000.000' is ambiguous"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find(file + ":20:46: rules[0].alert.notify[1]: unknown notifier 'pager'"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("3 problems found"), std::string::npos) << result.output;
+}
+
+TEST(CheckCommandTest, NeverPrintsASecretValue) {
+  TempDir dir;
+  std::string config = daemon_config("r", "\"IDR ${env:TOPUPD_TEST_SECRET}\"");
+  dir.write("secret.yaml", config);
+  const auto result = run_command({TOPUPD_BINARY, "check", "--config", dir.file("secret.yaml")}, "/dev/null",
+                                  {{"TOPUPD_TEST_SECRET", "sk_live_hunter2"}});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.output.find("hunter2"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("${env:TOPUPD_TEST_SECRET} (value not shown)"), std::string::npos) << result.output;
+}
+
+TEST(CheckCommandTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_command({TOPUPD_BINARY, "check"}).status, 2);
+  EXPECT_EQ(run_command({TOPUPD_BINARY, "frobnicate", "--config", "x"}).status, 2);
+  EXPECT_EQ(run_command({TOPUPD_BINARY, "--bogus"}).status, 2);
+  const auto version = run_command({TOPUPD_BINARY, "--version"});
+  EXPECT_EQ(version.status, 0);
+  EXPECT_NE(version.output.find("topupd "), std::string::npos);
+  const auto help = run_command({TOPUPD_BINARY, "check", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.output.find("Usage: topupd check"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace topupd::testing

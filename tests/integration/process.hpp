@@ -1,0 +1,95 @@
+// Helpers for tests that run real programs: a temporary directory, a child process
+// with its output captured, a systemd notify socket, and a minimal HTTP/1.1 GET.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace topupd::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+
+// A child process; its stdout and stderr go to `log_path`. Killed on destruction.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+          const std::string& log_path, const std::string& stdin_path = "/dev/null");
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int number) const;
+  // The exit status once the process has ended within `timeout`; nullopt if still running.
+  // A process killed by a signal reports 128 + signal.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion and returns its exit status and combined output.
+struct CommandResult {
+  int status;
+  std::string output;
+};
+CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null",
+                          const std::map<std::string, std::string>& extra_env = {});
+
+// A datagram socket the child reports to through $NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path);
+  ~NotifySocket();
+  const std::string& path() const { return path_; }
+  // Waits for a message containing `needle`; returns the whole message.
+  std::optional<std::string> wait_for(const std::string& needle, std::chrono::milliseconds timeout);
+  // Every message received so far, in order.
+  const std::vector<std::string>& received() const { return received_; }
+
+ private:
+  std::optional<std::string> receive(std::chrono::milliseconds timeout);
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> received_;
+  std::size_t consumed_ = 0;
+};
+
+struct HttpResult {
+  int status = 0;  // 0 when the connection failed
+  std::string body;
+};
+HttpResult http_get(const std::string& host, int port, const std::string& path);
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    struct timespec pause {0, 50'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  return condition();
+}
+
+}  // namespace topupd::testing
