@@ -8,6 +8,7 @@
 
 #include "daemon.hpp"
 #include "topupd/adapters/sys/logging.hpp"
+#include "topupd/core/runway.hpp"
 #include "topupd/core/schedule.hpp"
 
 namespace topupd::app {
@@ -97,6 +98,13 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   account.consecutive_failures = 0;
   const core::Observation observation{name, *result, clock_.now()};
   account.latest = observation;
+  if (account.history_window.count() > 0) {
+    account.history.push_back(observation);
+    const auto horizon = observation.at - account.history_window;
+    auto keep = std::find_if(account.history.begin(), account.history.end(),
+                             [&](const core::Observation& o) { return o.at >= horizon; });
+    account.history.erase(account.history.begin(), keep);
+  }
   metrics_.set_balance(name, observation.balance);
   metrics_.set_last_successful_poll(name, observation.at);
   spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
@@ -104,10 +112,89 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
   co_await reconcile(account);
   if (account.stopped || stopping_) co_return;
+  co_await evaluate_rules(account, observation.at, std::nullopt, false, "");
+}
 
+std::optional<core::Observation> Daemon::fresh_latest(const std::string& name, core::Timestamp now) const {
+  auto it = accounts_.find(name);
+  if (it == accounts_.end() || !it->second->latest || it->second->consecutive_failures > 0) return std::nullopt;
+  const auto& poll = it->second->config.poll;
+  // Fresh: the last poll succeeded and the next one is not overdue.
+  if (now - it->second->latest->at > 2 * poll.every + poll.timeout) return std::nullopt;
+  return it->second->latest;
+}
+
+core::DailyUsage Daemon::usage_today(const core::Rule& rule, core::Timestamp now) const {
+  const auto day = config_.zone.local_day(now);
+  const config::AccountConfig* account = config_.find_account(rule.account);
+  core::DailyUsage usage{day, core::Money(0, account ? account->currency : *core::Currency::find("IDR")), 0};
+  // Derived from the journal, so it cannot drift from what was actually started.
+  for (const auto& record : journal_) {
+    if (record.rule != rule.name || record.state == TopUpState::failed) continue;
+    if (config_.zone.local_day(record.created_at) != day) continue;
+    if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
+    usage.count += 1;
+  }
+  return usage;
+}
+
+core::RuleInputs Daemon::inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,
+                                    std::vector<core::Credit>& credits) const {
+  core::RuleInputs in;
+  in.now = now;
+  in.latest = account.latest;
+  in.monitoring_since = account.monitoring_since;
+  in.history = account.history;
+  if (rule.when.kind == core::Condition::Kind::runway_below) {
+    for (const auto& record : journal_) {
+      if (record.account == rule.account && record.state == TopUpState::succeeded && record.settled_at) {
+        credits.push_back({*record.settled_at, record.amount});
+      }
+    }
+  }
+  in.own_credits = credits;
+  if (rule.top_up && rule.top_up->method == core::TopUpMethod::sweep) {
+    if (auto source = fresh_latest(rule.top_up->source, now)) in.source_balance = source->balance;
+  }
+  in.top_up_in_flight = top_up_in_flight(rule.account);
+  in.today = usage_today(rule, now);
+  return in;
+}
+
+asio::awaitable<void> Daemon::evaluate_rules(const AccountRuntime& account, core::Timestamp now,
+                                             std::optional<core::Condition::Kind> only_kind, bool schedule_due,
+                                             const std::string& only_rule) {
+  using Kind = core::Condition::Kind;
   std::vector<core::Decision> top_ups;
   std::vector<core::Decision> alerts;
-  run_rules(account, observation, top_ups, alerts);
+  for (const auto& rule : config_.rules) {
+    if (rule.account != account.config.name || (!only_rule.empty() && rule.name != only_rule)) continue;
+    // Polls drive balance conditions; the staleness tick and the schedules drive theirs.
+    const bool timed = rule.when.kind == Kind::stale_for || rule.when.kind == Kind::schedule;
+    if (only_kind ? rule.when.kind != *only_kind : timed) continue;
+    std::vector<core::Credit> credits;
+    core::RuleInputs inputs = inputs_for(rule, account, now, credits);
+    inputs.schedule_due = schedule_due;
+    if (rule.when.kind == Kind::runway_below) {
+      metrics_.set_runway(rule.account, core::estimate_runway(inputs.history, inputs.own_credits, now, rule.when.window).runway);
+    }
+    core::RuleState& state = rule_states_[rule.name];
+    const auto previous = state.phase;
+    auto evaluation = core::evaluate(rule, state, inputs);
+    state = evaluation.next;
+    if (state.phase != previous) {
+      metrics_.set_rule_state(rule.name, state.phase);
+      spdlog::debug("rule state changed rule={} from={} to={}", field(rule.name), core::to_string(previous),
+                    core::to_string(state.phase));
+    }
+    if (evaluation.top_up_held_back) {
+      spdlog::log(schedule_due ? spdlog::level::warn : spdlog::level::debug, "top-up held back: {} rule={} account={}",
+                  *evaluation.top_up_held_back, field(rule.name), field(rule.account));
+    }
+    for (auto& decision : evaluation.decisions) {
+      (decision.kind == core::DecisionKind::top_up ? top_ups : alerts).push_back(std::move(decision));
+    }
+  }
   std::map<std::string, std::string> actions;  // rule → what was done
   for (const auto& decision : top_ups) {
     actions[decision.rule] = co_await execute(decision, account);
@@ -115,26 +202,50 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   for (const auto& decision : alerts) notify(decision, actions[decision.rule]);
 }
 
-void Daemon::run_rules(const AccountRuntime& account, const core::Observation& observation,
-                       std::vector<core::Decision>& top_ups, std::vector<core::Decision>& alerts) {
-  for (const auto& rule : config_.rules) {
-    if (rule.account != account.config.name) continue;
-    core::RuleState& state = rule_states_[rule.name];
-    const auto previous = state.phase;
-    auto evaluation = core::evaluate(rule, state, observation, {top_up_in_flight(rule.account)});
-    state = evaluation.next;
-    if (state.phase != previous) {
-      metrics_.set_rule_state(rule.name, state.phase);
-      spdlog::debug("rule state changed rule={} from={} to={}", field(rule.name),
-                    core::to_string(previous), core::to_string(state.phase));
+asio::awaitable<void> Daemon::staleness_loop() {
+  // Stale conditions change with time alone, so they are checked every second rather
+  // than only when a poll answers (a poll that hangs answers late).
+  while (!stopping_) {
+    const core::Timestamp now = clock_.now();
+    for (const auto& [name, account] : accounts_) {
+      const std::shared_ptr<AccountRuntime> keep = account;  // a reload may replace the map meanwhile
+      co_await evaluate_rules(*keep, now, core::Condition::Kind::stale_for, false, "");
+      if (stopping_) co_return;
     }
-    if (evaluation.top_up_held_back) {
-      spdlog::debug("top-up held back: {} rule={} account={}", *evaluation.top_up_held_back,
-                    field(rule.name), field(rule.account));
+    staleness_timer_.expires_after(std::chrono::seconds(1));
+    auto [error] = co_await staleness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+  }
+}
+
+asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> schedule) {
+  while (!schedule->stopped) {
+    const core::Rule* rule = nullptr;
+    for (const auto& candidate : config_.rules) {
+      if (candidate.name == schedule->rule) rule = &candidate;
     }
-    for (auto& decision : evaluation.decisions) {
-      (decision.kind == core::DecisionKind::top_up ? top_ups : alerts).push_back(std::move(decision));
+    if (!rule || !rule->when.schedule) co_return;
+    const core::Timestamp now = clock_.now();
+    const auto due = core::next_due(*rule->when.schedule, config_.zone, now);
+    if (!due) {
+      spdlog::warn("schedule never comes due rule={} schedule={}", field(rule->name), field(rule->when.schedule->text));
+      co_return;
     }
+    spdlog::debug("next scheduled run rule={} at={}", field(rule->name), core::format_rfc3339(*due));
+    schedule->timer.expires_after(*due - now);
+    auto [error] = co_await schedule->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error || schedule->stopped) co_return;
+    if (clock_.now() < *due) continue;  // woke early (the wall clock was set back): sleep again
+    const std::string rule_name = schedule->rule;
+    const std::string account_name = rule->account;
+    auto account = accounts_.find(account_name);
+    if (account == accounts_.end()) continue;
+    const std::shared_ptr<AccountRuntime> keep = account->second;
+    if (!fresh_latest(account_name, *due)) {
+      spdlog::warn("scheduled top-up skipped: no fresh balance rule={} account={}", field(rule_name), field(account_name));
+      continue;
+    }
+    co_await evaluate_rules(*keep, *due, core::Condition::Kind::schedule, true, rule_name);
   }
 }
 
@@ -147,13 +258,19 @@ void Daemon::notify(const core::Decision& decision, const std::string& action) {
   if (decision.kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule->name, rule->alert->severity);
   const adapters::Notification notification{decision.kind, decision.rule, decision.account,
                                             rule->alert->severity, decision.reason, decision.balance,
-                                            decision.threshold, action};
+                                            decision.threshold, decision.runway, action};
   for (const auto& name : rule->alert->notify) {
     auto it = notifiers_.find(name);
     if (it == notifiers_.end()) continue;
     const bool delivered = it->second->send(notification);
     metrics_.count_notification(name, delivered ? "delivered" : "failed");
   }
+}
+
+void Daemon::count_states() {
+  std::map<TopUpState, std::int64_t> counts;
+  for (const auto& r : journal_) counts[r.state] += 1;
+  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
 }
 
 bool Daemon::top_up_in_flight(const std::string& account) const {
@@ -171,9 +288,8 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
     return;
   }
   record.state = next;
-  std::map<TopUpState, std::int64_t> counts;
-  for (const auto& r : journal_) counts[r.state] += 1;
-  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
+  if (next == TopUpState::succeeded) record.settled_at = clock_.now();
+  count_states();
 
   const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
                                                                                 : spdlog::level::info;
@@ -205,10 +321,19 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                           core::format_human(*decision.amount));
   }
   // The record exists, with its key, before any request leaves.
-  journal_.push_back(TopUpRecord{decision.idempotency_key, decision.rule, decision.account, via,
-                                 spec.method, account.config.id, source, *decision.amount,
-                                 TopUpState::planned, "", ""});
+  journal_.push_back(TopUpRecord{decision.idempotency_key, decision.rule, decision.account, via, spec.method,
+                                 account.config.id, source, *decision.amount,
+                                 decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
+                                 "", clock_.now(), std::nullopt});
   const std::size_t index = journal_.size() - 1;
+  count_states();
+  if (decision.needs_approval) {
+    spdlog::warn("top-up awaits approval: {} topup={} rule={} account={} method={} amount={}", decision.reason,
+                 field(decision.idempotency_key), field(decision.rule), field(decision.account),
+                 core::to_string(spec.method), field(core::format_human(*decision.amount)));
+    co_return fmt::format("{} {} of {} awaiting approval", core::to_string(spec.method), decision.idempotency_key,
+                          core::format_human(*decision.amount));
+  }
   spdlog::info("top-up planned: {} topup={} rule={} account={} method={} amount={}", decision.reason,
                field(decision.idempotency_key), field(decision.rule), field(decision.account),
                core::to_string(spec.method), field(core::format_human(*decision.amount)));
@@ -249,7 +374,10 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
 
 asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
   for (std::size_t i = 0; i < journal_.size(); ++i) {
-    if (journal_[i].account != account.config.name || core::is_terminal(journal_[i].state)) continue;
+    if (journal_[i].account != account.config.name || core::is_terminal(journal_[i].state) ||
+        journal_[i].state == TopUpState::awaiting_approval) {
+      continue;  // settled, or never sent: nothing to look up
+    }
     auto provider = providers_.find(journal_[i].provider);
     if (provider == providers_.end()) continue;
     const std::string key = journal_[i].key;

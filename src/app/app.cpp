@@ -29,6 +29,7 @@ Daemon::Daemon(config::Config config)
       config_(std::move(config)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       watchdog_timer_(io_),
+      staleness_timer_(io_),
       stop_deadline_(io_) {}
 
 int Daemon::run() {
@@ -50,6 +51,7 @@ int Daemon::run() {
                config_.dry_run);
 
   asio::co_spawn(io_, signal_loop(), adapters::log_failure("signal handling"));
+  asio::co_spawn(io_, staleness_loop(), adapters::log_failure("staleness checks"));
   if (auto interval = adapters::systemd::watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval), adapters::log_failure("systemd watchdog"));
   }
@@ -89,14 +91,34 @@ void Daemon::apply(config::Config config) {
     account->stopped = true;
     account->timer.cancel();
   }
+  const core::Timestamp now = clock_.now();
   for (const auto& account : config.accounts) {
     auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
+    runtime->monitoring_since = now;
+    for (const auto& rule : config.rules) {
+      if (rule.account == account.name && rule.when.kind == core::Condition::Kind::runway_below) {
+        runtime->history_window = std::max(runtime->history_window, rule.when.window);
+      }
+    }
     if (auto it = previous_accounts.find(account.name); it != previous_accounts.end() &&
         it->second->config.provider == account.provider && it->second->config.id == account.id &&
         providers.at(account.provider) == it->second->provider) {
-      runtime->latest = it->second->latest;  // still ready: same balance, same place
+      // Same balance at the same place: still ready, same history, same staleness clock.
+      runtime->latest = it->second->latest;
+      runtime->history = std::move(it->second->history);
+      runtime->monitoring_since = it->second->monitoring_since;
     }
     accounts_[account.name] = runtime;
+  }
+  for (auto& schedule : schedules_) {
+    schedule->stopped = true;
+    schedule->timer.cancel();
+  }
+  schedules_.clear();
+  for (const auto& rule : config.rules) {
+    if (rule.when.kind == core::Condition::Kind::schedule && rule.enabled) {
+      schedules_.push_back(std::make_shared<ScheduleRuntime>(io_, rule.name));
+    }
   }
 
   std::map<std::string, core::RuleState> rule_states;
@@ -129,6 +151,9 @@ void Daemon::apply(config::Config config) {
   for (auto& [name, runtime] : accounts_) {
     asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
   }
+  for (auto& schedule : schedules_) {
+    asio::co_spawn(io_, schedule_loop(schedule), adapters::log_failure("schedule of rule " + schedule->rule));
+  }
 }
 
 void Daemon::reload() {
@@ -160,6 +185,11 @@ void Daemon::shutdown() {
   if (admin_) admin_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();
+  staleness_timer_.cancel();
+  for (auto& schedule : schedules_) {
+    schedule->stopped = true;
+    schedule->timer.cancel();
+  }
   for (auto& [name, account] : accounts_) {
     account->stopped = true;
     account->timer.cancel();

@@ -5,6 +5,7 @@
 // Private to src/app.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -39,6 +40,9 @@ struct AccountRuntime {
   config::AccountConfig config;
   std::shared_ptr<adapters::Provider> provider;
   std::optional<core::Observation> latest;  // last successful poll
+  std::vector<core::Observation> history;   // recent polls, as long as runway rules look back
+  core::Duration history_window{0};
+  core::Timestamp monitoring_since;         // when this account's loop started
   int consecutive_failures = 0;
   bool stopped = false;  // set when a reload or shutdown retires this loop
   asio::steady_timer timer;
@@ -57,6 +61,16 @@ struct TopUpRecord {
   core::TopUpState state;
   std::string reference;
   std::string last_error;
+  core::Timestamp created_at;
+  std::optional<core::Timestamp> settled_at;
+};
+
+// A rule on a schedule: its loop sleeps until the next due time.
+struct ScheduleRuntime {
+  explicit ScheduleRuntime(asio::io_context& io, std::string rule_name) : rule(std::move(rule_name)), timer(io) {}
+  std::string rule;
+  bool stopped = false;
+  asio::steady_timer timer;
 };
 
 class Daemon {
@@ -77,15 +91,24 @@ class Daemon {
 
   // Polling, rules and top-ups (account_loop.cpp).
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
+  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
+  asio::awaitable<void> staleness_loop();
+  // Evaluates the account's rules (all, or only those of `kind`) and acts on the decisions.
+  asio::awaitable<void> evaluate_rules(const AccountRuntime& account, core::Timestamp now,
+                                       std::optional<core::Condition::Kind> only_kind, bool schedule_due,
+                                       const std::string& only_rule);
   asio::awaitable<void> poll_once(AccountRuntime& account);
   asio::awaitable<void> reconcile(const AccountRuntime& account);
   asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
   asio::awaitable<void> send_to_provider(std::size_t record_index, bool resubmission);
-  void run_rules(const AccountRuntime& account, const core::Observation& observation,
-                 std::vector<core::Decision>& top_ups, std::vector<core::Decision>& alerts);
+  core::RuleInputs inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,
+                              std::vector<core::Credit>& credits) const;
+  std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
+  core::DailyUsage usage_today(const core::Rule& rule, core::Timestamp now) const;
   void notify(const core::Decision& decision, const std::string& action);
   void transition(TopUpRecord& record, core::TopUpState next, const std::string& why);
   bool top_up_in_flight(const std::string& account) const;
+  void count_states();
   void money_operation_finished();
 
   asio::io_context io_;
@@ -97,12 +120,14 @@ class Daemon {
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
   std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers_;
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
+  std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
   std::vector<TopUpRecord> journal_;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;
+  asio::steady_timer staleness_timer_;
   asio::steady_timer stop_deadline_;
   int money_operations_in_flight_ = 0;
   bool stopping_ = false;

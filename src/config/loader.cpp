@@ -7,12 +7,13 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "topupd/config/config.hpp"
+#include "topupd/core/cron.hpp"
 
 namespace topupd::config {
 namespace {
@@ -20,6 +21,14 @@ namespace {
 using core::Currency;
 using core::Duration;
 using core::Money;
+
+std::optional<std::string> read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 SourceLocation location_of(const YAML::Mark& mark) {
   if (mark.is_null()) return {};
@@ -393,11 +402,17 @@ void Loader::load(const YAML::Node& root) {
     config_.timezone = *tz;
     const char* tzdir = std::getenv("TZDIR");
     const std::string zone_file = std::string(tzdir ? tzdir : "/usr/share/zoneinfo") + "/" + *tz;
-    struct stat info {};
-    if (tz->find("..") != std::string::npos || tz->front() == '/' ||
-        ::stat(zone_file.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    std::optional<core::TimeZone> zone;
+    if (tz->find("..") == std::string::npos && tz->front() != '/') {
+      if (auto data = read_whole_file(zone_file)) zone = core::TimeZone::from_tzif(*tz, *data);
+    }
+    if (zone) {
+      config_.zone = std::move(*zone);
+    } else {
       error("timezone", config_.locations.find("timezone"),
-            fmt::format("unknown time zone '{}' (an IANA name such as Asia/Jakarta or UTC)", *tz));
+            fmt::format("unknown time zone '{}' (an IANA name such as Asia/Jakarta or UTC, from the "
+                        "system tz database; install tzdata)",
+                        *tz));
     }
   }
   if (auto dry = bool_at(top, "dry_run")) config_.dry_run = *dry;
@@ -540,7 +555,7 @@ void Loader::load_rules(const YAML::Node& node) {
 }
 
 void Loader::load_rule(const YAML::Node& node, const std::string& path) {
-  Map map(*this, node, path, {"name", "account", "enabled", "when", "clear", "alert", "top_up"});
+  Map map(*this, node, path, {"name", "account", "enabled", "when", "schedule", "clear", "alert", "top_up"});
   if (!map.valid()) return;
   std::optional<Currency> currency;
   std::string account_name;
@@ -550,27 +565,62 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
   } else if (!map.has("account")) {
     map.missing("account", "the account this rule watches");
   }
-  // A field that fails to load keeps its neutral default (in the account's currency)
+  const Money zero(0, currency.value_or(*Currency::find("IDR")));
+  // A field that fails to load keeps a neutral default (in the account's currency)
   // so that validate still checks the rest of the rule: one `check` shows everything.
   core::Rule rule{.name = "", .account = account_name, .enabled = true,
-                  .below = Money(0, currency.value_or(*Currency::find("IDR"))), .hold_for = Duration(0),
-                  .clear_above = std::nullopt, .alert = std::nullopt, .top_up = std::nullopt};
+                  .when = core::Condition{core::Condition::Kind::below, zero, Duration(0), Duration(0), std::nullopt},
+                  .hold_for = Duration(0), .clear = std::nullopt, .alert = std::nullopt, .top_up = std::nullopt};
   if (auto name = string_at(map, "name")) rule.name = *name;
   else if (!map.has("name")) map.missing("name", "a unique rule name");
   if (auto enabled = bool_at(map, "enabled")) rule.enabled = *enabled;
 
-  if (const YAML::Node* when_node = map.get("when")) {
-    Map when(*this, *when_node, path + ".when", {"below", "for"});
-    if (auto below = money_at(when, "below", currency)) rule.below = *below;
-    else if (when.valid() && !when.has("below")) when.missing("below", "a threshold, e.g. IDR 10_000_000");
+  if (map.has("when") && map.has("schedule")) {
+    error(path + ".schedule", config_.locations.find(path + ".schedule"),
+          "a rule has either a condition ('when') or a 'schedule', not both");
+  } else if (map.has("schedule")) {
+    rule.when.kind = core::Condition::Kind::schedule;
+    if (const YAML::Node* schedule_node = map.get("schedule")) {
+      if (auto text = scalar(*schedule_node, path + ".schedule")) {
+        auto parsed = core::parse_cron(text->text);
+        if (parsed.value) rule.when.schedule = parsed.value;
+        else bad_value(path + ".schedule", *schedule_node, *text, parsed.error, "five cron fields, e.g. \"0 9 * * *\"");
+      }
+    }
+  } else if (const YAML::Node* when_node = map.get("when")) {
+    Map when(*this, *when_node, path + ".when", {"below", "above", "runway_below", "window", "stale_for", "for"});
+    std::vector<std::string> kinds;
+    for (const char* kind : {"below", "above", "runway_below", "stale_for"}) {
+      if (when.has(kind)) kinds.emplace_back(kind);
+    }
+    if (when.valid() && kinds.size() != 1) {
+      error(path + ".when", when.location(),
+            kinds.empty() ? "give one condition: below, above, runway_below or stale_for"
+                          : fmt::format("give one condition, not {}", fmt::join(kinds, " and ")));
+    }
+    if (auto below = money_at(when, "below", currency)) rule.when = {core::Condition::Kind::below, *below, Duration(0), Duration(0), std::nullopt};
+    else if (auto above = money_at(when, "above", currency)) rule.when = {core::Condition::Kind::above, *above, Duration(0), Duration(0), std::nullopt};
+    else if (auto runway = duration_at(when, "runway_below")) {
+      rule.when = {core::Condition::Kind::runway_below, zero, *runway, Duration(std::chrono::hours(1)), std::nullopt};
+      if (auto window = duration_at(when, "window")) rule.when.window = *window;
+    } else if (auto stale = duration_at(when, "stale_for")) {
+      rule.when = {core::Condition::Kind::stale_for, zero, *stale, Duration(0), std::nullopt};
+    }
+    if (when.has("window") && !when.has("runway_below")) {
+      error(path + ".when.window", config_.locations.find(path + ".when.window"),
+            "'window' belongs to runway_below: the trailing time the burn rate is measured over");
+    }
     if (auto hold = duration_at(when, "for")) rule.hold_for = *hold;
   } else {
-    map.missing("when", "the condition, e.g. {below: IDR 10_000_000}");
+    map.missing("when", "a condition, e.g. {below: IDR 10_000_000}, or a schedule");
   }
   if (const YAML::Node* clear_node = map.get("clear")) {
-    Map clear(*this, *clear_node, path + ".clear", {"above"});
-    if (auto above = money_at(clear, "above", currency)) rule.clear_above = above;
-    else if (clear.valid() && !clear.has("above")) clear.missing("above", "the balance that resolves the rule");
+    Map clear(*this, *clear_node, path + ".clear", {"above", "below"});
+    if (auto above = money_at(clear, "above", currency)) rule.clear = core::Clear{true, *above};
+    else if (auto below = money_at(clear, "below", currency)) rule.clear = core::Clear{false, *below};
+    else if (clear.valid() && !clear.has("above") && !clear.has("below")) {
+      clear.missing("above", "the balance that resolves the rule");
+    }
   }
   if (const YAML::Node* alert_node = map.get("alert")) {
     Map alert(*this, *alert_node, path + ".alert", {"severity", "notify", "repeat"});
@@ -587,34 +637,43 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
   config_.rule_paths.push_back(path);
 }
 
+// "50", "50%", "12.5%", "0.25": a percentage as basis points (1 % = 100).
+std::optional<std::int32_t> parse_percent(std::string text) {
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  const auto dot = text.find('.');
+  const std::string whole = text.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (whole.empty() || whole.size() > 3 || fraction.size() > 2 || (dot != std::string::npos && fraction.empty())) return std::nullopt;
+  for (char c : whole + fraction) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  while (fraction.size() < 2) fraction.push_back('0');
+  return std::stoi(whole) * 100 + std::stoi(fraction);
+}
+
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
                                                    std::optional<Currency> currency) {
-  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "limits"});
+  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits"});
   if (!map.valid()) return std::nullopt;
-  // Collected field by field; the spec is built at the end when everything loaded.
-  struct {
-    core::TopUpMethod method = core::TopUpMethod::direct_debit;
-    std::string via;
-    std::string source;
-    std::optional<core::AmountSpec> amount;
-    Duration cooldown{0};
-  } spec;
   bool complete = true;
-  if (auto method = string_at(map, "method")) {
-    if (*method == "direct_debit") spec.method = core::TopUpMethod::direct_debit;
-    else if (*method == "sweep") spec.method = core::TopUpMethod::sweep;
+  auto method = core::TopUpMethod::direct_debit;
+  if (auto text = string_at(map, "method")) {
+    if (*text == "direct_debit") method = core::TopUpMethod::direct_debit;
+    else if (*text == "sweep") method = core::TopUpMethod::sweep;
     else {
       complete = false;
       error(path + ".method", config_.locations.find(path + ".method"),
-            fmt::format("unknown method '{}'; expected direct_debit or sweep", *method));
+            fmt::format("unknown method '{}'; expected direct_debit or sweep", *text));
     }
   } else {
     complete = false;
     if (!map.has("method")) map.missing("method", "direct_debit or sweep");
   }
-  if (auto via = string_at(map, "via")) spec.via = *via;
-  if (spec.method == core::TopUpMethod::sweep) {
-    if (auto from = string_at(map, "from")) spec.source = *from;
+  std::string via = string_at(map, "via").value_or("");
+  std::string source;
+  std::optional<Money> keep_in_source = money_at(map, "keep_in_source", currency);
+  if (method == core::TopUpMethod::sweep) {
+    if (auto from = string_at(map, "from")) source = *from;
     else if (!map.has("from")) {
       complete = false;
       map.missing("from", "the account a sweep takes money from");
@@ -624,44 +683,68 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
             "from_account is for direct_debit; a sweep names its source account in 'from'");
     }
   } else {
-    if (auto from_account = string_at(map, "from_account")) spec.source = *from_account;
+    if (auto from_account = string_at(map, "from_account")) source = *from_account;
     if (map.has("from")) {
       error(path + ".from", config_.locations.find(path + ".from"),
             "'from' is for sweeps; a direct debit names the bank account in 'from_account'");
     }
+    if (map.has("keep_in_source")) {
+      error(path + ".keep_in_source", config_.locations.find(path + ".keep_in_source"),
+            "keep_in_source is for sweeps: it is what a sweep leaves in its source account");
+    }
   }
+  std::optional<core::AmountSpec> amount_spec;
   if (const YAML::Node* amount_node = map.get("amount")) {
-    Map amount(*this, *amount_node, path + ".amount", {"to_target", "fixed", "min", "max", "round_up_to"});
-    const bool has_target = amount.has("to_target");
-    const bool has_fixed = amount.has("fixed");
-    if (has_target == has_fixed && amount.valid()) {
+    Map amount(*this, *amount_node, path + ".amount",
+               {"to_target", "fixed", "percent_of_source", "min", "max", "round_up_to"});
+    int strategies = 0;
+    for (const char* key : {"to_target", "fixed", "percent_of_source"}) strategies += amount.has(key) ? 1 : 0;
+    if (strategies != 1 && amount.valid()) {
       complete = false;
       error(path + ".amount", amount.location(),
-            "give exactly one amount strategy: to_target or fixed");
+            "give exactly one amount strategy: to_target, fixed or percent_of_source");
     }
     std::optional<Money> value;
+    std::int32_t basis_points = 0;
     auto kind = core::AmountSpec::Kind::to_target;
     if (auto target = money_at(amount, "to_target", currency)) {
       value = target;
     } else if (auto fixed = money_at(amount, "fixed", currency)) {
       kind = core::AmountSpec::Kind::fixed;
       value = fixed;
+    } else if (const YAML::Node* percent_node = amount.get("percent_of_source")) {
+      kind = core::AmountSpec::Kind::percent_of_source;
+      if (auto text = scalar(*percent_node, path + ".amount.percent_of_source")) {
+        auto parsed = parse_percent(text->text);
+        if (!parsed || *parsed <= 0 || *parsed > 10'000) {
+          bad_value(path + ".amount.percent_of_source", *percent_node, *text,
+                    fmt::format("'{}' must be a percentage in (0, 100], e.g. 50 or 12.5%", text->text),
+                    "a percentage in (0, 100]");
+        } else {
+          basis_points = *parsed;
+          value = Money(0, currency.value_or(*Currency::find("IDR")));
+        }
+      }
     }
     auto min = money_at(amount, "min", currency);
     auto max = money_at(amount, "max", currency);
     auto round_up_to = money_at(amount, "round_up_to", currency);
-    if (value) spec.amount = core::AmountSpec{kind, *value, round_up_to, min, max};
+    if (value) amount_spec = core::AmountSpec{kind, *value, basis_points, round_up_to, min, max};
     else complete = false;
   } else {
     complete = false;
     map.missing("amount", "e.g. {to_target: IDR 50_000_000}");
   }
+  core::Limits limits;
   if (const YAML::Node* limits_node = map.get("limits")) {
-    Map limits(*this, *limits_node, path + ".limits", {"cooldown"});
-    if (auto cooldown = duration_at(limits, "cooldown")) spec.cooldown = *cooldown;
+    Map limit_map(*this, *limits_node, path + ".limits", {"per_day", "max_per_day", "cooldown", "approval_above"});
+    limits.per_day = money_at(limit_map, "per_day", currency);
+    if (auto count = integer_at(limit_map, "max_per_day", 1, 1'000'000)) limits.max_per_day = static_cast<std::uint32_t>(*count);
+    if (auto cooldown = duration_at(limit_map, "cooldown")) limits.cooldown = *cooldown;
+    limits.approval_above = money_at(limit_map, "approval_above", currency);
   }
-  if (!complete || !spec.amount) return std::nullopt;
-  return core::TopUpSpec{spec.method, spec.via, spec.source, *spec.amount, spec.cooldown};
+  if (!complete || !amount_spec) return std::nullopt;
+  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits};
 }
 
 bool by_location(const Diagnostic& a, const Diagnostic& b) {
@@ -705,16 +788,14 @@ LoadResult load_string(const std::string& text, const std::string& path,
 }
 
 LoadResult load_file(const std::string& path, const SecretSources& secrets) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = read_whole_file(path);
+  if (!text) {
     LoadResult result;
     result.diagnostics.push_back(
         {path, {}, "", fmt::format("cannot open the config file: {}", std::strerror(errno))});
     return result;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_string(text.str(), path, secrets);
+  return load_string(*text, path, secrets);
 }
 
 SecretSources SecretSources::from_process() {
@@ -724,13 +805,7 @@ SecretSources SecretSources::from_process() {
     if (!value) return std::nullopt;
     return std::string(value);
   };
-  sources.read_file = [](const std::string& path) -> std::optional<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
+  sources.read_file = read_whole_file;
   return sources;
 }
 

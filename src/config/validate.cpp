@@ -123,16 +123,47 @@ class Checker {
         problem(path + ".account", fmt::format("unknown account '{}'{}", rule.account, known_accounts()));
         continue;
       }
-      currency_matches(path + ".when.below", rule.below, *account);
-      currency_matches(path + ".clear.above", rule.clear_above, *account);
-      if (rule.clear_above && rule.clear_above->currency() == rule.below.currency() &&
-          *rule.clear_above < rule.below) {
-        problem(path + ".clear.above",
-                "must not be below when.below, or the rule would resolve while still firing");
-      }
-      if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
+      check_condition(path, rule, *account);
       if (rule.alert) check_alert(path, *rule.alert);
       if (rule.top_up) check_top_up(path, *rule.top_up, *account);
+    }
+  }
+
+  void check_condition(const std::string& path, const core::Rule& rule, const AccountConfig& account) {
+    using Kind = core::Condition::Kind;
+    const core::Condition& when = rule.when;
+    const bool threshold = when.kind == Kind::below || when.kind == Kind::above;
+    if (threshold) currency_matches(path + ".when." + std::string(core::to_string(when.kind)), when.threshold, account);
+    if (when.kind == Kind::runway_below) {
+      if (when.duration.count() <= 0) problem(path + ".when.runway_below", "must be longer than 0s");
+      if (when.window.count() <= 0) problem(path + ".when.window", "must be longer than 0s");
+    }
+    if (when.kind == Kind::stale_for && when.duration.count() <= 0) problem(path + ".when.stale_for", "must be longer than 0s");
+    if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
+    if (rule.clear) {
+      const std::string clear_path = path + (rule.clear->above ? ".clear.above" : ".clear.below");
+      currency_matches(clear_path, rule.clear->value, account);
+      if (!threshold) {
+        problem(clear_path, "clear applies to below/above conditions; other conditions resolve when they stop holding");
+      } else if (rule.clear->above != (when.kind == Kind::below)) {
+        problem(clear_path, when.kind == Kind::below ? "a below condition clears 'above' a balance"
+                                                     : "an above condition clears 'below' a balance");
+      } else if (rule.clear->value.currency() == when.threshold.currency() &&
+                 (rule.clear->above ? rule.clear->value < when.threshold : rule.clear->value > when.threshold)) {
+        problem(clear_path, fmt::format("must not be {} when.{}, or the rule would resolve while still firing",
+                                        rule.clear->above ? "below" : "above", core::to_string(when.kind)));
+      }
+    }
+    if (when.kind == Kind::schedule) {
+      if (rule.alert) problem(path + ".alert", "a schedule rule does not fire or resolve; its top-ups are logged and counted");
+      if (!rule.top_up) problem(path + ".schedule", "a schedule rule needs a top_up to run");
+      if (rule.hold_for.count() > 0) problem(path + ".schedule", "'for' does not apply to schedules");
+    }
+    if (when.kind == Kind::stale_for && rule.top_up) {
+      problem(path + ".top_up", "a stale_for rule cannot top up: topupd never moves money on a stale balance");
+    }
+    if (when.kind == Kind::above && rule.top_up) {
+      problem(path + ".top_up", "an above rule cannot top up; use it to alert on too much money");
     }
   }
 
@@ -161,7 +192,8 @@ class Checker {
       problem(base + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
                                          via, account.name, account.provider));
     }
-    if (top_up.method == core::TopUpMethod::sweep) {
+    const bool sweep = top_up.method == core::TopUpMethod::sweep;
+    if (sweep) {
       const AccountConfig* source = config_.find_account(top_up.source);
       if (!source) {
         problem(base + ".from", fmt::format("unknown account '{}'{}", top_up.source, known_accounts()));
@@ -175,31 +207,36 @@ class Checker {
     }
     const auto& amount = top_up.amount;
     const std::string amount_path = base + ".amount";
-    currency_matches(amount_path + (amount.kind == core::AmountSpec::Kind::fixed ? ".fixed" : ".to_target"),
-                     amount.value, account);
-    currency_matches(amount_path + ".min", amount.min, account);
-    currency_matches(amount_path + ".max", amount.max, account);
-    currency_matches(amount_path + ".round_up_to", amount.round_up_to, account);
-    if (amount.kind == core::AmountSpec::Kind::fixed && !amount.value.is_positive()) {
-      problem(amount_path + ".fixed", "must be positive");
+    using Kind = core::AmountSpec::Kind;
+    if (amount.kind == Kind::percent_of_source && !sweep) {
+      problem(amount_path + ".percent_of_source", "percent_of_source is for sweeps (a direct debit has no source balance)");
     }
-    if (amount.min && amount.min->currency() == account.currency && !amount.min->is_positive()) {
-      problem(amount_path + ".min", "must be positive");
+    if (amount.kind != Kind::percent_of_source) {
+      const std::string value_path = amount_path + (amount.kind == Kind::fixed ? ".fixed" : ".to_target");
+      currency_matches(value_path, amount.value, account);
+      if (amount.kind == Kind::fixed && !amount.value.is_positive()) problem(value_path, "must be positive");
     }
-    if (amount.max && amount.max->currency() == account.currency && !amount.max->is_positive()) {
-      problem(amount_path + ".max", "must be positive");
-    }
-    if (amount.round_up_to && amount.round_up_to->currency() == account.currency &&
-        !amount.round_up_to->is_positive()) {
-      problem(amount_path + ".round_up_to", "must be positive");
-    }
-    if (amount.min && amount.max && amount.min->currency() == amount.max->currency() &&
-        *amount.min > *amount.max) {
-      problem(amount_path + ".min", fmt::format("min {} is greater than max {}",
-                                                core::format_human(*amount.min),
+    positive_amount(amount_path + ".min", amount.min, account);
+    positive_amount(amount_path + ".max", amount.max, account);
+    positive_amount(amount_path + ".round_up_to", amount.round_up_to, account);
+    positive_amount(base + ".limits.per_day", top_up.limits.per_day, account);
+    positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
+    currency_matches(base + ".keep_in_source", top_up.keep_in_source, account);
+    if (top_up.keep_in_source && top_up.keep_in_source->is_negative()) problem(base + ".keep_in_source", "must not be negative");
+    if (amount.min && amount.max && amount.min->currency() == amount.max->currency() && *amount.min > *amount.max) {
+      problem(amount_path + ".min", fmt::format("min {} is greater than max {}", core::format_human(*amount.min),
                                                 core::format_human(*amount.max)));
     }
-    if (top_up.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
+    if (top_up.limits.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
+  }
+
+  void positive_amount(const std::string& field, const std::optional<Money>& money, const AccountConfig& account) {
+    if (!money) return;
+    if (!(money->currency() == account.currency)) {
+      currency_matches(field, money, account);
+    } else if (!money->is_positive()) {
+      problem(field, "must be positive");
+    }
   }
 
   // Rules that failed to load are not in config_.rules, so their list index is kept

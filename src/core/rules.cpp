@@ -2,12 +2,25 @@
 
 #include <fmt/format.h>
 
+#include "topupd/core/runway.hpp"
+
 namespace topupd::core {
 
 std::string_view to_string(TopUpMethod method) {
   switch (method) {
     case TopUpMethod::direct_debit: return "direct_debit";
     case TopUpMethod::sweep: return "sweep";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Condition::Kind kind) {
+  switch (kind) {
+    case Condition::Kind::below: return "below";
+    case Condition::Kind::above: return "above";
+    case Condition::Kind::runway_below: return "runway_below";
+    case Condition::Kind::stale_for: return "stale_for";
+    case Condition::Kind::schedule: return "schedule";
   }
   return "unknown";
 }
@@ -31,136 +44,280 @@ std::string_view to_string(DecisionKind kind) {
   return "unknown";
 }
 
-AmountResult compute_amount(const AmountSpec& spec, const Money& balance) {
-  std::optional<Money> amount;
-  if (spec.kind == AmountSpec::Kind::fixed) {
-    amount = spec.value;
-  } else {
-    amount = spec.value.checked_sub(balance);
-    if (!amount) return {std::nullopt, "target minus balance overflows"};
+namespace {
+
+struct ConditionCheck {
+  bool known = false;  // false: nothing to judge by yet (no observation); state stays as it is
+  bool holds = false;
+  std::string text;    // "balance IDR 9.00 < IDR 10.00", "runway 1h < 2h", …
+  std::optional<Duration> runway;
+};
+
+ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
+  ConditionCheck out;
+  const Condition& c = rule.when;
+  switch (c.kind) {
+    case Condition::Kind::below:
+    case Condition::Kind::above: {
+      if (!in.latest) return out;
+      const Money& balance = in.latest->balance;
+      out.known = true;
+      const bool below = c.kind == Condition::Kind::below;
+      out.holds = below ? balance < c.threshold : balance > c.threshold;
+      out.text = fmt::format("balance {} {} {}", format_human(balance),
+                             out.holds ? (below ? "<" : ">") : (below ? ">=" : "<="), format_human(c.threshold));
+      return out;
+    }
+    case Condition::Kind::runway_below: {
+      if (!in.latest) return out;
+      out.known = true;
+      const RunwayEstimate estimate = estimate_runway(in.history, in.own_credits, in.now, c.window);
+      out.runway = estimate.runway;
+      if (!estimate.enough_data) {
+        out.text = fmt::format("not enough observations in the last {} to estimate a runway", format_duration(c.window));
+      } else if (!estimate.runway) {
+        out.text = fmt::format("balance {} is not falling", format_human(in.latest->balance));
+      } else {
+        out.holds = *estimate.runway < c.duration;
+        out.text = fmt::format("runway {} {} {} (balance {}, burning {} an hour over the last {})",
+                               format_duration(std::chrono::floor<std::chrono::seconds>(*estimate.runway)),
+                               out.holds ? "<" : ">=", format_duration(c.duration), format_human(in.latest->balance),
+                               format_human(Money(estimate.burn_per_hour_minor, in.latest->balance.currency())),
+                               format_duration(c.window));
+      }
+      return out;
+    }
+    case Condition::Kind::stale_for: {
+      const std::optional<Timestamp> since = in.latest ? std::optional(in.latest->at) : in.monitoring_since;
+      if (!since) return out;
+      out.known = true;
+      const Duration age = in.now - *since;
+      out.holds = age >= c.duration;
+      out.text = in.latest ? fmt::format("no successful poll for {} (since {})",
+                                         format_duration(std::chrono::floor<std::chrono::seconds>(age)),
+                                         format_rfc3339(*since))
+                           : fmt::format("no successful poll since monitoring began {} ago",
+                                         format_duration(std::chrono::floor<std::chrono::seconds>(age)));
+      return out;
+    }
+    case Condition::Kind::schedule:
+      return out;
   }
-  if (spec.round_up_to && spec.round_up_to->is_positive() && amount->is_positive()) {
-    const std::int64_t step = spec.round_up_to->minor();
-    const std::int64_t remainder = amount->minor() % step;
-    if (remainder != 0) {
-      amount = amount->checked_add(Money(step - remainder, amount->currency()));
-      if (!amount) return {std::nullopt, "rounding up overflows"};
+  return out;
+}
+
+Decision make_decision(DecisionKind kind, const Rule& rule, const RuleInputs& in, std::string reason,
+                       const ConditionCheck& check) {
+  Decision d{kind, rule.name, rule.account, std::move(reason), std::nullopt, std::nullopt, check.runway,
+             std::nullopt, {}, std::nullopt, {}, false};
+  if (in.latest) d.balance = in.latest->balance;
+  if (rule.when.kind == Condition::Kind::below || rule.when.kind == Condition::Kind::above) {
+    d.threshold = rule.when.threshold;
+  }
+  return d;
+}
+
+// Adds a top-up decision when every guard allows one; otherwise says why not.
+void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, const std::string& trigger,
+                const ConditionCheck& check, Evaluation& out) {
+  const TopUpSpec& spec = *rule.top_up;
+  RuleState& next = out.next;
+  if (in.top_up_in_flight) {
+    out.top_up_held_back = "a top-up for this account is in flight";
+    return;
+  }
+  if (next.last_top_up_at && in.now - *next.last_top_up_at < spec.limits.cooldown) {
+    out.top_up_held_back = fmt::format("cooldown {} since the last top-up has not elapsed",
+                                       format_duration(spec.limits.cooldown));
+    return;
+  }
+  if (spec.limits.max_per_day && in.today && in.today->count >= *spec.limits.max_per_day) {
+    out.top_up_held_back = fmt::format("max_per_day {} reached", *spec.limits.max_per_day);
+    return;
+  }
+  const std::optional<Money> balance = in.latest ? std::optional(in.latest->balance) : std::nullopt;
+  AmountResult amount = compute_amount(spec, balance, in.source_balance, in.today);
+  if (!amount.amount) {
+    out.top_up_held_back = amount.why;
+    return;
+  }
+  std::string strategy;
+  switch (spec.amount.kind) {
+    case AmountSpec::Kind::fixed: strategy = "fixed " + format_human(spec.amount.value); break;
+    case AmountSpec::Kind::to_target: strategy = "to target " + format_human(spec.amount.value); break;
+    case AmountSpec::Kind::percent_of_source:
+      strategy = fmt::format("{}.{:02}% of {}", spec.amount.percent_basis_points / 100,
+                             spec.amount.percent_basis_points % 100, spec.source);
+      break;
+  }
+  std::string shaped;
+  for (const auto& limit : amount.shaped_by) shaped += (shaped.empty() ? "" : ", ") + limit;
+  Decision decision = make_decision(
+      DecisionKind::top_up, rule, in,
+      fmt::format("{}; {} {} {}{}", trigger, to_string(spec.method), format_human(*amount.amount), strategy,
+                  shaped.empty() ? "" : " (shaped by " + shaped + ")"),
+      check);
+  decision.amount = amount.amount;
+  decision.shaped_by = std::move(amount.shaped_by);
+  decision.needs_approval = spec.limits.approval_above && *amount.amount > *spec.limits.approval_above;
+  if (decision.needs_approval) {
+    decision.reason += fmt::format("; above approval_above {}: waits for approval",
+                                   format_human(*spec.limits.approval_above));
+  }
+  decision.idempotency_key = idempotency_key(rule.name, rule.account, window_start, next.top_ups_in_episode);
+  decision.top_up = spec;
+  next.top_ups_in_episode += 1;
+  next.last_top_up_at = in.now;
+  out.decisions.push_back(std::move(decision));
+}
+
+}  // namespace
+
+AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
+                            const std::optional<Money>& source_balance, const std::optional<DailyUsage>& today) {
+  const AmountSpec& a = spec.amount;
+  AmountResult out;
+  const bool sweep = spec.method == TopUpMethod::sweep;
+  if (sweep && !source_balance) return {std::nullopt, fmt::format("no fresh balance of the source {}", spec.source), {}};
+  std::optional<Money> amount;
+  switch (a.kind) {
+    case AmountSpec::Kind::fixed: amount = a.value; break;
+    case AmountSpec::Kind::to_target:
+      if (!balance) return {std::nullopt, "no fresh balance to compute the amount to target", {}};
+      amount = a.value.checked_sub(*balance);
+      if (!amount) return {std::nullopt, "target minus balance overflows", {}};
+      break;
+    case AmountSpec::Kind::percent_of_source: {
+      if (!source_balance) return {std::nullopt, "no fresh balance of the source", {}};
+      __extension__ typedef __int128 Wide;
+      // Rounded down to the minor unit (toward zero for positive balances).
+      const Wide scaled = static_cast<Wide>(source_balance->minor()) * a.percent_basis_points / 10'000;
+      amount = Money(static_cast<std::int64_t>(scaled), source_balance->currency());
+      break;
     }
   }
-  if (spec.min && *amount < *spec.min) amount = *spec.min;
-  if (spec.max && *amount > *spec.max) amount = *spec.max;
-  if (!amount->is_positive()) {
-    return {std::nullopt, fmt::format("amount {} is not positive", format_human(*amount))};
-  }
-  return {amount, {}};
-}
-
-std::string idempotency_key(std::string_view rule, std::string_view account,
-                            Timestamp episode_start, std::uint32_t sequence) {
-  return fmt::format("topupd-{}-{}-{}-{}", rule, account,
-                     episode_start.time_since_epoch().count(), sequence);
-}
-
-Evaluation evaluate(const Rule& rule, const RuleState& state, const Observation& observation,
-                    const TopUpGuard& guard) {
-  Evaluation out{state, {}, std::nullopt};
-  RuleState& next = out.next;
-  if (!rule.enabled) return out;
-
-  const Money& balance = observation.balance;
-  const Timestamp now = observation.at;
-  const bool condition = balance < rule.below;
-
-  auto decision = [&](DecisionKind kind, std::string reason) {
-    return Decision{kind, rule.name, rule.account, std::move(reason), balance, rule.below,
-                    std::nullopt, {}, std::nullopt};
+  auto shape = [&](const Money& shaped, const char* limit) {
+    if (!(shaped == *amount)) {
+      amount = shaped;
+      out.shaped_by.emplace_back(limit);
+    }
   };
-  const std::string comparison =
-      fmt::format("balance {} < {}", format_human(balance), format_human(rule.below));
+  if (a.round_up_to && a.round_up_to->is_positive() && amount->is_positive()) {
+    const std::int64_t step = a.round_up_to->minor();
+    const std::int64_t remainder = amount->minor() % step;
+    if (remainder != 0) {
+      auto rounded = amount->checked_add(Money(step - remainder, amount->currency()));
+      if (!rounded) return {std::nullopt, "rounding up overflows", {}};
+      shape(*rounded, "round_up_to");
+    }
+  }
+  if (a.min && *amount < *a.min) shape(*a.min, "min");
+  if (a.max && *amount > *a.max) shape(*a.max, "max");
+  if (sweep) {
+    const Money keep = spec.keep_in_source.value_or(Money(0, source_balance->currency()));
+    auto available = source_balance->checked_sub(keep);
+    if (!available) return {std::nullopt, "source balance minus keep_in_source overflows", {}};
+    if (*amount > *available) shape(*available, "keep_in_source");
+    if (!amount->is_positive()) {
+      return {std::nullopt,
+              fmt::format("source {} holds {}, not more than keep_in_source {}", spec.source,
+                          format_human(*source_balance), format_human(keep)),
+              out.shaped_by};
+    }
+  }
+  if (spec.limits.per_day) {
+    const Money used = today ? today->amount : Money(0, spec.limits.per_day->currency());
+    const Money remaining = *spec.limits.per_day->checked_sub(used);
+    if (*amount > remaining) shape(remaining, "per_day");
+    if (!amount->is_positive()) {
+      return {std::nullopt,
+              fmt::format("per_day {} already used today ({})", format_human(*spec.limits.per_day), format_human(used)),
+              out.shaped_by};
+    }
+  }
+  if (!amount->is_positive()) {
+    return {std::nullopt, fmt::format("amount {} is not positive", format_human(*amount)), out.shaped_by};
+  }
+  out.amount = amount;
+  return out;
+}
+
+std::string idempotency_key(std::string_view rule, std::string_view account, Timestamp window_start,
+                            std::uint32_t sequence) {
+  return fmt::format("topupd-{}-{}-{}-{}", rule, account, window_start.time_since_epoch().count(), sequence);
+}
+
+Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& in) {
+  Evaluation out{state, {}, std::nullopt};
+  if (!rule.enabled) return out;
+  RuleState& next = out.next;
+
+  if (rule.when.kind == Condition::Kind::schedule) {
+    if (!in.schedule_due || !rule.top_up) return out;
+    next.top_ups_in_episode = 0;  // each due time is its own window
+    try_top_up(rule, in, in.now, fmt::format("schedule \"{}\" due", rule.when.schedule->text), ConditionCheck{}, out);
+    return out;
+  }
+
+  const ConditionCheck check = check_condition(rule, in);
+  if (!check.known) return out;
 
   switch (state.phase) {
     case RulePhase::inactive:
     case RulePhase::pending: {
-      if (!condition) {
+      if (!check.holds) {
         next.phase = RulePhase::inactive;
         next.condition_since.reset();
         break;
       }
-      if (!next.condition_since) next.condition_since = now;
-      if (now - *next.condition_since >= rule.hold_for) {
-        next.phase = RulePhase::firing;
-        next.fired_at = now;
-        next.top_ups_in_episode = 0;
-        if (rule.alert) {
-          next.last_alert_at = now;
-          out.decisions.push_back(decision(
-              DecisionKind::alert_firing,
-              fmt::format("{} for {}", comparison, format_duration(now - *next.condition_since))));
-        }
-      } else {
+      if (!next.condition_since) next.condition_since = in.now;
+      if (in.now - *next.condition_since < rule.hold_for) {
         next.phase = RulePhase::pending;
+        break;
+      }
+      next.phase = RulePhase::firing;
+      next.fired_at = in.now;
+      next.top_ups_in_episode = 0;
+      if (rule.alert) {
+        next.last_alert_at = in.now;
+        out.decisions.push_back(make_decision(
+            DecisionKind::alert_firing, rule, in,
+            rule.hold_for.count() > 0
+                ? fmt::format("{} for {}", check.text, format_duration(in.now - *next.condition_since))
+                : check.text,
+            check));
       }
       break;
     }
     case RulePhase::firing: {
-      const bool cleared = rule.clear_above ? balance > *rule.clear_above : !condition;
+      bool cleared = !check.holds;
+      std::string why = check.text;
+      if (rule.clear) {
+        if (!in.latest) break;
+        const Money& balance = in.latest->balance;
+        cleared = rule.clear->above ? balance > rule.clear->value : balance < rule.clear->value;
+        why = fmt::format("balance {} {} clear {}", format_human(balance),
+                          cleared ? (rule.clear->above ? ">" : "<") : (rule.clear->above ? "<=" : ">="),
+                          format_human(rule.clear->value));
+      }
       if (cleared) {
         next.phase = RulePhase::inactive;
         next.condition_since.reset();
         next.fired_at.reset();
-        if (rule.alert) {
-          out.decisions.push_back(decision(
-              DecisionKind::alert_resolved,
-              rule.clear_above ? fmt::format("balance {} > {}", format_human(balance),
-                                             format_human(*rule.clear_above))
-                               : fmt::format("balance {} >= {}", format_human(balance),
-                                             format_human(rule.below))));
-        }
+        if (rule.alert) out.decisions.push_back(make_decision(DecisionKind::alert_resolved, rule, in, why, check));
         return out;
       }
       if (rule.alert && rule.alert->repeat.count() > 0 && next.last_alert_at &&
-          now - *next.last_alert_at >= rule.alert->repeat) {
-        next.last_alert_at = now;
-        out.decisions.push_back(decision(
-            DecisionKind::alert_repeat,
-            fmt::format("{} since {}", comparison, format_rfc3339(*next.fired_at))));
+          in.now - *next.last_alert_at >= rule.alert->repeat) {
+        next.last_alert_at = in.now;
+        out.decisions.push_back(make_decision(DecisionKind::alert_repeat, rule, in,
+                                              fmt::format("{}; firing since {}", check.text, format_rfc3339(*next.fired_at)),
+                                              check));
       }
       break;
     }
   }
-
-  if (next.phase != RulePhase::firing || !rule.top_up) return out;
-  const TopUpSpec& spec = *rule.top_up;
-  if (guard.in_flight) {
-    out.top_up_held_back = "a top-up for this account is in flight";
-    return out;
-  }
-  if (next.last_top_up_at && now - *next.last_top_up_at < spec.cooldown) {
-    out.top_up_held_back = fmt::format("cooldown {} since the last top-up has not elapsed",
-                                       format_duration(spec.cooldown));
-    return out;
-  }
-  AmountResult amount = compute_amount(spec.amount, balance);
-  if (!amount.amount) {
-    out.top_up_held_back = amount.why;
-    return out;
-  }
-  Decision top_up = decision(
-      DecisionKind::top_up,
-      fmt::format("{}; {} {}", comparison,
-                  spec.amount.kind == AmountSpec::Kind::to_target
-                      ? "to target " + format_human(spec.amount.value)
-                      : "fixed " + format_human(spec.amount.value),
-                  spec.amount.min || spec.amount.max || spec.amount.round_up_to
-                      ? "(rounded and clamped)"
-                      : ""));
-  top_up.amount = amount.amount;
-  top_up.idempotency_key =
-      idempotency_key(rule.name, rule.account, *next.fired_at, next.top_ups_in_episode);
-  top_up.top_up = spec;
-  next.top_ups_in_episode += 1;
-  next.last_top_up_at = now;
-  out.decisions.push_back(std::move(top_up));
+  if (next.phase == RulePhase::firing && rule.top_up) try_top_up(rule, in, *next.fired_at, check.text, check, out);
   return out;
 }
 

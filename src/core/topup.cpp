@@ -4,6 +4,7 @@ namespace topupd::core {
 
 std::string_view to_string(TopUpState state) {
   switch (state) {
+    case TopUpState::awaiting_approval: return "awaiting_approval";
     case TopUpState::planned: return "planned";
     case TopUpState::submitted: return "submitted";
     case TopUpState::pending: return "pending";
@@ -21,6 +22,7 @@ bool is_terminal(TopUpState state) {
 bool can_transition(TopUpState from, TopUpState to) {
   using S = TopUpState;
   switch (from) {
+    case S::awaiting_approval: return to == S::planned || to == S::failed;
     case S::planned: return to == S::submitted || to == S::failed;
     case S::submitted:
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;

@@ -153,8 +153,8 @@ TEST(ConfigTest, AppliesDefaultsAndTheAccountCurrencyToPlainAmounts) {
   EXPECT_EQ(config.accounts[0].id, "payout");
   EXPECT_EQ(config.accounts[0].poll.every, std::chrono::seconds(30));
   EXPECT_EQ(config.accounts[0].poll.timeout, std::chrono::seconds(5));
-  EXPECT_EQ(config.rules[0].below.minor(), 1'000'000'000);
-  EXPECT_EQ(config.rules[0].below.currency().code(), "IDR");
+  EXPECT_EQ(config.rules[0].when.threshold.minor(), 1'000'000'000);
+  EXPECT_EQ(config.rules[0].when.threshold.currency().code(), "IDR");
 }
 
 TEST(ConfigTest, ParsesIpv6ListenAddress) {

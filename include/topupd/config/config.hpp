@@ -20,6 +20,7 @@
 #include "topupd/core/money.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/time.hpp"
+#include "topupd/core/timezone.hpp"
 
 namespace topupd::config {
 
@@ -95,6 +96,7 @@ struct NotifierConfig {
 struct Config {
   std::string path;
   std::string timezone = "UTC";
+  core::TimeZone zone = core::TimeZone::utc();  // `timezone`, loaded from the tz database
   bool dry_run = false;
   std::string log_level = "info";
   std::string http_host = "127.0.0.1";

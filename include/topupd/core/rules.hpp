@@ -1,23 +1,32 @@
-// Rules: from balance observations to decisions (alerts and top-up intents), purely.
+// Rules: from observations to decisions (alerts and top-up intents), purely.
 //
-// A rule watches one account. Its condition is "balance strictly below a threshold".
-// Lifecycle: `inactive` → (condition true) → `pending` → (held for `hold_for`) →
-// `firing` → (clear holds) → `inactive`. A firing rule re-arms only after resolving.
-// While firing, a rule with a `top_up` asks for money when no top-up for the account
-// is in flight and its cooldown has elapsed.
+// A rule watches one account. Its condition is one of
+//   below / above MONEY        the latest balance is strictly below / above it;
+//   runway_below DURATION      the balance runs out sooner than this at the burn rate
+//                              observed over `window` (see runway.hpp);
+//   stale_for DURATION         no successful observation for this long;
+//   schedule CRON              due at the schedule's times in the config's time zone.
+// Condition rules go `inactive` → `pending` (condition true) → `firing` (held for
+// `hold_for`) → `inactive` (resolved: `clear` holds, or without `clear` the condition
+// stops holding). A firing rule re-arms only after resolving. Schedule rules have no
+// firing state: each due time asks for one top-up.
 //
-// `evaluate` is deterministic: it takes the rule, its previous state, one observation
-// and the executor's guard facts, and returns the next state plus decisions that carry
-// human-readable reasons. It does no I/O and reads no clock.
+// A top-up starts while a rule is firing (or when its schedule is due) if no top-up
+// of the account is in flight, the cooldown has elapsed, and the amount after every
+// limit is positive. Each decision carries a reason and names the limits that shaped
+// it. `evaluate` does no I/O and reads no clock.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "topupd/core/cron.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/time.hpp"
+#include "topupd/core/timezone.hpp"
 
 namespace topupd::core {
 
@@ -33,20 +42,29 @@ std::string_view to_string(TopUpMethod method);
 
 // How much to ask for, before limits.
 struct AmountSpec {
-  enum class Kind { fixed, to_target };
+  enum class Kind { fixed, to_target, percent_of_source };
   Kind kind;
-  Money value;                         // the fixed amount, or the target balance
+  Money value;                         // fixed amount or target balance (unused for percent)
+  std::int32_t percent_basis_points = 0;  // percent_of_source: 1 %= 100, in (0, 10000]
   std::optional<Money> round_up_to;    // applied first
   std::optional<Money> min;            // then clamped to [min, max]
   std::optional<Money> max;
 };
 
+struct Limits {
+  std::optional<Money> per_day;          // total of this rule's top-ups per calendar day (config time zone)
+  std::optional<std::uint32_t> max_per_day;  // number of this rule's top-ups per calendar day
+  Duration cooldown{0};                  // minimum time between two top-ups of this rule
+  std::optional<Money> approval_above;   // larger top-ups wait for a person
+};
+
 struct TopUpSpec {
   TopUpMethod method;
-  std::string via;            // provider that executes it
-  std::string source;         // sweep: source account name; direct debit: bank account number
+  std::string via;                       // provider that executes it
+  std::string source;                    // sweep: source account; direct debit: bank account number
   AmountSpec amount;
-  Duration cooldown{0};       // minimum time between two top-ups of this rule
+  std::optional<Money> keep_in_source;   // sweeps never leave less than this in the source
+  Limits limits;
 };
 
 struct AlertSpec {
@@ -55,13 +73,28 @@ struct AlertSpec {
   Duration repeat{0};               // 0: never repeat while firing
 };
 
+struct Condition {
+  enum class Kind { below, above, runway_below, stale_for, schedule };
+  Kind kind;
+  Money threshold;                      // below / above
+  Duration duration{0};                 // runway_below: the runway; stale_for: the age
+  Duration window{0};                   // runway_below: the trailing window
+  std::optional<CronSchedule> schedule; // schedule
+};
+std::string_view to_string(Condition::Kind kind);
+
+struct Clear {
+  bool above;  // true: resolves when balance > value; false: when balance < value
+  Money value;
+};
+
 struct Rule {
   std::string name;
   std::string account;
   bool enabled = true;
-  Money below;                        // fires when balance < below
-  Duration hold_for{0};               // ... continuously for this long
-  std::optional<Money> clear_above;   // resolves only when balance > clear_above
+  Condition when;
+  Duration hold_for{0};               // `for`: the condition must hold this long
+  std::optional<Clear> clear;
   std::optional<AlertSpec> alert;
   std::optional<TopUpSpec> top_up;
 };
@@ -78,9 +111,30 @@ struct RuleState {
   std::uint32_t top_ups_in_episode = 0;
 };
 
-// Facts the executor knows and the rule needs to decide on money.
-struct TopUpGuard {
-  bool in_flight = false;  // a top-up for this account has not settled yet
+// Money topupd added to an account (a settled top-up or sweep in), at `at`.
+struct Credit {
+  Timestamp at;
+  Money amount;
+};
+
+// This rule's top-ups so far on the current calendar day.
+struct DailyUsage {
+  std::chrono::sys_days day{};
+  Money amount;
+  std::uint32_t count = 0;
+};
+
+// Everything a rule may look at, gathered by the caller at `now`.
+struct RuleInputs {
+  Timestamp now;
+  std::optional<Observation> latest;           // the account's latest successful observation
+  std::optional<Timestamp> monitoring_since;   // for stale_for before any success
+  std::span<const Observation> history;        // the account's observations, oldest first
+  std::span<const Credit> own_credits;       // money topupd added, for runway
+  std::optional<Money> source_balance;         // sweeps: the source's latest fresh balance
+  bool top_up_in_flight = false;               // for this rule's account
+  bool schedule_due = false;                   // schedule rules: evaluated at a due time
+  std::optional<DailyUsage> today;             // this rule's usage on `now`'s local day
 };
 
 enum class DecisionKind { alert_firing, alert_repeat, alert_resolved, top_up };
@@ -90,36 +144,40 @@ struct Decision {
   DecisionKind kind;
   std::string rule;
   std::string account;
-  std::string reason;         // why, in words, with the numbers
-  Money balance;
-  Money threshold;
+  std::string reason;                 // why, in words, with the numbers
+  std::optional<Money> balance;       // the latest balance, when there is one
+  std::optional<Money> threshold;     // below/above threshold, when the condition has one
+  std::optional<Duration> runway;     // runway rules
   // top_up only:
   std::optional<Money> amount;
-  std::string idempotency_key;  // deterministic per (rule, account, episode, sequence)
+  std::string idempotency_key;        // deterministic per (rule, account, trigger window)
   std::optional<TopUpSpec> top_up;
+  std::vector<std::string> shaped_by; // limits that changed the amount: "round_up_to", "min", "max", "keep_in_source", "per_day"
+  bool needs_approval = false;        // above approval_above
 };
 
 struct Evaluation {
   RuleState next;
   std::vector<Decision> decisions;
-  // Why a top-up that the rule wanted did not start (in flight, cooldown, amount).
+  // Why a top-up the rule wanted did not start (in flight, cooldown, a limit, no data).
   std::optional<std::string> top_up_held_back;
 };
 
-Evaluation evaluate(const Rule& rule, const RuleState& state, const Observation& observation,
-                    const TopUpGuard& guard);
+Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& inputs);
 
-// The amount a top-up would request at `balance`, after rounding and clamping; nullopt
-// with `why` set when the result is not positive or does not fit.
+// The amount a top-up would request, after strategy, rounding, clamping, the source's
+// reserve and the daily limit; nullopt with `why` when nothing can be moved.
 struct AmountResult {
   std::optional<Money> amount;
   std::string why;
+  std::vector<std::string> shaped_by;
 };
-AmountResult compute_amount(const AmountSpec& spec, const Money& balance);
+AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
+                            const std::optional<Money>& source_balance, const std::optional<DailyUsage>& today);
 
-// Deterministic idempotency key for the n-th top-up of a firing episode that started
-// at `episode_start`: the same inputs always give the same key.
-std::string idempotency_key(std::string_view rule, std::string_view account,
-                            Timestamp episode_start, std::uint32_t sequence);
+// Deterministic idempotency key: the same (rule, account, window start, sequence)
+// always gives the same key.
+std::string idempotency_key(std::string_view rule, std::string_view account, Timestamp window_start,
+                            std::uint32_t sequence);
 
 }  // namespace topupd::core

@@ -2,6 +2,7 @@
 //
 //   planned → submitted → pending → succeeded | failed
 //                 └──────→ unknown ─(look-up)→ pending | succeeded | failed | (resubmit, same key)
+//   awaiting_approval → planned (approved)
 //
 // `planned` is recorded with the idempotency key before any request leaves; `unknown`
 // means a request may or may not have been executed (timeout, reset, 5xx) and must be
@@ -12,7 +13,7 @@
 
 namespace topupd::core {
 
-enum class TopUpState { planned, submitted, pending, succeeded, failed, unknown };
+enum class TopUpState { awaiting_approval, planned, submitted, pending, succeeded, failed, unknown };
 
 std::string_view to_string(TopUpState state);
 // succeeded and failed: nothing more will happen to this top-up.
@@ -21,7 +22,7 @@ bool is_terminal(TopUpState state);
 bool can_transition(TopUpState from, TopUpState to);
 
 inline constexpr TopUpState kAllTopUpStates[] = {
-    TopUpState::planned, TopUpState::submitted, TopUpState::pending,
+    TopUpState::awaiting_approval, TopUpState::planned, TopUpState::submitted, TopUpState::pending,
     TopUpState::succeeded, TopUpState::failed, TopUpState::unknown};
 
 }  // namespace topupd::core

@@ -1,5 +1,6 @@
 #include "topupd/adapters/metrics/metrics.hpp"
 
+#include <limits>
 #include <sstream>
 
 #include <prometheus/counter.h>
@@ -23,6 +24,7 @@ double seconds_of(core::Duration duration) { return as_sample(duration.count()) 
 struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& balance;
   prometheus::Family<prometheus::Gauge>& threshold;
+  prometheus::Family<prometheus::Gauge>& runway;
   prometheus::Family<prometheus::Gauge>& last_successful_poll;
   prometheus::Family<prometheus::Histogram>& poll_duration;
   prometheus::Family<prometheus::Counter>& poll_errors;
@@ -60,7 +62,10 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Help("Latest polled balance, in minor units of the currency label (aggregate only by currency)")
           .Register(r),
       prometheus::BuildGauge().Name("topupd_threshold")
-          .Help("Balance below which a rule fires, in minor units of the currency label")
+          .Help("Balance below (or above) which a rule fires, in minor units of the currency label")
+          .Register(r),
+      prometheus::BuildGauge().Name("topupd_runway_seconds")
+          .Help("Estimated time until the balance runs out at the observed burn rate (runway rules); +Inf when not falling")
           .Register(r),
       prometheus::BuildGauge().Name("topupd_last_successful_poll_timestamp_seconds")
           .Help("Unix time of the last successful balance poll").Register(r),
@@ -133,7 +138,9 @@ void Metrics::retain_accounts(const std::set<std::string>& keep) {
       continue;
     }
     for (const auto& [family, gauge] : it->second) {
-      if (family == std::string_view("balance")) families_->balance.Remove(gauge);
+      const std::string_view name(family);
+      if (name == "balance") families_->balance.Remove(gauge);
+      else if (name == "runway") families_->runway.Remove(gauge);
       else families_->last_successful_poll.Remove(gauge);
     }
     it = families_->account_gauges.erase(it);
@@ -154,16 +161,25 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
   families_->threshold_series.clear();
   families_->rule_state_series.clear();
   for (const auto& rule : rules) {
-    auto& threshold = families_->threshold.Add(
-        {{"rule", rule.name}, {"account", rule.account}, {"currency", std::string(rule.below.currency().code())}});
-    threshold.Set(as_sample(rule.below.minor()));
-    families_->threshold_series.push_back(&threshold);
+    if (rule.when.kind == core::Condition::Kind::below || rule.when.kind == core::Condition::Kind::above) {
+      auto& threshold = families_->threshold.Add({{"rule", rule.name},
+                                                  {"account", rule.account},
+                                                  {"currency", std::string(rule.when.threshold.currency().code())}});
+      threshold.Set(as_sample(rule.when.threshold.minor()));
+      families_->threshold_series.push_back(&threshold);
+    }
     for (auto phase : {core::RulePhase::inactive, core::RulePhase::pending, core::RulePhase::firing}) {
       auto& state = families_->rule_state.Add({{"rule", rule.name}, {"state", std::string(core::to_string(phase))}});
       state.Set(phase == core::RulePhase::inactive ? 1 : 0);
       families_->rule_state_series.push_back(&state);
     }
   }
+}
+
+void Metrics::set_runway(const std::string& account, std::optional<core::Duration> runway) {
+  auto& gauge = families_->runway.Add({{"account", account}});
+  families_->track(account, "runway", gauge)
+      .Set(runway ? seconds_of(*runway) : std::numeric_limits<double>::infinity());
 }
 
 void Metrics::set_rule_state(const std::string& rule, core::RulePhase phase) {

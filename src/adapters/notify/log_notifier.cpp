@@ -12,10 +12,13 @@ bool LogNotifier::send(const Notification& n) {
                                                                   : "ALERT FIRING";
   const auto level = n.kind == core::DecisionKind::alert_resolved ? spdlog::level::info
                                                                    : spdlog::level::warn;
-  spdlog::log(level, "{}: {} notifier={} rule={} account={} severity={} balance={} threshold={}{}",
-              what, n.reason, field(name_), field(n.rule), field(n.account), field(n.severity),
-              field(core::format_human(n.balance)), field(core::format_human(n.threshold)),
-              n.action.empty() ? "" : " action=" + field(n.action));
+  std::string fields;
+  if (n.balance) fields += " balance=" + field(core::format_human(*n.balance));
+  if (n.threshold) fields += " threshold=" + field(core::format_human(*n.threshold));
+  if (n.runway) fields += " runway=" + core::format_duration(std::chrono::floor<std::chrono::seconds>(*n.runway));
+  if (!n.action.empty()) fields += " action=" + field(n.action);
+  spdlog::log(level, "{}: {} notifier={} rule={} account={} severity={}{}", what, n.reason, field(name_),
+              field(n.rule), field(n.account), field(n.severity), fields);
   return true;
 }
 

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ class Metrics {
   void set_last_successful_poll(const std::string& account, core::Timestamp at);
   void observe_poll_duration(const std::string& account, core::Duration duration);
   void count_poll_error(const std::string& account, std::string_view reason);
+  // The runway a runway rule estimated for `account`; nullopt: not falling (+Inf).
+  void set_runway(const std::string& account, std::optional<core::Duration> runway);
   // Drops every per-account series of accounts not in `keep` (after a reload).
   void retain_accounts(const std::set<std::string>& keep);
 

@@ -17,8 +17,9 @@ struct Notification {
   std::string account;
   std::string severity;
   std::string reason;
-  core::Money balance;
-  core::Money threshold;
+  std::optional<core::Money> balance;    // absent when no poll has succeeded yet
+  std::optional<core::Money> threshold;  // below/above rules
+  std::optional<core::Duration> runway;  // runway rules
   std::string action;  // "top-up topupd-… of IDR 40,000,000.00 submitted", or empty
 };
 

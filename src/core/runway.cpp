@@ -1,0 +1,69 @@
+#include "topupd/core/runway.hpp"
+
+#include <vector>
+
+namespace topupd::core {
+namespace {
+__extension__ typedef __int128 Wide;
+
+// a × b ÷ c for positive b and c, without overflowing: when a × b would not fit, b and
+// c are halved together (the ratio, and so the estimate, barely changes).
+Wide mul_div(Wide a, Wide b, Wide c) {
+  Wide product = 0;
+  while (__builtin_mul_overflow(a, b, &product)) {
+    b >>= 1;
+    c >>= 1;
+    if (c == 0) return a >= 0 ? INT64_MAX : INT64_MIN;
+  }
+  return product / c;
+}
+
+std::int64_t saturate(Wide value) {
+  return value > INT64_MAX ? INT64_MAX : value < INT64_MIN ? INT64_MIN : static_cast<std::int64_t>(value);
+}
+}  // namespace
+
+RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<const Credit> own_credits,
+                               Timestamp now, Duration window) {
+  RunwayEstimate out;
+  const Timestamp start = now - window;
+  std::vector<std::pair<std::int64_t, std::int64_t>> points;  // (ms since start, adjusted minor)
+  for (const auto& observation : history) {
+    if (observation.at < start || observation.at > now) continue;
+    // Remove what topupd added since the window began, so only the outside world's
+    // movements (payouts, incoming payments) shape the slope.
+    Wide adjusted = observation.balance.minor();
+    for (const auto& credit : own_credits) {
+      if (credit.at > start && credit.at <= observation.at) adjusted -= credit.amount.minor();
+    }
+    if (adjusted > INT64_MAX || adjusted < INT64_MIN) return out;
+    points.emplace_back((observation.at - start).count(), static_cast<std::int64_t>(adjusted));
+  }
+  if (points.size() < 3 || points.back().first - points.front().first < window.count() / 2) return out;
+  out.enough_data = true;
+
+  // slope = (nΣtb − ΣtΣb) / (nΣt² − (Σt)²), in minor units per millisecond, kept as a fraction.
+  const Wide n = static_cast<Wide>(points.size());
+  Wide st = 0, sb = 0, stt = 0, stb = 0;
+  for (const auto& [t, b] : points) {
+    st += t;
+    sb += b;
+    stt += static_cast<Wide>(t) * t;
+    stb += static_cast<Wide>(t) * b;
+  }
+  const Wide numerator = n * stb - st * sb;
+  const Wide denominator = n * stt - st * st;
+  if (denominator <= 0 || numerator >= 0) return out;  // flat or rising: no runway limit
+
+  out.burn_per_hour_minor = saturate(mul_div(-numerator, 3'600'000, denominator));
+  const std::int64_t balance = history.back().balance.minor();
+  if (balance <= 0) {
+    out.runway = Duration(0);
+    return out;
+  }
+  // runway_ms = balance ÷ (−slope) = balance × denominator ÷ (−numerator)
+  out.runway = Duration(saturate(mul_div(balance, denominator, -numerator)));
+  return out;
+}
+
+}  // namespace topupd::core
