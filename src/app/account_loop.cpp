@@ -280,7 +280,8 @@ bool Daemon::top_up_in_flight(const std::string& account) const {
   return false;
 }
 
-void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why) {
+void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why,
+                        std::optional<core::Timestamp> visible_from) {
   if (record.state == next) return;
   if (!core::can_transition(record.state, next)) {
     spdlog::error("refusing an impossible top-up transition topup={} from={} to={}", field(record.key),
@@ -288,7 +289,9 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
     return;
   }
   record.state = next;
-  if (next == TopUpState::succeeded) record.settled_at = clock_.now();
+  // A credit is dated by the first poll that can include it: a later one when the
+  // answer came with the request, this poll's when a look-up found it settled.
+  if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());
   count_states();
 
   const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
@@ -399,7 +402,9 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
     const auto& receipt = *found.value();
     if (record.reference.empty()) record.reference = receipt.reference;
     if (status_of(record.state) != receipt.status || record.state == TopUpState::unknown) {
-      transition(record, state_of(receipt.status), receipt.failure);
+      const std::optional<core::Timestamp> polled_at =
+          account.latest ? std::optional(account.latest->at) : std::nullopt;
+      transition(record, state_of(receipt.status), receipt.failure, polled_at);
     }
   }
 }

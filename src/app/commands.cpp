@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "simulate.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "topupd/app/app.hpp"
 #include "topupd/config/config.hpp"
@@ -21,6 +22,8 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  topupd [run] --config FILE   run the daemon (SIGHUP reloads, SIGTERM stops)\n"
     "  topupd check --config FILE   validate FILE; print every problem as FILE:LINE:COL\n"
+    "  topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
+    "                               replay a balance history through the rules\n"
     "  topupd --version             print the version and git revision\n"
     "  topupd --help                print this help; COMMAND --help for one command\n";
 
@@ -41,9 +44,23 @@ constexpr const char* kCheckHelp =
     "or ${cred:…} references are never printed.\n"
     "Exit status: 0 when FILE is valid, 1 when it is not, 2 on a usage error.\n";
 
+constexpr const char* kSimulateHelp =
+    "Usage: topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
+    "\n"
+    "Backtests the rules in FILE against a balance history recorded without topupd.\n"
+    "CSV has the header timestamp,account,balance: RFC 3339 times with an offset, in\n"
+    "non-decreasing order, and balances in major units of the account's currency\n"
+    "(10000000 or 12.50). Each simulated top-up and sweep changes the later rows of the\n"
+    "accounts involved after DURATION (default 0s). Prints a timeline and a summary per\n"
+    "account, or with --json one JSON object {events, accounts}.\n"
+    "Exit status: 0 on success, 1 when FILE or CSV is invalid (CSV errors name the line).\n";
+
 struct Arguments {
   std::string command = "run";
   std::string config_path;
+  std::string history_path;
+  bool json = false;
+  std::string settle_delay;
   bool help = false;
   std::string error;
 };
@@ -65,6 +82,14 @@ Arguments parse(int argc, char** argv) {
         return args;
       }
       args.config_path = words[++i];
+    } else if (word == "--history" || word == "--settle-delay") {
+      if (i + 1 >= words.size()) {
+        args.error = fmt::format("{} needs a value", word);
+        return args;
+      }
+      (word == "--history" ? args.history_path : args.settle_delay) = words[++i];
+    } else if (word == "--json") {
+      args.json = true;
     } else if (word.rfind("--config=", 0) == 0) {
       args.config_path = word.substr(std::strlen("--config="));
     } else {
@@ -109,6 +134,28 @@ int run(const std::string& path) {
   }
 }
 
+int simulate_command(const Arguments& args) {
+  if (args.history_path.empty()) {
+    std::fprintf(stderr, "topupd simulate: --history CSV is required\n\n%s", kSimulateHelp);
+    return 2;
+  }
+  SimulateOptions options{args.history_path, args.json, core::Duration(0)};
+  if (!args.settle_delay.empty()) {
+    auto delay = core::parse_duration(args.settle_delay);
+    if (!delay.value) {
+      std::fprintf(stderr, "topupd simulate: --settle-delay: %s\n", delay.error.c_str());
+      return 2;
+    }
+    options.settle_delay = *delay.value;
+  }
+  auto result = config::load_file(args.config_path, config::SecretSources::from_process());
+  if (!result.config) {
+    print_diagnostics(result.diagnostics);
+    return 1;
+  }
+  return simulate(*result.config, options);
+}
+
 }  // namespace
 
 int main_with_args(int argc, char** argv) {
@@ -125,18 +172,22 @@ int main_with_args(int argc, char** argv) {
     std::printf("%s", kUsage);
     return 0;
   }
-  if (args.command != "run" && args.command != "check") {
+  if (args.command != "run" && args.command != "check" && args.command != "simulate") {
     std::fprintf(stderr, "topupd: unknown command '%s'\n\n%s", args.command.c_str(), kUsage);
     return 2;
   }
   if (args.help) {
-    std::printf("%s", args.command == "check" ? kCheckHelp : (argc == 2 ? kUsage : kRunHelp));
+    std::printf("%s", args.command == "check"      ? kCheckHelp
+                      : args.command == "simulate" ? kSimulateHelp
+                      : argc == 2                  ? kUsage
+                                                   : kRunHelp);
     return 0;
   }
   if (args.config_path.empty()) {
     std::fprintf(stderr, "topupd: --config FILE is required\n\n%s", kUsage);
     return 2;
   }
+  if (args.command == "simulate") return simulate_command(args);
   return args.command == "check" ? check(args.config_path) : run(args.config_path);
 }
 

@@ -106,7 +106,8 @@ class Daemon {
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
   core::DailyUsage usage_today(const core::Rule& rule, core::Timestamp now) const;
   void notify(const core::Decision& decision, const std::string& action);
-  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why);
+  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
+                  std::optional<core::Timestamp> visible_from = std::nullopt);
   bool top_up_in_flight(const std::string& account) const;
   void count_states();
   void money_operation_finished();

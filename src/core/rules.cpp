@@ -93,11 +93,14 @@ ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
       out.known = true;
       const Duration age = in.now - *since;
       out.holds = age >= c.duration;
-      out.text = in.latest ? fmt::format("no successful poll for {} (since {})",
-                                         format_duration(std::chrono::floor<std::chrono::seconds>(age)),
-                                         format_rfc3339(*since))
-                           : fmt::format("no successful poll since monitoring began {} ago",
-                                         format_duration(std::chrono::floor<std::chrono::seconds>(age)));
+      const std::string age_text = format_duration(std::chrono::floor<std::chrono::seconds>(age));
+      if (!out.holds) {
+        out.text = fmt::format("last successful poll {} ago", age_text);
+      } else if (in.latest) {
+        out.text = fmt::format("no successful poll for {} (since {})", age_text, format_rfc3339(*since));
+      } else {
+        out.text = fmt::format("no successful poll since monitoring began {} ago", age_text);
+      }
       return out;
     }
     case Condition::Kind::schedule:

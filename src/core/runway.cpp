@@ -31,7 +31,8 @@ RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<c
   for (const auto& observation : history) {
     if (observation.at < start || observation.at > now) continue;
     // Remove what topupd added since the window began, so only the outside world's
-    // movements (payouts, incoming payments) shape the slope.
+    // movements (payouts, incoming payments) shape the slope. A credit is dated by the
+    // first observation that showed it, so it counts for that one and every later one.
     Wide adjusted = observation.balance.minor();
     for (const auto& credit : own_credits) {
       if (credit.at > start && credit.at <= observation.at) adjusted -= credit.amount.minor();

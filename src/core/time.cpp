@@ -82,4 +82,56 @@ std::string format_rfc3339(Timestamp at) {
                      h.count(), m.count(), s.count(), ms.count());
 }
 
+std::optional<Timestamp> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
+  auto digits = [&](std::size_t at, std::size_t count) -> std::optional<int> {
+    if (at + count > text.size()) return std::nullopt;
+    int value = 0;
+    for (std::size_t i = at; i < at + count; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' ') ||
+      text[13] != ':' || text[16] != ':') {
+    return std::nullopt;
+  }
+  const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || *h > 23 || *mi > 59 || *s > 60) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year(*y), std::chrono::month(static_cast<unsigned>(*mo)),
+                                         std::chrono::day(static_cast<unsigned>(*d))};
+  if (!date.ok()) return std::nullopt;
+  std::size_t at = 19;
+  int millis = 0;
+  if (at < text.size() && text[at] == '.') {
+    std::size_t n = ++at;
+    int scale = 100;
+    while (n < text.size() && text[n] >= '0' && text[n] <= '9') {
+      millis += (text[n] - '0') * scale;
+      scale /= 10;
+      ++n;
+    }
+    if (n == at) return std::nullopt;
+    at = n;
+  }
+  int offset_minutes = 0;
+  if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
+    ++at;
+  } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+    const auto oh = digits(at + 1, 2);
+    const auto om = digits(at + 4, 2);
+    if (!oh || !om || at + 3 >= text.size() || text[at + 3] != ':' || *oh > 23 || *om > 59) return std::nullopt;
+    offset_minutes = (text[at] == '-' ? -1 : 1) * (*oh * 60 + *om);
+    at += 6;
+  } else {
+    return std::nullopt;  // an offset is required: local times are ambiguous
+  }
+  if (at != text.size()) return std::nullopt;
+  const auto local = std::chrono::sys_days(date) + std::chrono::hours(*h) + std::chrono::minutes(*mi) +
+                     std::chrono::seconds(*s) + std::chrono::milliseconds(millis);
+  return Timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(local.time_since_epoch()) -
+                   std::chrono::minutes(offset_minutes));
+}
+
 }  // namespace topupd::core

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace topupd::core {
 namespace {
 
@@ -243,6 +245,19 @@ Timestamp TimeZone::from_local(const LocalMinute& local) const {
   // lands the same distance after it.
   const std::int64_t instant = best ? *best : wall - before;
   return Timestamp(std::chrono::seconds(instant));
+}
+
+std::string format_local(Timestamp at, const TimeZone& zone) {
+  const auto offset = zone.offset_at(at);
+  const auto local = std::chrono::floor<std::chrono::seconds>(at + offset);
+  const auto day = std::chrono::floor<days>(local);
+  const std::chrono::year_month_day ymd{day};
+  const auto seconds = (local - day).count();
+  const auto off = offset.count();
+  const auto magnitude = off < 0 ? -off : off;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), seconds / 3600,
+                     seconds / 60 % 60, seconds % 60, off < 0 ? '-' : '+', magnitude / 3600, magnitude / 60 % 60);
 }
 
 }  // namespace topupd::core

@@ -111,7 +111,8 @@ struct RuleState {
   std::uint32_t top_ups_in_episode = 0;
 };
 
-// Money topupd added to an account (a settled top-up or sweep in), at `at`.
+// Money topupd added to an account (a settled top-up or sweep in), dated by the first
+// observation whose balance included it.
 struct Credit {
   Timestamp at;
   Money amount;

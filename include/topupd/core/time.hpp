@@ -31,4 +31,8 @@ std::string format_duration(Duration duration);
 // RFC 3339 in UTC with milliseconds: "2026-11-25T05:38:38.123Z".
 std::string format_rfc3339(Timestamp at);
 
+// Parses RFC 3339 with a required offset: "2026-11-25T09:00:00+07:00", "…T02:00:00Z",
+// with optional fractional seconds (kept to the millisecond). Nullopt when malformed.
+std::optional<Timestamp> parse_rfc3339(std::string_view text);
+
 }  // namespace topupd::core

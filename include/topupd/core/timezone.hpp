@@ -73,6 +73,9 @@ class TimeZone {
   std::optional<PosixRule> rule_;
 };
 
+// RFC 3339 in the zone's local time with its offset: "2026-11-25T09:00:00+07:00".
+std::string format_local(Timestamp at, const TimeZone& zone);
+
 // Parses a POSIX TZ rule such as "CET-1CEST,M3.5.0,M10.5.0/3" or "<+07>-7".
 std::optional<TimeZone::PosixRule> parse_posix_rule(std::string_view text);
 

@@ -1,0 +1,133 @@
+// `topupd simulate`: backtest the config's rules against a recorded balance history.
+#include "simulate.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "topupd/adapters/json.hpp"
+#include "topupd/core/simulation.hpp"
+
+namespace topupd::app {
+namespace {
+
+struct History {
+  std::vector<core::HistoryRow> rows;
+  std::string error;  // "FILE:LINE: message"
+};
+
+History read_history(const std::string& path, const config::Config& config) {
+  History out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.error = fmt::format("{}: cannot open the history file", path);
+    return out;
+  }
+  std::map<std::string, core::Currency, std::less<>> currencies;
+  for (const auto& account : config.accounts) currencies.emplace(account.name, account.currency);
+  std::string line;
+  std::size_t number = 0;
+  auto fail = [&](const std::string& message) {
+    out.error = fmt::format("{}:{}: {}", path, number, message);
+    out.rows.clear();
+    return out;
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) {
+      if (line != "timestamp,account,balance") return fail("the header must be: timestamp,account,balance");
+      continue;
+    }
+    if (line.empty()) continue;
+    const auto first = line.find(',');
+    const auto second = first == std::string::npos ? std::string::npos : line.find(',', first + 1);
+    if (second == std::string::npos || line.find(',', second + 1) != std::string::npos) {
+      return fail("expected three fields: timestamp,account,balance");
+    }
+    const std::string_view text(line);
+    const auto at = core::parse_rfc3339(text.substr(0, first));
+    if (!at) return fail(fmt::format("'{}' is not an RFC 3339 time with an offset", text.substr(0, first)));
+    const std::string_view account = text.substr(first + 1, second - first - 1);
+    auto currency = currencies.find(account);
+    if (currency == currencies.end()) return fail(fmt::format("unknown account '{}'", account));
+    auto balance = core::parse_decimal_amount(text.substr(second + 1), currency->second);
+    if (!balance.value) return fail(fmt::format("bad balance: {}", balance.error));
+    if (!out.rows.empty() && *at < out.rows.back().at) {
+      return fail(fmt::format("time goes backwards ({} is before the previous row)", text.substr(0, first)));
+    }
+    out.rows.push_back({*at, std::string(account), *balance.value});
+  }
+  if (number == 0) return fail("the file is empty; the header must be: timestamp,account,balance");
+  return out;
+}
+
+std::string json_of(const core::SimulationResult& result) {
+  using adapters::json_string;
+  std::string out = "{\"events\":[";
+  for (std::size_t i = 0; i < result.events.size(); ++i) {
+    const auto& e = result.events[i];
+    out += fmt::format("{}{{\"time\":{},\"rule\":{},\"account\":{},\"type\":{},{}\"currency\":{},\"reason\":{}}}",
+                       i == 0 ? "" : ",", json_string(core::format_rfc3339(e.at)), json_string(e.rule),
+                       json_string(e.account), json_string(e.type),
+                       e.amount ? fmt::format("\"amount_minor\":{},", e.amount->minor()) : "",
+                       json_string(e.currency.code()), json_string(e.reason));
+  }
+  out += "],\"accounts\":{";
+  bool first = true;
+  for (const auto& [name, a] : result.accounts) {
+    auto minor = [](const std::optional<core::Money>& m) { return m ? std::to_string(m->minor()) : "null"; };
+    out += fmt::format(
+        "{}{}:{{\"currency\":{},\"alerts\":{},\"top_ups\":{},\"top_up_total_minor\":{},\"sweeps_in_total_minor\":{},"
+        "\"sweeps_out_total_minor\":{},\"min_balance_minor\":{},\"min_balance_without_topupd_minor\":{}}}",
+        first ? "" : ",", json_string(name), json_string(a.top_up_total.currency().code()), a.alerts, a.top_ups,
+        a.top_up_total.minor(), a.sweeps_in_total.minor(), a.sweeps_out_total.minor(), minor(a.min_balance),
+        minor(a.min_balance_without_topupd));
+    first = false;
+  }
+  out += "}}\n";
+  return out;
+}
+
+std::string human_of(const core::SimulationResult& result, const core::TimeZone& zone, std::size_t rows) {
+  std::string out;
+  for (const auto& e : result.events) {
+    const char* label = e.type == "alert_firing"     ? "ALERT FIRING"
+                        : e.type == "alert_resolved" ? "ALERT RESOLVED"
+                        : e.type == "sweep"          ? "SWEEP"
+                                                     : "TOP-UP";
+    out += fmt::format("{}  {:<14}  {}  {}{}  {}\n", core::format_local(e.at, zone), label, e.rule, e.account,
+                       e.amount ? "  " + core::format_human(*e.amount) : "", e.reason);
+  }
+  if (result.events.empty()) out += "No alert, top-up or sweep would have happened.\n";
+  out += fmt::format("\n{} history rows, {} events.\n\n", rows, result.events.size());
+  out += fmt::format("{:<16} {:>6} {:>7} {:>24} {:>24} {:>24} {:>24} {:>24}\n", "account", "alerts", "top-ups",
+                     "top-up total", "swept in", "swept out", "lowest balance", "lowest without topupd");
+  for (const auto& [name, a] : result.accounts) {
+    auto money = [](const std::optional<core::Money>& m) { return m ? core::format_human(*m) : std::string("-"); };
+    out += fmt::format("{:<16} {:>6} {:>7} {:>24} {:>24} {:>24} {:>24} {:>24}\n", name, a.alerts, a.top_ups,
+                       core::format_human(a.top_up_total), core::format_human(a.sweeps_in_total),
+                       core::format_human(a.sweeps_out_total), money(a.min_balance), money(a.min_balance_without_topupd));
+  }
+  return out;
+}
+
+}  // namespace
+
+int simulate(const config::Config& config, const SimulateOptions& options) {
+  const History history = read_history(options.history_path, config);
+  if (!history.error.empty()) {
+    std::fprintf(stderr, "%s\n", history.error.c_str());
+    return 1;
+  }
+  std::vector<core::SimulationAccount> accounts;
+  for (const auto& account : config.accounts) accounts.push_back({account.name, account.currency});
+  const auto result = core::simulate(config.rules, accounts, config.zone, history.rows, options.settle_delay);
+  const std::string text = options.json ? json_of(result) : human_of(result, config.zone, history.rows.size());
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace topupd::app

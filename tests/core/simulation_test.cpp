@@ -1,0 +1,86 @@
+// Properties of the engine over random histories: limits are never exceeded.
+#include "topupd/core/simulation.hpp"
+
+#include <map>
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace topupd::core {
+namespace {
+
+using namespace std::chrono_literals;
+
+Money idr(std::int64_t major) { return Money(major * 100, *Currency::find("IDR")); }
+
+TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
+  const TimeZone zone = TimeZone::fixed("WIB", 7 * 3600);
+  std::mt19937_64 random(20261125);
+  for (int run = 0; run < 200; ++run) {
+    SCOPED_TRACE(run);
+    // A rule with every limit, drawn at random.
+    const std::int64_t per_day = 10'000 + static_cast<std::int64_t>(random() % 200'000);
+    const std::uint32_t max_per_day = 1 + static_cast<std::uint32_t>(random() % 6);
+    const std::int64_t max = 1'000 + static_cast<std::int64_t>(random() % 100'000);
+    Rule rule{.name = "low", .account = "payout", .enabled = true,
+              .when = {Condition::Kind::below, idr(50'000), Duration(0), Duration(0), std::nullopt},
+              .hold_for = Duration((random() % 3) * 60'000), .clear = std::nullopt, .alert = std::nullopt,
+              .top_up = TopUpSpec{TopUpMethod::direct_debit, "", "1",
+                                  AmountSpec{AmountSpec::Kind::to_target, idr(200'000), 0,
+                                             random() % 2 ? std::optional(idr(7'000)) : std::nullopt,
+                                             std::nullopt, idr(max)},
+                                  std::nullopt,
+                                  Limits{idr(per_day), max_per_day, Duration((random() % 4) * 600'000), std::nullopt}}};
+    // A jagged history over several days with random gaps and dips.
+    std::vector<HistoryRow> rows;
+    Timestamp at = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
+    for (int i = 0; i < 400; ++i) {
+      at += Duration(60'000 * (1 + static_cast<std::int64_t>(random() % 120)));
+      rows.push_back({at, "payout", idr(static_cast<std::int64_t>(random() % 120'000) - 20'000)});
+    }
+    const auto settle = Duration(static_cast<std::int64_t>(random() % 3) * 1'800'000);
+    const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, zone, rows, settle);
+
+    std::map<std::chrono::sys_days, std::pair<std::int64_t, std::uint32_t>> per_day_totals;
+    for (const auto& event : result.events) {
+      if (event.type != "top_up") continue;
+      ASSERT_TRUE(event.amount);
+      EXPECT_GT(event.amount->minor(), 0);
+      EXPECT_LE(*event.amount, idr(max));
+      auto& [total, count] = per_day_totals[zone.local_day(event.at)];
+      total += event.amount->minor();
+      count += 1;
+    }
+    for (const auto& [day, totals] : per_day_totals) {
+      EXPECT_LE(totals.first, idr(per_day).minor());
+      EXPECT_LE(totals.second, max_per_day);
+    }
+  }
+}
+
+TEST(SimulationTest, AppliesTopUpsToLaterRowsAfterTheSettleDelay) {
+  Rule rule{.name = "low", .account = "payout", .enabled = true,
+            .when = {Condition::Kind::below, idr(100), Duration(0), Duration(0), std::nullopt},
+            .hold_for = Duration(0), .clear = std::nullopt, .alert = AlertSpec{},
+            .top_up = TopUpSpec{TopUpMethod::direct_debit, "", "1",
+                                AmountSpec{AmountSpec::Kind::fixed, idr(1'000), 0, std::nullopt, std::nullopt, std::nullopt},
+                                std::nullopt, Limits{}}};
+  const Timestamp t0 = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
+  std::vector<HistoryRow> rows;
+  for (int i = 0; i < 4; ++i) rows.push_back({t0 + Duration(i * 600'000), "payout", idr(50 - i)});
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, TimeZone::utc(), rows, Duration(15min));
+  // Fires at t0 and tops up 1,000; the money arrives at t0+15m: rows at +10m still show
+  // 49 (in flight, no second top-up), the row at +20m shows 48 + 1,000 and resolves.
+  ASSERT_EQ(result.events.size(), 3u);
+  EXPECT_EQ(result.events[0].type, "alert_firing");
+  EXPECT_EQ(result.events[1].type, "top_up");
+  EXPECT_EQ(result.events[2].type, "alert_resolved");
+  EXPECT_EQ(result.events[2].at, t0 + Duration(20min));
+  const AccountSummary& payout = result.accounts.at("payout");
+  EXPECT_EQ(payout.top_ups, 1);
+  EXPECT_EQ(*payout.min_balance, idr(49));  // 50, 49, then 1,048 and 1,047
+  EXPECT_EQ(*payout.min_balance_without_topupd, idr(47));
+}
+
+}  // namespace
+}  // namespace topupd::core

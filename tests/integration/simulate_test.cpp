@@ -1,0 +1,75 @@
+// `topupd simulate` end to end: golden outputs and bad history files.
+#include <gtest/gtest.h>
+
+#include "integration/process.hpp"
+
+namespace topupd::testing {
+namespace {
+
+const std::string kData = std::string(TOPUPD_SOURCE_DIR) + "/tests/data/simulate/";
+
+CommandResult simulate(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv{TOPUPD_BINARY, "simulate", "--config", kData + "rules.yaml"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return run_command(argv);
+}
+
+TEST(SimulateTest, HumanTimelineAndSummaryMatchTheGoldenFile) {
+  const auto result = simulate({"--history", kData + "history.csv"});
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output, read_file(kData + "expected.txt"));
+}
+
+TEST(SimulateTest, JsonWithASettleDelayMatchesTheGoldenFile) {
+  const auto result = simulate({"--history", kData + "history.csv", "--json", "--settle-delay", "30m"});
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output, read_file(kData + "expected-settle-30m.json"));
+}
+
+struct BadHistory {
+  std::string name;
+  std::string csv;
+  std::string message;
+};
+
+void PrintTo(const BadHistory& history, std::ostream* out) { *out << history.name; }
+
+class BadHistoryTest : public ::testing::TestWithParam<BadHistory> {};
+
+TEST_P(BadHistoryTest, IsRejectedNamingTheLine) {
+  TempDir dir;
+  dir.write("history.csv", GetParam().csv);
+  const auto result = simulate({"--history", dir.file("history.csv")});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(dir.file("history.csv") + ":" + GetParam().message), std::string::npos) << result.output;
+}
+
+const char* kHeader = "timestamp,account,balance\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Rows, BadHistoryTest,
+    ::testing::Values(
+        BadHistory{"UnknownAccount", std::string(kHeader) + "2026-11-02T00:00:00+07:00,payroll,1\n",
+                   "2: unknown account 'payroll'"},
+        BadHistory{"BadNumber", std::string(kHeader) + "2026-11-02T00:00:00+07:00,payout,1.000.000\n",
+                   "2: bad balance: '1.000.000' is ambiguous"},
+        BadHistory{"TooManyDecimals", std::string(kHeader) + "2026-11-02T00:00:00+07:00,payout,1.005\n",
+                   "2: bad balance:"},
+        BadHistory{"TimeGoesBackwards",
+                   std::string(kHeader) + "2026-11-02T01:00:00+07:00,payout,1\n2026-11-02T00:59:59+07:00,payout,1\n",
+                   "3: time goes backwards"},
+        BadHistory{"NoOffset", std::string(kHeader) + "2026-11-02T00:00:00,payout,1\n",
+                   "2: '2026-11-02T00:00:00' is not an RFC 3339 time with an offset"},
+        BadHistory{"MissingField", std::string(kHeader) + "2026-11-02T00:00:00+07:00,payout\n",
+                   "2: expected three fields"},
+        BadHistory{"BadHeader", "time,account,balance\n", "1: the header must be"},
+        BadHistory{"Empty", "", "0: the file is empty"}),
+    [](const ::testing::TestParamInfo<BadHistory>& param_info) { return param_info.param.name; });
+
+TEST(SimulateTest, MissingHistoryIsAUsageError) {
+  EXPECT_EQ(simulate({}).status, 2);
+  EXPECT_EQ(simulate({"--history", kData + "history.csv", "--settle-delay", "soon"}).status, 2);
+}
+
+}  // namespace
+}  // namespace topupd::testing
