@@ -1,0 +1,56 @@
+// The shipped JSON Schema against the shipped configs, with the real ajv-cli.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "integration/process.hpp"
+
+namespace topupd::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSource = TOPUPD_SOURCE_DIR;
+const std::string kSchema = kSource + "/etc/topupd/topupd.schema.json";
+
+CommandResult ajv(const std::string& file) {
+  return run_command({TOPUPD_NODE, kSource + "/node_modules/ajv-cli/dist/index.js", "validate", "--spec=draft2020",
+                      "-s", kSchema, "-d", file});
+}
+
+std::vector<std::string> shipped_yaml() {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(kSource + "/etc")) {
+    const auto extension = entry.path().extension();
+    if (extension == ".yaml" || extension == ".yml") files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST(SchemaTest, EveryShippedConfigNamesTheSchemaAndIsValidForItAndForTopupd) {
+  const auto files = shipped_yaml();
+  ASSERT_GE(files.size(), 4u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file);
+    EXPECT_EQ(read_file(file).rfind("# yaml-language-server: $schema=", 0), 0u);
+    if (file.find("/etc/prometheus/") != std::string::npos) continue;  // not topupd configs
+    const auto schema = ajv(file);
+    EXPECT_EQ(schema.status, 0) << schema.output;
+    const auto check = run_command({TOPUPD_BINARY, "check", "--config", file});
+    EXPECT_EQ(check.status, 0) << check.output;
+  }
+}
+
+TEST(SchemaTest, RejectsWhatTopupdRejects) {
+  for (const char* name : {"unknown-top-level-key", "ambiguous-money", "comma-money-block", "two-conditions",
+                           "rules-not-a-list", "duration-without-unit", "unknown-method", "percent-out-of-range"}) {
+    SCOPED_TRACE(name);
+    const auto result = ajv(kSource + "/tests/data/config/bad/" + name + ".yaml");
+    EXPECT_NE(result.status, 0) << result.output;
+    EXPECT_NE(result.output.find("invalid"), std::string::npos) << result.output;
+  }
+}
+
+}  // namespace
+}  // namespace topupd::testing
