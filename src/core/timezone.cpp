@@ -63,8 +63,9 @@ std::optional<TimeZone::PosixDate> parse_posix_date(std::string_view& text) {
   int numbers[3] = {0, 0, 0};
   for (int i = 0; i < 3; ++i) {
     std::size_t n = 0;
-    while (n < text.size() && text[n] >= '0' && text[n] <= '9') numbers[i] = numbers[i] * 10 + (text[n++] - '0');
-    if (n == 0) return std::nullopt;
+    // Month, week and weekday have at most two digits; more is not a rule.
+    while (n < text.size() && n < 3 && text[n] >= '0' && text[n] <= '9') numbers[i] = numbers[i] * 10 + (text[n++] - '0');
+    if (n == 0 || n == 3) return std::nullopt;
     text.remove_prefix(n);
     if (i < 2) {
       if (text.empty() || text.front() != '.') return std::nullopt;

@@ -77,6 +77,7 @@ TEST(TimeZoneTest, ParsesPosixRules) {
   EXPECT_FALSE(jakarta->dst_offset);
   EXPECT_TRUE(parse_posix_rule("<+0530>-5:30"));
   EXPECT_FALSE(parse_posix_rule("CET-1CEST,J60,J300"));
+  EXPECT_FALSE(parse_posix_rule("CET-1CEST,M3.5.0,M1000000000000.5.0/2"));  // found by fuzzing: no overflow
   EXPECT_FALSE(parse_posix_rule(""));
 }
 
