@@ -130,8 +130,11 @@ TEST(ConfigTest, ShippedDemoConfigIsValid) {
   const auto result = load_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml", fake_secrets({}));
   ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
   EXPECT_EQ(result.config->accounts.size(), 2u);
-  EXPECT_EQ(result.config->rules.size(), 1u);
-  EXPECT_TRUE(result.config->rules[0].top_up.has_value());
+  ASSERT_EQ(result.config->rules.size(), 2u);
+  EXPECT_EQ(result.config->rules[0].top_up->method, core::TopUpMethod::direct_debit);
+  EXPECT_EQ(result.config->rules[1].when.kind, core::Condition::Kind::schedule);
+  EXPECT_EQ(result.config->rules[1].top_up->method, core::TopUpMethod::sweep);
+  EXPECT_EQ(result.config->zone.name(), "Asia/Jakarta");
 }
 
 TEST(ConfigTest, GoodCorpusFilesAreValid) {

@@ -231,6 +231,87 @@ TEST(DaemonTest, FailingPollsAreCountedBackedOffAndKeepTheDaemonUnready) {
   EXPECT_EQ(daemon.process().wait(2s), 0);
 }
 
+TEST(DaemonTest, RunsSchedulesInTheConfigTimeZoneAndWatchesStalenessAndRunway) {
+  // Started under faketime two seconds before 09:00 in Jakarta (02:00 UTC): the
+  // schedule comes due almost at once, in the config's zone, not the machine's.
+  const std::string config = R"(
+timezone: Asia/Jakarta
+http: {listen: 127.0.0.1:0}
+log: {level: debug}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 200ms
+    accounts:
+      payout: {balance: IDR 100_000, drain_per_minute: IDR 60_000}
+      settlement: {balance: IDR 1_000_000}
+      broken: {balance: IDR 1, fail: 100%}
+accounts:
+  payout: {provider: sim, currency: IDR, poll: {every: 100ms, jitter: 0%}}
+  settlement: {provider: sim, currency: IDR, poll: {every: 100ms, jitter: 0%}}
+  broken: {provider: sim, currency: IDR, poll: {every: 100ms, max_backoff: 200ms, jitter: 0%}}
+notifiers:
+  log: {type: log}
+rules:
+  - name: nine-oclock-sweep
+    account: payout
+    schedule: "0 9 * * *"
+    top_up: {method: sweep, from: settlement, amount: {percent_of_source: 25}, keep_in_source: IDR 100_000}
+  - name: broken-stale
+    account: broken
+    when: {stale_for: 1s}
+    alert: {severity: critical, notify: [log]}
+  - name: payout-runway
+    account: payout
+    when: {runway_below: 1h, window: 2s}
+    alert: {severity: critical, notify: [log]}
+)";
+  TempDir dir;
+  dir.write("topupd.yaml", config);
+  NotifySocket notify(dir.file("notify.sock"));
+  // libfaketime preloaded into topupd itself (the faketime wrapper would take the signals).
+  Process process({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")},
+                  {{"NOTIFY_SOCKET", notify.path()},
+                   {"TZ", "UTC"},
+                   {"LD_PRELOAD", TOPUPD_LIBFAKETIME},
+                   {"FAKETIME", "@2026-11-25 01:59:58"},
+                   {"ASAN_OPTIONS", "verify_asan_link_order=0"}},
+                  dir.file("topupd.log"));
+  auto ready = notify.wait_for("READY=1", 15s);
+  ASSERT_TRUE(ready) << read_file(dir.file("topupd.log"));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))")));
+  const int port = std::stoi(match[1]);
+  auto metrics = [&] { return http_get("127.0.0.1", port, "/metrics").body; };
+
+  const std::vector<std::string> swept = {R"(rule="nine-oclock-sweep")", R"(method="sweep")", R"(outcome="succeeded")"};
+  ASSERT_TRUE(eventually([&] { return sample(metrics(), "topupd_topups_total", swept) == 1.0; }, 10s))
+      << read_file(dir.file("topupd.log"));
+  // The sandbox moved exactly 25 % of settlement under the key of the 09:00 window.
+  const std::string ledger = http_get("127.0.0.1", port, "/sandbox/ledger").body;
+  const auto due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+      (std::chrono::sys_days(std::chrono::year(2026) / 11 / 25) + std::chrono::hours(2)).time_since_epoch());
+  EXPECT_NE(ledger.find(fmt::format(R"("kind":"sweep","account":"payout","source":"settlement","amount_minor":25000000,)"
+                                    R"("currency":"IDR","idempotency_key":"topupd-nine-oclock-sweep-payout-{}-0")",
+                                    due_ms.count())),
+            std::string::npos)
+      << ledger;
+
+  // Staleness: the broken account never answers, so its stale_for rule fires.
+  EXPECT_TRUE(eventually(
+      [&] { return sample(metrics(), "topupd_alerts_total", {R"(rule="broken-stale")", R"(severity="critical")"}) >= 1.0; },
+      5s));
+  // Runway: 1,000 a second out of 100,000 is far below an hour.
+  EXPECT_TRUE(eventually([&] { return sample(metrics(), "topupd_alerts_total", {R"(rule="payout-runway")"}) >= 1.0; }, 5s));
+  const auto runway = sample(metrics(), "topupd_runway_seconds", {R"(account="payout")"});
+  ASSERT_TRUE(runway);
+  EXPECT_GT(*runway, 0.0);
+  EXPECT_LT(*runway, 3600.0);
+
+  process.signal(SIGTERM);
+  EXPECT_EQ(process.wait(2s), 0);
+}
+
 TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {
   TempDir dir;
   dir.write("bad.yaml", daemon_config("r", "IDR 95.000"));
