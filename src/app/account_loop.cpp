@@ -181,7 +181,12 @@ asio::awaitable<void> Daemon::evaluate_rules(const AccountRuntime& account, core
     core::RuleState& state = rule_states_[rule.name];
     const auto previous = state.phase;
     auto evaluation = core::evaluate(rule, state, inputs);
+    const bool changed = !(state == evaluation.next);
     state = evaluation.next;
+    const bool tops_up = std::any_of(evaluation.decisions.begin(), evaluation.decisions.end(),
+                                     [](const core::Decision& d) { return d.kind == core::DecisionKind::top_up; });
+    // A rule that decided a top-up is stored together with it, in one transaction.
+    if (changed && !tops_up) persist_rule_state(rule.name);
     if (state.phase != previous) {
       metrics_.set_rule_state(rule.name, state.phase);
       spdlog::debug("rule state changed rule={} from={} to={}", field(rule.name), core::to_string(previous),
@@ -249,6 +254,15 @@ asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> sch
   }
 }
 
+void Daemon::persist_rule_state(const std::string& rule) {
+  try {
+    store_->save_rule_state(rule, rule_states_[rule]);
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("rule_state");
+    spdlog::error("cannot store the rule state: {} rule={}", e.what(), field(rule));
+  }
+}
+
 void Daemon::notify(const core::Decision& decision, const std::string& action) {
   const core::Rule* rule = nullptr;
   for (const auto& candidate : config_.rules) {
@@ -288,10 +302,20 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
                   core::to_string(record.state), core::to_string(next));
     return;
   }
+  const TopUpState from = record.state;
   record.state = next;
   // A credit is dated by the first poll that can include it: a later one when the
   // answer came with the request, this poll's when a look-up found it settled.
   if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());
+  try {
+    store_->record_transition(record, from, clock_.now(), why);
+  } catch (const adapters::StoreError& e) {
+    // The provider's answer is not lost for this run; after a restart the journal's
+    // older state makes topupd look the top-up up again, which is safe.
+    metrics_.count_store_error("transition");
+    spdlog::error("cannot store a top-up transition: {} topup={} to={}", e.what(), field(record.key),
+                  core::to_string(next));
+  }
   count_states();
 
   const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
@@ -323,11 +347,25 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
     co_return fmt::format("dry run: would {} {}", core::to_string(spec.method),
                           core::format_human(*decision.amount));
   }
-  // The record exists, with its key, before any request leaves.
-  journal_.push_back(TopUpRecord{decision.idempotency_key, decision.rule, decision.account, via, spec.method,
-                                 account.config.id, source, *decision.amount,
-                                 decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
-                                 "", clock_.now(), std::nullopt});
+  // The record is durable, with its key and the rule's state, before any request leaves.
+  TopUpRecord record{decision.idempotency_key, decision.rule, decision.account, via, spec.method,
+                     account.config.id, source, *decision.amount,
+                     decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
+                     "", clock_.now(), std::nullopt};
+  try {
+    if (!store_->plan_top_up(record, decision.rule, rule_states_[decision.rule])) {
+      spdlog::warn("top-up already journalled; it is looked up, not sent again topupd={} rule={}",
+                   field(decision.idempotency_key), field(decision.rule));
+      co_return fmt::format("{} already journalled", decision.idempotency_key);
+    }
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("plan");
+    metrics_.count_top_up(decision.rule, spec.method, "store_error");
+    spdlog::error("refusing to move money: the journal cannot be written: {} rule={} account={} amount={}", e.what(),
+                  field(decision.rule), field(decision.account), field(core::format_human(*decision.amount)));
+    co_return "not started: the journal cannot be written";
+  }
+  journal_.push_back(std::move(record));
   const std::size_t index = journal_.size() - 1;
   count_states();
   if (decision.needs_approval) {
@@ -341,9 +379,9 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                field(decision.idempotency_key), field(decision.rule), field(decision.account),
                core::to_string(spec.method), field(core::format_human(*decision.amount)));
   co_await send_to_provider(index, false);
-  const TopUpRecord& record = journal_[index];
-  co_return fmt::format("{} {} of {} {}", core::to_string(record.method), record.key,
-                        core::format_human(record.amount), core::to_string(record.state));
+  const TopUpRecord& sent = journal_[index];
+  co_return fmt::format("{} {} of {} {}", core::to_string(sent.method), sent.key, core::format_human(sent.amount),
+                        core::to_string(sent.state));
 }
 
 asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmission) {

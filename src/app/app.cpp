@@ -33,6 +33,18 @@ Daemon::Daemon(config::Config config)
       stop_deadline_(io_) {}
 
 int Daemon::run() {
+  const std::string store_path = config_.store_path.empty() ? ":memory:" : config_.store_path;
+  try {
+    store_ = adapters::open_sqlite_store(store_path);
+    load_state();
+  } catch (const adapters::StoreError& e) {
+    spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
+    return 1;
+  }
+  if (config_.store_path.empty()) {
+    spdlog::warn("no store configured: the top-up journal and rule states live in memory and a restart "
+                 "forgets them; set store.sqlite to a file");
+  }
   config::Config initial = config_;
   apply(std::move(initial));
   metrics_.set_config_reload(true, clock_.now());
@@ -133,6 +145,10 @@ void Daemon::apply(config::Config config) {
   metrics_.set_rules(config.rules);
   for (const auto& [name, state] : rule_states) metrics_.set_rule_state(name, state.phase);
 
+  if (admin_ && config.store_path != config_.store_path) {
+    spdlog::warn("store.sqlite changed; the daemon keeps its store until restart path={}", field(config_.store_path));
+    config.store_path = config_.store_path;
+  }
   if (!config_.path.empty() &&
       (config.http_host != config_.http_host || config.http_port != config_.http_port) && admin_) {
     spdlog::warn("http.listen changed; the admin server keeps its address until restart address={}",
@@ -154,6 +170,30 @@ void Daemon::apply(config::Config config) {
   for (auto& schedule : schedules_) {
     asio::co_spawn(io_, schedule_loop(schedule), adapters::log_failure("schedule of rule " + schedule->rule));
   }
+}
+
+void Daemon::load_state() {
+  rule_states_ = store_->load_rule_states();
+  // Open top-ups whatever their age, and the last two days' for daily limits and runway.
+  std::map<std::string, TopUpRecord> recent;
+  for (auto& record : store_->top_ups_created_since(clock_.now() - std::chrono::hours(48))) {
+    recent.emplace(record.key, std::move(record));
+  }
+  for (auto& record : store_->open_top_ups()) recent.emplace(record.key, std::move(record));
+  journal_.clear();
+  for (auto& [key, record] : recent) journal_.push_back(std::move(record));
+  std::sort(journal_.begin(), journal_.end(),
+            [](const TopUpRecord& a, const TopUpRecord& b) { return a.created_at < b.created_at; });
+  for (auto& record : journal_) {
+    if (record.state == core::TopUpState::submitted) {
+      // The request may have reached the provider before topupd stopped.
+      transition(record, core::TopUpState::unknown, "topupd stopped before the outcome was known");
+    }
+  }
+  count_states();
+  std::size_t open = 0;
+  for (const auto& record : journal_) open += core::is_terminal(record.state) ? 0 : 1;
+  spdlog::info("state loaded rules={} top_ups={} open_top_ups={}", rule_states_.size(), journal_.size(), open);
 }
 
 void Daemon::reload() {

@@ -22,6 +22,7 @@
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/providers/sandbox_provider.hpp"
+#include "topupd/adapters/store/store.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
 #include "topupd/config/config.hpp"
 #include "topupd/core/rules.hpp"
@@ -48,22 +49,7 @@ struct AccountRuntime {
   asio::steady_timer timer;
 };
 
-// A top-up as topupd knows it. Held in memory for now: the durable journal replaces it.
-struct TopUpRecord {
-  std::string key;
-  std::string rule;
-  std::string account;
-  std::string provider;
-  core::TopUpMethod method;
-  std::string destination_id;
-  std::string source;
-  core::Money amount;
-  core::TopUpState state;
-  std::string reference;
-  std::string last_error;
-  core::Timestamp created_at;
-  std::optional<core::Timestamp> settled_at;
-};
+using core::TopUpRecord;
 
 // A rule on a schedule: its loop sleeps until the next due time.
 struct ScheduleRuntime {
@@ -88,6 +74,10 @@ class Daemon {
   asio::awaitable<void> watchdog_loop(core::Duration interval);
   adapters::RouteTable routes();
   bool ready() const;
+  // Loads rule states and recent top-ups from the store; marks requests that were on
+  // the wire when topupd last stopped as unknown, so they are looked up first.
+  void load_state();
+  void persist_rule_state(const std::string& rule);
 
   // Polling, rules and top-ups (account_loop.cpp).
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
@@ -123,7 +113,8 @@ class Daemon {
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
-  std::vector<TopUpRecord> journal_;
+  std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
+  std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::string admin_address_;
   asio::signal_set signals_;

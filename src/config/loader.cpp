@@ -395,7 +395,7 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "http", "providers", "accounts", "notifiers", "rules"});
+          {"timezone", "dry_run", "log", "store", "http", "providers", "accounts", "notifiers", "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -419,6 +419,11 @@ void Loader::load(const YAML::Node& root) {
   if (const YAML::Node* node = top.get("log")) {
     Map log(*this, *node, "log", {"level"});
     if (auto level = string_at(log, "level")) config_.log_level = *level;
+  }
+  if (const YAML::Node* node = top.get("store")) {
+    Map store(*this, *node, "store", {"sqlite"});
+    if (auto path = string_at(store, "sqlite")) config_.store_path = *path;
+    else if (store.valid() && !store.has("sqlite")) store.missing("sqlite", "the database file, e.g. /var/lib/topupd/topupd.db");
   }
   load_http(top);
   // Sections are read in dependency order, whatever their order in the file:

@@ -15,6 +15,13 @@ std::string_view to_string(TopUpState state) {
   return "invalid";
 }
 
+std::optional<TopUpState> top_up_state_from(std::string_view text) {
+  for (auto state : kAllTopUpStates) {
+    if (to_string(state) == text) return state;
+  }
+  return std::nullopt;
+}
+
 bool is_terminal(TopUpState state) {
   return state == TopUpState::succeeded || state == TopUpState::failed;
 }

@@ -109,6 +109,8 @@ struct RuleState {
   std::optional<Timestamp> last_alert_at;
   std::optional<Timestamp> last_top_up_at;
   std::uint32_t top_ups_in_episode = 0;
+
+  friend bool operator==(const RuleState&, const RuleState&) = default;
 };
 
 // Money topupd added to an account (a settled top-up or sweep in), dated by the first

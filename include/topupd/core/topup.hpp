@@ -9,7 +9,13 @@
 // looked up at the provider before anything else happens for that account.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
+
+#include "topupd/core/money.hpp"
+#include "topupd/core/rules.hpp"
+#include "topupd/core/time.hpp"
 
 namespace topupd::core {
 
@@ -20,6 +26,26 @@ std::string_view to_string(TopUpState state);
 bool is_terminal(TopUpState state);
 // Whether the journal may move a top-up from `from` to `to`.
 bool can_transition(TopUpState from, TopUpState to);
+
+// Parses what to_string wrote; nullopt for anything else.
+std::optional<TopUpState> top_up_state_from(std::string_view text);
+
+// One top-up as the journal knows it.
+struct TopUpRecord {
+  std::string key;             // the idempotency key: the same on every retry
+  std::string rule;
+  std::string account;         // the account topped up
+  std::string provider;        // the provider that executes it
+  TopUpMethod method;
+  std::string destination_id;  // the account's id at the provider
+  std::string source;          // sweep: source account id; direct debit: bank account number
+  Money amount;
+  TopUpState state;
+  std::string reference;       // the provider's id, once known
+  std::string last_error;
+  Timestamp created_at;
+  std::optional<Timestamp> settled_at;  // dated by the first poll that could show it
+};
 
 inline constexpr TopUpState kAllTopUpStates[] = {
     TopUpState::awaiting_approval, TopUpState::planned, TopUpState::submitted, TopUpState::pending,

@@ -37,6 +37,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& reload_successful;
   prometheus::Family<prometheus::Gauge>& reload_timestamp;
   prometheus::Family<prometheus::Gauge>& build_info;
+  prometheus::Family<prometheus::Counter>& store_errors;
   // Series created per account and rule, so a reload can remove them.
   std::map<std::string, std::vector<std::pair<const char*, prometheus::Gauge*>>> account_gauges;
   std::map<std::string, prometheus::Histogram*> poll_histograms;
@@ -91,6 +92,8 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Help("Unix time of the last successful configuration load").Register(r),
       prometheus::BuildGauge().Name("topupd_build_info")
           .Help("Always 1; labels carry the version and git revision").Register(r),
+      prometheus::BuildCounter().Name("topupd_store_errors_total")
+          .Help("Failed reads or writes of the store; while writes fail no money is moved").Register(r),
       {}, {}, {}, {}});
   families_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
@@ -211,6 +214,10 @@ void Metrics::add_top_up_amount(const std::string& account, core::TopUpMethod me
 
 void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
   families_->top_ups_in_state.Add({{"state", std::string(core::to_string(state))}}).Set(as_sample(count));
+}
+
+void Metrics::count_store_error(std::string_view operation) {
+  families_->store_errors.Add({{"operation", std::string(operation)}}).Increment();
 }
 
 void Metrics::set_config_reload(bool successful, core::Timestamp at) {

@@ -61,6 +61,8 @@ class Metrics {
   void set_top_ups_in_state(core::TopUpState state, std::int64_t count);
 
   void set_config_reload(bool successful, core::Timestamp at);
+  // A store read or write failed; `operation` is "plan", "transition", "rule_state" or "load".
+  void count_store_error(std::string_view operation);
 
  private:
   struct Families;

@@ -1,0 +1,67 @@
+// The Store port: everything a restart must not forget.
+//
+// It holds the top-up journal (every top-up under its idempotency key, with the
+// history of its transitions) and the state of every rule (so an episode, its
+// idempotency keys and its cooldown survive a restart). Every write is durable when
+// the call returns. Any failure to read or write is a `StoreError`: callers must then
+// refuse to move money, since they could not record that they did.
+//
+// The contract is pinned by the parameterised suite in tests/adapters/store_test.cpp,
+// which every implementation (SQLite today, PostgreSQL for HA) must pass.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "topupd/core/rules.hpp"
+#include "topupd/core/topup.hpp"
+
+namespace topupd::adapters {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TopUpTransition {
+  std::optional<core::TopUpState> from;  // nullopt for the first entry
+  core::TopUpState to;
+  core::Timestamp at;
+  std::string note;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Journals a new top-up together with the state of the rule that decided it, in one
+  // transaction. Returns false, changing nothing, when the key is already journalled
+  // (the same top-up was decided before, e.g. before a crash).
+  virtual bool plan_top_up(const core::TopUpRecord& record, const std::string& rule,
+                           const core::RuleState& rule_state) = 0;
+
+  // Stores `record` (its state, reference, error, settled time) and appends the
+  // transition from `from` to the history. Throws StoreError for an unknown key.
+  virtual void record_transition(const core::TopUpRecord& record, core::TopUpState from, core::Timestamp at,
+                                 std::string_view note) = 0;
+
+  // Top-ups that are not succeeded or failed, oldest first.
+  virtual std::vector<core::TopUpRecord> open_top_ups() = 0;
+  // Every top-up created at or after `since`, oldest first.
+  virtual std::vector<core::TopUpRecord> top_ups_created_since(core::Timestamp since) = 0;
+  // The transitions of one top-up, oldest first; empty for an unknown key.
+  virtual std::vector<TopUpTransition> transitions(const std::string& key) = 0;
+
+  virtual void save_rule_state(const std::string& rule, const core::RuleState& state) = 0;
+  virtual std::map<std::string, core::RuleState> load_rule_states() = 0;
+};
+
+// Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
+// lives as long as the process), applying schema migrations. Throws StoreError.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+}  // namespace topupd::adapters

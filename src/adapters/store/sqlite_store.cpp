@@ -1,0 +1,329 @@
+// The SQLite Store: WAL journal, synchronous=FULL, versioned migrations.
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "topupd/adapters/store/store.hpp"
+
+namespace topupd::adapters {
+namespace {
+
+using core::TopUpRecord;
+using core::TopUpState;
+
+// Schema versions, applied in order, each in its own transaction. Only append.
+constexpr const char* kMigrations[] = {
+    // 1: the journal and rule states.
+    R"sql(
+CREATE TABLE top_ups (
+  key            TEXT PRIMARY KEY,
+  rule           TEXT NOT NULL,
+  account        TEXT NOT NULL,
+  provider       TEXT NOT NULL,
+  method         TEXT NOT NULL,
+  destination_id TEXT NOT NULL,
+  source         TEXT NOT NULL,
+  amount_minor   INTEGER NOT NULL,
+  currency       TEXT NOT NULL,
+  state          TEXT NOT NULL,
+  reference      TEXT NOT NULL,
+  last_error     TEXT NOT NULL,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  settled_at     INTEGER
+);
+CREATE INDEX top_ups_by_state ON top_ups (state);
+CREATE INDEX top_ups_by_created_at ON top_ups (created_at);
+CREATE TABLE top_up_transitions (
+  key        TEXT NOT NULL REFERENCES top_ups (key),
+  sequence   INTEGER NOT NULL,
+  from_state TEXT,
+  to_state   TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  note       TEXT NOT NULL,
+  PRIMARY KEY (key, sequence)
+);
+CREATE TABLE rule_states (
+  rule               TEXT PRIMARY KEY,
+  phase              TEXT NOT NULL,
+  condition_since    INTEGER,
+  fired_at           INTEGER,
+  last_alert_at      INTEGER,
+  last_top_up_at     INTEGER,
+  top_ups_in_episode INTEGER NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+std::int64_t millis(core::Timestamp at) { return at.time_since_epoch().count(); }
+core::Timestamp timestamp(std::int64_t ms) { return core::Timestamp(std::chrono::milliseconds(ms)); }
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK) {
+      throw StoreError(fmt::format("cannot prepare a statement: {}", sqlite3_errmsg(db)));
+    }
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::string_view text) {
+    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    check(sqlite3_bind_int64(statement_, index, value));
+    return *this;
+  }
+  Statement& bind(int index, const std::optional<core::Timestamp>& at) {
+    check(at ? sqlite3_bind_int64(statement_, index, millis(*at)) : sqlite3_bind_null(statement_, index));
+    return *this;
+  }
+  // Steps once: true while there is a row.
+  bool step() {
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw StoreError(fmt::format("store query failed: {}", sqlite3_errmsg(db_)));
+  }
+  std::string text(int column) const {
+    const auto* value = sqlite3_column_text(statement_, column);
+    return value ? std::string(reinterpret_cast<const char*>(value)) : std::string();
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::optional<core::Timestamp> optional_time(int column) const {
+    if (sqlite3_column_type(statement_, column) == SQLITE_NULL) return std::nullopt;
+    return timestamp(sqlite3_column_int64(statement_, column));
+  }
+
+ private:
+  void check(int rc) {
+    if (rc != SQLITE_OK) throw StoreError(fmt::format("cannot bind a value: {}", sqlite3_errmsg(db_)));
+  }
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+constexpr const char* kRecordColumns =
+    "key, rule, account, provider, method, destination_id, source, amount_minor, currency, state, reference, "
+    "last_error, created_at, settled_at";
+
+TopUpRecord record_of(const Statement& row) {
+  const auto currency = core::Currency::find(row.text(8));
+  const auto state = core::top_up_state_from(row.text(9));
+  if (!currency || !state) throw StoreError("the journal holds a row this topupd cannot read");
+  return TopUpRecord{row.text(0),
+                     row.text(1),
+                     row.text(2),
+                     row.text(3),
+                     row.text(4) == "sweep" ? core::TopUpMethod::sweep : core::TopUpMethod::direct_debit,
+                     row.text(5),
+                     row.text(6),
+                     core::Money(row.integer(7), *currency),
+                     *state,
+                     row.text(10),
+                     row.text(11),
+                     timestamp(row.integer(12)),
+                     row.optional_time(13)};
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK) {
+      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw StoreError(fmt::format("cannot open the store {}: {}", path, why));
+    }
+    try {
+      sqlite3_busy_timeout(db_, 5000);
+      // WAL for concurrent readers; FULL so a commit survives power loss, not only a crash.
+      if (path != ":memory:") exec("PRAGMA journal_mode = WAL");
+      exec("PRAGMA synchronous = FULL");
+      exec("PRAGMA foreign_keys = ON");
+      migrate();
+    } catch (...) {
+      sqlite3_close(db_);
+      throw;
+    }
+  }
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
+    Transaction transaction(*this);
+    {
+      Statement exists(db_, "SELECT 1 FROM top_ups WHERE key = ?1");
+      if (exists.bind(1, r.key).step()) return false;  // rolled back: nothing changed
+    }
+    Statement insert(db_, fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES "
+                                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13)",
+                                      kRecordColumns)
+                              .c_str());
+    insert.bind(1, r.key).bind(2, r.rule).bind(3, r.account).bind(4, r.provider).bind(5, core::to_string(r.method));
+    insert.bind(6, r.destination_id).bind(7, r.source).bind(8, r.amount.minor()).bind(9, r.amount.currency().code());
+    insert.bind(10, core::to_string(r.state)).bind(11, r.reference).bind(12, r.last_error);
+    insert.bind(13, millis(r.created_at)).bind(14, r.settled_at);
+    insert.step();
+    append_transition(r.key, std::nullopt, r.state, r.created_at, "journalled before any request");
+    write_rule_state(rule, state);
+    transaction.commit();
+    return true;
+  }
+
+  void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
+    Transaction transaction(*this);
+    Statement update(db_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
+                          "updated_at = ?6 WHERE key = ?1");
+    update.bind(1, r.key).bind(2, core::to_string(r.state)).bind(3, r.reference).bind(4, r.last_error);
+    update.bind(5, r.settled_at).bind(6, millis(at));
+    update.step();
+    if (sqlite3_changes(db_) != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));
+    append_transition(r.key, from, r.state, at, note);
+    transaction.commit();
+  }
+
+  std::vector<TopUpRecord> open_top_ups() override {
+    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed') "
+                                     "ORDER BY created_at, key",
+                                     kRecordColumns)
+                             .c_str());
+    return records(query);
+  }
+
+  std::vector<TopUpRecord> top_ups_created_since(core::Timestamp since) override {
+    Statement query(
+        db_, fmt::format("SELECT {} FROM top_ups WHERE created_at >= ?1 ORDER BY created_at, key", kRecordColumns).c_str());
+    query.bind(1, millis(since));
+    return records(query);
+  }
+
+  std::vector<TopUpTransition> transitions(const std::string& key) override {
+    Statement query(db_, "SELECT from_state, to_state, at, note FROM top_up_transitions WHERE key = ?1 ORDER BY sequence");
+    query.bind(1, key);
+    std::vector<TopUpTransition> out;
+    while (query.step()) {
+      const std::string from = query.text(0);
+      out.push_back({from.empty() ? std::nullopt : core::top_up_state_from(from),
+                     core::top_up_state_from(query.text(1)).value_or(TopUpState::unknown), timestamp(query.integer(2)),
+                     query.text(3)});
+    }
+    return out;
+  }
+
+  void save_rule_state(const std::string& rule, const core::RuleState& state) override {
+    Transaction transaction(*this);
+    write_rule_state(rule, state);
+    transaction.commit();
+  }
+
+  std::map<std::string, core::RuleState> load_rule_states() override {
+    Statement query(db_, "SELECT rule, phase, condition_since, fired_at, last_alert_at, last_top_up_at, "
+                         "top_ups_in_episode FROM rule_states");
+    std::map<std::string, core::RuleState> out;
+    while (query.step()) {
+      core::RuleState state;
+      const std::string phase = query.text(1);
+      state.phase = phase == "firing"    ? core::RulePhase::firing
+                    : phase == "pending" ? core::RulePhase::pending
+                                         : core::RulePhase::inactive;
+      state.condition_since = query.optional_time(2);
+      state.fired_at = query.optional_time(3);
+      state.last_alert_at = query.optional_time(4);
+      state.last_top_up_at = query.optional_time(5);
+      state.top_ups_in_episode = static_cast<std::uint32_t>(query.integer(6));
+      out.emplace(query.text(0), state);
+    }
+    return out;
+  }
+
+ private:
+  class Transaction {
+   public:
+    explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+      if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    void commit() {
+      store_.exec("COMMIT");
+      done_ = true;
+    }
+
+   private:
+    SqliteStore& store_;
+    bool done_ = false;
+  };
+
+  void exec(const std::string& sql) {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string why = error ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw StoreError(fmt::format("store command failed: {}", why));
+    }
+  }
+
+  void migrate() {
+    exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    int current = 0;
+    {
+      Statement query(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+      if (query.step()) current = static_cast<int>(query.integer(0));
+    }
+    if (current > kSchemaVersion) {
+      throw StoreError(fmt::format("the store has schema version {}, newer than this topupd knows ({}); "
+                                   "run the newer topupd or restore a backup",
+                                   current, kSchemaVersion));
+    }
+    for (int version = current + 1; version <= kSchemaVersion; ++version) {
+      Transaction transaction(*this);
+      exec(kMigrations[version - 1]);
+      Statement record(db_, "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
+      record.bind(1, version)
+          .bind(2, std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count());
+      record.step();
+      transaction.commit();
+    }
+  }
+
+  void append_transition(const std::string& key, std::optional<TopUpState> from, TopUpState to, core::Timestamp at,
+                         std::string_view note) {
+    Statement insert(db_, "INSERT INTO top_up_transitions (key, sequence, from_state, to_state, at, note) "
+                          "VALUES (?1, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM top_up_transitions "
+                          "WHERE key = ?1), ?2, ?3, ?4, ?5)");
+    insert.bind(1, key).bind(2, from ? core::to_string(*from) : std::string_view()).bind(3, core::to_string(to));
+    insert.bind(4, millis(at)).bind(5, note);
+    insert.step();
+  }
+
+  void write_rule_state(const std::string& rule, const core::RuleState& s) {
+    Statement upsert(db_, "INSERT INTO rule_states (rule, phase, condition_since, fired_at, last_alert_at, "
+                          "last_top_up_at, top_ups_in_episode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                          "ON CONFLICT (rule) DO UPDATE SET phase = excluded.phase, condition_since = "
+                          "excluded.condition_since, fired_at = excluded.fired_at, last_alert_at = "
+                          "excluded.last_alert_at, last_top_up_at = excluded.last_top_up_at, "
+                          "top_ups_in_episode = excluded.top_ups_in_episode");
+    upsert.bind(1, rule).bind(2, core::to_string(s.phase)).bind(3, s.condition_since).bind(4, s.fired_at);
+    upsert.bind(5, s.last_alert_at).bind(6, s.last_top_up_at).bind(7, static_cast<std::int64_t>(s.top_ups_in_episode));
+    upsert.step();
+  }
+
+  static std::vector<TopUpRecord> records(Statement& query) {
+    std::vector<TopUpRecord> out;
+    while (query.step()) out.push_back(record_of(query));
+    return out;
+  }
+
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
+
+}  // namespace topupd::adapters

@@ -1,0 +1,237 @@
+// The Store contract: every implementation must pass this suite.
+#include "topupd/adapters/store/store.hpp"
+
+#include <filesystem>
+#include <functional>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace topupd::adapters {
+namespace {
+
+namespace fs = std::filesystem;
+using core::TopUpRecord;
+using core::TopUpState;
+
+core::Timestamp at(std::int64_t seconds) { return core::Timestamp(std::chrono::seconds(1'795'000'000 + seconds)); }
+core::Money idr(std::int64_t major) { return core::Money(major * 100, *core::Currency::find("IDR")); }
+
+TopUpRecord record(const std::string& key, core::Timestamp created, TopUpState state = TopUpState::planned) {
+  return TopUpRecord{key, "payout-low", "payout", "bank", core::TopUpMethod::direct_debit, "acct-1", "1234567890",
+                     idr(41'000'000), state, "", "", created, std::nullopt};
+}
+
+core::RuleState firing_state() {
+  core::RuleState state;
+  state.phase = core::RulePhase::firing;
+  state.condition_since = at(-60);
+  state.fired_at = at(0);
+  state.last_alert_at = at(0);
+  state.last_top_up_at = at(0);
+  state.top_ups_in_episode = 1;
+  return state;
+}
+
+// A way to make a store in a scratch directory.
+struct StoreFactory {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const fs::path& dir)> open;
+};
+
+class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fs::path("topupd-store-" + std::to_string(::getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = GetParam().open(dir_);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreContractTest, PlannedTopUpIsJournalledWithItsRuleState) {
+  const TopUpRecord planned = record("k1", at(0));
+  ASSERT_TRUE(store_->plan_top_up(planned, "payout-low", firing_state()));
+  const auto open = store_->open_top_ups();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].key, "k1");
+  EXPECT_EQ(open[0].rule, "payout-low");
+  EXPECT_EQ(open[0].account, "payout");
+  EXPECT_EQ(open[0].provider, "bank");
+  EXPECT_EQ(open[0].method, core::TopUpMethod::direct_debit);
+  EXPECT_EQ(open[0].destination_id, "acct-1");
+  EXPECT_EQ(open[0].source, "1234567890");
+  EXPECT_EQ(open[0].amount, idr(41'000'000));
+  EXPECT_EQ(open[0].state, TopUpState::planned);
+  EXPECT_EQ(open[0].created_at, at(0));
+  EXPECT_FALSE(open[0].settled_at);
+  EXPECT_EQ(store_->load_rule_states().at("payout-low"), firing_state());
+  const auto history = store_->transitions("k1");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_FALSE(history[0].from);
+  EXPECT_EQ(history[0].to, TopUpState::planned);
+}
+
+TEST_P(StoreContractTest, TheSameKeyIsNeverJournalledTwice) {
+  ASSERT_TRUE(store_->plan_top_up(record("k1", at(0)), "payout-low", firing_state()));
+  core::RuleState other;
+  other.top_ups_in_episode = 7;
+  TopUpRecord again = record("k1", at(5));
+  again.amount = idr(1);
+  EXPECT_FALSE(store_->plan_top_up(again, "payout-low", other));
+  const auto open = store_->open_top_ups();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].amount, idr(41'000'000));  // the parameters never change under a key
+  EXPECT_EQ(store_->load_rule_states().at("payout-low"), firing_state());
+}
+
+TEST_P(StoreContractTest, TransitionsUpdateTheRecordAndKeepItsHistory) {
+  TopUpRecord r = record("k1", at(0));
+  ASSERT_TRUE(store_->plan_top_up(r, "payout-low", firing_state()));
+  r.state = TopUpState::submitted;
+  store_->record_transition(r, TopUpState::planned, at(1), "");
+  r.state = TopUpState::unknown;
+  r.last_error = "no answer within 10s";
+  store_->record_transition(r, TopUpState::submitted, at(11), "no answer within 10s");
+  r.state = TopUpState::succeeded;
+  r.reference = "tu_123";
+  r.settled_at = at(20);
+  store_->record_transition(r, TopUpState::unknown, at(20), "found by look-up");
+
+  EXPECT_TRUE(store_->open_top_ups().empty());
+  const auto all = store_->top_ups_created_since(at(-1));
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].state, TopUpState::succeeded);
+  EXPECT_EQ(all[0].reference, "tu_123");
+  EXPECT_EQ(all[0].last_error, "no answer within 10s");
+  EXPECT_EQ(all[0].settled_at, at(20));
+  const auto history = store_->transitions("k1");
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[1].from, TopUpState::planned);
+  EXPECT_EQ(history[2].to, TopUpState::unknown);
+  EXPECT_EQ(history[2].note, "no answer within 10s");
+  EXPECT_EQ(history[3].from, TopUpState::unknown);
+  EXPECT_EQ(history[3].to, TopUpState::succeeded);
+  EXPECT_EQ(history[3].at, at(20));
+}
+
+TEST_P(StoreContractTest, ATransitionOfAnUnknownKeyIsAnError) {
+  EXPECT_THROW(store_->record_transition(record("nope", at(0), TopUpState::failed), TopUpState::planned, at(1), ""),
+               StoreError);
+  EXPECT_TRUE(store_->transitions("nope").empty());
+}
+
+TEST_P(StoreContractTest, ListsOpenTopUpsAndThoseCreatedSinceInOrder) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->plan_top_up(record("k" + std::to_string(i), at(i * 100)), "payout-low", firing_state()));
+  }
+  TopUpRecord done = record("k1", at(100), TopUpState::failed);
+  store_->record_transition(done, TopUpState::planned, at(150), "rejected");
+  const auto open = store_->open_top_ups();
+  ASSERT_EQ(open.size(), 4u);
+  EXPECT_EQ(open[0].key, "k0");
+  EXPECT_EQ(open[1].key, "k2");
+  const auto since = store_->top_ups_created_since(at(200));
+  ASSERT_EQ(since.size(), 3u);
+  EXPECT_EQ(since[0].key, "k2");
+  EXPECT_EQ(since[2].key, "k4");
+}
+
+TEST_P(StoreContractTest, RuleStatesRoundTripIncludingEmptyFields) {
+  store_->save_rule_state("a", firing_state());
+  store_->save_rule_state("b", core::RuleState{});
+  core::RuleState pending;
+  pending.phase = core::RulePhase::pending;
+  pending.condition_since = at(3);
+  store_->save_rule_state("a", pending);  // replaces
+  const auto states = store_->load_rule_states();
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_EQ(states.at("a"), pending);
+  EXPECT_EQ(states.at("b"), core::RuleState{});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Implementations, StoreContractTest,
+    ::testing::Values(StoreFactory{"SqliteFile",
+                                   [](const fs::path& dir) { return open_sqlite_store((dir / "topupd.db").string()); }},
+                      StoreFactory{"SqliteMemory", [](const fs::path&) { return open_sqlite_store(":memory:"); }}),
+    [](const ::testing::TestParamInfo<StoreFactory>& param_info) { return param_info.param.name; });
+
+class SqliteFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("topupd-sqlite-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path() const { return (dir_ / "topupd.db").string(); }
+  fs::path dir_;
+};
+
+TEST_F(SqliteFileTest, EverythingSurvivesReopening) {
+  {
+    auto store = open_sqlite_store(path());
+    TopUpRecord r = record("k1", at(0));
+    ASSERT_TRUE(store->plan_top_up(r, "payout-low", firing_state()));
+    r.state = TopUpState::submitted;
+    store->record_transition(r, TopUpState::planned, at(1), "");
+  }
+  auto store = open_sqlite_store(path());
+  const auto open = store->open_top_ups();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].state, TopUpState::submitted);
+  EXPECT_EQ(store->transitions("k1").size(), 2u);
+  EXPECT_EQ(store->load_rule_states().at("payout-low"), firing_state());
+}
+
+TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
+  open_sqlite_store(path()).reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* statement = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &statement, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(statement), SQLITE_ROW);
+    std::string value(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
+    sqlite3_finalize(statement);
+    return value;
+  };
+  EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "1");
+  sqlite3_close(db);
+}
+
+TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
+  open_sqlite_store(path()).reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  try {
+    open_sqlite_store(path());
+    FAIL() << "a database migrated by a newer topupd was opened";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (1)"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(SqliteStoreTest, AnUnopenablePathIsAStoreError) {
+  EXPECT_THROW(open_sqlite_store("/nonexistent-directory/topupd.db"), StoreError);
+}
+
+}  // namespace
+}  // namespace topupd::adapters
