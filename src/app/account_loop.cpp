@@ -130,7 +130,9 @@ core::DailyUsage Daemon::usage_today(const core::Rule& rule, core::Timestamp now
   core::DailyUsage usage{day, core::Money(0, account ? account->currency : *core::Currency::find("IDR")), 0};
   // Derived from the journal, so it cannot drift from what was actually started.
   for (const auto& record : journal_) {
-    if (record.rule != rule.name || record.state == TopUpState::failed) continue;
+    if (record.rule != rule.name || record.state == TopUpState::failed || record.state == TopUpState::rejected) {
+      continue;  // nothing moved
+    }
     if (config_.zone.local_day(record.created_at) != day) continue;
     if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
     usage.count += 1;
@@ -337,6 +339,13 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
   if (spec.method == core::TopUpMethod::sweep) {
     const config::AccountConfig* source_account = config_.find_account(spec.source);
     source = source_account ? source_account->id : spec.source;
+  }
+  if (paused_) {
+    spdlog::warn("paused: not starting a {} of {} rule={} account={} reason={}", core::to_string(spec.method),
+                 field(core::format_human(*decision.amount)), field(decision.rule), field(decision.account),
+                 field(decision.reason));
+    metrics_.count_top_up(decision.rule, spec.method, "paused");
+    co_return "not started: topupd is paused";
   }
   if (config_.dry_run) {
     spdlog::info("dry run: would start a {} of {} rule={} account={} topup={} reason={}",

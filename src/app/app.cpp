@@ -57,6 +57,15 @@ int Daemon::run() {
                      config_.http_host, config_.http_port);
     return 1;
   }
+  if (!config_.control_socket.empty()) {
+    control_ = std::make_unique<adapters::ControlServer>(io_, [this](const std::string& request) { return control(request); });
+    try {
+      control_->listen(config_.control_socket);
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot open the control socket: {} path={}", e.what(), field(config_.control_socket));
+      return 1;
+    }
+  }
   spdlog::info("topupd {} started: serving /metrics, /healthz and /readyz address={} accounts={} "
                "rules={} dry_run={}",
                TOPUPD_VERSION, admin_address_, config_.accounts.size(), config_.rules.size(),
@@ -145,6 +154,11 @@ void Daemon::apply(config::Config config) {
   metrics_.set_rules(config.rules);
   for (const auto& [name, state] : rule_states) metrics_.set_rule_state(name, state.phase);
 
+  if (admin_ && config.control_socket != config_.control_socket) {
+    spdlog::warn("control.socket changed; the daemon keeps its socket until restart path={}",
+                 field(config_.control_socket));
+    config.control_socket = config_.control_socket;
+  }
   if (admin_ && config.store_path != config_.store_path) {
     spdlog::warn("store.sqlite changed; the daemon keeps its store until restart path={}", field(config_.store_path));
     config.store_path = config_.store_path;
@@ -174,6 +188,9 @@ void Daemon::apply(config::Config config) {
 
 void Daemon::load_state() {
   rule_states_ = store_->load_rule_states();
+  paused_ = store_->setting("paused") == "yes";
+  metrics_.set_paused(paused_);
+  if (paused_) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
   // Open top-ups whatever their age, and the last two days' for daily limits and runway.
   std::map<std::string, TopUpRecord> recent;
   for (auto& record : store_->top_ups_created_since(clock_.now() - std::chrono::hours(48))) {
@@ -223,6 +240,7 @@ void Daemon::shutdown() {
   adapters::systemd::notify("STOPPING=1");
   spdlog::info("stopping: no new polls or top-ups");
   if (admin_) admin_->stop();
+  if (control_) control_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();
   staleness_timer_.cancel();

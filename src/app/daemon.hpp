@@ -19,6 +19,7 @@
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/admin_server.hpp"
+#include "topupd/adapters/net/control_server.hpp"
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/providers/sandbox_provider.hpp"
@@ -79,6 +80,13 @@ class Daemon {
   void load_state();
   void persist_rule_state(const std::string& rule);
 
+  // topupctl commands (control.cpp).
+  std::string control(const std::string& request);
+  std::string control_status();
+  std::string control_history(const std::vector<std::string>& args);
+  std::string control_decide(const std::string& key, bool approve);
+  std::string control_pause(bool pause);
+
   // Polling, rules and top-ups (account_loop.cpp).
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
   asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
@@ -116,6 +124,8 @@ class Daemon {
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::AdminServer> admin_;
+  std::unique_ptr<adapters::ControlServer> control_;
+  bool paused_ = false;  // the kill switch: no new top-ups; persisted in the store
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;

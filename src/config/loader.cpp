@@ -395,7 +395,7 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "store", "http", "providers", "accounts", "notifiers", "rules"});
+          {"timezone", "dry_run", "log", "store", "control", "http", "providers", "accounts", "notifiers", "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -424,6 +424,10 @@ void Loader::load(const YAML::Node& root) {
     Map store(*this, *node, "store", {"sqlite"});
     if (auto path = string_at(store, "sqlite")) config_.store_path = *path;
     else if (store.valid() && !store.has("sqlite")) store.missing("sqlite", "the database file, e.g. /var/lib/topupd/topupd.db");
+  }
+  if (const YAML::Node* node = top.get("control")) {
+    Map control(*this, *node, "control", {"socket"});
+    if (auto path = string_at(control, "socket")) config_.control_socket = *path;
   }
   load_http(top);
   // Sections are read in dependency order, whatever their order in the file:

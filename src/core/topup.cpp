@@ -11,6 +11,7 @@ std::string_view to_string(TopUpState state) {
     case TopUpState::succeeded: return "succeeded";
     case TopUpState::failed: return "failed";
     case TopUpState::unknown: return "unknown";
+    case TopUpState::rejected: return "rejected";
   }
   return "invalid";
 }
@@ -23,13 +24,13 @@ std::optional<TopUpState> top_up_state_from(std::string_view text) {
 }
 
 bool is_terminal(TopUpState state) {
-  return state == TopUpState::succeeded || state == TopUpState::failed;
+  return state == TopUpState::succeeded || state == TopUpState::failed || state == TopUpState::rejected;
 }
 
 bool can_transition(TopUpState from, TopUpState to) {
   using S = TopUpState;
   switch (from) {
-    case S::awaiting_approval: return to == S::planned || to == S::failed;
+    case S::awaiting_approval: return to == S::planned || to == S::rejected;
     case S::planned: return to == S::submitted || to == S::failed;
     case S::submitted:
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;
@@ -38,7 +39,8 @@ bool can_transition(TopUpState from, TopUpState to) {
       // A look-up settles it, or finds nothing and the same request is sent again.
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::submitted;
     case S::succeeded:
-    case S::failed: return false;
+    case S::failed:
+    case S::rejected: return false;
   }
   return false;
 }

@@ -158,6 +158,22 @@ TEST_P(StoreContractTest, RuleStatesRoundTripIncludingEmptyFields) {
   EXPECT_EQ(states.at("b"), core::RuleState{});
 }
 
+TEST_P(StoreContractTest, SettingsRoundTrip) {
+  EXPECT_FALSE(store_->setting("paused"));
+  store_->set_setting("paused", "yes");
+  store_->set_setting("paused", "no");
+  EXPECT_EQ(store_->setting("paused"), "no");
+}
+
+TEST_P(StoreContractTest, RejectedTopUpsAreNotOpen) {
+  TopUpRecord r = record("k1", at(0), TopUpState::awaiting_approval);
+  ASSERT_TRUE(store_->plan_top_up(r, "payout-low", firing_state()));
+  ASSERT_EQ(store_->open_top_ups().size(), 1u);
+  r.state = TopUpState::rejected;
+  store_->record_transition(r, TopUpState::awaiting_approval, at(60), "rejected by ops");
+  EXPECT_TRUE(store_->open_top_ups().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
@@ -208,7 +224,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "2");
   sqlite3_close(db);
 }
 
@@ -224,7 +240,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (1)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (2)"), std::string::npos)
         << e.what();
   }
 }

@@ -99,6 +99,7 @@ struct Config {
   core::TimeZone zone = core::TimeZone::utc();  // `timezone`, loaded from the tz database
   bool dry_run = false;
   std::string log_level = "info";
+  std::string control_socket;  // topupctl's Unix socket; empty: none
   std::string store_path;  // SQLite file; empty: kept in memory only (nothing survives a restart)
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 9464;

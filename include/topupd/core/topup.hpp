@@ -2,7 +2,7 @@
 //
 //   planned → submitted → pending → succeeded | failed
 //                 └──────→ unknown ─(look-up)→ pending | succeeded | failed | (resubmit, same key)
-//   awaiting_approval → planned (approved)
+//   awaiting_approval → planned (approved) | rejected
 //
 // `planned` is recorded with the idempotency key before any request leaves; `unknown`
 // means a request may or may not have been executed (timeout, reset, 5xx) and must be
@@ -19,10 +19,10 @@
 
 namespace topupd::core {
 
-enum class TopUpState { awaiting_approval, planned, submitted, pending, succeeded, failed, unknown };
+enum class TopUpState { awaiting_approval, planned, submitted, pending, succeeded, failed, unknown, rejected };
 
 std::string_view to_string(TopUpState state);
-// succeeded and failed: nothing more will happen to this top-up.
+// succeeded, failed and rejected: nothing more will happen to this top-up.
 bool is_terminal(TopUpState state);
 // Whether the journal may move a top-up from `from` to `to`.
 bool can_transition(TopUpState from, TopUpState to);
@@ -49,6 +49,6 @@ struct TopUpRecord {
 
 inline constexpr TopUpState kAllTopUpStates[] = {
     TopUpState::awaiting_approval, TopUpState::planned, TopUpState::submitted, TopUpState::pending,
-    TopUpState::succeeded, TopUpState::failed, TopUpState::unknown};
+    TopUpState::succeeded, TopUpState::failed, TopUpState::unknown, TopUpState::rejected};
 
 }  // namespace topupd::core

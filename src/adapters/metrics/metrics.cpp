@@ -38,6 +38,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& reload_timestamp;
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Counter>& store_errors;
+  prometheus::Family<prometheus::Gauge>& paused;
   // Series created per account and rule, so a reload can remove them.
   std::map<std::string, std::vector<std::pair<const char*, prometheus::Gauge*>>> account_gauges;
   std::map<std::string, prometheus::Histogram*> poll_histograms;
@@ -94,10 +95,13 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Help("Always 1; labels carry the version and git revision").Register(r),
       prometheus::BuildCounter().Name("topupd_store_errors_total")
           .Help("Failed reads or writes of the store; while writes fail no money is moved").Register(r),
+      prometheus::BuildGauge().Name("topupd_paused")
+          .Help("Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)").Register(r),
       {}, {}, {}, {}});
   families_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
   families_->reload_successful.Add({}).Set(0);
+  set_paused(false);
 }
 
 Metrics::~Metrics() = default;
@@ -219,6 +223,8 @@ void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
 void Metrics::count_store_error(std::string_view operation) {
   families_->store_errors.Add({{"operation", std::string(operation)}}).Increment();
 }
+
+void Metrics::set_paused(bool paused) { families_->paused.Add({}).Set(paused ? 1 : 0); }
 
 void Metrics::set_config_reload(bool successful, core::Timestamp at) {
   families_->reload_successful.Add({}).Set(successful ? 1 : 0);

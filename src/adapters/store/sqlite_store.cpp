@@ -53,6 +53,13 @@ CREATE TABLE rule_states (
   top_ups_in_episode INTEGER NOT NULL
 );
 )sql",
+    // 2: settings that survive restarts (the pause switch).
+    R"sql(
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -187,7 +194,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<TopUpRecord> open_top_ups() override {
-    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed') "
+    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected') "
                                      "ORDER BY created_at, key",
                                      kRecordColumns)
                              .c_str());
@@ -238,6 +245,22 @@ class SqliteStore final : public Store {
       out.emplace(query.text(0), state);
     }
     return out;
+  }
+
+  void set_setting(const std::string& name, const std::string& value) override {
+    Transaction transaction(*this);
+    Statement upsert(db_, "INSERT INTO settings (name, value) VALUES (?1, ?2) "
+                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    upsert.bind(1, name).bind(2, value);
+    upsert.step();
+    transaction.commit();
+  }
+
+  std::optional<std::string> setting(const std::string& name) override {
+    Statement query(db_, "SELECT value FROM settings WHERE name = ?1");
+    query.bind(1, name);
+    if (!query.step()) return std::nullopt;
+    return query.text(0);
   }
 
  private:

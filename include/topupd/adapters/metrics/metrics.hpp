@@ -63,6 +63,7 @@ class Metrics {
   void set_config_reload(bool successful, core::Timestamp at);
   // A store read or write failed; `operation` is "plan", "transition", "rule_state" or "load".
   void count_store_error(std::string_view operation);
+  void set_paused(bool paused);
 
  private:
   struct Families;

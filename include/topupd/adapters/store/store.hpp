@@ -58,6 +58,10 @@ class Store {
 
   virtual void save_rule_state(const std::string& rule, const core::RuleState& state) = 0;
   virtual std::map<std::string, core::RuleState> load_rule_states() = 0;
+
+  // Small named settings that must survive restarts, such as the pause switch.
+  virtual void set_setting(const std::string& name, const std::string& value) = 0;
+  virtual std::optional<std::string> setting(const std::string& name) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that

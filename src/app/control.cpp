@@ -1,0 +1,146 @@
+// Commands from topupctl: status, history, approve, reject, pause, resume.
+// Each answers one JSON document: {"ok":true,…} or {"ok":false,"error":"…"}.
+#include <sstream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/json.hpp"
+#include "topupd/adapters/supervise.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using adapters::json_string;
+using core::TopUpState;
+
+namespace {
+
+std::string failure(const std::string& message) {
+  return fmt::format("{{\"ok\":false,\"error\":{}}}", json_string(message));
+}
+
+std::string optional_time(const std::optional<core::Timestamp>& at) {
+  return at ? json_string(core::format_rfc3339(*at)) : "null";
+}
+
+std::string json_of(const TopUpRecord& r) {
+  return fmt::format(
+      "{{\"key\":{},\"rule\":{},\"account\":{},\"provider\":{},\"method\":{},\"amount_minor\":{},\"currency\":{},"
+      "\"amount\":{},\"state\":{},\"reference\":{},\"last_error\":{},\"created_at\":{},\"settled_at\":{}}}",
+      json_string(r.key), json_string(r.rule), json_string(r.account), json_string(r.provider),
+      json_string(core::to_string(r.method)), r.amount.minor(), json_string(r.amount.currency().code()),
+      json_string(core::format_human(r.amount)), json_string(core::to_string(r.state)), json_string(r.reference),
+      json_string(r.last_error), json_string(core::format_rfc3339(r.created_at)), optional_time(r.settled_at));
+}
+
+}  // namespace
+
+std::string Daemon::control(const std::string& request) {
+  std::istringstream words(request);
+  std::string command;
+  words >> command;
+  std::vector<std::string> args;
+  for (std::string word; words >> word;) args.push_back(word);
+  try {
+    if (command == "status") return control_status();
+    if (command == "history") return control_history(args);
+    if (command == "approve" || command == "reject") {
+      if (args.empty()) return failure(command + " needs a top-up key");
+      return control_decide(args[0], command == "approve");
+    }
+    if (command == "pause" || command == "resume") return control_pause(command == "pause");
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("control");
+    return failure(std::string("the store failed: ") + e.what());
+  }
+  return failure(fmt::format("unknown command '{}'; expected status, history, approve, reject, pause or resume",
+                             command));
+}
+
+std::string Daemon::control_status() {
+  const core::Timestamp now = clock_.now();
+  std::string accounts;
+  for (const auto& [name, account] : accounts_) {
+    const auto fresh = fresh_latest(name, now);
+    accounts += fmt::format(
+        "{}{{\"name\":{},\"provider\":{},\"currency\":{},\"balance_minor\":{},\"balance\":{},\"polled_at\":{},"
+        "\"fresh\":{},\"consecutive_failures\":{}}}",
+        accounts.empty() ? "" : ",", json_string(name), json_string(account->config.provider),
+        json_string(account->config.currency.code()),
+        account->latest ? std::to_string(account->latest->balance.minor()) : "null",
+        account->latest ? json_string(core::format_human(account->latest->balance)) : "null",
+        optional_time(account->latest ? std::optional(account->latest->at) : std::nullopt), fresh ? "true" : "false",
+        account->consecutive_failures);
+  }
+  std::string rules;
+  for (const auto& rule : config_.rules) {
+    const core::RuleState& state = rule_states_[rule.name];
+    rules += fmt::format("{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{}}}",
+                         rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account),
+                         rule.enabled ? "true" : "false", json_string(core::to_string(rule.when.kind)),
+                         json_string(core::to_string(state.phase)),
+                         optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since));
+  }
+  std::string open;
+  for (const auto& record : journal_) {
+    if (!core::is_terminal(record.state)) open += (open.empty() ? "" : ",") + json_of(record);
+  }
+  return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}]}}",
+                     paused_ ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open);
+}
+
+std::string Daemon::control_history(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> filters;
+  for (std::size_t i = 0; i + 1 < args.size(); i += 2) filters[args[i]] = args[i + 1];
+  if (args.size() % 2 != 0) return failure("history takes pairs: account NAME, rule NAME, state STATE, since TIME");
+  std::optional<core::Timestamp> since = core::Timestamp{};
+  if (auto it = filters.find("since"); it != filters.end()) {
+    since = core::parse_rfc3339(it->second);
+    if (!since) return failure("since needs an RFC 3339 time with an offset");
+  }
+  std::string out;
+  std::size_t count = 0;
+  for (const auto& record : store_->top_ups_created_since(*since)) {
+    if (filters.count("account") && record.account != filters["account"]) continue;
+    if (filters.count("rule") && record.rule != filters["rule"]) continue;
+    if (filters.count("state") && core::to_string(record.state) != filters["state"]) continue;
+    out += (out.empty() ? "" : ",") + json_of(record);
+    ++count;
+  }
+  return fmt::format("{{\"ok\":true,\"count\":{},\"top_ups\":[{}]}}", count, out);
+}
+
+std::string Daemon::control_decide(const std::string& key, bool approve) {
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    TopUpRecord& record = journal_[i];
+    if (record.key != key) continue;
+    if (record.state != TopUpState::awaiting_approval) {
+      return failure(fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state)));
+    }
+    if (!approve) {
+      transition(record, TopUpState::rejected, "rejected with topupctl");
+      return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("rejected " + key));
+    }
+    if (paused_) return failure("topupd is paused; resume it before approving");
+    spdlog::info("top-up approved with topupctl topup={} amount={}", field(key), field(core::format_human(record.amount)));
+    transition(record, TopUpState::planned, "approved with topupctl");
+    asio::co_spawn(io_, send_to_provider(i, false), adapters::log_failure("approved top-up " + key));
+    return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("approved " + key + "; sending it now"));
+  }
+  return failure(fmt::format("no open top-up has the key {}", key));
+}
+
+std::string Daemon::control_pause(bool pause) {
+  store_->set_setting("paused", pause ? "yes" : "no");
+  paused_ = pause;
+  metrics_.set_paused(pause);
+  spdlog::warn("{} with topupctl: {}", pause ? "paused" : "resumed",
+               pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");
+  return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
+}
+
+}  // namespace topupd::app

@@ -1,0 +1,222 @@
+// topupctl: operate a running topupd over its control socket.
+//
+//   topupctl [--socket PATH] status               accounts, balances, rule states, top-ups in flight
+//   topupctl [--socket PATH] history [filters]    the journal (--json, --csv for an ERP)
+//   topupctl [--socket PATH] approve KEY | reject KEY
+//   topupctl [--socket PATH] pause | resume       the kill switch, persisted
+//
+// Exit status: 0 done, 1 the daemon refused (e.g. no such top-up), 2 usage error,
+// 3 the daemon could not be reached.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kDefaultSocket = "/run/topupd/control.sock";
+constexpr const char* kUsage =
+    "Usage: topupctl [--socket PATH] [--json] COMMAND\n"
+    "\n"
+    "Commands:\n"
+    "  status                      accounts and balances, rule states, top-ups in flight, the pause switch\n"
+    "  history [--account NAME] [--rule NAME] [--state STATE] [--since RFC3339] [--csv]\n"
+    "                              the top-up journal, oldest first\n"
+    "  approve KEY                 send a top-up that waits for approval\n"
+    "  reject KEY                  drop a top-up that waits for approval\n"
+    "  pause                       start no top-ups (monitoring and alerts go on); survives restarts\n"
+    "  resume                      allow top-ups again\n"
+    "\n"
+    "Options: --socket PATH (default /run/topupd/control.sock, as control.socket in the config),\n"
+    "--json (print the daemon's JSON answer).\n"
+    "Exit status: 0 done, 1 refused by topupd, 2 usage error, 3 topupd not reachable.\n";
+
+struct Reply {
+  bool reached = false;
+  std::string text;
+  std::string error;
+};
+
+Reply ask(const std::string& socket_path, const std::string& request) {
+  Reply reply;
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (fd < 0 || socket_path.size() >= sizeof(address.sun_path)) {
+    reply.error = "bad socket path";
+    if (fd >= 0) ::close(fd);
+    return reply;
+  }
+  std::memcpy(address.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    reply.error = fmt::format("cannot reach topupd at {}: {}", socket_path, std::strerror(errno));
+    ::close(fd);
+    return reply;
+  }
+  const std::string line = request + "\n";
+  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    reply.error = fmt::format("cannot send to topupd: {}", std::strerror(errno));
+    ::close(fd);
+    return reply;
+  }
+  char buffer[65536];
+  ssize_t n = 0;
+  while ((n = ::recv(fd, buffer, sizeof(buffer), 0)) > 0) reply.text.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  reply.reached = !reply.text.empty();
+  if (!reply.reached) reply.error = "topupd closed the connection without answering";
+  return reply;
+}
+
+std::string str(const json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_null()) return "-";
+  if (v.is_bool()) return v.as_bool() ? "yes" : "no";
+  return json::serialize(v);
+}
+
+void print_status(const json::object& status) {
+  std::printf("top-ups: %s%s\n\n", status.at("paused").as_bool() ? "PAUSED (topupctl resume to allow them)" : "allowed",
+              status.at("dry_run").as_bool() ? " (dry run: none is sent)" : "");
+  std::printf("%-20s %24s  %-25s %-6s %s\n", "ACCOUNT", "BALANCE", "POLLED", "FRESH", "FAILED POLLS");
+  for (const auto& a : status.at("accounts").as_array()) {
+    const auto& o = a.as_object();
+    std::printf("%-20s %24s  %-25s %-6s %s\n", str(o.at("name")).c_str(), str(o.at("balance")).c_str(),
+                str(o.at("polled_at")).c_str(), str(o.at("fresh")).c_str(), str(o.at("consecutive_failures")).c_str());
+  }
+  std::printf("\n%-24s %-16s %-13s %-9s %s\n", "RULE", "ACCOUNT", "CONDITION", "STATE", "SINCE");
+  for (const auto& r : status.at("rules").as_array()) {
+    const auto& o = r.as_object();
+    std::printf("%-24s %-16s %-13s %-9s %s\n", str(o.at("name")).c_str(), str(o.at("account")).c_str(),
+                str(o.at("condition")).c_str(), str(o.at("state")).c_str(), str(o.at("since")).c_str());
+  }
+  const auto& open = status.at("open_top_ups").as_array();
+  std::printf("\n%zu top-up%s in flight\n", open.size(), open.size() == 1 ? "" : "s");
+  for (const auto& t : open) {
+    const auto& o = t.as_object();
+    std::printf("  %s  %s %s  %s  (%s)\n", str(o.at("key")).c_str(), str(o.at("method")).c_str(),
+                str(o.at("amount")).c_str(), str(o.at("state")).c_str(), str(o.at("rule")).c_str());
+  }
+}
+
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\n") == std::string::npos) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void print_history(const json::object& history, bool csv) {
+  const auto& top_ups = history.at("top_ups").as_array();
+  if (csv) {
+    std::printf("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at\n");
+    for (const auto& t : top_ups) {
+      const auto& o = t.as_object();
+      std::string row;
+      for (const char* column : {"key", "rule", "account", "provider", "method", "amount_minor", "currency", "state",
+                                 "reference", "created_at", "settled_at"}) {
+        const auto& v = o.at(column);
+        row += (row.empty() ? "" : ",") + csv_field(v.is_null() ? "" : str(v));
+      }
+      std::printf("%s\n", row.c_str());
+    }
+    return;
+  }
+  std::printf("%-25s %-20s %-14s %-13s %24s  %-18s %s\n", "CREATED", "RULE", "ACCOUNT", "METHOD", "AMOUNT", "STATE", "KEY");
+  for (const auto& t : top_ups) {
+    const auto& o = t.as_object();
+    std::printf("%-25s %-20s %-14s %-13s %24s  %-18s %s\n", str(o.at("created_at")).c_str(), str(o.at("rule")).c_str(),
+                str(o.at("account")).c_str(), str(o.at("method")).c_str(), str(o.at("amount")).c_str(),
+                str(o.at("state")).c_str(), str(o.at("key")).c_str());
+  }
+  std::printf("%zu top-up%s\n", top_ups.size(), top_ups.size() == 1 ? "" : "s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string socket_path = kDefaultSocket;
+  bool json_output = false;
+  bool csv = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    }
+    if (arg == "--json") {
+      json_output = true;
+    } else if (arg == "--csv") {
+      csv = true;
+    } else if (arg == "--socket" && i + 1 < argc) {
+      socket_path = argv[++i];
+    } else if ((arg == "--account" || arg == "--rule" || arg == "--state" || arg == "--since") && i + 1 < argc) {
+      words.push_back(arg.substr(2));
+      words.push_back(argv[++i]);
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "topupctl: unknown option '%s'\n\n%s", arg.c_str(), kUsage);
+      return 2;
+    } else {
+      words.push_back(arg);
+    }
+  }
+  if (words.empty()) {
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  const std::string& command = words[0];
+  const bool takes_key = command == "approve" || command == "reject";
+  const bool known = command == "status" || command == "history" || takes_key || command == "pause" || command == "resume";
+  if (!known || (takes_key && words.size() != 2) || (!takes_key && command != "history" && words.size() != 1) ||
+      (csv && command != "history")) {
+    std::fprintf(stderr, "topupctl: bad command line\n\n%s", kUsage);
+    return 2;
+  }
+  std::string request;
+  for (const auto& word : words) request += (request.empty() ? "" : " ") + word;
+
+  const Reply reply = ask(socket_path, request);
+  if (!reply.reached) {
+    std::fprintf(stderr, "topupctl: %s\n", reply.error.c_str());
+    return 3;
+  }
+  boost::system::error_code parse_error;
+  const json::value answer = json::parse(reply.text, parse_error);
+  if (parse_error || !answer.is_object()) {
+    std::fprintf(stderr, "topupctl: topupd answered something that is not JSON\n");
+    return 3;
+  }
+  const auto& object = answer.as_object();
+  const bool ok = object.contains("ok") && object.at("ok").is_bool() && object.at("ok").as_bool();
+  if (json_output) {
+    std::printf("%s\n", json::serialize(answer).c_str());
+  } else if (!ok) {
+    std::fprintf(stderr, "topupctl: %s\n", object.contains("error") ? str(object.at("error")).c_str() : "refused");
+  } else if (command == "status") {
+    print_status(object);
+  } else if (command == "history") {
+    print_history(object, csv);
+  } else if (command == "pause" || command == "resume") {
+    std::printf("top-ups %s\n", object.at("paused").as_bool() ? "paused" : "allowed again");
+  } else {
+    std::printf("%s\n", str(object.at("message")).c_str());
+  }
+  return ok ? 0 : 1;
+}

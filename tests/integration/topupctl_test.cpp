@@ -1,0 +1,178 @@
+// topupctl against the real daemon: status, history, approvals, the kill switch.
+#include <csignal>
+#include <optional>
+#include <regex>
+#include <sys/stat.h>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "integration/process.hpp"
+
+namespace topupd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string config_with(const TempDir& dir) {
+  return fmt::format(R"(
+store: {{sqlite: "{}"}}
+control: {{socket: "{}"}}
+http: {{listen: 127.0.0.1:0}}
+log: {{level: debug}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 100ms
+    accounts:
+      payout: {{balance: IDR 90_000, drain_per_minute: IDR 6_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    top_up:
+      method: direct_debit
+      from_account: "1234567890"
+      amount: {{to_target: IDR 200_000}}
+      limits: {{approval_above: IDR 100_000}}
+)",
+                     dir.file("topupd.db"), dir.file("control.sock"));
+}
+
+class RunningDaemon {
+ public:
+  explicit RunningDaemon(const TempDir& dir)
+      : dir_(dir), notify_(dir.file("notify-" + std::to_string(++starts_) + ".sock")) {
+    dir.write("topupd.yaml", config_with(dir));
+    process_ = std::make_unique<Process>(std::vector<std::string>{TOPUPD_BINARY, "--config", dir.file("topupd.yaml")},
+                                         std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_.path()}},
+                                         dir.file("topupd.log"));
+    auto ready = notify_.wait_for("READY=1", 15s);
+    EXPECT_TRUE(ready) << read_file(dir.file("topupd.log"));
+    std::smatch match;
+    if (ready && std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))"))) port_ = std::stoi(match[1]);
+  }
+  ~RunningDaemon() {
+    process_->signal(SIGTERM);
+    process_->wait(2s);
+  }
+  CommandResult ctl(std::vector<std::string> args) const {
+    args.insert(args.begin(), {TOPUPCTL_BINARY, "--socket", dir_.file("control.sock")});
+    return run_command(args);
+  }
+  std::string get(const std::string& path) const { return http_get("127.0.0.1", port_, path).body; }
+  std::optional<double> metric(const std::string& series) const {
+    // Only a sample line counts: the series at the start of a line (not inside # HELP).
+    const std::string metrics = "\n" + get("/metrics");
+    const auto at = metrics.find("\n" + series + " ");
+    if (at == std::string::npos) return std::nullopt;
+    return std::stod(metrics.substr(at + series.size() + 2));
+  }
+  bool metric_is(const std::string& series, double value) const { return metric(series) == value; }
+
+ private:
+  static inline int starts_ = 0;
+  const TempDir& dir_;
+  NotifySocket notify_;
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
+std::string awaiting_key(const RunningDaemon& daemon) {
+  const auto history = daemon.ctl({"history", "--state", "awaiting_approval", "--json"});
+  std::smatch match;
+  if (!std::regex_search(history.output, match, std::regex(R"#("key":"([^"]+)")#"))) return "";
+  return match[1];
+}
+
+TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
+  TempDir dir;
+  RunningDaemon daemon(dir);
+  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="awaiting_approval"})", 1); }, 10s))
+      << read_file(dir.file("topupd.log"));
+  struct stat info {};
+  ASSERT_EQ(::stat(dir.file("control.sock").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0660u);
+
+  const auto status = daemon.ctl({"status"});
+  EXPECT_EQ(status.status, 0) << status.output;
+  EXPECT_NE(status.output.find("top-ups: allowed"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("1 top-up in flight"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("awaiting_approval"), std::string::npos) << status.output;
+  const auto status_json = daemon.ctl({"--json", "status"});
+  EXPECT_EQ(status_json.status, 0);
+  EXPECT_NE(status_json.output.find(R"("paused":false)"), std::string::npos) << status_json.output;
+
+  const std::string key = awaiting_key(daemon);
+  ASSERT_FALSE(key.empty());
+  const auto csv = daemon.ctl({"history", "--csv"});
+  EXPECT_EQ(csv.status, 0);
+  EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at\n", 0), 0u)
+      << csv.output;
+  EXPECT_NE(csv.output.find(key + ",payout-low,payout,sim,direct_debit,"), std::string::npos) << csv.output;
+  EXPECT_EQ(daemon.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);  // nothing sent yet
+
+  const auto approved = daemon.ctl({"approve", key});
+  EXPECT_EQ(approved.status, 0) << approved.output;
+  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="succeeded"})", 1); }, 10s))
+      << read_file(dir.file("topupd.log"));
+  EXPECT_NE(daemon.get("/sandbox/ledger").find(R"("idempotency_key":")" + key + "\""), std::string::npos);
+
+  const auto twice = daemon.ctl({"approve", key});
+  EXPECT_EQ(twice.status, 1);
+  EXPECT_NE(twice.output.find("is succeeded, not awaiting approval"), std::string::npos) << twice.output;
+  EXPECT_EQ(daemon.ctl({"approve", "no-such-key"}).status, 1);
+}
+
+TEST(TopupctlTest, RejectDropsTheTopUpWithoutMovingMoney) {
+  TempDir dir;
+  RunningDaemon daemon(dir);
+  ASSERT_TRUE(eventually([&] { return !awaiting_key(daemon).empty(); }, 10s));
+  const std::string key = awaiting_key(daemon);
+  EXPECT_EQ(daemon.ctl({"reject", key}).status, 0);
+  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="rejected"})", 1); }, 5s));
+  EXPECT_EQ(daemon.get("/sandbox/ledger").find(R"("idempotency_key":")" + key + "\""), std::string::npos);
+}
+
+TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {
+  TempDir dir;
+  {
+    RunningDaemon daemon(dir);
+    const auto paused = daemon.ctl({"pause"});
+    EXPECT_EQ(paused.status, 0) << paused.output;
+    EXPECT_NE(paused.output.find("top-ups paused"), std::string::npos);
+    EXPECT_TRUE(daemon.metric_is("topupd_paused", 1));
+  }
+  RunningDaemon restarted(dir);
+  EXPECT_TRUE(restarted.metric_is("topupd_paused", 1));
+  EXPECT_NE(restarted.ctl({"status"}).output.find("PAUSED"), std::string::npos);
+  // The top-up decided before the pause still waits; once it is rejected the rule
+  // wants another, and the switch refuses it on every poll without journalling one.
+  const std::string before_pause = awaiting_key(restarted);
+  ASSERT_FALSE(before_pause.empty());
+  EXPECT_EQ(restarted.ctl({"reject", before_pause}).status, 0);
+  const std::string refused = R"(topupd_topups_total{method="direct_debit",outcome="paused",rule="payout-low"})";
+  ASSERT_TRUE(eventually([&] { return restarted.metric(refused).value_or(0) >= 3; }, 5s))
+      << read_file(dir.file("topupd.log"));
+  EXPECT_TRUE(awaiting_key(restarted).empty());
+  EXPECT_EQ(restarted.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);
+  EXPECT_EQ(restarted.ctl({"resume"}).status, 0);
+  EXPECT_TRUE(restarted.metric_is("topupd_paused", 0));
+}
+
+TEST(TopupctlTest, ExitCodesForUsageAndAnAbsentDaemon) {
+  EXPECT_EQ(run_command({TOPUPCTL_BINARY}).status, 2);
+  EXPECT_EQ(run_command({TOPUPCTL_BINARY, "frobnicate"}).status, 2);
+  EXPECT_EQ(run_command({TOPUPCTL_BINARY, "approve"}).status, 2);
+  EXPECT_EQ(run_command({TOPUPCTL_BINARY, "status", "--csv"}).status, 2);
+  const auto absent = run_command({TOPUPCTL_BINARY, "--socket", "/nonexistent/control.sock", "status"});
+  EXPECT_EQ(absent.status, 3);
+  EXPECT_NE(absent.output.find("cannot reach topupd"), std::string::npos);
+  EXPECT_EQ(run_command({TOPUPCTL_BINARY, "--help"}).status, 0);
+}
+
+}  // namespace
+}  // namespace topupd::testing
