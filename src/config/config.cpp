@@ -36,7 +36,8 @@ const SandboxAccountConfig* ProviderConfig::find_sandbox_account(const std::stri
 
 bool ProviderConfig::same_settings(const ProviderConfig& other) const {
   if (type != other.type || settle_after != other.settle_after || seed != other.seed ||
-      accounts.size() != other.accounts.size()) {
+      lose_answers_percent != other.lose_answers_percent ||
+      fail_before_apply_percent != other.fail_before_apply_percent || accounts.size() != other.accounts.size()) {
     return false;
   }
   for (std::size_t i = 0; i < accounts.size(); ++i) {

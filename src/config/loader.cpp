@@ -472,7 +472,7 @@ void Loader::load_providers(const YAML::Node& node) {
   Map providers(*this, node, "providers", {});
   for (const auto& [name, value] : providers.entries()) {
     const std::string path = "providers." + name;
-    Map map(*this, value, path, {"type", "settle_after", "seed", "accounts"});
+    Map map(*this, value, path, {"type", "settle_after", "seed", "accounts", "faults"});
     if (!map.valid()) continue;
     ProviderConfig provider;
     provider.name = name;
@@ -480,6 +480,11 @@ void Loader::load_providers(const YAML::Node& node) {
     else if (!map.has("type")) map.missing("type", "sandbox");
     if (auto settle = duration_at(map, "settle_after")) provider.settle_after = *settle;
     if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) provider.seed = static_cast<std::uint64_t>(*seed);
+    if (const YAML::Node* faults_node = map.get("faults")) {
+      Map faults(*this, *faults_node, path + ".faults", {"lose_answers", "fail_before_apply"});
+      if (auto lose = percent_at(faults, "lose_answers", 0, 100)) provider.lose_answers_percent = *lose;
+      if (auto fail = percent_at(faults, "fail_before_apply", 0, 100)) provider.fail_before_apply_percent = *fail;
+    }
     if (const YAML::Node* accounts = map.get("accounts")) {
       Map account_map(*this, *accounts, path + ".accounts", {});
       for (const auto& [id, account_node] : account_map.entries()) {

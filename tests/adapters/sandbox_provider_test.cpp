@@ -144,6 +144,33 @@ TEST(SandboxProviderTest, SimulatedOutageFailsReadsAsRetryable) {
   EXPECT_LT(failures, 600);
 }
 
+TEST(SandboxProviderTest, ALostAnswerHasStillMovedTheMoneyOnce) {
+  testing::FakeClock clock;
+  auto config = sandbox_config();
+  config.lose_answers_percent = 100;
+  SandboxProvider sandbox(config, clock);
+  auto first = sandbox.submit_now(debit("k1", 1'000));
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().kind, FailureKind::outcome_unknown);
+  ASSERT_EQ(sandbox.ledger().size(), 1u);  // applied although the answer was lost
+  EXPECT_TRUE(sandbox.look_up_now("k1"));
+  EXPECT_FALSE(sandbox.submit_now(debit("k1", 1'000)));  // the replay's answer is lost too...
+  EXPECT_EQ(sandbox.ledger().size(), 1u);                // ...but it moves nothing new
+}
+
+TEST(SandboxProviderTest, AFailureBeforeApplyingMovesNothing) {
+  testing::FakeClock clock;
+  auto config = sandbox_config();
+  config.fail_before_apply_percent = 100;
+  SandboxProvider sandbox(config, clock);
+  auto result = sandbox.submit_now(debit("k1", 1'000));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, FailureKind::outcome_unknown);
+  EXPECT_EQ(result.error().reason, "http_5xx");
+  EXPECT_TRUE(sandbox.ledger().empty());
+  EXPECT_FALSE(sandbox.look_up_now("k1"));
+}
+
 TEST(SandboxProviderTest, UnknownAccountsAndKeys) {
   testing::FakeClock clock;
   SandboxProvider sandbox(sandbox_config(), clock);

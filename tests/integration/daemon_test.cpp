@@ -3,6 +3,8 @@
 // the sandbox's own ledger, exit codes.
 #include <csignal>
 #include <regex>
+#include <set>
+#include <sqlite3.h>
 #include <thread>
 
 #include <fmt/format.h>
@@ -393,6 +395,94 @@ TEST(DaemonRestartTest, AKillWithATopUpInFlightDoesNotStartASecondOne) {
   }
   EXPECT_EQ(sample(second.metrics(), "topupd_topups_in_state", {R"(state="pending")"}), 1.0) << second.log();
   EXPECT_NE(second.log().find("a top-up for this account is in flight"), std::string::npos);
+}
+
+// Reads the daemon's SQLite journal after it stopped: key → states it went through.
+std::map<std::string, std::vector<std::string>> journal_transitions(const std::string& path) {
+  std::map<std::string, std::vector<std::string>> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return out;
+  sqlite3_stmt* query = nullptr;
+  sqlite3_prepare_v2(db, "SELECT key, to_state FROM top_up_transitions ORDER BY key, sequence", -1, &query, nullptr);
+  while (sqlite3_step(query) == SQLITE_ROW) {
+    out[reinterpret_cast<const char*>(sqlite3_column_text(query, 0))].push_back(
+        reinterpret_cast<const char*>(sqlite3_column_text(query, 1)));
+  }
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(DaemonTest, UnknownOutcomesAreLookedUpAndNeverMoveMoneyTwice) {
+  // The sandbox loses 40 % of its answers after applying the request and fails 30 %
+  // before applying anything; both leave topupd not knowing the outcome. Its ledger
+  // and topupd's journal must still agree exactly: nothing moved twice, nothing lost.
+  TempDir state;
+  const std::string config = fmt::format(R"(
+store: {{sqlite: "{}"}}
+control: {{socket: "{}"}}
+http: {{listen: 127.0.0.1:0}}
+log: {{level: debug}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 50ms
+    seed: 11
+    faults: {{lose_answers: 40%, fail_before_apply: 30%}}
+    accounts:
+      payout: {{balance: IDR 90_000, drain_per_minute: IDR 1_200_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 50ms, timeout: 1s, jitter: 0%}}}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 20_000}}}}
+)",
+                                         state.file("topupd.db"), state.file("control.sock"));
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const std::vector<std::string> succeeded = {R"(rule="payout-low")", R"(outcome="succeeded")"};
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_topups_total", succeeded) >= 10.0; }, 30s))
+      << daemon.log();
+  // Freeze: no new top-ups, and wait until every one in flight has settled.
+  ASSERT_EQ(run_command({TOPUPCTL_BINARY, "--socket", state.file("control.sock"), "pause"}).status, 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string metrics = daemon.metrics();
+        for (const char* open : {"planned", "submitted", "pending", "unknown"}) {
+          if (sample(metrics, "topupd_topups_in_state", {fmt::format(R"(state="{}")", open)}) != 0.0) return false;
+        }
+        return true;
+      },
+      10s))
+      << daemon.log();
+  const std::string ledger = daemon.get("/sandbox/ledger").body;
+  daemon.process().signal(SIGTERM);
+  ASSERT_EQ(daemon.process().wait(2s), 0);
+
+  const auto ledger_keys = all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"));
+  const std::set<std::string> ledger_set(ledger_keys.begin(), ledger_keys.end());
+  EXPECT_EQ(ledger_set.size(), ledger_keys.size()) << "a key was applied twice: " << ledger;
+  EXPECT_EQ(ledger.find(R"("settled":false)"), std::string::npos) << ledger;
+  const auto journal = journal_transitions(state.file("topupd.db"));
+  ASSERT_GE(journal.size(), 10u);
+  std::size_t recovered_by_look_up = 0;
+  std::size_t resent_after_nothing_happened = 0;
+  for (const auto& [key, states] : journal) {
+    SCOPED_TRACE(key + ": " + ::testing::PrintToString(states));
+    EXPECT_EQ(states.back(), "succeeded");   // nothing lost
+    EXPECT_EQ(ledger_set.count(key), 1u);    // and it really moved, once
+    for (std::size_t i = 1; i < states.size(); ++i) {
+      if (states[i - 1] != "unknown") continue;
+      if (states[i] == "submitted") ++resent_after_nothing_happened;
+      if (states[i] == "pending" || states[i] == "succeeded") ++recovered_by_look_up;
+    }
+  }
+  EXPECT_EQ(journal.size(), ledger_set.size());
+  // Both kinds of unknown outcome happened and were resolved the right way.
+  EXPECT_GE(recovered_by_look_up, 1u);
+  EXPECT_GE(resent_after_nothing_happened, 1u);
 }
 
 TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {

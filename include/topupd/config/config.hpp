@@ -82,6 +82,9 @@ struct ProviderConfig {
   core::Duration settle_after{std::chrono::seconds(5)};
   std::uint64_t seed = 1;
   std::vector<SandboxAccountConfig> accounts;
+  // Faults on top-up requests, to see how topupd handles unknown outcomes:
+  int lose_answers_percent = 0;       // the movement is applied, then the answer is lost
+  int fail_before_apply_percent = 0;  // a server error before anything is applied
 
   const SandboxAccountConfig* find_sandbox_account(const std::string& id) const;
   // Two configs that would build the same provider (so a reload can keep its state).

@@ -14,7 +14,12 @@ __extension__ typedef __int128 Wide;
 }  // namespace
 
 SandboxProvider::SandboxProvider(const config::ProviderConfig& config, const core::Clock& clock)
-    : name_(config.name), settle_after_(config.settle_after), clock_(clock), random_(config.seed) {
+    : name_(config.name),
+      settle_after_(config.settle_after),
+      lose_answers_percent_(config.lose_answers_percent),
+      fail_before_apply_percent_(config.fail_before_apply_percent),
+      clock_(clock),
+      random_(config.seed) {
   const core::Timestamp now = clock_.now();
   for (const auto& account : config.accounts) {
     accounts_.emplace(account.id, Account{account, account.opening_balance, now,
@@ -77,6 +82,20 @@ TopUpReceipt SandboxProvider::receipt_of(const SandboxLedgerEntry& entry) const 
 }
 
 ProviderResult<TopUpReceipt> SandboxProvider::submit_now(const TopUpRequest& request) {
+  auto draw = [this](int percent) { return percent > 0 && static_cast<int>(random_() % 100) < percent; };
+  if (draw(fail_before_apply_percent_)) {
+    return ProviderError{FailureKind::outcome_unknown, "http_5xx",
+                         fmt::format("sandbox {} answered 500 before applying anything", name_)};
+  }
+  auto receipt = apply(request);
+  if (receipt && draw(lose_answers_percent_)) {
+    return ProviderError{FailureKind::outcome_unknown, "connection_reset",
+                         fmt::format("sandbox {} applied the request, then the connection was reset", name_)};
+  }
+  return receipt;
+}
+
+ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request) {
   const core::Timestamp now = clock_.now();
   advance(now);
   if (auto known = by_key_.find(request.idempotency_key); known != by_key_.end()) {

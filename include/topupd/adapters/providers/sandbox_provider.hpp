@@ -2,7 +2,9 @@
 //
 // Each simulated account drains at a configured rate (simulated payouts) and may
 // receive a steady inflow (simulated customer payments), each varying by a configured
-// noise, and may be set to fail a share of balance reads (a simulated outage).
+// noise, and may be set to fail a share of balance reads (a simulated outage). Top-up
+// requests can be made to fail before anything is applied, or to lose their answer
+// after the movement was applied: both leave the caller not knowing the outcome.
 // Direct debits credit the account after `settle_after`; sweeps take the money
 // out of the source at once and credit the destination after `settle_after`. Time
 // is read from the injected Clock and movements settle lazily when the sandbox is next
@@ -64,10 +66,14 @@ class SandboxProvider final : public Provider {
   // Brings every account to `now`: drift, then movements due by now.
   void advance(core::Timestamp now);
   void drift(Account& account, core::Duration elapsed);
+  // Applies a request exactly once per idempotency key.
+  ProviderResult<TopUpReceipt> apply(const TopUpRequest& request);
   TopUpReceipt receipt_of(const SandboxLedgerEntry& entry) const;
 
   std::string name_;
   core::Duration settle_after_;
+  int lose_answers_percent_;
+  int fail_before_apply_percent_;
   const core::Clock& clock_;
   std::mt19937_64 random_;
   std::map<std::string, Account> accounts_;
