@@ -400,13 +400,17 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
                   field(journal_[index].key), field(journal_[index].provider));
     co_return;
   }
-  transition(journal_[index], TopUpState::submitted, resubmission ? "sent again under the same key" : "");
   const TopUpRecord& r = journal_[index];
+  // One request per key at a time: an approval sends from its own coroutine while the
+  // account's loop may be reconciling.
+  if (!sending_.insert(r.key).second) co_return;
+  transition(journal_[index], TopUpState::submitted, resubmission ? "sent again under the same key" : "");
   const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
   ++money_operations_in_flight_;
   auto call = provider->second->submit(request);
   auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);
   money_operation_finished();
+  sending_.erase(request.idempotency_key);
   TopUpRecord& record = journal_[index];  // the journal may have grown meanwhile
   if (result) {
     record.reference = result->reference;
@@ -425,8 +429,8 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
 asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     if (journal_[i].account != account.config.name || core::is_terminal(journal_[i].state) ||
-        journal_[i].state == TopUpState::awaiting_approval) {
-      continue;  // settled, or never sent: nothing to look up
+        journal_[i].state == TopUpState::awaiting_approval || sending_.count(journal_[i].key)) {
+      continue;  // settled, never sent, or its request is on the wire: nothing to look up
     }
     auto provider = providers_.find(journal_[i].provider);
     if (provider == providers_.end()) continue;

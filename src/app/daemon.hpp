@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,7 @@ class Daemon {
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
+  std::set<std::string> sending_;     // keys whose request is on the wire right now
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;

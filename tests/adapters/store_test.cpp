@@ -40,6 +40,8 @@ struct StoreFactory {
   std::function<std::unique_ptr<Store>(const fs::path& dir)> open;
 };
 
+void PrintTo(const StoreFactory& factory, std::ostream* out) { *out << factory.name; }
+
 class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
  protected:
   void SetUp() override {

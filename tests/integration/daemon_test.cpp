@@ -234,167 +234,78 @@ TEST(DaemonTest, FailingPollsAreCountedBackedOffAndKeepTheDaemonUnready) {
 }
 
 TEST(DaemonTest, RunsSchedulesInTheConfigTimeZoneAndWatchesStalenessAndRunway) {
-  // Started under faketime two seconds before 09:00 in Jakarta (02:00 UTC): the
-  // schedule comes due almost at once, in the config's zone, not the machine's.
-  const std::string config = R"(
-timezone: Asia/Jakarta
-http: {listen: 127.0.0.1:0}
-log: {level: debug}
-providers:
-  sim:
-    type: sandbox
-    settle_after: 200ms
-    accounts:
-      payout: {balance: IDR 100_000, drain_per_minute: IDR 60_000}
-      settlement: {balance: IDR 1_000_000}
-      broken: {balance: IDR 1, fail: 100%}
-accounts:
-  payout: {provider: sim, currency: IDR, poll: {every: 100ms, jitter: 0%}}
-  settlement: {provider: sim, currency: IDR, poll: {every: 100ms, jitter: 0%}}
-  broken: {provider: sim, currency: IDR, poll: {every: 100ms, max_backoff: 200ms, jitter: 0%}}
-notifiers:
-  log: {type: log}
-rules:
-  - name: nine-oclock-sweep
-    account: payout
-    schedule: "0 9 * * *"
-    top_up: {method: sweep, from: settlement, amount: {percent_of_source: 25}, keep_in_source: IDR 100_000}
-  - name: broken-stale
-    account: broken
-    when: {stale_for: 1s}
-    alert: {severity: critical, notify: [log]}
-  - name: payout-runway
-    account: payout
-    when: {runway_below: 1h, window: 2s}
-    alert: {severity: critical, notify: [log]}
-)";
-  TempDir dir;
-  dir.write("topupd.yaml", config);
-  NotifySocket notify(dir.file("notify.sock"));
-  // libfaketime preloaded into topupd itself (the faketime wrapper would take the signals).
-  Process process({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")},
-                  {{"NOTIFY_SOCKET", notify.path()},
-                   {"TZ", "UTC"},
-                   {"LD_PRELOAD", TOPUPD_LIBFAKETIME},
-                   {"FAKETIME", "@2026-11-25 01:59:58"},
-                   {"ASAN_OPTIONS", "verify_asan_link_order=0"}},
-                  dir.file("topupd.log"));
-  auto ready = notify.wait_for("READY=1", 15s);
-  ASSERT_TRUE(ready) << read_file(dir.file("topupd.log"));
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))")));
-  const int port = std::stoi(match[1]);
-  auto metrics = [&] { return http_get("127.0.0.1", port, "/metrics").body; };
-
-  const std::vector<std::string> swept = {R"(rule="nine-oclock-sweep")", R"(method="sweep")", R"(outcome="succeeded")"};
-  ASSERT_TRUE(eventually([&] { return sample(metrics(), "topupd_topups_total", swept) == 1.0; }, 10s))
-      << read_file(dir.file("topupd.log"));
-  // The sandbox moved exactly 25 % of settlement under the key of the 09:00 window.
-  const std::string ledger = http_get("127.0.0.1", port, "/sandbox/ledger").body;
-  const auto due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-      (std::chrono::sys_days(std::chrono::year(2026) / 11 / 25) + std::chrono::hours(2)).time_since_epoch());
-  EXPECT_NE(ledger.find(fmt::format(R"("kind":"sweep","account":"payout","source":"settlement","amount_minor":25000000,)"
-                                    R"("currency":"IDR","idempotency_key":"topupd-nine-oclock-sweep-payout-{}-0")",
-                                    due_ms.count())),
-            std::string::npos)
-      << ledger;
-
-  // Staleness: the broken account never answers, so its stale_for rule fires.
-  EXPECT_TRUE(eventually(
-      [&] { return sample(metrics(), "topupd_alerts_total", {R"(rule="broken-stale")", R"(severity="critical")"}) >= 1.0; },
-      5s));
-  // Runway: 1,000 a second out of 100,000 is far below an hour.
-  EXPECT_TRUE(eventually([&] { return sample(metrics(), "topupd_alerts_total", {R"(rule="payout-runway")"}) >= 1.0; }, 5s));
-  const auto runway = sample(metrics(), "topupd_runway_seconds", {R"(account="payout")"});
-  ASSERT_TRUE(runway);
-  EXPECT_GT(*runway, 0.0);
-  EXPECT_LT(*runway, 3600.0);
-
-  process.signal(SIGTERM);
-  EXPECT_EQ(process.wait(2s), 0);
-}
-
-std::string store_config(const std::string& store, const std::string& settle_after) {
-  return fmt::format(R"(
-store: {{sqlite: "{}"}}
+  // The schedule names one minute of the coming minute or two as local time in
+  // Asia/Kolkata (UTC+05:30, so even the minute differs from UTC): it can only come
+  // due if the daemon reads cron in the config's zone. Real clock, no time tricks.
+  using namespace std::chrono;
+  const auto now = floor<seconds>(system_clock::now());
+  auto due = ceil<minutes>(now + seconds(1));
+  if (due - now < seconds(8)) due += minutes(1);  // leave time to start
+  const auto kolkata = floor<minutes>(due + hours(5) + minutes(30));
+  const auto minute_of_day = (kolkata - floor<days>(kolkata)).count();
+  const std::string cron = fmt::format("{} {} * * *", minute_of_day % 60, minute_of_day / 60);
+  const std::string config = fmt::format(R"(
+timezone: Asia/Kolkata
 http: {{listen: 127.0.0.1:0}}
 log: {{level: debug}}
 providers:
   sim:
     type: sandbox
-    settle_after: {}
+    settle_after: 200ms
     accounts:
-      payout: {{balance: IDR 90_000, drain_per_minute: IDR 6_000}}
+      payout: {{balance: IDR 100_000, drain_per_minute: IDR 60_000}}
+      settlement: {{balance: IDR 1_000_000}}
+      broken: {{balance: IDR 1, fail: 100%}}
 accounts:
   payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
+  settlement: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
+  broken: {{provider: sim, currency: IDR, poll: {{every: 100ms, max_backoff: 200ms, jitter: 0%}}}}
+notifiers:
+  log: {{type: log}}
 rules:
-  - name: payout-low
+  - name: kolkata-sweep
     account: payout
-    when: {{below: IDR 95_000}}
-    top_up:
-      method: direct_debit
-      from_account: "1234567890"
-      amount: {{fixed: IDR 50_000}}
-      limits: {{per_day: IDR 50_000}}
+    schedule: "{}"
+    top_up: {{method: sweep, from: settlement, amount: {{percent_of_source: 25}}, keep_in_source: IDR 100_000}}
+  - name: broken-stale
+    account: broken
+    when: {{stale_for: 1s}}
+    alert: {{severity: critical, notify: [log]}}
+  - name: payout-runway
+    account: payout
+    when: {{runway_below: 1h, window: 2s}}
+    alert: {{severity: critical, notify: [log]}}
 )",
-                     store, settle_after);
-}
+                                         cron);
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
 
-TEST(DaemonRestartTest, TheDailyLimitSurvivesARestart) {
-  TempDir state;
-  const std::string config = store_config(state.file("topupd.db"), "100ms");
-  const std::vector<std::string> succeeded = {R"(rule="payout-low")", R"(outcome="succeeded")"};
-  {
-    Daemon first(config);
-    ASSERT_TRUE(first.wait_ready()) << first.log();
-    ASSERT_TRUE(eventually([&] { return sample(first.metrics(), "topupd_topups_total", succeeded) == 1.0; }, 10s))
-        << first.log();
-    first.process().signal(SIGTERM);
-    ASSERT_EQ(first.process().wait(2s), 0);
-  }
-  // A new embedded sandbox starts below the threshold again: the rule fires, but the
-  // day's allowance was used before the restart, so nothing moves.
-  Daemon second(config);
-  ASSERT_TRUE(second.wait_ready()) << second.log();
-  ASSERT_TRUE(eventually(
-      [&] { return sample(second.metrics(), "topupd_rule_state", {R"(rule="payout-low")", R"(state="firing")"}) == 1.0; },
+  // Staleness: the broken account never answers, so its stale_for rule fires.
+  EXPECT_TRUE(eventually(
+      [&] { return sample(daemon.metrics(), "topupd_alerts_total", {R"(rule="broken-stale")", R"(severity="critical")"}) >= 1.0; },
       5s));
-  std::this_thread::sleep_for(1s);  // ten more polls while firing
-  EXPECT_EQ(second.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos)
-      << second.get("/sandbox/ledger").body;
-  EXPECT_EQ(sample(second.metrics(), "topupd_topups_in_state", {R"(state="succeeded")"}), 1.0);
-  EXPECT_NE(second.log().find("per_day IDR 50,000.00 already used today"), std::string::npos);
-}
+  // Runway: 1,000 a second out of 100,000 is far below an hour.
+  EXPECT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_alerts_total", {R"(rule="payout-runway")"}) >= 1.0; },
+                         5s));
+  const auto runway = sample(daemon.metrics(), "topupd_runway_seconds", {R"(account="payout")"});
+  ASSERT_TRUE(runway);
+  EXPECT_GT(*runway, 0.0);
+  EXPECT_LT(*runway, 3600.0);
 
-TEST(DaemonRestartTest, AKillWithATopUpInFlightDoesNotStartASecondOne) {
-  TempDir state;
-  const std::string config = store_config(state.file("topupd.db"), "1h");
-  std::string key;
-  {
-    Daemon first(config);
-    ASSERT_TRUE(first.wait_ready()) << first.log();
-    ASSERT_TRUE(eventually([&] { return sample(first.metrics(), "topupd_topups_in_state", {R"(state="pending")"}) == 1.0; },
-                           10s))
-        << first.log();
-    const auto keys = all_matches(first.get("/sandbox/ledger").body, std::regex(R"#("idempotency_key":"([^"]+)")#"));
-    ASSERT_EQ(keys.size(), 1u);
-    key = keys[0];
-    first.process().signal(SIGKILL);
-    ASSERT_EQ(first.process().wait(2s), 128 + SIGKILL);
-  }
-  Daemon second(config);
-  ASSERT_TRUE(second.wait_ready()) << second.log();
-  ASSERT_TRUE(eventually(
-      [&] { return sample(second.metrics(), "topupd_rule_state", {R"(rule="payout-low")", R"(state="firing")"}) == 1.0; },
-      5s));
-  std::this_thread::sleep_for(1s);
-  // The journal still holds the first top-up as in flight: no new decision, no new key.
-  const std::string ledger = second.get("/sandbox/ledger").body;
-  for (const auto& other : all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"))) {
-    EXPECT_EQ(other, key) << ledger;
-  }
-  EXPECT_EQ(sample(second.metrics(), "topupd_topups_in_state", {R"(state="pending")"}), 1.0) << second.log();
-  EXPECT_NE(second.log().find("a top-up for this account is in flight"), std::string::npos);
+  const std::vector<std::string> swept = {R"(rule="kolkata-sweep")", R"(method="sweep")", R"(outcome="succeeded")"};
+  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_total", swept), std::nullopt);  // not before its minute
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_topups_total", swept) == 1.0; },
+                         duration_cast<milliseconds>(due - system_clock::now()) + 15s))
+      << "cron " << cron << "\n" << daemon.log();
+  // The sandbox moved exactly 25 % of settlement under the key of that minute.
+  const std::string ledger = daemon.get("/sandbox/ledger").body;
+  EXPECT_NE(ledger.find(fmt::format(R"("kind":"sweep","account":"payout","source":"settlement","amount_minor":25000000,)"
+                                    R"("currency":"IDR","idempotency_key":"topupd-kolkata-sweep-payout-{}-0")",
+                                    duration_cast<milliseconds>(due.time_since_epoch()).count())),
+            std::string::npos)
+      << ledger;
+  daemon.process().signal(SIGTERM);
+  EXPECT_EQ(daemon.process().wait(2s), 0);
 }
 
 // Reads the daemon's SQLite journal after it stopped: key → states it went through.
@@ -483,6 +394,61 @@ rules:
   // Both kinds of unknown outcome happened and were resolved the right way.
   EXPECT_GE(recovered_by_look_up, 1u);
   EXPECT_GE(resent_after_nothing_happened, 1u);
+}
+
+TEST(DaemonTest, AJournalThatCannotBeWrittenStopsMoneyButNotMonitoring) {
+  // The daemon may write files of at most 256 KiB: once the journal's WAL outgrows
+  // that, every write fails as on a full disk.
+  TempDir state;
+  const std::string config = fmt::format(R"(
+store: {{sqlite: "{}"}}
+http: {{listen: 127.0.0.1:0}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 50ms
+    accounts:
+      payout: {{balance: IDR 90_000, drain_per_minute: IDR 1_200_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 50ms, timeout: 1s, jitter: 0%}}}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 20_000}}}}
+)",
+                                         state.file("topupd.db"));
+  state.write("topupd.yaml", config);
+  NotifySocket notify(state.file("notify.sock"));
+  Process process({TOPUPD_BINARY, "--config", state.file("topupd.yaml")}, {{"NOTIFY_SOCKET", notify.path()}},
+                  state.file("topupd.log"), "/dev/null", 256 * 1024);
+  auto ready = notify.wait_for("READY=1", 15s);
+  ASSERT_TRUE(ready) << read_file(state.file("topupd.log"));
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))")));
+  const int port = std::stoi(match[1]);
+  auto metrics = [&] { return http_get("127.0.0.1", port, "/metrics").body; };
+  auto ledger_entries = [&] {
+    return all_matches(http_get("127.0.0.1", port, "/sandbox/ledger").body,
+                       std::regex(R"#("idempotency_key":"([^"]+)")#"))
+        .size();
+  };
+
+  ASSERT_TRUE(eventually([&] { return sample(metrics(), "topupd_store_errors_total", {R"(operation="plan")"}) >= 1.0; },
+                         60s))
+      << read_file(state.file("topupd.log"));
+  EXPECT_GE(ledger_entries(), 1u);  // money moved while the journal could be written ...
+  const std::size_t moved = ledger_entries();
+  const double polled = *sample(metrics(), "topupd_last_successful_poll_timestamp_seconds");
+  std::this_thread::sleep_for(1s);  // twenty polls with the rule firing
+  EXPECT_EQ(ledger_entries(), moved);  // ... and none once it could not
+  EXPECT_GE(sample(metrics(), "topupd_topups_total", {R"(outcome="store_error")"}).value_or(0), 2.0);
+  EXPECT_GT(sample(metrics(), "topupd_last_successful_poll_timestamp_seconds").value_or(0), polled);  // still watching
+  EXPECT_TRUE(process.running());
+  EXPECT_NE(read_file(state.file("topupd.log")).find("refusing to move money: the journal cannot be written"),
+            std::string::npos);
+  process.signal(SIGTERM);
+  EXPECT_EQ(process.wait(2s), 0);
 }
 
 TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -51,7 +52,7 @@ std::string read_file(const std::string& path) {
 namespace {
 
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
-            const std::string& log_path, const std::string& stdin_path) {
+            const std::string& log_path, const std::string& stdin_path, std::optional<unsigned long> max_file_bytes) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
     const std::string entry(*e);
@@ -76,6 +77,11 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
+    if (max_file_bytes) {
+      const rlimit limit{*max_file_bytes, *max_file_bytes};
+      setrlimit(RLIMIT_FSIZE, &limit);
+      signal(SIGXFSZ, SIG_IGN);  // an ignored signal stays ignored across execve
+    }
     execve(argp[0], argp.data(), envp.data());
     _exit(127);
   }
@@ -91,8 +97,8 @@ int decode(int status) {
 }  // namespace
 
 Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
-                 const std::string& log_path, const std::string& stdin_path)
-    : pid_(spawn(argv, extra_env, log_path, stdin_path)) {}
+                 const std::string& log_path, const std::string& stdin_path, std::optional<unsigned long> max_file_bytes)
+    : pid_(spawn(argv, extra_env, log_path, stdin_path, max_file_bytes)) {}
 
 Process::~Process() {
   if (!status_ && pid_ > 0) {

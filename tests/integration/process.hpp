@@ -29,8 +29,11 @@ std::string read_file(const std::string& path);
 // A child process; its stdout and stderr go to `log_path`. Killed on destruction.
 class Process {
  public:
+  // `max_file_bytes` caps every file the child writes (RLIMIT_FSIZE, with SIGXFSZ
+  // ignored so a write past it fails with EFBIG instead of killing the child).
   Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
-          const std::string& log_path, const std::string& stdin_path = "/dev/null");
+          const std::string& log_path, const std::string& stdin_path = "/dev/null",
+          std::optional<unsigned long> max_file_bytes = std::nullopt);
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
