@@ -308,6 +308,89 @@ rules:
   EXPECT_EQ(daemon.process().wait(2s), 0);
 }
 
+std::string store_config(const std::string& store, const std::string& settle_after) {
+  return fmt::format(R"(
+store: {{sqlite: "{}"}}
+http: {{listen: 127.0.0.1:0}}
+log: {{level: debug}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: {}
+    accounts:
+      payout: {{balance: IDR 90_000, drain_per_minute: IDR 6_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    top_up:
+      method: direct_debit
+      from_account: "1234567890"
+      amount: {{fixed: IDR 50_000}}
+      limits: {{per_day: IDR 50_000}}
+)",
+                     store, settle_after);
+}
+
+TEST(DaemonRestartTest, TheDailyLimitSurvivesARestart) {
+  TempDir state;
+  const std::string config = store_config(state.file("topupd.db"), "100ms");
+  const std::vector<std::string> succeeded = {R"(rule="payout-low")", R"(outcome="succeeded")"};
+  {
+    Daemon first(config);
+    ASSERT_TRUE(first.wait_ready()) << first.log();
+    ASSERT_TRUE(eventually([&] { return sample(first.metrics(), "topupd_topups_total", succeeded) == 1.0; }, 10s))
+        << first.log();
+    first.process().signal(SIGTERM);
+    ASSERT_EQ(first.process().wait(2s), 0);
+  }
+  // A new embedded sandbox starts below the threshold again: the rule fires, but the
+  // day's allowance was used before the restart, so nothing moves.
+  Daemon second(config);
+  ASSERT_TRUE(second.wait_ready()) << second.log();
+  ASSERT_TRUE(eventually(
+      [&] { return sample(second.metrics(), "topupd_rule_state", {R"(rule="payout-low")", R"(state="firing")"}) == 1.0; },
+      5s));
+  std::this_thread::sleep_for(1s);  // ten more polls while firing
+  EXPECT_EQ(second.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos)
+      << second.get("/sandbox/ledger").body;
+  EXPECT_EQ(sample(second.metrics(), "topupd_topups_in_state", {R"(state="succeeded")"}), 1.0);
+  EXPECT_NE(second.log().find("per_day IDR 50,000.00 already used today"), std::string::npos);
+}
+
+TEST(DaemonRestartTest, AKillWithATopUpInFlightDoesNotStartASecondOne) {
+  TempDir state;
+  const std::string config = store_config(state.file("topupd.db"), "1h");
+  std::string key;
+  {
+    Daemon first(config);
+    ASSERT_TRUE(first.wait_ready()) << first.log();
+    ASSERT_TRUE(eventually([&] { return sample(first.metrics(), "topupd_topups_in_state", {R"(state="pending")"}) == 1.0; },
+                           10s))
+        << first.log();
+    const auto keys = all_matches(first.get("/sandbox/ledger").body, std::regex(R"#("idempotency_key":"([^"]+)")#"));
+    ASSERT_EQ(keys.size(), 1u);
+    key = keys[0];
+    first.process().signal(SIGKILL);
+    ASSERT_EQ(first.process().wait(2s), 128 + SIGKILL);
+  }
+  Daemon second(config);
+  ASSERT_TRUE(second.wait_ready()) << second.log();
+  ASSERT_TRUE(eventually(
+      [&] { return sample(second.metrics(), "topupd_rule_state", {R"(rule="payout-low")", R"(state="firing")"}) == 1.0; },
+      5s));
+  std::this_thread::sleep_for(1s);
+  // The journal still holds the first top-up as in flight: no new decision, no new key.
+  const std::string ledger = second.get("/sandbox/ledger").body;
+  for (const auto& other : all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"))) {
+    EXPECT_EQ(other, key) << ledger;
+  }
+  EXPECT_EQ(sample(second.metrics(), "topupd_topups_in_state", {R"(state="pending")"}), 1.0) << second.log();
+  EXPECT_NE(second.log().find("a top-up for this account is in flight"), std::string::npos);
+}
+
 // Reads the daemon's SQLite journal after it stopped: key → states it went through.
 std::map<std::string, std::vector<std::string>> journal_transitions(const std::string& path) {
   std::map<std::string, std::vector<std::string>> out;
