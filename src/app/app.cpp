@@ -292,13 +292,6 @@ asio::awaitable<void> Daemon::watchdog_loop(core::Duration interval) {
   }
 }
 
-bool Daemon::ready() const {
-  for (const auto& [name, account] : accounts_) {
-    if (!account->latest) return false;
-  }
-  return true;
-}
-
 adapters::RouteTable Daemon::routes() {
   adapters::RouteTable table;
   table["/metrics"] = [this] {

@@ -75,7 +75,6 @@ class Daemon {
   asio::awaitable<void> signal_loop();
   asio::awaitable<void> watchdog_loop(core::Duration interval);
   adapters::RouteTable routes();
-  bool ready() const;
   // Loads rule states and recent top-ups from the store; marks requests that were on
   // the wire when topupd last stopped as unknown, so they are looked up first.
   void load_state();

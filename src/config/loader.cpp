@@ -110,7 +110,6 @@ class Loader {
                                                                 ? entry.first.Mark()
                                                                 : entry.second.Mark()));
         values_.emplace(key, entry.second);
-        key_marks_.emplace(key, entry.first.Mark());
       }
     }
 
@@ -170,7 +169,6 @@ class Loader {
     std::vector<std::string> allowed_;
     bool valid_ = true;
     std::map<std::string, YAML::Node> values_;
-    std::map<std::string, YAML::Mark> key_marks_;
   };
 
   // Expands `${env:NAME}`, `${file:PATH}` and `${cred:NAME}` inside a scalar.
