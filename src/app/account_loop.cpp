@@ -130,9 +130,7 @@ core::DailyUsage Daemon::usage_today(const core::Rule& rule, core::Timestamp now
   core::DailyUsage usage{day, core::Money(0, account ? account->currency : *core::Currency::find("IDR")), 0};
   // Derived from the journal, so it cannot drift from what was actually started.
   for (const auto& record : journal_) {
-    if (record.rule != rule.name || record.state == TopUpState::failed || record.state == TopUpState::rejected) {
-      continue;  // nothing moved
-    }
+    if (record.rule != rule.name || !core::counts_toward_limits(record.state)) continue;
     if (config_.zone.local_day(record.created_at) != day) continue;
     if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
     usage.count += 1;
@@ -426,7 +424,22 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
   }
 }
 
+void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
+  for (auto& record : journal_) {
+    if (record.account != account || record.state != TopUpState::awaiting_approval) continue;
+    core::Duration limit{std::chrono::hours(24)};
+    for (const auto& rule : config_.rules) {
+      if (rule.name == record.rule && rule.top_up) limit = rule.top_up->limits.approval_expires;
+    }
+    if (now - record.created_at >= limit) {
+      transition(record, TopUpState::expired,
+                 fmt::format("not approved within {}; nothing was sent", core::format_duration(limit)));
+    }
+  }
+}
+
 asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
+  expire_approvals(account.config.name, clock_.now());
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     if (journal_[i].account != account.config.name || core::is_terminal(journal_[i].state) ||
         journal_[i].state == TopUpState::awaiting_approval || sending_.count(journal_[i].key)) {

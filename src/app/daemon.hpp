@@ -97,6 +97,8 @@ class Daemon {
                                        const std::string& only_rule);
   asio::awaitable<void> poll_once(AccountRuntime& account);
   asio::awaitable<void> reconcile(const AccountRuntime& account);
+  // Top-ups that waited for approval longer than their rule allows become expired.
+  void expire_approvals(const std::string& account, core::Timestamp now);
   asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
   asio::awaitable<void> send_to_provider(std::size_t record_index, bool resubmission);
   core::RuleInputs inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,

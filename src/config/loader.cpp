@@ -749,11 +749,13 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   }
   core::Limits limits;
   if (const YAML::Node* limits_node = map.get("limits")) {
-    Map limit_map(*this, *limits_node, path + ".limits", {"per_day", "max_per_day", "cooldown", "approval_above"});
+    Map limit_map(*this, *limits_node, path + ".limits",
+                  {"per_day", "max_per_day", "cooldown", "approval_above", "approval_expires"});
     limits.per_day = money_at(limit_map, "per_day", currency);
     if (auto count = integer_at(limit_map, "max_per_day", 1, 1'000'000)) limits.max_per_day = static_cast<std::uint32_t>(*count);
     if (auto cooldown = duration_at(limit_map, "cooldown")) limits.cooldown = *cooldown;
     limits.approval_above = money_at(limit_map, "approval_above", currency);
+    if (auto expires = duration_at(limit_map, "approval_expires")) limits.approval_expires = *expires;
   }
   if (!complete || !amount_spec) return std::nullopt;
   return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits};

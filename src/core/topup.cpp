@@ -12,6 +12,7 @@ std::string_view to_string(TopUpState state) {
     case TopUpState::failed: return "failed";
     case TopUpState::unknown: return "unknown";
     case TopUpState::rejected: return "rejected";
+    case TopUpState::expired: return "expired";
   }
   return "invalid";
 }
@@ -24,13 +25,18 @@ std::optional<TopUpState> top_up_state_from(std::string_view text) {
 }
 
 bool is_terminal(TopUpState state) {
-  return state == TopUpState::succeeded || state == TopUpState::failed || state == TopUpState::rejected;
+  return state == TopUpState::succeeded || state == TopUpState::failed || state == TopUpState::rejected ||
+         state == TopUpState::expired;
+}
+
+bool counts_toward_limits(TopUpState state) {
+  return state != TopUpState::failed && state != TopUpState::rejected && state != TopUpState::expired;
 }
 
 bool can_transition(TopUpState from, TopUpState to) {
   using S = TopUpState;
   switch (from) {
-    case S::awaiting_approval: return to == S::planned || to == S::rejected;
+    case S::awaiting_approval: return to == S::planned || to == S::rejected || to == S::expired;
     case S::planned: return to == S::submitted || to == S::failed;
     case S::submitted:
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;
@@ -40,7 +46,8 @@ bool can_transition(TopUpState from, TopUpState to) {
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::submitted;
     case S::succeeded:
     case S::failed:
-    case S::rejected: return false;
+    case S::rejected:
+    case S::expired: return false;
   }
   return false;
 }

@@ -39,6 +39,19 @@ TEST(TopUpStateTest, FollowsTheJournalStateMachine) {
   EXPECT_FALSE(can_transition(S::planned, S::succeeded));  // never without a request
   EXPECT_FALSE(can_transition(S::succeeded, S::failed));
   EXPECT_FALSE(can_transition(S::failed, S::submitted));
+  EXPECT_TRUE(can_transition(S::awaiting_approval, S::planned));
+  EXPECT_TRUE(can_transition(S::awaiting_approval, S::rejected));
+  EXPECT_TRUE(can_transition(S::awaiting_approval, S::expired));
+  EXPECT_FALSE(can_transition(S::awaiting_approval, S::submitted));  // never sent without approval
+  EXPECT_FALSE(can_transition(S::expired, S::planned));
+  EXPECT_TRUE(is_terminal(S::expired));
+  EXPECT_TRUE(is_terminal(S::rejected));
+  EXPECT_FALSE(counts_toward_limits(S::expired));
+  EXPECT_FALSE(counts_toward_limits(S::failed));
+  EXPECT_TRUE(counts_toward_limits(S::awaiting_approval));  // reserved until decided
+  EXPECT_TRUE(counts_toward_limits(S::unknown));            // may have moved
+  for (auto state : kAllTopUpStates) EXPECT_EQ(top_up_state_from(to_string(state)), state);
+  EXPECT_FALSE(top_up_state_from("settled"));
   EXPECT_TRUE(is_terminal(S::succeeded));
   EXPECT_TRUE(is_terminal(S::failed));
   EXPECT_FALSE(is_terminal(S::unknown));

@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string config_with(const TempDir& dir) {
+std::string config_with(const TempDir& dir, const std::string& extra_limits = "") {
   return fmt::format(R"(
 store: {{sqlite: "{}"}}
 control: {{socket: "{}"}}
@@ -37,16 +37,16 @@ rules:
       method: direct_debit
       from_account: "1234567890"
       amount: {{to_target: IDR 200_000}}
-      limits: {{approval_above: IDR 100_000}}
+      limits: {{approval_above: IDR 100_000{}}}
 )",
-                     dir.file("topupd.db"), dir.file("control.sock"));
+                     dir.file("topupd.db"), dir.file("control.sock"), extra_limits);
 }
 
 class RunningDaemon {
  public:
-  explicit RunningDaemon(const TempDir& dir)
+  explicit RunningDaemon(const TempDir& dir, const std::string& extra_limits = "")
       : dir_(dir), notify_(dir.file("notify-" + std::to_string(++starts_) + ".sock")) {
-    dir.write("topupd.yaml", config_with(dir));
+    dir.write("topupd.yaml", config_with(dir, extra_limits));
     process_ = std::make_unique<Process>(std::vector<std::string>{TOPUPD_BINARY, "--config", dir.file("topupd.yaml")},
                                          std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_.path()}},
                                          dir.file("topupd.log"));
@@ -135,6 +135,22 @@ TEST(TopupctlTest, RejectDropsTheTopUpWithoutMovingMoney) {
   EXPECT_EQ(daemon.ctl({"reject", key}).status, 0);
   ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="rejected"})", 1); }, 5s));
   EXPECT_EQ(daemon.get("/sandbox/ledger").find(R"("idempotency_key":")" + key + "\""), std::string::npos);
+}
+
+TEST(TopupctlTest, AnApprovalNotGivenInTimeExpiresAndFreesTheAccount) {
+  TempDir dir;
+  RunningDaemon daemon(dir, ", approval_expires: 300ms");
+  ASSERT_TRUE(eventually([&] { return !awaiting_key(daemon).empty(); }, 10s));
+  const std::string first = awaiting_key(daemon);
+  ASSERT_TRUE(eventually([&] { return daemon.metric(R"(topupd_topups_in_state{state="expired"})").value_or(0) >= 1; }, 5s))
+      << read_file(dir.file("topupd.log"));
+  EXPECT_GE(daemon.metric(R"(topupd_topups_total{method="direct_debit",outcome="expired",rule="payout-low"})").value_or(0), 1);
+  // The account is free again: the still-firing rule asks anew, under a new key.
+  ASSERT_TRUE(eventually([&] { const auto key = awaiting_key(daemon); return !key.empty() && key != first; }, 5s));
+  const auto expired = daemon.ctl({"approve", first});
+  EXPECT_EQ(expired.status, 1);
+  EXPECT_NE(expired.output.find("is expired, not awaiting approval"), std::string::npos) << expired.output;
+  EXPECT_EQ(daemon.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);  // nothing ever sent
 }
 
 TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {

@@ -55,7 +55,8 @@ struct Limits {
   std::optional<Money> per_day;          // total of this rule's top-ups per calendar day (config time zone)
   std::optional<std::uint32_t> max_per_day;  // number of this rule's top-ups per calendar day
   Duration cooldown{0};                  // minimum time between two top-ups of this rule
-  std::optional<Money> approval_above;   // larger top-ups wait for a person
+  std::optional<Money> approval_above;   // larger top-ups wait for a person ...
+  Duration approval_expires{std::chrono::hours(24)};  // ... this long at most, then expire
 };
 
 struct TopUpSpec {

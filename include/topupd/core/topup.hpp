@@ -2,7 +2,7 @@
 //
 //   planned → submitted → pending → succeeded | failed
 //                 └──────→ unknown ─(look-up)→ pending | succeeded | failed | (resubmit, same key)
-//   awaiting_approval → planned (approved) | rejected
+//   awaiting_approval → planned (approved) | rejected | expired (not decided in time)
 //
 // `planned` is recorded with the idempotency key before any request leaves; `unknown`
 // means a request may or may not have been executed (timeout, reset, 5xx) and must be
@@ -19,11 +19,14 @@
 
 namespace topupd::core {
 
-enum class TopUpState { awaiting_approval, planned, submitted, pending, succeeded, failed, unknown, rejected };
+enum class TopUpState { awaiting_approval, planned, submitted, pending, succeeded, failed, unknown, rejected, expired };
 
 std::string_view to_string(TopUpState state);
-// succeeded, failed and rejected: nothing more will happen to this top-up.
+// succeeded, failed, rejected and expired: nothing more will happen to this top-up.
 bool is_terminal(TopUpState state);
+// Whether a top-up in this state uses up its rule's daily limits: everything except
+// the states in which nothing was or will be moved (failed, rejected, expired).
+bool counts_toward_limits(TopUpState state);
 // Whether the journal may move a top-up from `from` to `to`.
 bool can_transition(TopUpState from, TopUpState to);
 
@@ -49,6 +52,6 @@ struct TopUpRecord {
 
 inline constexpr TopUpState kAllTopUpStates[] = {
     TopUpState::awaiting_approval, TopUpState::planned, TopUpState::submitted, TopUpState::pending,
-    TopUpState::succeeded, TopUpState::failed, TopUpState::unknown, TopUpState::rejected};
+    TopUpState::succeeded, TopUpState::failed, TopUpState::unknown, TopUpState::rejected, TopUpState::expired};
 
 }  // namespace topupd::core

@@ -194,7 +194,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<TopUpRecord> open_top_ups() override {
-    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected') "
+    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'expired') "
                                      "ORDER BY created_at, key",
                                      kRecordColumns)
                              .c_str());
