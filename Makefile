@@ -44,7 +44,7 @@ fuzz: setup fuzz-build
 	cd $(FUZZ_DIR) && FUZZ_SECONDS=$(FUZZ_SECONDS) ctest --output-on-failure -j $(JOBS)
 
 test: setup $(TEST_DIR)/build.ninja fuzz-build
-	cd $(FUZZ_DIR) && FUZZ_SECONDS=20 ctest --output-on-failure -j $(JOBS)
+	cd $(FUZZ_DIR) && FUZZ_SECONDS=20 FUZZ_SEED=1 ctest --output-on-failure -j $(JOBS)
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	cd $(TEST_DIR) && ctest --output-on-failure --timeout 300 -j $(JOBS)
 

@@ -287,13 +287,12 @@ class Loader {
     auto value = scalar(*node, map.child_path(key));
     if (!value) return std::nullopt;
     std::int64_t number = 0;
+    // At most 18 digits fit in int64 without overflow; check before accumulating.
     bool ok = !value->text.empty() && value->text.size() <= 18;
-    for (char c : value->text) {
-      if (c < '0' || c > '9') {
-        ok = false;
-        break;
-      }
-      number = number * 10 + (c - '0');
+    for (std::size_t i = 0; ok && i < value->text.size(); ++i) {
+      const char c = value->text[i];
+      if (c < '0' || c > '9') ok = false;
+      else number = number * 10 + (c - '0');
     }
     if (!ok || number < low || number > high) {
       const std::string expected = fmt::format("a whole number from {} to {}", low, high);
@@ -313,9 +312,9 @@ class Loader {
     if (!text.empty() && text.back() == '%') text.pop_back();
     int number = 0;
     bool ok = !text.empty() && text.size() <= 3;
-    for (char c : text) {
-      if (c < '0' || c > '9') ok = false;
-      else number = number * 10 + (c - '0');
+    for (std::size_t i = 0; ok && i < text.size(); ++i) {  // never accumulate past 3 digits
+      if (text[i] < '0' || text[i] > '9') ok = false;
+      else number = number * 10 + (text[i] - '0');
     }
     if (!ok || number < low || number > high) {
       const std::string expected = fmt::format("a percentage from {}% to {}%", low, high);

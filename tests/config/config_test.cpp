@@ -168,6 +168,19 @@ TEST(ConfigTest, ParsesIpv6ListenAddress) {
   EXPECT_EQ(result.config->http_port, 0);
 }
 
+TEST(ConfigTest, LongDigitRunsAreErrorsNotOverflows) {
+  // Found by fuzzing: number fields kept accumulating digits they had already rejected.
+  std::string text = kMinimal;
+  text.replace(text.find("payout: {balance: IDR 30_000_000}"), std::string("payout: {balance: IDR 30_000_000}").size(),
+               "payout: {balance: IDR 30_000_000, noise: 99999999999999999999999%}");
+  text.replace(text.find("    type: sandbox"), std::string("    type: sandbox").size(),
+               "    type: sandbox\n    seed: 99999999999999999999999999");
+  const auto result = load_string(text, "mem.yaml", fake_secrets({}));
+  ASSERT_EQ(result.diagnostics.size(), 2u) << ::testing::PrintToString(messages(result));
+  EXPECT_NE(result.diagnostics[0].message.find("whole number"), std::string::npos);
+  EXPECT_NE(result.diagnostics[1].message.find("percentage"), std::string::npos);
+}
+
 TEST(ConfigTest, EmptyFileIsAnError) {
   const auto result = load_string("", "empty.yaml", fake_secrets({}));
   ASSERT_EQ(result.diagnostics.size(), 1u);
