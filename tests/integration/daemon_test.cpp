@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "integration/process.hpp"
+#include "integration/harness.hpp"
 
 namespace topupd::testing {
 namespace {
@@ -45,68 +45,6 @@ rules:
                      rule_name, below);
 }
 
-// The value of the first sample of `name` whose labels include every `labels` pair.
-std::optional<double> sample(const std::string& metrics, const std::string& name,
-                             const std::vector<std::string>& labels = {}) {
-  std::istringstream lines(metrics);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != '{' && next != ' ') continue;
-    bool all = true;
-    for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
-    if (!all) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return std::nullopt;
-}
-
-// A running daemon with its notify socket, log file and admin port.
-class Daemon {
- public:
-  explicit Daemon(const std::string& config, std::map<std::string, std::string> env = {})
-      : notify_(dir_.file("notify.sock")) {
-    dir_.write("topupd.yaml", config);
-    env["NOTIFY_SOCKET"] = notify_.path();
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{TOPUPD_BINARY, "--config", config_path()}, env, log_path());
-  }
-
-  // Waits for READY=1 and reads the admin port from STATUS.
-  bool wait_ready() {
-    auto ready = notify_.wait_for("READY=1", 15s);
-    if (!ready) return false;
-    std::smatch match;
-    if (!std::regex_search(*ready, match, std::regex(R"(admin http on 127\.0\.0\.1:(\d+))"))) return false;
-    port_ = std::stoi(match[1]);
-    return true;
-  }
-
-  HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
-  std::string metrics() const { return get("/metrics").body; }
-  std::string config_path() const { return dir_.file("topupd.yaml"); }
-  std::string log_path() const { return dir_.file("topupd.log"); }
-  std::string log() const { return read_file(log_path()); }
-  void rewrite_config(const std::string& config) const { dir_.write("topupd.yaml", config); }
-  Process& process() { return *process_; }
-  NotifySocket& notify() { return notify_; }
-  const TempDir& dir() const { return dir_; }
-
- private:
-  TempDir dir_;
-  NotifySocket notify_;
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
-};
-
-std::vector<std::string> all_matches(const std::string& text, const std::regex& pattern) {
-  std::vector<std::string> out;
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
-    out.push_back((*it)[1]);
-  }
-  return out;
-}
 
 TEST(DaemonTest, PollsTopsUpExportsMetricsReloadsAndStops) {
   Daemon daemon(daemon_config("payout-low"));
@@ -309,29 +247,12 @@ rules:
 }
 
 std::string store_config(const std::string& store, const std::string& settle_after) {
-  return fmt::format(R"(
-store: {{sqlite: "{}"}}
-http: {{listen: 127.0.0.1:0}}
-log: {{level: debug}}
-providers:
-  sim:
-    type: sandbox
-    settle_after: {}
-    accounts:
-      payout: {{balance: IDR 90_000, drain_per_minute: IDR 6_000}}
-accounts:
-  payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
-rules:
-  - name: payout-low
-    account: payout
-    when: {{below: IDR 95_000}}
-    top_up:
-      method: direct_debit
-      from_account: "1234567890"
-      amount: {{fixed: IDR 50_000}}
-      limits: {{per_day: IDR 50_000}}
-)",
-                     store, settle_after);
+  PayoutScenario scenario;
+  scenario.store = store;
+  scenario.settle_after = settle_after;
+  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 50_000},
+             limits: {per_day: IDR 50_000}})";
+  return payout_config(scenario);
 }
 
 TEST(DaemonRestartTest, TheDailyLimitSurvivesARestart) {
@@ -412,28 +333,15 @@ TEST(DaemonTest, UnknownOutcomesAreLookedUpAndNeverMoveMoneyTwice) {
   // before applying anything; both leave topupd not knowing the outcome. Its ledger
   // and topupd's journal must still agree exactly: nothing moved twice, nothing lost.
   TempDir state;
-  const std::string config = fmt::format(R"(
-store: {{sqlite: "{}"}}
-control: {{socket: "{}"}}
-http: {{listen: 127.0.0.1:0}}
-log: {{level: debug}}
-providers:
-  sim:
-    type: sandbox
-    settle_after: 50ms
-    seed: 11
-    faults: {{lose_answers: 40%, fail_before_apply: 30%}}
-    accounts:
-      payout: {{balance: IDR 90_000, drain_per_minute: IDR 1_200_000}}
-accounts:
-  payout: {{provider: sim, currency: IDR, poll: {{every: 50ms, timeout: 1s, jitter: 0%}}}}
-rules:
-  - name: payout-low
-    account: payout
-    when: {{below: IDR 95_000}}
-    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 20_000}}}}
-)",
-                                         state.file("topupd.db"), state.file("control.sock"));
+  PayoutScenario scenario;
+  scenario.store = state.file("topupd.db");
+  scenario.control = state.file("control.sock");
+  scenario.settle_after = "50ms";
+  scenario.drain_per_minute = "IDR 1_200_000";
+  scenario.poll_every = "50ms";
+  scenario.sandbox_fields = {"seed: 11", "faults: {lose_answers: 40%, fail_before_apply: 30%}"};
+  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}})";
+  const std::string config = payout_config(scenario);
   Daemon daemon(config);
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   const std::vector<std::string> succeeded = {R"(rule="payout-low")", R"(outcome="succeeded")"};
@@ -483,55 +391,30 @@ TEST(DaemonTest, AJournalThatCannotBeWrittenStopsMoneyButNotMonitoring) {
   // The daemon may write files of at most 256 KiB: once the journal's WAL outgrows
   // that, every write fails as on a full disk.
   TempDir state;
-  const std::string config = fmt::format(R"(
-store: {{sqlite: "{}"}}
-http: {{listen: 127.0.0.1:0}}
-providers:
-  sim:
-    type: sandbox
-    settle_after: 50ms
-    accounts:
-      payout: {{balance: IDR 90_000, drain_per_minute: IDR 1_200_000}}
-accounts:
-  payout: {{provider: sim, currency: IDR, poll: {{every: 50ms, timeout: 1s, jitter: 0%}}}}
-rules:
-  - name: payout-low
-    account: payout
-    when: {{below: IDR 95_000}}
-    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 20_000}}}}
-)",
-                                         state.file("topupd.db"));
-  state.write("topupd.yaml", config);
-  NotifySocket notify(state.file("notify.sock"));
-  Process process({TOPUPD_BINARY, "--config", state.file("topupd.yaml")}, {{"NOTIFY_SOCKET", notify.path()}},
-                  state.file("topupd.log"), "/dev/null", 256 * 1024);
-  auto ready = notify.wait_for("READY=1", 15s);
-  ASSERT_TRUE(ready) << read_file(state.file("topupd.log"));
-  std::smatch match;
-  ASSERT_TRUE(std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))")));
-  const int port = std::stoi(match[1]);
-  auto metrics = [&] { return http_get("127.0.0.1", port, "/metrics").body; };
-  auto ledger_entries = [&] {
-    return all_matches(http_get("127.0.0.1", port, "/sandbox/ledger").body,
-                       std::regex(R"#("idempotency_key":"([^"]+)")#"))
-        .size();
-  };
+  PayoutScenario scenario;
+  scenario.store = state.file("topupd.db");
+  scenario.settle_after = "50ms";
+  scenario.drain_per_minute = "IDR 1_200_000";
+  scenario.poll_every = "50ms";
+  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}})";
+  scenario.log_level = "info";  // the log is capped too: keep it small
+  Daemon daemon(payout_config(scenario), {}, 256 * 1024);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  auto ledger_entries = [&] { return ledger_keys(daemon.get("/sandbox/ledger").body).size(); };
 
-  ASSERT_TRUE(eventually([&] { return sample(metrics(), "topupd_store_errors_total", {R"(operation="plan")"}) >= 1.0; },
-                         60s))
-      << read_file(state.file("topupd.log"));
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_store_errors_total", {R"(operation="plan")"}) >= 1.0; }, 60s))
+      << daemon.log();
   EXPECT_GE(ledger_entries(), 1u);  // money moved while the journal could be written ...
   const std::size_t moved = ledger_entries();
-  const double polled = *sample(metrics(), "topupd_last_successful_poll_timestamp_seconds");
+  const double polled = *daemon.metric("topupd_last_successful_poll_timestamp_seconds");
   std::this_thread::sleep_for(1s);  // twenty polls with the rule firing
   EXPECT_EQ(ledger_entries(), moved);  // ... and none once it could not
-  EXPECT_GE(sample(metrics(), "topupd_topups_total", {R"(outcome="store_error")"}).value_or(0), 2.0);
-  EXPECT_GT(sample(metrics(), "topupd_last_successful_poll_timestamp_seconds").value_or(0), polled);  // still watching
-  EXPECT_TRUE(process.running());
-  EXPECT_NE(read_file(state.file("topupd.log")).find("refusing to move money: the journal cannot be written"),
-            std::string::npos);
-  process.signal(SIGTERM);
-  EXPECT_EQ(process.wait(2s), 0);
+  EXPECT_GE(daemon.metric("topupd_topups_total", {R"(outcome="store_error")"}).value_or(0), 2.0);
+  EXPECT_GT(daemon.metric("topupd_last_successful_poll_timestamp_seconds").value_or(0), polled);  // still watching
+  EXPECT_TRUE(daemon.process().running());
+  EXPECT_NE(daemon.log().find("refusing to move money: the journal cannot be written"), std::string::npos);
+  daemon.process().signal(SIGTERM);
+  EXPECT_EQ(daemon.process().wait(2s), 0);
 }
 
 TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {

@@ -1,84 +1,41 @@
 // topupctl against the real daemon: status, history, approvals, the kill switch.
 #include <csignal>
-#include <optional>
-#include <regex>
 #include <sys/stat.h>
-#include <thread>
 
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "integration/process.hpp"
+#include "integration/harness.hpp"
 
 namespace topupd::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::string config_with(const TempDir& dir, const std::string& extra_limits = "") {
-  return fmt::format(R"(
-store: {{sqlite: "{}"}}
-control: {{socket: "{}"}}
-http: {{listen: 127.0.0.1:0}}
-log: {{level: debug}}
-providers:
-  sim:
-    type: sandbox
-    settle_after: 100ms
-    accounts:
-      payout: {{balance: IDR 90_000, drain_per_minute: IDR 6_000}}
-accounts:
-  payout: {{provider: sim, currency: IDR, poll: {{every: 100ms, jitter: 0%}}}}
-rules:
-  - name: payout-low
-    account: payout
-    when: {{below: IDR 95_000}}
-    top_up:
-      method: direct_debit
-      from_account: "1234567890"
-      amount: {{to_target: IDR 200_000}}
-      limits: {{approval_above: IDR 100_000{}}}
-)",
-                     dir.file("topupd.db"), dir.file("control.sock"), extra_limits);
-}
-
-class RunningDaemon {
+// The scenario with its top-up above approval_above, a store and a control socket in
+// `state`, which outlives a daemon so that a restart finds what the last one left.
+class RunningDaemon : public Daemon {
  public:
-  explicit RunningDaemon(const TempDir& dir, const std::string& extra_limits = "")
-      : dir_(dir), notify_(dir.file("notify-" + std::to_string(++starts_) + ".sock")) {
-    dir.write("topupd.yaml", config_with(dir, extra_limits));
-    process_ = std::make_unique<Process>(std::vector<std::string>{TOPUPD_BINARY, "--config", dir.file("topupd.yaml")},
-                                         std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_.path()}},
-                                         dir.file("topupd.log"));
-    auto ready = notify_.wait_for("READY=1", 15s);
-    EXPECT_TRUE(ready) << read_file(dir.file("topupd.log"));
-    std::smatch match;
-    if (ready && std::regex_search(*ready, match, std::regex(R"(127\.0\.0\.1:(\d+))"))) port_ = std::stoi(match[1]);
+  explicit RunningDaemon(const TempDir& state, const std::string& extra_limits = "")
+      : Daemon(config(state, extra_limits)), socket_(state.file("control.sock")) {
+    EXPECT_TRUE(wait_ready()) << log();
   }
   ~RunningDaemon() {
-    process_->signal(SIGTERM);
-    process_->wait(2s);
+    process().signal(SIGTERM);
+    process().wait(2s);
   }
-  CommandResult ctl(std::vector<std::string> args) const {
-    args.insert(args.begin(), {TOPUPCTL_BINARY, "--socket", dir_.file("control.sock")});
-    return run_command(args);
-  }
-  std::string get(const std::string& path) const { return http_get("127.0.0.1", port_, path).body; }
-  std::optional<double> metric(const std::string& series) const {
-    // Only a sample line counts: the series at the start of a line (not inside # HELP).
-    const std::string metrics = "\n" + get("/metrics");
-    const auto at = metrics.find("\n" + series + " ");
-    if (at == std::string::npos) return std::nullopt;
-    return std::stod(metrics.substr(at + series.size() + 2));
-  }
-  bool metric_is(const std::string& series, double value) const { return metric(series) == value; }
+  CommandResult ctl(const std::vector<std::string>& args) const { return topupctl(socket_, args); }
+  std::string socket() const { return socket_; }
 
  private:
-  static inline int starts_ = 0;
-  const TempDir& dir_;
-  NotifySocket notify_;
-  std::unique_ptr<Process> process_;
-  int port_ = 0;
+  static std::string config(const TempDir& state, const std::string& extra_limits) {
+    PayoutScenario scenario;
+    scenario.store = state.file("topupd.db");
+    scenario.control = state.file("control.sock");
+    scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {to_target: IDR 200_000},
+             limits: {approval_above: IDR 100_000)" + extra_limits + "}}";
+    return payout_config(scenario);
+  }
+  std::string socket_;
 };
 
 std::string awaiting_key(const RunningDaemon& daemon) {
@@ -91,10 +48,10 @@ std::string awaiting_key(const RunningDaemon& daemon) {
 TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
   TempDir dir;
   RunningDaemon daemon(dir);
-  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="awaiting_approval"})", 1); }, 10s))
-      << read_file(dir.file("topupd.log"));
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_in_state", {R"(state="awaiting_approval")"}) == 1; }, 10s))
+      << daemon.log();
   struct stat info {};
-  ASSERT_EQ(::stat(dir.file("control.sock").c_str(), &info), 0);
+  ASSERT_EQ(::stat(daemon.socket().c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0660u);
 
   const auto status = daemon.ctl({"status"});
@@ -113,13 +70,13 @@ TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
   EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at\n", 0), 0u)
       << csv.output;
   EXPECT_NE(csv.output.find(key + ",payout-low,payout,sim,direct_debit,"), std::string::npos) << csv.output;
-  EXPECT_EQ(daemon.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);  // nothing sent yet
+  EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing sent yet
 
   const auto approved = daemon.ctl({"approve", key});
   EXPECT_EQ(approved.status, 0) << approved.output;
-  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="succeeded"})", 1); }, 10s))
-      << read_file(dir.file("topupd.log"));
-  EXPECT_NE(daemon.get("/sandbox/ledger").find(R"("idempotency_key":")" + key + "\""), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_in_state", {R"(state="succeeded")"}) == 1; }, 10s))
+      << daemon.log();
+  EXPECT_NE(daemon.get("/sandbox/ledger").body.find(R"("idempotency_key":")" + key + "\""), std::string::npos);
 
   const auto twice = daemon.ctl({"approve", key});
   EXPECT_EQ(twice.status, 1);
@@ -133,8 +90,8 @@ TEST(TopupctlTest, RejectDropsTheTopUpWithoutMovingMoney) {
   ASSERT_TRUE(eventually([&] { return !awaiting_key(daemon).empty(); }, 10s));
   const std::string key = awaiting_key(daemon);
   EXPECT_EQ(daemon.ctl({"reject", key}).status, 0);
-  ASSERT_TRUE(eventually([&] { return daemon.metric_is(R"(topupd_topups_in_state{state="rejected"})", 1); }, 5s));
-  EXPECT_EQ(daemon.get("/sandbox/ledger").find(R"("idempotency_key":")" + key + "\""), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_in_state", {R"(state="rejected")"}) == 1; }, 5s));
+  EXPECT_EQ(daemon.get("/sandbox/ledger").body.find(R"("idempotency_key":")" + key + "\""), std::string::npos);
 }
 
 TEST(TopupctlTest, AnApprovalNotGivenInTimeExpiresAndFreesTheAccount) {
@@ -142,15 +99,15 @@ TEST(TopupctlTest, AnApprovalNotGivenInTimeExpiresAndFreesTheAccount) {
   RunningDaemon daemon(dir, ", approval_expires: 300ms");
   ASSERT_TRUE(eventually([&] { return !awaiting_key(daemon).empty(); }, 10s));
   const std::string first = awaiting_key(daemon);
-  ASSERT_TRUE(eventually([&] { return daemon.metric(R"(topupd_topups_in_state{state="expired"})").value_or(0) >= 1; }, 5s))
-      << read_file(dir.file("topupd.log"));
-  EXPECT_GE(daemon.metric(R"(topupd_topups_total{method="direct_debit",outcome="expired",rule="payout-low"})").value_or(0), 1);
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_in_state", {R"(state="expired")"}).value_or(0) >= 1; }, 5s))
+      << daemon.log();
+  EXPECT_GE(daemon.metric("topupd_topups_total", {R"(outcome="expired")", R"(rule="payout-low")"}).value_or(0), 1);
   // The account is free again: the still-firing rule asks anew, under a new key.
   ASSERT_TRUE(eventually([&] { const auto key = awaiting_key(daemon); return !key.empty() && key != first; }, 5s));
   const auto expired = daemon.ctl({"approve", first});
   EXPECT_EQ(expired.status, 1);
   EXPECT_NE(expired.output.find("is expired, not awaiting approval"), std::string::npos) << expired.output;
-  EXPECT_EQ(daemon.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);  // nothing ever sent
+  EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing ever sent
 }
 
 TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {
@@ -160,23 +117,23 @@ TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {
     const auto paused = daemon.ctl({"pause"});
     EXPECT_EQ(paused.status, 0) << paused.output;
     EXPECT_NE(paused.output.find("top-ups paused"), std::string::npos);
-    EXPECT_TRUE(daemon.metric_is("topupd_paused", 1));
+    EXPECT_TRUE(daemon.metric("topupd_paused") == 1);
   }
   RunningDaemon restarted(dir);
-  EXPECT_TRUE(restarted.metric_is("topupd_paused", 1));
+  EXPECT_TRUE(restarted.metric("topupd_paused") == 1);
   EXPECT_NE(restarted.ctl({"status"}).output.find("PAUSED"), std::string::npos);
   // The top-up decided before the pause still waits; once it is rejected the rule
   // wants another, and the switch refuses it on every poll without journalling one.
   const std::string before_pause = awaiting_key(restarted);
   ASSERT_FALSE(before_pause.empty());
   EXPECT_EQ(restarted.ctl({"reject", before_pause}).status, 0);
-  const std::string refused = R"(topupd_topups_total{method="direct_debit",outcome="paused",rule="payout-low"})";
-  ASSERT_TRUE(eventually([&] { return restarted.metric(refused).value_or(0) >= 3; }, 5s))
-      << read_file(dir.file("topupd.log"));
+  const std::vector<std::string> refused = {R"(outcome="paused")", R"(rule="payout-low")"};
+  ASSERT_TRUE(eventually([&] { return restarted.metric("topupd_topups_total", refused).value_or(0) >= 3; }, 5s))
+      << restarted.log();
   EXPECT_TRUE(awaiting_key(restarted).empty());
-  EXPECT_EQ(restarted.get("/sandbox/ledger").find("idempotency_key"), std::string::npos);
+  EXPECT_EQ(restarted.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);
   EXPECT_EQ(restarted.ctl({"resume"}).status, 0);
-  EXPECT_TRUE(restarted.metric_is("topupd_paused", 0));
+  EXPECT_TRUE(restarted.metric("topupd_paused") == 0);
 }
 
 TEST(TopupctlTest, ExitCodesForUsageAndAnAbsentDaemon) {

@@ -1,0 +1,138 @@
+// Shared pieces of the integration tests: a running topupd, its metrics, topupctl,
+// and the one-account scenario most tests start from.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "integration/process.hpp"
+
+namespace topupd::testing {
+
+// The value of the first sample of `name` whose labels include every `labels` pair.
+// Only sample lines count (a line starting with the name), never # HELP or # TYPE.
+inline std::optional<double> sample(const std::string& metrics, const std::string& name,
+                                    const std::vector<std::string>& labels = {}) {
+  std::istringstream lines(metrics);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    bool all = true;
+    for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
+    if (!all) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
+// The first capture group of every match of `pattern` in `text`.
+inline std::vector<std::string> all_matches(const std::string& text, const std::regex& pattern) {
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), pattern); it != std::sregex_iterator(); ++it) {
+    out.push_back((*it)[1]);
+  }
+  return out;
+}
+
+inline std::vector<std::string> ledger_keys(const std::string& ledger) {
+  return all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"));
+}
+
+// Runs topupctl against `socket`.
+inline CommandResult topupctl(const std::string& socket, std::vector<std::string> args) {
+  args.insert(args.begin(), {TOPUPCTL_BINARY, "--socket", socket});
+  return run_command(args);
+}
+
+// A running topupd with its own directory (config, log, notify socket) and admin port.
+// Killed when it goes out of scope unless the test stopped it.
+class Daemon {
+ public:
+  explicit Daemon(const std::string& config, std::map<std::string, std::string> env = {},
+                  std::optional<unsigned long> max_file_bytes = std::nullopt)
+      : notify_(dir_.file("notify.sock")) {
+    dir_.write("topupd.yaml", config);
+    env["NOTIFY_SOCKET"] = notify_.path();
+    process_ = std::make_unique<Process>(std::vector<std::string>{TOPUPD_BINARY, "--config", config_path()}, env,
+                                         log_path(), "/dev/null", max_file_bytes);
+  }
+
+  // Waits for READY=1 and reads the admin port from STATUS.
+  bool wait_ready() {
+    auto ready = notify_.wait_for("READY=1", std::chrono::seconds(15));
+    if (!ready) return false;
+    std::smatch match;
+    if (!std::regex_search(*ready, match, std::regex(R"(admin http on 127\.0\.0\.1:(\d+))"))) return false;
+    port_ = std::stoi(match[1]);
+    return true;
+  }
+
+  HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
+  std::string metrics() const { return get("/metrics").body; }
+  std::optional<double> metric(const std::string& name, const std::vector<std::string>& labels = {}) const {
+    return sample(metrics(), name, labels);
+  }
+  std::string config_path() const { return dir_.file("topupd.yaml"); }
+  std::string log_path() const { return dir_.file("topupd.log"); }
+  std::string log() const { return read_file(log_path()); }
+  void rewrite_config(const std::string& config) const { dir_.write("topupd.yaml", config); }
+  Process& process() { return *process_; }
+  NotifySocket& notify() { return notify_; }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  TempDir dir_;
+  NotifySocket notify_;
+  std::unique_ptr<Process> process_;
+  int port_ = 0;
+};
+
+// One sandbox payout account that starts below its IDR 95,000 threshold, and a rule
+// that tops it up; the fields vary what the tests need.
+struct PayoutScenario {
+  std::string store;          // SQLite file, or empty for none
+  std::string control;        // control socket, or empty for none
+  std::string settle_after = "100ms";
+  std::string drain_per_minute = "IDR 6_000";
+  std::string poll_every = "100ms";
+  std::vector<std::string> sandbox_fields;  // more sandbox fields, e.g. "seed: 11"
+  std::string log_level = "debug";
+  std::string top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 50_000}})";
+};
+
+inline std::string payout_config(const PayoutScenario& s) {
+  std::string out = fmt::format("http: {{listen: 127.0.0.1:0}}\nlog: {{level: {}}}\n", s.log_level);
+  if (!s.store.empty()) out += fmt::format("store: {{sqlite: \"{}\"}}\n", s.store);
+  if (!s.control.empty()) out += fmt::format("control: {{socket: \"{}\"}}\n", s.control);
+  std::string fields;
+  for (const auto& field : s.sandbox_fields) fields += "    " + field + "\n";
+  out += fmt::format(R"(providers:
+  sim:
+    type: sandbox
+    settle_after: {}
+{}    accounts:
+      payout: {{balance: IDR 90_000, drain_per_minute: {}}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: {}, timeout: 1s, jitter: 0%}}}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    top_up: {}
+)",
+                     s.settle_after, fields,
+                     s.drain_per_minute, s.poll_every, s.top_up);
+  return out;
+}
+
+}  // namespace topupd::testing
