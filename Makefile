@@ -1,5 +1,6 @@
 # topupd — the two commands a newcomer needs:
 #   make demo   install what is missing, build, run the daemon on the embedded sandbox
+#   make demo-gateways   the same against the stand-alone sandbox over HTTP
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #
 # Other targets: make build (release build only), make fuzz (long fuzzing runs,
@@ -13,7 +14,7 @@ FUZZ_SECONDS ?= 600
 DEMO_CONFIG ?= etc/topupd/demo.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: demo test build setup clean fuzz fuzz-build
+.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build
 
 setup:
 	@scripts/setup
@@ -28,6 +29,15 @@ demo: setup build
 	@echo "topupd demo: watching the sandbox's payout balance; Ctrl-C stops it."
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:9464/sandbox/ledger"
 	$(BUILD_DIR)/topupd --config $(DEMO_CONFIG)
+
+# The same daemon against the stand-alone sandbox, which speaks each gateway's wire
+# format over HTTP on 127.0.0.1:12111; both stop on Ctrl-C.
+demo-gateways: setup build
+	@echo "topupd demo: the stand-alone sandbox on 127.0.0.1:12111 and the daemon polling it; Ctrl-C stops both."
+	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:12111/_sandbox/ledger"
+	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 & sandbox=$$!; \
+	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 
 $(TEST_DIR)/build.ninja:
 	cmake -S . -B $(TEST_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOPUPD_SANITIZE=ON $(CMAKE_FLAGS)

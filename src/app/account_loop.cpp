@@ -89,6 +89,7 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   if (!result) {
     account.consecutive_failures += 1;
     metrics_.count_poll_error(name, result.error().reason);
+    metrics_.set_balance_stale(name, true);
     spdlog::warn("balance poll failed: {} account={} reason={} consecutive_failures={}{}",
                  result.error().message, field(name), result.error().reason,
                  account.consecutive_failures,
@@ -107,6 +108,7 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   }
   metrics_.set_balance(name, observation.balance);
   metrics_.set_last_successful_poll(name, observation.at);
+  metrics_.set_balance_stale(name, false);
   spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
 
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
@@ -214,6 +216,7 @@ asio::awaitable<void> Daemon::staleness_loop() {
     const core::Timestamp now = clock_.now();
     for (const auto& [name, account] : accounts_) {
       const std::shared_ptr<AccountRuntime> keep = account;  // a reload may replace the map meanwhile
+      metrics_.set_balance_stale(name, !fresh_latest(name, now));
       co_await evaluate_rules(*keep, now, core::Condition::Kind::stale_for, false, "");
       if (stopping_) co_return;
     }
@@ -448,7 +451,10 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
     auto provider = providers_.find(journal_[i].provider);
     if (provider == providers_.end()) continue;
     const std::string key = journal_[i].key;
-    auto call = provider->second->look_up(key);
+    const adapters::TopUpRequest original{key, journal_[i].method, journal_[i].destination_id, journal_[i].source,
+                                          journal_[i].amount};
+    const std::string reference = journal_[i].reference;
+    auto call = provider->second->look_up(original, reference);
     auto found = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
     TopUpRecord& record = journal_[i];
     if (!found) {

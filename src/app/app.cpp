@@ -10,6 +10,7 @@
 #include "daemon.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/notify/log_notifier.hpp"
+#include "topupd/adapters/providers/http_providers.hpp"
 #include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "topupd/adapters/sys/systemd.hpp"
@@ -84,15 +85,19 @@ int Daemon::run() {
 }
 
 void Daemon::apply(config::Config config) {
-  adapters::set_log_level(config.log_level);
-
   // Providers whose settings did not change are kept, with their state (a sandbox's
-  // balances and ledger, later a client's connections).
+  // balances and ledger, an HTTP client's connections and SNAP token).
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers;
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes;
   for (const auto& provider : config.providers) {
     const config::ProviderConfig* previous = config_.find_provider(provider.name);
-    if (previous && previous->same_settings(provider) && sandboxes_.count(provider.name)) {
+    const bool unchanged = previous && previous->same_settings(provider) && providers_.count(provider.name);
+    if (provider.type != "sandbox") {
+      providers[provider.name] = unchanged ? providers_.at(provider.name)
+                                           : adapters::make_http_provider(provider, io_.get_executor(), clock_, random_);
+      continue;
+    }
+    if (unchanged && sandboxes_.count(provider.name)) {
       sandboxes[provider.name] = sandboxes_.at(provider.name);
     } else {
       sandboxes[provider.name] = std::make_shared<adapters::SandboxProvider>(provider, clock_);
@@ -100,6 +105,7 @@ void Daemon::apply(config::Config config) {
     providers[provider.name] = sandboxes[provider.name];
   }
 
+  adapters::set_log_level(config.log_level);
   std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers;
   for (const auto& notifier : config.notifiers) {
     notifiers[notifier.name] = std::make_shared<adapters::LogNotifier>(notifier.name);
@@ -227,7 +233,16 @@ void Daemon::reload() {
     adapters::systemd::notify("READY=1\nSTATUS=config reload rejected; running the previous configuration");
     return;
   }
-  apply(std::move(*result.config));
+  try {
+    // Providers are built before anything else changes, so a failure here (an
+    // unreadable CA bundle, an unusable key) leaves the running configuration intact.
+    apply(std::move(*result.config));
+  } catch (const std::exception& e) {
+    spdlog::error("config reload rejected; the previous configuration stays in force: {}", e.what());
+    metrics_.set_config_reload(false, clock_.now());
+    adapters::systemd::notify("READY=1\nSTATUS=config reload rejected; running the previous configuration");
+    return;
+  }
   metrics_.set_config_reload(true, clock_.now());
   spdlog::info("configuration reloaded accounts={} rules={}", config_.accounts.size(), config_.rules.size());
   adapters::systemd::notify(fmt::format("READY=1\nSTATUS=admin http on {}, watching {} accounts",

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "sandbox.hpp"
 #include "simulate.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "topupd/app/app.hpp"
@@ -24,6 +25,8 @@ constexpr const char* kUsage =
     "  topupd check --config FILE   validate FILE; print every problem as FILE:LINE:COL\n"
     "  topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
     "                               replay a balance history through the rules\n"
+    "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K]\n"
+    "                               serve the stand-alone gateway sandbox\n"
     "  topupd --version             print the version and git revision\n"
     "  topupd --help                print this help; COMMAND --help for one command\n";
 
@@ -55,12 +58,28 @@ constexpr const char* kSimulateHelp =
     "account, or with --json one JSON object {events, accounts}.\n"
     "Exit status: 0 on success, 1 when FILE or CSV is invalid (CSV errors name the line).\n";
 
+constexpr const char* kSandboxHelp =
+    "Usage: topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert CERT --tls-key KEY]\n"
+    "\n"
+    "Serves simulated gateways at the same paths and in the same wire formats as\n"
+    "Stripe, Xendit, Bank Indonesia SNAP, Midtrans Iris and Flip, plus a generic JSON\n"
+    "API, over accounts whose balances drain. Point a provider's base_url at it.\n"
+    "Without --config the built-in gateways and test credentials are used (see the\n"
+    "README). /_sandbox/ledger lists every movement of money; POST /_sandbox/faults\n"
+    "injects latency, errors, malformed bodies, resets and hangs; POST\n"
+    "/_sandbox/accounts/ID changes an account. Default listen: 127.0.0.1:12111.\n"
+    "Exit status: 0 after SIGTERM/SIGINT, 1 when FILE is invalid or the address cannot\n"
+    "be bound, 2 on a usage error.\n";
+
 struct Arguments {
   std::string command = "run";
   std::string config_path;
   std::string history_path;
   bool json = false;
   std::string settle_delay;
+  std::string listen;
+  std::string tls_cert;
+  std::string tls_key;
   bool help = false;
   std::string error;
 };
@@ -82,12 +101,18 @@ Arguments parse(int argc, char** argv) {
         return args;
       }
       args.config_path = words[++i];
-    } else if (word == "--history" || word == "--settle-delay") {
+    } else if (word == "--history" || word == "--settle-delay" || word == "--listen" || word == "--tls-cert" ||
+               word == "--tls-key") {
       if (i + 1 >= words.size()) {
         args.error = fmt::format("{} needs a value", word);
         return args;
       }
-      (word == "--history" ? args.history_path : args.settle_delay) = words[++i];
+      std::string& target = word == "--history"        ? args.history_path
+                            : word == "--settle-delay" ? args.settle_delay
+                            : word == "--listen"       ? args.listen
+                            : word == "--tls-cert"     ? args.tls_cert
+                                                       : args.tls_key;
+      target = words[++i];
     } else if (word == "--json") {
       args.json = true;
     } else if (word.rfind("--config=", 0) == 0) {
@@ -172,16 +197,26 @@ int main_with_args(int argc, char** argv) {
     std::printf("%s", kUsage);
     return 0;
   }
-  if (args.command != "run" && args.command != "check" && args.command != "simulate") {
+  if (args.command != "run" && args.command != "check" && args.command != "simulate" && args.command != "sandbox") {
     std::fprintf(stderr, "topupd: unknown command '%s'\n\n%s", args.command.c_str(), kUsage);
     return 2;
   }
   if (args.help) {
     std::printf("%s", args.command == "check"      ? kCheckHelp
                       : args.command == "simulate" ? kSimulateHelp
+                      : args.command == "sandbox"  ? kSandboxHelp
                       : argc == 2                  ? kUsage
                                                    : kRunHelp);
     return 0;
+  }
+  if (args.command == "sandbox") {
+    if (args.tls_cert.empty() != args.tls_key.empty()) {
+      std::fprintf(stderr, "topupd sandbox: --tls-cert and --tls-key go together\n");
+      return 2;
+    }
+    SandboxOptions options{args.listen.empty() ? "127.0.0.1:12111" : args.listen, args.config_path, args.tls_cert,
+                           args.tls_key};
+    return sandbox(options);
   }
   if (args.config_path.empty()) {
     std::fprintf(stderr, "topupd: --config FILE is required\n\n%s", kUsage);

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "topupd/config/config.hpp"
+#include "topupd/core/money.hpp"
 
 namespace topupd::config {
 
@@ -34,7 +35,26 @@ const SandboxAccountConfig* ProviderConfig::find_sandbox_account(const std::stri
   return nullptr;
 }
 
+bool ProviderConfig::can_move_money() const {
+  return type == "sandbox" || type == "stripe" || type == "snap";
+}
+
+std::string SandboxGatewayConfig::setting(const std::string& key) const {
+  auto it = settings.find(key);
+  return it == settings.end() ? "" : it->second;
+}
+
+const SandboxGatewayConfig* SandboxServerConfig::find(const std::string& type) const {
+  for (const auto& gateway : gateways) {
+    if (gateway.type == type) return &gateway;
+  }
+  return nullptr;
+}
+
 bool ProviderConfig::same_settings(const ProviderConfig& other) const {
+  if (!(http == other.http) || api_key != other.api_key || !(snap == other.snap) || !(generic == other.generic)) {
+    return false;
+  }
   if (type != other.type || settle_after != other.settle_after || seed != other.seed ||
       lose_answers_percent != other.lose_answers_percent ||
       fail_before_apply_percent != other.fail_before_apply_percent || accounts.size() != other.accounts.size()) {
@@ -52,6 +72,36 @@ bool ProviderConfig::same_settings(const ProviderConfig& other) const {
     }
   }
   return true;
+}
+
+SandboxServerConfig default_sandbox_config() {
+  auto money = [](const char* text) { return *core::parse_money(text).value; };
+  auto gateway = [](std::string type, std::map<std::string, std::string> settings) {
+    SandboxGatewayConfig g;
+    g.type = type;
+    g.settings = std::move(settings);
+    g.simulation.name = type;
+    g.simulation.type = "sandbox";
+    g.simulation.settle_after = std::chrono::seconds(5);
+    return g;
+  };
+  auto account = [&](const char* id, const char* balance, const char* drain) {
+    const auto opening = money(balance);
+    return SandboxAccountConfig{id, opening, money(drain), core::Money(0, opening.currency()), 10, 0};
+  };
+  SandboxServerConfig out;
+  auto stripe = gateway("stripe", {{"secret_key", "sk_test_sandbox"}, {"webhook_secret", "whsec_sandbox"}});
+  stripe.simulation.accounts = {account("acct_payouts", "USD 5_000", "USD 200")};
+  auto xendit = gateway("xendit", {{"secret_key", "xnd_development_sandbox"}, {"callback_token", "xendit-sandbox-token"}});
+  xendit.simulation.accounts = {account("master", "IDR 50_000_000", "IDR 1_000_000")};
+  auto iris = gateway("midtrans_iris", {{"api_key", "IRIS-sandbox"}, {"merchant_key", "iris-merchant-sandbox"}});
+  iris.simulation.accounts = {account("aggregator", "IDR 80_000_000", "IDR 1_500_000")};
+  auto flip = gateway("flip", {{"secret_key", "flip-sandbox-secret"}, {"validation_token", "flip-sandbox-token"}});
+  flip.simulation.accounts = {account("main", "IDR 30_000_000", "IDR 500_000")};
+  auto generic = gateway("generic", {{"token", "generic-sandbox-token"}});
+  generic.simulation.accounts = {account("wallet", "IDR 10_000_000", "IDR 100_000")};
+  out.gateways = {stripe, xendit, iris, flip, generic};
+  return out;
 }
 
 const ProviderConfig* Config::find_provider(const std::string& name) const {

@@ -50,9 +50,16 @@ class Checker {
     for (const auto& provider : config_.providers) {
       const std::string path = "providers." + provider.name;
       if (provider.type.empty()) continue;  // reported while loading
-      if (provider.type != "sandbox") {
-        problem(path + ".type", fmt::format("unknown provider type '{}'; supported: sandbox",
+      static const std::set<std::string> kTypes = {"sandbox", "stripe", "xendit", "snap",
+                                                   "midtrans_iris", "flip", "generic_http"};
+      if (!kTypes.count(provider.type)) {
+        problem(path + ".type", fmt::format("unknown provider type '{}'; supported: sandbox, stripe, xendit, "
+                                            "snap, midtrans_iris, flip, generic_http",
                                             provider.type));
+        continue;
+      }
+      if (provider.type != "sandbox") {
+        check_http_provider(path, provider);
         continue;
       }
       if (provider.settle_after.count() < 0) problem(path + ".settle_after", "must not be negative");
@@ -68,6 +75,75 @@ class Checker {
     }
   }
 
+  void check_http_provider(const std::string& path, const ProviderConfig& provider) {
+    const auto& http = provider.http;
+    auto is_url = [](const std::string& url) {
+      return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+    };
+    if (!http.base_url.empty() && !is_url(http.base_url)) {
+      problem(path + ".base_url", "expected an http:// or https:// URL");
+    }
+    if (provider.type == "snap" && http.base_url.empty() && !config_.locations.has(path + ".base_url")) {
+      problem(path + ".base_url", "missing required field 'base_url' (the bank's SNAP API, e.g. https://api.bank.co.id)");
+    }
+    for (const auto* timeout : {&http.connect_timeout, &http.tls_timeout, &http.request_timeout}) {
+      if (timeout->count() <= 0) problem(path + ".timeouts", "every timeout must be longer than 0s");
+    }
+    const bool keyed = provider.type == "stripe" || provider.type == "xendit" || provider.type == "midtrans_iris" ||
+                       provider.type == "flip";
+    // A field that was written but failed to load has been reported already.
+    auto missing = [&](const std::string& field) { return !config_.locations.has(path + "." + field); };
+    if (keyed && provider.api_key.empty() && missing("api_key")) {
+      problem(path + ".api_key", "missing required field 'api_key' (write it as ${cred:NAME} or ${env:NAME})");
+    }
+    if (provider.type == "snap") {
+      const auto& snap = provider.snap;
+      if (snap.client_id.empty() && missing("client_id")) {
+        problem(path + ".client_id", "missing required field 'client_id' (X-CLIENT-KEY)");
+      }
+      if (snap.client_secret.empty() && missing("client_secret")) {
+        problem(path + ".client_secret", "missing required field 'client_secret'");
+      }
+      if (snap.private_key.empty()) {
+        if (missing("private_key")) {
+          problem(path + ".private_key", "missing required field 'private_key' (PEM, e.g. ${file:/etc/topupd/snap.pem})");
+        }
+      } else if (snap.private_key.find("PRIVATE KEY-----") == std::string::npos) {
+        problem(path + ".private_key", "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)");
+      }
+      if (snap.signature_encoding != "base64" && snap.signature_encoding != "hex") {
+        problem(path + ".signature_encoding", "expected base64 or hex");
+      }
+      if (snap.balance_field != "availableBalance" && snap.balance_field != "amount" &&
+          snap.balance_field != "ledgerBalance" && snap.balance_field != "floatAmount" &&
+          snap.balance_field != "holdAmount") {
+        problem(path + ".balance_field",
+                "expected availableBalance, amount, ledgerBalance, floatAmount or holdAmount");
+      }
+      const auto& off = snap.utc_offset;
+      if (off.size() != 6 || (off[0] != '+' && off[0] != '-') || off[3] != ':') {
+        problem(path + ".utc_offset", "expected +HH:MM, e.g. +07:00");
+      }
+    }
+    if (provider.type == "generic_http") {
+      const auto& g = provider.generic;
+      if (!g.url.empty() && !is_url(g.url)) problem(path + ".url", "expected an http:// or https:// URL");
+      if (g.method != "GET" && g.method != "POST") problem(path + ".method", "expected GET or POST");
+      if (g.amount_form != "minor" && g.amount_form != "major" && g.amount_form != "string") {
+        problem(path + ".amount.form", "expected minor (integer minor units), major (decimal number) or string (decimal text)");
+      }
+      if (!g.amount_pointer.empty() && g.amount_pointer.front() != '/') {
+        problem(path + ".amount.pointer", "a JSON Pointer starts with '/', e.g. /data/balance");
+      }
+      if (!g.currency.empty() && !core::Currency::find(g.currency)) {
+        problem(path + ".amount.currency", fmt::format("unknown currency '{}'", g.currency));
+      }
+      if (!g.basic_username.empty() && !g.bearer_token.empty()) {
+        problem(path + ".auth", "choose basic or bearer, not both");
+      }
+    }
+  }
+
   void check_accounts() {
     for (const auto& account : config_.accounts) {
       const std::string path = "accounts." + account.name;
@@ -79,6 +155,17 @@ class Checker {
         problem(path + ".provider", fmt::format("unknown provider '{}'{}", account.provider,
                                                 known_providers()));
         continue;
+      }
+      static const std::map<std::string, std::set<std::string>> kBalances = {
+          {"sandbox", {"available"}}, {"stripe", {"available", "pending"}}, {"xendit", {"available", "holding"}},
+          {"snap", {"available"}}, {"midtrans_iris", {"available"}}, {"flip", {"available"}},
+          {"generic_http", {"available"}}};
+      if (auto kinds = kBalances.find(provider->type);
+          provider->type != "sandbox" && kinds != kBalances.end() && !kinds->second.count(account.balance)) {
+        std::string allowed;
+        for (const auto& k : kinds->second) allowed += (allowed.empty() ? "" : ", ") + k;
+        problem(path + ".balance", fmt::format("a {} provider reads: {}; not '{}'", provider->type, allowed,
+                                               account.balance));
       }
       if (provider->type == "sandbox") {
         if (account.balance != "available") {
@@ -193,6 +280,16 @@ class Checker {
                                          via, account.name, account.provider));
     }
     const bool sweep = top_up.method == core::TopUpMethod::sweep;
+    if (provider && !provider->can_move_money()) {
+      problem(base + ".method",
+              fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
+                          "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
+                          provider->name, provider->type));
+    } else if (provider && provider->type == "stripe" && sweep) {
+      problem(base + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
+                                            "(method: direct_debit); Stripe has no sweep between balances",
+                                            provider->name));
+    }
     if (sweep) {
       const AccountConfig* source = config_.find_account(top_up.source);
       if (!source) {

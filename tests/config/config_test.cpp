@@ -261,3 +261,55 @@ TEST(SecretReferenceTest, ASecretValueNeverAppearsInAnyMessage) {
 
 }  // namespace
 }  // namespace topupd::config
+
+namespace topupd::config {
+namespace {
+
+TEST(SandboxConfigTest, ReadsGatewaysWithTheirSecretsAndAccounts) {
+  auto result = load_sandbox_string(R"(
+gateways:
+  stripe:
+    secret_key: ${env:STRIPE_KEY}
+    webhook_url: http://127.0.0.1:9000/hooks
+    settle_after: 2s
+    accounts:
+      acct_a: {balance: USD 10.50, drain_per_minute: USD 1}
+  generic:
+    token: t
+    accounts: {wallet: {balance: IDR 1_000}}
+)",
+                                    "sandbox.yaml", fake_secrets({{"STRIPE_KEY", "sk_test_from_env"}}, {}));
+  ASSERT_TRUE(result.config) << (result.diagnostics.empty() ? "" : result.diagnostics[0].to_string());
+  const auto* stripe = result.config->find("stripe");
+  ASSERT_NE(stripe, nullptr);
+  EXPECT_EQ(stripe->setting("secret_key"), "sk_test_from_env");
+  EXPECT_EQ(stripe->webhook_url, "http://127.0.0.1:9000/hooks");
+  EXPECT_EQ(stripe->simulation.settle_after, std::chrono::seconds(2));
+  ASSERT_EQ(stripe->simulation.accounts.size(), 1u);
+  EXPECT_EQ(stripe->simulation.accounts[0].opening_balance.minor(), 1050);
+  EXPECT_EQ(result.config->find("xendit"), nullptr);
+}
+
+TEST(SandboxConfigTest, ReportsProblemsAtTheirPlaces) {
+  auto result = load_sandbox_string("gateways:\n  stripe:\n    secret: x\n  paypal: {}\n", "s.yaml", fake_secrets({}, {}));
+  ASSERT_FALSE(result.config);
+  std::vector<std::string> messages;
+  for (const auto& d : result.diagnostics) messages.push_back(d.to_string());
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0].rfind("s.yaml:3:5: gateways.stripe.secret: unknown key 'secret'", 0), 0u) << messages[0];
+  EXPECT_EQ(messages[1].rfind("s.yaml:3:5: gateways.stripe.accounts: missing required field 'accounts'", 0), 0u)
+      << messages[1];
+  EXPECT_EQ(messages[2].rfind("s.yaml:4:3: gateways.paypal: unknown key 'paypal'", 0), 0u) << messages[2];
+}
+
+TEST(SandboxConfigTest, TheBuiltInGatewaysCoverEveryFormatButSnap) {
+  const auto config = default_sandbox_config();
+  for (const char* type : {"stripe", "xendit", "midtrans_iris", "flip", "generic"}) {
+    ASSERT_NE(config.find(type), nullptr) << type;
+    EXPECT_FALSE(config.find(type)->simulation.accounts.empty()) << type;
+  }
+  EXPECT_EQ(config.find("snap"), nullptr);
+}
+
+}  // namespace
+}  // namespace topupd::config

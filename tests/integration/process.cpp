@@ -181,6 +181,11 @@ std::optional<std::string> NotifySocket::wait_for(const std::string& needle, std
 }
 
 HttpResult http_get(const std::string& host, int port, const std::string& path) {
+  return http_request("GET", host, port, path, "");
+}
+
+HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
+                        const std::string& body) {
   HttpResult result;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return result;
@@ -195,7 +200,9 @@ HttpResult http_get(const std::string& host, int port, const std::string& path) 
     close(fd);
     return result;
   }
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n";
+  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + host +
+                              "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     close(fd);
     return result;
@@ -207,8 +214,8 @@ HttpResult http_get(const std::string& host, int port, const std::string& path) 
   close(fd);
   if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return result;
   result.status = std::stoi(response.substr(9, 3));
-  const auto body = response.find("\r\n\r\n");
-  if (body != std::string::npos) result.body = response.substr(body + 4);
+  const auto body_start = response.find("\r\n\r\n");
+  if (body_start != std::string::npos) result.body = response.substr(body_start + 4);
   return result;
 }
 

@@ -82,6 +82,8 @@ struct HttpResult {
   std::string body;
 };
 HttpResult http_get(const std::string& host, int port, const std::string& path);
+HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
+                        const std::string& body);
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 template <class Condition>

@@ -44,6 +44,8 @@ class SourceMap {
   void record(const std::string& field, SourceLocation at) { locations_[field] = at; }
   // The location of `field`, or of its nearest recorded parent.
   SourceLocation find(const std::string& field) const;
+  // Whether `field` itself was written in the file.
+  bool has(const std::string& field) const { return locations_.count(field) != 0; }
 
  private:
   std::map<std::string, SourceLocation> locations_;
@@ -75,9 +77,60 @@ struct SandboxAccountConfig {
   int fail_percent = 0;            // share of balance reads that fail (simulated outage)
 };
 
+// The connection to an HTTP gateway: where, how patient, how many requests.
+struct HttpConfig {
+  std::string base_url;   // defaults per type; a sandbox address replaces it
+  std::string ca_file;    // PEM bundle; empty: the system trust store
+  std::optional<std::string> proxy;  // unset: https_proxy/no_proxy from the environment
+  core::Duration connect_timeout{std::chrono::seconds(5)};
+  core::Duration tls_timeout{std::chrono::seconds(5)};
+  core::Duration request_timeout{std::chrono::seconds(10)};
+  int rate_per_second = 50;
+  int concurrency = 16;
+  int max_attempts = 3;
+  int breaker_failures = 5;
+  core::Duration breaker_open_for{std::chrono::seconds(30)};
+  bool operator==(const HttpConfig&) const = default;
+};
+
+// Bank Indonesia SNAP settings of one bank or aggregator.
+struct SnapConfig {
+  std::string client_id;         // X-CLIENT-KEY
+  std::string client_secret;     // HMAC-SHA512 key of transactional calls
+  std::string private_key;       // PEM: signs the B2B token request
+  std::string partner_id;        // X-PARTNER-ID; defaults to client_id
+  std::string channel_id = "95221";
+  std::string path_prefix;       // e.g. "/snap" or "/api"
+  std::string balance_field = "availableBalance";  // then "amount"
+  std::string signature_encoding = "base64";       // or "hex"
+  std::string utc_offset = "+07:00";              // X-TIMESTAMP offset
+  std::string debit_source;      // bankCardToken to debit when a rule names none
+  bool operator==(const SnapConfig&) const = default;
+};
+
+// Any JSON balance endpoint.
+struct GenericHttpConfig {
+  std::string method = "GET";
+  std::string url;  // "{account}" is replaced by the account's id
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string basic_username;
+  std::string basic_password;
+  std::string bearer_token;
+  std::string amount_pointer;    // RFC 6901, e.g. /data/balance
+  std::string amount_form = "minor";  // minor | major | string
+  std::string currency;          // fixed ISO code, or
+  std::string currency_pointer;  // where the response names it
+  bool operator==(const GenericHttpConfig&) const = default;
+};
+
 struct ProviderConfig {
   std::string name;
-  std::string type;  // "sandbox"
+  std::string type;  // sandbox | stripe | xendit | snap | midtrans_iris | flip | generic_http
+  // HTTP gateways:
+  HttpConfig http;
+  std::string api_key;  // stripe, xendit, midtrans_iris, flip
+  SnapConfig snap;
+  GenericHttpConfig generic;
   // sandbox:
   core::Duration settle_after{std::chrono::seconds(5)};
   std::uint64_t seed = 1;
@@ -87,6 +140,8 @@ struct ProviderConfig {
   int fail_before_apply_percent = 0;  // a server error before anything is applied
 
   const SandboxAccountConfig* find_sandbox_account(const std::string& id) const;
+  // Whether the gateway has an API that moves money in (direct debit or sweep).
+  bool can_move_money() const;
   // Two configs that would build the same provider (so a reload can keep its state).
   bool same_settings(const ProviderConfig& other) const;
 };
@@ -133,6 +188,34 @@ struct LoadResult {
 LoadResult load_file(const std::string& path, const SecretSources& secrets);
 LoadResult load_string(const std::string& text, const std::string& path,
                        const SecretSources& secrets);
+
+// `topupd sandbox`: the stand-alone gateway simulator. One entry per wire format.
+struct SandboxGatewayConfig {
+  std::string type;  // stripe | xendit | snap | midtrans_iris | flip | generic
+  // Credentials and options by key, e.g. secret_key, webhook_secret, client_public_key.
+  std::map<std::string, std::string> settings;
+  std::string webhook_url;     // where settled movements are announced; empty: nowhere
+  ProviderConfig simulation;   // accounts, settle_after, seed
+  std::string setting(const std::string& key) const;
+};
+
+struct SandboxServerConfig {
+  std::vector<SandboxGatewayConfig> gateways;
+  const SandboxGatewayConfig* find(const std::string& type) const;
+};
+
+struct SandboxLoadResult {
+  std::optional<SandboxServerConfig> config;
+  std::vector<Diagnostic> diagnostics;
+};
+
+// The sandbox's own YAML file (see README "Stand-alone sandbox").
+SandboxLoadResult load_sandbox_file(const std::string& path, const SecretSources& secrets);
+SandboxLoadResult load_sandbox_string(const std::string& text, const std::string& path,
+                                      const SecretSources& secrets);
+// The built-in sandbox: every wire format except SNAP (which needs keys), with
+// well-known test credentials and a few draining accounts.
+SandboxServerConfig default_sandbox_config();
 
 // Semantic checks on a typed config; pure.
 std::vector<Diagnostic> validate(const Config& config);

@@ -26,6 +26,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& threshold;
   prometheus::Family<prometheus::Gauge>& runway;
   prometheus::Family<prometheus::Gauge>& last_successful_poll;
+  prometheus::Family<prometheus::Gauge>& balance_stale;
   prometheus::Family<prometheus::Histogram>& poll_duration;
   prometheus::Family<prometheus::Counter>& poll_errors;
   prometheus::Family<prometheus::Gauge>& rule_state;
@@ -71,6 +72,9 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Register(r),
       prometheus::BuildGauge().Name("topupd_last_successful_poll_timestamp_seconds")
           .Help("Unix time of the last successful balance poll").Register(r),
+      prometheus::BuildGauge().Name("topupd_balance_stale")
+          .Help("1 while the account's balance is stale (its last poll failed or is overdue); no top-up acts on it")
+          .Register(r),
       prometheus::BuildHistogram().Name("topupd_poll_duration_seconds")
           .Help("Time taken by balance polls, successful or not").Register(r),
       prometheus::BuildCounter().Name("topupd_poll_errors_total")
@@ -121,6 +125,11 @@ void Metrics::set_balance(const std::string& account, const core::Money& balance
 void Metrics::set_last_successful_poll(const std::string& account, core::Timestamp at) {
   auto& gauge = families_->last_successful_poll.Add({{"account", account}});
   families_->track(account, "last_poll", gauge).Set(seconds_of(at.time_since_epoch()));
+}
+
+void Metrics::set_balance_stale(const std::string& account, bool stale) {
+  auto& gauge = families_->balance_stale.Add({{"account", account}});
+  families_->track(account, "stale", gauge).Set(stale ? 1 : 0);
 }
 
 void Metrics::observe_poll_duration(const std::string& account, core::Duration duration) {

@@ -48,27 +48,85 @@ void SandboxProvider::drift(Account& account, core::Duration elapsed) {
   if (auto total = account.paid_out.checked_add(paid)) account.paid_out = *total;
 }
 
+void SandboxProvider::drift_to(Account& account, core::Timestamp now) {
+  drift(account, now - account.updated_at);
+  if (now > account.updated_at) account.updated_at = now;
+}
+
 void SandboxProvider::advance(core::Timestamp now) {
-  for (auto& [id, account] : accounts_) {
-    drift(account, now - account.updated_at);
-    if (now > account.updated_at) account.updated_at = now;
-  }
-  for (auto& entry : ledger_) {
-    if (entry.settled || entry.settles_at > now) continue;
+  for (auto& [id, account] : accounts_) drift_to(account, now);
+  settle(now);
+}
+
+void SandboxProvider::settle(core::Timestamp now) {
+  // Only unsettled movements are visited, so a long ledger costs nothing per read.
+  std::erase_if(unsettled_, [&](std::size_t index) {
+    auto& entry = ledger_[index];
+    if (entry.settles_at > now) return false;
     auto it = accounts_.find(entry.account);
-    if (it == accounts_.end()) continue;
-    if (auto credited = it->second.balance.checked_add(entry.amount)) it->second.balance = *credited;
+    if (it != accounts_.end()) {
+      drift_to(it->second, now);
+      if (auto credited = it->second.balance.checked_add(entry.amount)) it->second.balance = *credited;
+    }
     entry.settled = true;
+    newly_settled_.push_back(index);
+    return true;
+  });
+}
+
+std::vector<std::size_t> SandboxProvider::take_settled() {
+  settle(clock_.now());
+  std::vector<std::size_t> out;
+  out.swap(newly_settled_);
+  return out;
+}
+
+std::optional<core::Money> SandboxProvider::pending_total(const std::string& account_id) {
+  settle(clock_.now());
+  std::optional<Money> total;
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return std::nullopt;
+  total = Money(0, it->second.balance.currency());
+  for (std::size_t index : unsettled_) {
+    if (ledger_[index].account == account_id) {
+      if (auto sum = total->checked_add(ledger_[index].amount)) total = *sum;
+    }
   }
+  return total;
+}
+
+bool SandboxProvider::set_account(const std::string& account_id, const AccountChange& change) {
+  auto it = accounts_.find(account_id);
+  if (it == accounts_.end()) return false;
+  const auto currency = it->second.balance.currency();
+  for (const auto* amount : {&change.balance, &change.drain_per_minute, &change.inflow_per_minute}) {
+    if (*amount && !((*amount)->currency() == currency)) return false;
+  }
+  drift_to(it->second, clock_.now());
+  if (change.balance) it->second.balance = *change.balance;
+  if (change.drain_per_minute) it->second.config.drain_per_minute = *change.drain_per_minute;
+  if (change.inflow_per_minute) it->second.config.inflow_per_minute = *change.inflow_per_minute;
+  if (change.fail_percent) it->second.config.fail_percent = *change.fail_percent;
+  return true;
+}
+
+bool SandboxProvider::has_account(const std::string& account_id) const { return accounts_.count(account_id) != 0; }
+
+std::vector<std::string> SandboxProvider::account_ids() const {
+  std::vector<std::string> out;
+  for (const auto& [id, account] : accounts_) out.push_back(id);
+  return out;
 }
 
 ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id) {
-  advance(clock_.now());
+  const core::Timestamp now = clock_.now();
+  settle(now);
   auto it = accounts_.find(account_id);
   if (it == accounts_.end()) {
     return ProviderError{FailureKind::not_retryable, "unknown_account",
                          fmt::format("sandbox {} has no account {}", name_, account_id)};
   }
+  drift_to(it->second, now);
   const int fail = it->second.config.fail_percent;
   if (fail > 0 && static_cast<int>(random_() % 100) < fail) {
     return ProviderError{FailureKind::retryable, "unavailable",
@@ -97,7 +155,7 @@ ProviderResult<TopUpReceipt> SandboxProvider::submit_now(const TopUpRequest& req
 
 ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request) {
   const core::Timestamp now = clock_.now();
-  advance(now);
+  settle(now);
   if (auto known = by_key_.find(request.idempotency_key); known != by_key_.end()) {
     const SandboxLedgerEntry& first = ledger_[known->second];
     if (first.kind != request.method || first.account != request.destination_id ||
@@ -127,19 +185,25 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
       return ProviderError{FailureKind::not_retryable, "insufficient_funds",
                            fmt::format("source {} holds less than the sweep", request.source)};
     }
+    drift_to(source->second, now);
+    if (source->second.balance < request.amount) {
+      return ProviderError{FailureKind::not_retryable, "insufficient_funds",
+                           fmt::format("source {} holds less than the sweep", request.source)};
+    }
     source->second.balance = *source->second.balance.checked_sub(request.amount);
   }
   SandboxLedgerEntry entry{fmt::format("sbx_{}", ledger_.size() + 1), request.method,
                            request.destination_id, request.source, request.amount,
                            request.idempotency_key, now, now + settle_after_, false};
   by_key_.emplace(entry.idempotency_key, ledger_.size());
+  unsettled_.push_back(ledger_.size());
   ledger_.push_back(entry);
-  advance(now);  // a zero settle delay settles at once
+  settle(now);  // a zero settle delay settles at once
   return receipt_of(ledger_.back());
 }
 
 std::optional<TopUpReceipt> SandboxProvider::look_up_now(const std::string& idempotency_key) {
-  advance(clock_.now());
+  settle(clock_.now());
   auto known = by_key_.find(idempotency_key);
   if (known == by_key_.end()) return std::nullopt;
   return receipt_of(ledger_[known->second]);
@@ -154,8 +218,8 @@ boost::asio::awaitable<ProviderResult<TopUpReceipt>> SandboxProvider::submit(con
 }
 
 boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> SandboxProvider::look_up(
-    const std::string& idempotency_key) {
-  co_return look_up_now(idempotency_key);
+    const TopUpRequest& request, const std::string& /*reference*/) {
+  co_return look_up_now(request.idempotency_key);
 }
 
 std::string SandboxProvider::ledger_json() {

@@ -15,13 +15,12 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "topupd/adapters/failure.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/result.hpp"
 #include "topupd/core/rules.hpp"
 
 namespace topupd::adapters {
-
-enum class FailureKind { retryable, not_retryable, outcome_unknown };
 
 struct ProviderError {
   FailureKind kind;
@@ -65,10 +64,11 @@ class Provider {
   // error (not retryable).
   virtual boost::asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& request) = 0;
 
-  // The provider's record of the top-up started under `idempotency_key`; nullopt when
-  // the provider has none (the request never arrived).
+  // The provider's record of the top-up `request` started (found by its idempotency
+  // key, or by `reference` when the provider answered with one); nullopt when the
+  // provider has none (the request never arrived).
   virtual boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
-      const std::string& idempotency_key) = 0;
+      const TopUpRequest& request, const std::string& reference) = 0;
 };
 
 }  // namespace topupd::adapters

@@ -43,12 +43,27 @@ class SandboxProvider final : public Provider {
   boost::asio::awaitable<ProviderResult<core::Money>> balance(const BalanceQuery& query) override;
   boost::asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& request) override;
   boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
-      const std::string& idempotency_key) override;
+      const TopUpRequest& request, const std::string& reference) override;
 
   // Synchronous forms of the above, for the coroutine wrappers and for tests.
   ProviderResult<core::Money> balance_now(const std::string& account_id);
   ProviderResult<TopUpReceipt> submit_now(const TopUpRequest& request);
   std::optional<TopUpReceipt> look_up_now(const std::string& idempotency_key);
+
+  // Movements that settled since the last call, as indexes into ledger().
+  std::vector<std::size_t> take_settled();
+  // Money on its way to the account: accepted, not yet settled.
+  std::optional<core::Money> pending_total(const std::string& account_id);
+  struct AccountChange {
+    std::optional<core::Money> balance;
+    std::optional<core::Money> drain_per_minute;
+    std::optional<core::Money> inflow_per_minute;
+    std::optional<int> fail_percent;
+  };
+  // False when there is no such account or an amount is in another currency.
+  bool set_account(const std::string& account_id, const AccountChange& change);
+  bool has_account(const std::string& account_id) const;
+  std::vector<std::string> account_ids() const;
 
   // Every top-up and sweep ever accepted, in order.
   const std::vector<SandboxLedgerEntry>& ledger() const { return ledger_; }
@@ -65,6 +80,9 @@ class SandboxProvider final : public Provider {
 
   // Brings every account to `now`: drift, then movements due by now.
   void advance(core::Timestamp now);
+  void drift_to(Account& account, core::Timestamp now);
+  // Credits movements due by `now`.
+  void settle(core::Timestamp now);
   void drift(Account& account, core::Duration elapsed);
   // Applies a request exactly once per idempotency key.
   ProviderResult<TopUpReceipt> apply(const TopUpRequest& request);
@@ -79,6 +97,8 @@ class SandboxProvider final : public Provider {
   std::map<std::string, Account> accounts_;
   std::vector<SandboxLedgerEntry> ledger_;
   std::map<std::string, std::size_t> by_key_;  // idempotency key → ledger index
+  std::vector<std::size_t> unsettled_;         // ledger indexes not yet credited
+  std::vector<std::size_t> newly_settled_;     // settled since take_settled()
 };
 
 }  // namespace topupd::adapters

@@ -1,0 +1,69 @@
+// A small HTTP/1.1 server (plain or TLS) whose behaviour is data: a handler maps a
+// request to a response, and the response may also ask for a delay, a connection
+// reset or a hang — the sandbox uses these to imitate misbehaving gateways.
+// Requests have a header/body deadline and a body limit; beyond `max_connections`
+// new connections are closed at once. Beast stays inside the .cpp.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "topupd/adapters/net/http.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace topupd::adapters::net {
+
+struct ServerRequest {
+  std::string method;
+  std::string target;  // as received: path and query
+  std::string path;
+  std::string query;
+  Headers headers;
+  std::string body;
+  std::string remote_address;
+  std::optional<std::string> header(std::string_view name) const { return find_header(headers, name); }
+};
+
+struct ServerResponse {
+  enum class Action { respond, reset, hang };
+  int status = 200;
+  Headers headers;
+  std::string body;
+  core::Duration delay{0};          // wait this long before answering
+  Action action = Action::respond;  // reset: close without answering; hang: never answer
+
+  static ServerResponse json(int status, std::string body);
+};
+
+struct ServerOptions {
+  std::string tls_cert_file;  // PEM chain; with tls_key_file turns TLS on
+  std::string tls_key_file;
+  std::size_t max_body_bytes = 1024 * 1024;
+  core::Duration request_timeout{std::chrono::seconds(10)};  // headers and body
+  std::size_t max_connections = 4096;
+};
+
+using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting; returns the bound "host:port" (port 0 picks one).
+  // Throws std::system_error when the address cannot be bound or TLS files are bad.
+  std::string listen(const std::string& host, std::uint16_t port);
+  void stop();
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace topupd::adapters::net

@@ -1,0 +1,82 @@
+// The stand-alone sandbox's gateway logic: Stripe, Xendit, SNAP, Midtrans Iris, Flip
+// and a generic JSON API, each at the same paths and in the same wire format as the
+// real service, over simulated draining accounts (SandboxProvider).
+//
+// It checks credentials and signatures like the real services and answers with
+// their real error shapes; keeps Stripe-style idempotency (replays carry
+// `Idempotent-Replayed: true`, other parameters under a used key get a 400) and
+// SNAP's duplicate checks (`409xx01` for a reused partnerReferenceNo, `409xx00` for
+// a reused X-EXTERNAL-ID on the same day); and announces settled movements with
+// signed webhooks. `/_sandbox/` holds the ledger, fault injection and account
+// controls. Pure request → response logic: the HTTP server and the webhook sender
+// live in the app.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "topupd/adapters/net/http.hpp"
+#include "topupd/adapters/net/http_server.hpp"
+#include "topupd/adapters/providers/sandbox_provider.hpp"
+#include "topupd/config/config.hpp"
+#include "topupd/core/clock.hpp"
+
+namespace topupd::adapters::sandbox {
+
+// Misbehaviour injected per wire format through POST /_sandbox/faults.
+struct Fault {
+  core::Duration latency{0};
+  int status = 0;           // answer with this HTTP status (e.g. 503)
+  int rate_percent = 100;   // share of requests affected
+  bool malformed = false;   // 200 with a body that is not the expected JSON
+  bool reset = false;       // close the connection without answering
+  bool hang = false;        // never answer
+  bool after_apply = false; // apply the request first, then misbehave (the answer is lost)
+  bool duplicate_webhooks = false;
+  int remaining = -1;       // requests left to affect; -1: until cleared
+  bool active() const;
+};
+
+class Gateway {
+ public:
+  Gateway(const config::SandboxServerConfig& config, const core::Clock& clock);
+  ~Gateway();
+
+  net::ServerResponse handle(const net::ServerRequest& request);
+  // Webhooks for movements settled since the last call, signed and ready to send.
+  std::vector<net::Request> take_webhooks();
+  std::string ledger_json();
+
+ private:
+  struct Family;
+  struct StripeTopUp;
+  struct SnapTransaction;
+  struct StoredResponse;
+
+  Family* family(const std::string& type);
+  net::ServerResponse dispatch(const net::ServerRequest& request);
+  net::ServerResponse control(const net::ServerRequest& request);
+  net::ServerResponse stripe(Family& f, const net::ServerRequest& request);
+  net::ServerResponse xendit(Family& f, const net::ServerRequest& request);
+  net::ServerResponse iris(Family& f, const net::ServerRequest& request);
+  net::ServerResponse flip(Family& f, const net::ServerRequest& request);
+  net::ServerResponse generic(Family& f, const net::ServerRequest& request);
+  net::ServerResponse snap(Family& f, const net::ServerRequest& request, const std::string& service_path);
+  std::string stripe_topup_json(const StripeTopUp& topup);
+  bool draw(int percent);
+
+  const core::Clock& clock_;
+  std::mt19937_64 random_{7};
+  std::map<std::string, std::unique_ptr<Family>> families_;
+  std::map<std::string, StoredResponse> stripe_keys_;   // Idempotency-Key → first answer
+  std::map<std::string, StripeTopUp> stripe_topups_;     // tu_… → top-up
+  std::map<std::string, SnapTransaction> snap_transactions_;  // partnerReferenceNo → transaction
+  std::map<std::string, std::string> snap_external_ids_;      // day|X-EXTERNAL-ID → partnerReferenceNo
+  std::map<std::string, core::Timestamp> snap_tokens_;        // access token → expiry
+  std::uint64_t sequence_ = 0;
+};
+
+}  // namespace topupd::adapters::sandbox
