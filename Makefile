@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 DEMO_CONFIG ?= etc/topupd/demo.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build
+.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build crash-test
 
 setup:
 	@scripts/setup
@@ -38,6 +38,13 @@ demo-gateways: setup build
 	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+
+# The long crash-injection run (make test runs a short one): CRASH_RUNS runs per
+# crash point, each SIGKILLing topupd mid top-up, then the ledger is checked.
+CRASH_RUNS ?= 25
+crash-test: setup $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target topupd_crash_tests topupd
+	CRASH_RUNS=$(CRASH_RUNS) $(TEST_DIR)/tests/topupd_crash_tests
 
 $(TEST_DIR)/build.ninja:
 	cmake -S . -B $(TEST_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOPUPD_SANITIZE=ON $(CMAKE_FLAGS)

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "topupd/adapters/sys/crash_points.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "topupd/core/runway.hpp"
 #include "topupd/core/schedule.hpp"
@@ -312,6 +313,7 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
   if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());
   try {
     store_->record_transition(record, from, clock_.now(), why);
+    adapters::crash_point("transition.after_write");
   } catch (const adapters::StoreError& e) {
     // The provider's answer is not lost for this run; after a restart the journal's
     // older state makes topupd look the top-up up again, which is safe.
@@ -362,6 +364,7 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                      account.config.id, source, *decision.amount,
                      decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
                      "", clock_.now(), std::nullopt};
+  adapters::crash_point("plan.before_write");
   try {
     if (!store_->plan_top_up(record, decision.rule, rule_states_[decision.rule])) {
       spdlog::warn("top-up already journalled; it is looked up, not sent again topupd={} rule={}",
@@ -375,6 +378,7 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                   field(decision.rule), field(decision.account), field(core::format_human(*decision.amount)));
     co_return "not started: the journal cannot be written";
   }
+  adapters::crash_point("plan.after_write");
   journal_.push_back(std::move(record));
   const std::size_t index = journal_.size() - 1;
   count_states();
@@ -405,11 +409,14 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
   // One request per key at a time: an approval sends from its own coroutine while the
   // account's loop may be reconciling.
   if (!sending_.insert(r.key).second) co_return;
+  adapters::crash_point("send.before_submitted");
   transition(journal_[index], TopUpState::submitted, resubmission ? "sent again under the same key" : "");
+  adapters::crash_point("send.before_request");
   const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
   ++money_operations_in_flight_;
   auto call = provider->second->submit(request);
   auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);
+  adapters::crash_point("send.after_response");
   money_operation_finished();
   sending_.erase(request.idempotency_key);
   TopUpRecord& record = journal_[index];  // the journal may have grown meanwhile
@@ -425,6 +432,7 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
     record.last_error = result.error().message;
     transition(record, TopUpState::unknown, result.error().message);
   }
+  adapters::crash_point("send.after_journal");
 }
 
 void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
@@ -454,8 +462,10 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
     const adapters::TopUpRequest original{key, journal_[i].method, journal_[i].destination_id, journal_[i].source,
                                           journal_[i].amount};
     const std::string reference = journal_[i].reference;
+    adapters::crash_point("reconcile.before_look_up");
     auto call = provider->second->look_up(original, reference);
     auto found = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
+    adapters::crash_point("reconcile.after_look_up");
     TopUpRecord& record = journal_[i];
     if (!found) {
       spdlog::warn("top-up look-up failed; will try again topup={} reason={}", field(key), found.error().reason);
@@ -465,6 +475,7 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
       // The provider never received it: sending the same request under the same key
       // cannot move money twice.
       if (record.state == TopUpState::unknown || record.state == TopUpState::planned) {
+        adapters::crash_point("reconcile.before_resend");
         co_await send_to_provider(i, true);
       }
       continue;
