@@ -929,35 +929,53 @@ bool by_location(const Diagnostic& a, const Diagnostic& b) {
 
 }  // namespace
 
-LoadResult load_string(const std::string& text, const std::string& path,
-                       const SecretSources& secrets) {
-  LoadResult result;
-  Config config;
-  config.path = path;
+namespace {
+
+// Parses `text` and runs `walk(loader, root)`; every problem, including YAML syntax
+// and structure errors, comes back as a diagnostic sorted by place.
+template <class Walk>
+std::vector<Diagnostic> parse_and_walk(const std::string& text, const std::string& path, const SecretSources& secrets,
+                                       Config& config, Walk walk) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    result.diagnostics.push_back({path, location_of(e.mark), "", "YAML syntax error: " + e.msg});
-    return result;
+    return {{path, location_of(e.mark), "", "YAML syntax error: " + e.msg}};
   }
   Loader loader(path, secrets, config);
   try {
-    loader.load(root);
+    walk(loader, root);
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on some malformed inputs while converting keys (e.g. a
     // mapping used as a key); report it at its place like any other problem.
     loader.error("", location_of(e.mark), "YAML structure error: " + e.msg);
   }
-  auto& diagnostics = loader.diagnostics();
-  // Semantic checks run even after structural errors so that one `check` shows every
-  // problem; fields that failed to load are left empty and validate skips them.
-  for (auto& diagnostic : validate(config)) {
-    diagnostic.file = path;
-    diagnostics.push_back(std::move(diagnostic));
-  }
+  auto diagnostics = std::move(loader.diagnostics());
   std::stable_sort(diagnostics.begin(), diagnostics.end(), by_location);
-  result.diagnostics = std::move(diagnostics);
+  return diagnostics;
+}
+
+}  // namespace
+
+LoadResult load_string(const std::string& text, const std::string& path,
+                       const SecretSources& secrets) {
+  LoadResult result;
+  Config config;
+  config.path = path;
+  bool parsed = false;
+  result.diagnostics = parse_and_walk(text, path, secrets, config, [&](Loader& loader, const YAML::Node& root) {
+    parsed = true;
+    loader.load(root);
+  });
+  if (parsed) {
+    // Semantic checks run even after structural errors so that one `check` shows every
+    // problem; fields that failed to load are left empty and validate skips them.
+    for (auto& diagnostic : validate(config)) {
+      diagnostic.file = path;
+      result.diagnostics.push_back(std::move(diagnostic));
+    }
+    std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(), by_location);
+  }
   if (result.diagnostics.empty()) result.config = std::move(config);
   return result;
 }
@@ -978,22 +996,8 @@ SandboxLoadResult load_sandbox_string(const std::string& text, const std::string
   SandboxLoadResult result;
   Config scratch;  // holds the source map
   SandboxServerConfig config;
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    result.diagnostics.push_back({path, location_of(e.mark), "", "YAML syntax error: " + e.msg});
-    return result;
-  }
-  Loader loader(path, secrets, scratch);
-  try {
-    loader.load_sandbox(root, config);
-  } catch (const YAML::Exception& e) {
-    loader.error("", location_of(e.mark), "YAML structure error: " + e.msg);
-  }
-  auto& diagnostics = loader.diagnostics();
-  std::stable_sort(diagnostics.begin(), diagnostics.end(), by_location);
-  result.diagnostics = std::move(diagnostics);
+  result.diagnostics = parse_and_walk(text, path, secrets, scratch,
+                                      [&](Loader& loader, const YAML::Node& root) { loader.load_sandbox(root, config); });
   if (result.diagnostics.empty()) result.config = std::move(config);
   return result;
 }

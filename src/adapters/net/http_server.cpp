@@ -147,8 +147,12 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
         response.set(bhttp::field::server, "topupd");
         for (const auto& [name, value] : result.headers) response.set(name, value);
         response.keep_alive(raw.keep_alive());
-        response.body() = std::move(result.body);
-        response.prepare_payload();
+        if (raw.method() == bhttp::verb::head) {
+          response.content_length(result.body.size());  // the GET's length, no body
+        } else {
+          response.body() = std::move(result.body);
+          response.prepare_payload();
+        }
         lowest.expires_after(self->options_.request_timeout);
         co_await bhttp::async_write(stream, response, asio::use_awaitable);
         if (response.need_eof()) break;

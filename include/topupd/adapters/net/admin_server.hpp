@@ -4,7 +4,7 @@
 // path to a handler that returns the response. Only GET and HEAD are served. Every
 // connection has a read/write deadline, and beyond `max_connections` new connections
 // are closed at once, so a slow or hostile client cannot starve the daemon.
-// Beast stays inside the .cpp: this header is cheap to include.
+// Built on net::Server; this header is cheap to include.
 #pragma once
 
 #include <functional>
