@@ -99,6 +99,7 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   }
   account.consecutive_failures = 0;
   const core::Observation observation{name, *result, clock_.now()};
+  account.previous = account.latest;
   account.latest = observation;
   if (account.history_window.count() > 0) {
     account.history.push_back(observation);
@@ -115,6 +116,7 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
   co_await reconcile(account);
   if (account.stopped || stopping_) co_return;
+  check_verifications(name, observation);
   co_await evaluate_rules(account, observation.at, std::nullopt, false, "");
 }
 
@@ -215,6 +217,7 @@ asio::awaitable<void> Daemon::staleness_loop() {
   // than only when a poll answers (a poll that hangs answers late).
   while (!stopping_) {
     const core::Timestamp now = clock_.now();
+    expire_verifications(now);
     for (const auto& [name, account] : accounts_) {
       const std::shared_ptr<AccountRuntime> keep = account;  // a reload may replace the map meanwhile
       metrics_.set_balance_stale(name, !fresh_latest(name, now));
@@ -329,6 +332,7 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
               core::to_string(next), why.empty() ? "" : ": " + why, field(record.key), field(record.rule),
               field(record.account), core::to_string(record.method),
               field(core::format_human(record.amount)), record.reference.empty() ? "-" : record.reference);
+  if (next == TopUpState::succeeded) start_verification(record);
   if (core::is_terminal(next)) {
     metrics_.count_top_up(record.rule, record.method, core::to_string(next));
     if (next == TopUpState::succeeded) metrics_.add_top_up_amount(record.account, record.method, record.amount);
@@ -433,6 +437,68 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
     transition(record, TopUpState::unknown, result.error().message);
   }
   adapters::crash_point("send.after_journal");
+}
+
+void Daemon::start_verification(const TopUpRecord& record) {
+  auto account = accounts_.find(record.account);
+  const core::Rule* rule = nullptr;
+  for (const auto& candidate : config_.rules) {
+    if (candidate.name == record.rule) rule = &candidate;
+  }
+  if (account == accounts_.end() || !rule || !rule->top_up || !record.settled_at) return;
+  const AccountRuntime& runtime = *account->second;
+  // The last poll that cannot include the credit: the latest if it came before the
+  // settlement, otherwise the one before it.
+  std::optional<core::Observation> before = runtime.latest;
+  if (before && before->at >= *record.settled_at) before = runtime.previous;
+  if (!before || !(before->balance.currency() == record.amount.currency())) return;
+  const auto& verify = rule->top_up->verify;
+  verifications_.push_back({record.key, record.rule, record.account, record.amount, before->balance,
+                            *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
+}
+
+void Daemon::check_verifications(const std::string& account, const core::Observation& observation) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (v.account != account || observation.at < v.settled_at) return false;
+    if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
+    spdlog::info("top-up reflected in the balance topup={} account={} before={} now={}", field(v.key), field(v.account),
+                 field(core::format_human(v.before)), field(core::format_human(observation.balance)));
+    return true;
+  });
+}
+
+void Daemon::expire_verifications(core::Timestamp now) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (now <= v.deadline) return false;
+    metrics_.count_not_reflected(v.rule);
+    const auto account = accounts_.find(v.account);
+    const std::optional<core::Money> balance =
+        account != accounts_.end() && account->second->latest ? std::optional(account->second->latest->balance)
+                                                              : std::nullopt;
+    const std::string reason = fmt::format(
+        "TopUpNotReflected: the gateway reported {} succeeded, but within {} the balance did not rise by it "
+        "(was {} before it settled{})",
+        core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
+        balance ? ", now " + core::format_human(*balance) : "");
+    spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
+    const core::Rule* rule = nullptr;
+    for (const auto& candidate : config_.rules) {
+      if (candidate.name == v.rule) rule = &candidate;
+    }
+    if (rule && rule->alert) {
+      const adapters::Notification notification{core::DecisionKind::alert_firing, v.rule, v.account, "critical", reason,
+                                                balance, std::nullopt, std::nullopt,
+                                                fmt::format("top-up {} of {} succeeded at the gateway", v.key,
+                                                            core::format_human(v.amount))};
+      metrics_.count_alert(v.rule, "critical");
+      for (const auto& name : rule->alert->notify) {
+        auto it = notifiers_.find(name);
+        if (it == notifiers_.end()) continue;
+        metrics_.count_notification(name, it->second->send(notification) ? "delivered" : "failed");
+      }
+    }
+    return true;
+  });
 }
 
 void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {

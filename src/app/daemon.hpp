@@ -43,6 +43,7 @@ struct AccountRuntime {
   config::AccountConfig config;
   std::shared_ptr<adapters::Provider> provider;
   std::optional<core::Observation> latest;  // last successful poll
+  std::optional<core::Observation> previous;  // the successful poll before it
   std::vector<core::Observation> history;   // recent polls, as long as runway rules look back
   core::Duration history_window{0};
   core::Timestamp monitoring_since;         // when this account's loop started
@@ -52,6 +53,18 @@ struct AccountRuntime {
 };
 
 using core::TopUpRecord;
+
+// A top-up the gateway reported succeeded, waiting to show in the balance.
+struct PendingVerification {
+  std::string key;
+  std::string rule;
+  std::string account;
+  core::Money amount;
+  core::Money before;         // the last balance that cannot include it
+  core::Timestamp settled_at;
+  core::Timestamp deadline;
+  int tolerance_percent;
+};
 
 // A rule on a schedule: its loop sleeps until the next due time.
 struct ScheduleRuntime {
@@ -110,6 +123,10 @@ class Daemon {
                   std::optional<core::Timestamp> visible_from = std::nullopt);
   bool top_up_in_flight(const std::string& account) const;
   void count_states();
+  // verify: after `succeeded` the balance must rise by the amount (account_loop.cpp).
+  void start_verification(const TopUpRecord& record);
+  void check_verifications(const std::string& account, const core::Observation& observation);
+  void expire_verifications(core::Timestamp now);
   void money_operation_finished();
 
   asio::io_context io_;
@@ -125,6 +142,7 @@ class Daemon {
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::set<std::string> sending_;     // keys whose request is on the wire right now
+  std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;

@@ -57,7 +57,9 @@ bool ProviderConfig::same_settings(const ProviderConfig& other) const {
   }
   if (type != other.type || settle_after != other.settle_after || seed != other.seed ||
       lose_answers_percent != other.lose_answers_percent ||
-      fail_before_apply_percent != other.fail_before_apply_percent || accounts.size() != other.accounts.size()) {
+      fail_before_apply_percent != other.fail_before_apply_percent || decline_percent != other.decline_percent ||
+      phantom_percent != other.phantom_percent ||
+      accounts.size() != other.accounts.size()) {
     return false;
   }
   for (std::size_t i = 0; i < accounts.size(); ++i) {

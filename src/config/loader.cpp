@@ -594,9 +594,11 @@ void Loader::load_providers(const YAML::Node& node) {
     if (auto settle = duration_at(map, "settle_after")) provider.settle_after = *settle;
     if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) provider.seed = static_cast<std::uint64_t>(*seed);
     if (const YAML::Node* faults_node = map.get("faults")) {
-      Map faults(*this, *faults_node, path + ".faults", {"lose_answers", "fail_before_apply"});
+      Map faults(*this, *faults_node, path + ".faults", {"lose_answers", "fail_before_apply", "decline", "phantom_credits"});
       if (auto lose = percent_at(faults, "lose_answers", 0, 100)) provider.lose_answers_percent = *lose;
       if (auto fail = percent_at(faults, "fail_before_apply", 0, 100)) provider.fail_before_apply_percent = *fail;
+      if (auto decline = percent_at(faults, "decline", 0, 100)) provider.decline_percent = *decline;
+      if (auto phantom = percent_at(faults, "phantom_credits", 0, 100)) provider.phantom_percent = *phantom;
     }
     if (const YAML::Node* accounts = map.get("accounts")) load_sandbox_accounts(*accounts, path, provider);
     config_.providers.push_back(std::move(provider));
@@ -650,7 +652,7 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
   for (const auto& [type, value] : gateways.entries()) {
     const std::string path = "gateways." + type;
     std::vector<std::string> keys = kSettings.at(type);
-    keys.insert(keys.end(), {"accounts", "settle_after", "seed", "webhook_url"});
+    keys.insert(keys.end(), {"accounts", "settle_after", "seed", "webhook_url", "decline"});
     Map map(*this, value, path, keys);
     if (!map.valid()) continue;
     SandboxGatewayConfig gateway;
@@ -661,6 +663,7 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
       if (auto text = string_at(map, key)) gateway.settings[key] = *text;
     }
     if (auto url = string_at(map, "webhook_url")) gateway.webhook_url = *url;
+    if (auto decline = percent_at(map, "decline", 0, 100)) gateway.simulation.decline_percent = *decline;
     if (auto settle = duration_at(map, "settle_after")) gateway.simulation.settle_after = *settle;
     if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) gateway.simulation.seed = static_cast<std::uint64_t>(*seed);
     if (const YAML::Node* accounts = map.get("accounts")) load_sandbox_accounts(*accounts, path, gateway.simulation);
@@ -826,7 +829,7 @@ std::optional<std::int32_t> parse_percent(std::string text) {
 
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
                                                    std::optional<Currency> currency) {
-  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits"});
+  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify"});
   if (!map.valid()) return std::nullopt;
   bool complete = true;
   auto method = core::TopUpMethod::direct_debit;
@@ -918,8 +921,14 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     limits.approval_above = money_at(limit_map, "approval_above", currency);
     if (auto expires = duration_at(limit_map, "approval_expires")) limits.approval_expires = *expires;
   }
+  core::Verification verify;
+  if (const YAML::Node* verify_node = map.get("verify")) {
+    Map verify_map(*this, *verify_node, path + ".verify", {"within", "tolerance"});
+    if (auto within = duration_at(verify_map, "within")) verify.within = *within;
+    if (auto tolerance = percent_at(verify_map, "tolerance", 0, 100)) verify.tolerance_percent = *tolerance;
+  }
   if (!complete || !amount_spec) return std::nullopt;
-  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits};
+  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits, verify};
 }
 
 bool by_location(const Diagnostic& a, const Diagnostic& b) {

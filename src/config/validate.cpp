@@ -326,6 +326,7 @@ class Checker {
     }
     if (top_up.limits.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
     if (top_up.limits.approval_expires.count() <= 0) problem(base + ".limits.approval_expires", "must be longer than 0s");
+    if (top_up.verify.within.count() <= 0) problem(base + ".verify.within", "must be longer than 0s");
   }
 
   void positive_amount(const std::string& field, const std::optional<Money>& money, const AccountConfig& account) {

@@ -52,4 +52,12 @@ bool can_transition(TopUpState from, TopUpState to) {
   return false;
 }
 
+bool reflects_top_up(const Money& before, const Money& after, const Money& amount, int tolerance_percent) {
+  // rise >= amount * (100 - tolerance) / 100, compared as rise * 100 >= amount * (100 - tolerance)
+  // in 128 bits so that no product can overflow.
+  __extension__ typedef __int128 Wide;
+  const Wide rise = static_cast<Wide>(after.minor()) - before.minor();
+  return rise * 100 >= static_cast<Wide>(amount.minor()) * (100 - tolerance_percent);
+}
+
 }  // namespace topupd::core

@@ -190,3 +190,34 @@ TEST(SandboxProviderTest, LedgerJsonListsMovementsAndAccounts) {
 
 }  // namespace
 }  // namespace topupd::adapters
+
+namespace topupd::adapters {
+namespace {
+
+TEST(SandboxProviderTest, ADeclinedTopUpSettlesAsFailedAndCreditsNothing) {
+  testing::FakeClock clock;
+  auto config = sandbox_config();
+  config.accounts[0].drain_per_minute = idr(0);
+  config.accounts[1].inflow_per_minute = idr(0);
+  config.decline_percent = 100;
+  SandboxProvider sandbox(config, clock);
+  ASSERT_EQ(sandbox.submit_now(debit("d1", 50'000))->status, ProviderTopUpStatus::pending);
+  const TopUpRequest sweep{"s1", core::TopUpMethod::sweep, "payout", "settlement", idr(200'000)};
+  ASSERT_TRUE(sandbox.submit_now(sweep));
+  EXPECT_EQ(*sandbox.balance_now("settlement"), idr(300'000));  // taken at once
+  clock.advance(5s);
+  const auto debit_outcome = sandbox.look_up_now("d1");
+  ASSERT_TRUE(debit_outcome);
+  EXPECT_EQ(debit_outcome->status, ProviderTopUpStatus::failed);
+  EXPECT_FALSE(debit_outcome->failure.empty());
+  EXPECT_EQ(sandbox.look_up_now("s1")->status, ProviderTopUpStatus::failed);
+  EXPECT_EQ(*sandbox.balance_now("payout"), idr(1'000'000));     // nothing credited
+  EXPECT_EQ(*sandbox.balance_now("settlement"), idr(500'000));   // the sweep given back
+  // A replay under the same key reports the same failure and moves nothing.
+  EXPECT_EQ(sandbox.submit_now(debit("d1", 50'000))->status, ProviderTopUpStatus::failed);
+  EXPECT_EQ(sandbox.ledger().size(), 2u);
+  EXPECT_NE(sandbox.ledger_json().find(R"("declined":true)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace topupd::adapters

@@ -23,7 +23,7 @@ Rule rule_when(Condition when) {
 TopUpSpec top_up(AmountSpec::Kind kind, std::int64_t value_major, TopUpMethod method = TopUpMethod::direct_debit) {
   return TopUpSpec{method, "bank", method == TopUpMethod::sweep ? "settlement" : "123",
                    AmountSpec{kind, idr(value_major), 0, std::nullopt, std::nullopt, std::nullopt}, std::nullopt,
-                   Limits{}};
+                   Limits{}, Verification{}};
 }
 
 // Steps a rule through observations on a fake clock, recording decisions, and keeps

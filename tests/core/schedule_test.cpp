@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <set>
+#include <utility>
+
 #include "topupd/core/topup.hpp"
 
 namespace topupd::core {
@@ -55,6 +59,56 @@ TEST(TopUpStateTest, FollowsTheJournalStateMachine) {
   EXPECT_TRUE(is_terminal(S::succeeded));
   EXPECT_TRUE(is_terminal(S::failed));
   EXPECT_FALSE(is_terminal(S::unknown));
+}
+
+}  // namespace
+}  // namespace topupd::core
+
+namespace topupd::core {
+namespace {
+
+// Every (from, to) pair against the journal's state machine, written out as a table:
+// a transition the table does not list must be refused.
+TEST(TopUpStateTest, EveryPairMatchesTheTable) {
+  using S = TopUpState;
+  const std::set<std::pair<S, S>> allowed = {
+      {S::awaiting_approval, S::planned}, {S::awaiting_approval, S::rejected}, {S::awaiting_approval, S::expired},
+      {S::planned, S::submitted},         {S::planned, S::failed},
+      {S::submitted, S::pending},         {S::submitted, S::succeeded},        {S::submitted, S::failed},
+      {S::submitted, S::unknown},
+      {S::pending, S::succeeded},         {S::pending, S::failed},             {S::pending, S::unknown},
+      // timeout → reconcile: the look-up finds it pending, succeeded or failed, or
+      // finds nothing and the same request goes again.
+      {S::unknown, S::pending},           {S::unknown, S::succeeded},          {S::unknown, S::failed},
+      {S::unknown, S::submitted},
+  };
+  int checked = 0;
+  for (S from : kAllTopUpStates) {
+    for (S to : kAllTopUpStates) {
+      EXPECT_EQ(can_transition(from, to), allowed.count({from, to}) == 1)
+          << to_string(from) << " -> " << to_string(to);
+      ++checked;
+    }
+    if (is_terminal(from)) {
+      for (S to : kAllTopUpStates) EXPECT_FALSE(can_transition(from, to)) << to_string(from);
+    }
+  }
+  EXPECT_EQ(checked, 81);
+}
+
+TEST(VerificationTest, ARiseOfTheAmountLessTheToleranceReflectsTheTopUp) {
+  const auto idr = [](std::int64_t major) { return Money(major * 100, *Currency::find("IDR")); };
+  EXPECT_TRUE(reflects_top_up(idr(100), idr(2'100), idr(2'000), 0));
+  EXPECT_FALSE(reflects_top_up(idr(100), idr(2'099), idr(2'000), 0));
+  EXPECT_TRUE(reflects_top_up(idr(100), idr(1'900), idr(2'000), 10));   // 1,800 ≥ 90 % of 2,000
+  EXPECT_FALSE(reflects_top_up(idr(100), idr(1'899), idr(2'000), 10));
+  EXPECT_FALSE(reflects_top_up(idr(5'000), idr(0), idr(2'000), 5));     // the balance fell
+  EXPECT_TRUE(reflects_top_up(idr(0), idr(0), idr(2'000), 100));        // 100 %: anything goes
+  // Extreme values do not overflow.
+  const Money huge(INT64_MAX, *Currency::find("IDR"));
+  const Money tiny(INT64_MIN, *Currency::find("IDR"));
+  EXPECT_TRUE(reflects_top_up(tiny, huge, huge, 0));
+  EXPECT_FALSE(reflects_top_up(huge, tiny, huge, 0));
 }
 
 }  // namespace

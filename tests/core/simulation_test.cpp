@@ -30,7 +30,8 @@ TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
                                              random() % 2 ? std::optional(idr(7'000)) : std::nullopt,
                                              std::nullopt, idr(max)},
                                   std::nullopt,
-                                  Limits{idr(per_day), max_per_day, Duration((random() % 4) * 600'000), std::nullopt}}};
+                                  Limits{idr(per_day), max_per_day, Duration((random() % 4) * 600'000), std::nullopt},
+                                  Verification{}}};
     // A jagged history over several days with random gaps and dips.
     std::vector<HistoryRow> rows;
     Timestamp at = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
@@ -64,7 +65,7 @@ TEST(SimulationTest, AppliesTopUpsToLaterRowsAfterTheSettleDelay) {
             .hold_for = Duration(0), .clear = std::nullopt, .alert = AlertSpec{},
             .top_up = TopUpSpec{TopUpMethod::direct_debit, "", "1",
                                 AmountSpec{AmountSpec::Kind::fixed, idr(1'000), 0, std::nullopt, std::nullopt, std::nullopt},
-                                std::nullopt, Limits{}}};
+                                std::nullopt, Limits{}, Verification{}}};
   const Timestamp t0 = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
   std::vector<HistoryRow> rows;
   for (int i = 0; i < 4; ++i) rows.push_back({t0 + Duration(i * 600'000), "payout", idr(50 - i)});

@@ -475,3 +475,64 @@ TEST(CheckCommandTest, UsageErrorsExitTwo) {
 
 }  // namespace
 }  // namespace topupd::testing
+
+namespace topupd::testing {
+namespace {
+
+TEST(VerifyTest, ASucceededTopUpMustShowInTheBalanceOrTopUpNotReflectedFires) {
+  // 'steady' is topped up normally: the credit shows in the next polls. 'ghost' is at
+  // a gateway that reports every top-up succeeded and never credits it — exactly what
+  // verify exists to catch.
+  Daemon daemon(R"(
+http: {listen: "127.0.0.1:0"}
+providers:
+  demo:
+    type: sandbox
+    settle_after: 300ms
+    accounts:
+      steady: {balance: IDR 1_000_000, drain_per_minute: IDR 6_000_000}
+  ghost:
+    type: sandbox
+    settle_after: 300ms
+    faults: {phantom_credits: 100%}
+    accounts:
+      sink: {balance: IDR 1_000_000, drain_per_minute: IDR 6_000_000}
+accounts:
+  steady: {provider: demo, currency: IDR, poll: {every: 100ms}}
+  sink: {provider: ghost, currency: IDR, poll: {every: 100ms}}
+notifiers:
+  ops: {type: log}
+rules:
+  - name: steady-low
+    account: steady
+    when: {below: IDR 900_000}
+    clear: {above: IDR 1_500_000}
+    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 2_000_000}, limits: {max_per_day: 1},
+             verify: {within: 2s, tolerance: 10%}}
+  - name: sink-low
+    account: sink
+    when: {below: IDR 900_000}
+    alert: {severity: warning, notify: [ops]}
+    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 2_000_000}, limits: {max_per_day: 1},
+             verify: {within: 1s}}
+)");
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] {
+    return sample(daemon.metrics(), "topupd_topups_not_reflected_total", {R"(rule="sink-low")"}) >= 1.0;
+  }, std::chrono::seconds(20))) << daemon.log();
+  ASSERT_TRUE(eventually([&] {
+    return daemon.log().find("top-up reflected in the balance") != std::string::npos;
+  }, std::chrono::seconds(20))) << daemon.log();
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("TopUpNotReflected"), std::string::npos);
+  EXPECT_NE(log.find("account=sink"), std::string::npos);
+  // The alert went to the rule's notifier, and the steady account was never accused.
+  EXPECT_NE(log.find("ALERT FIRING: TopUpNotReflected"), std::string::npos) << log;
+  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_not_reflected_total", {R"(rule="steady-low")"}), std::nullopt);
+  std::smatch reflected;
+  ASSERT_TRUE(std::regex_search(log, reflected, std::regex("top-up reflected in the balance topup=\\S+ account=(\\S+)")));
+  EXPECT_EQ(reflected[1], "steady");
+}
+
+}  // namespace
+}  // namespace topupd::testing

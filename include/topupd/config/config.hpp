@@ -138,6 +138,8 @@ struct ProviderConfig {
   // Faults on top-up requests, to see how topupd handles unknown outcomes:
   int lose_answers_percent = 0;       // the movement is applied, then the answer is lost
   int fail_before_apply_percent = 0;  // a server error before anything is applied
+  int decline_percent = 0;            // accepted, then declined by the bank: settles as failed
+  int phantom_percent = 0;            // reported succeeded, never credited (a gateway bug)
 
   const SandboxAccountConfig* find_sandbox_account(const std::string& id) const;
   // Whether the gateway has an API that moves money in (direct debit or sweep).

@@ -59,6 +59,14 @@ struct Limits {
   Duration approval_expires{std::chrono::hours(24)};  // ... this long at most, then expire
 };
 
+// After a top-up succeeds, the account's balance must show it: within `within` a poll
+// must have risen by the amount, less `tolerance_percent` of it for payouts made in
+// between. Otherwise topupd raises TopUpNotReflected.
+struct Verification {
+  Duration within{std::chrono::minutes(10)};
+  int tolerance_percent = 5;
+};
+
 struct TopUpSpec {
   TopUpMethod method;
   std::string via;                       // provider that executes it
@@ -66,7 +74,12 @@ struct TopUpSpec {
   AmountSpec amount;
   std::optional<Money> keep_in_source;   // sweeps never leave less than this in the source
   Limits limits;
+  Verification verify;
 };
+
+// Whether a balance seen after a top-up settled shows it: it rose from `before` by at
+// least `amount` less `tolerance_percent` of it. Exact integer arithmetic.
+bool reflects_top_up(const Money& before, const Money& after, const Money& amount, int tolerance_percent);
 
 struct AlertSpec {
   std::string severity = "warning";

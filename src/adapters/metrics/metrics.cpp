@@ -31,6 +31,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& poll_errors;
   prometheus::Family<prometheus::Gauge>& rule_state;
   prometheus::Family<prometheus::Counter>& alerts;
+  prometheus::Family<prometheus::Counter>& not_reflected;
   prometheus::Family<prometheus::Counter>& notifications;
   prometheus::Family<prometheus::Counter>& top_ups;
   prometheus::Family<prometheus::Counter>& top_up_amount;
@@ -83,6 +84,9 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Help("1 for the state each rule is in (inactive, pending, firing), 0 otherwise").Register(r),
       prometheus::BuildCounter().Name("topupd_alerts_total")
           .Help("Alerts that started firing").Register(r),
+      prometheus::BuildCounter().Name("topupd_topups_not_reflected_total")
+          .Help("Top-ups reported succeeded whose amount did not show in the balance within verify.within")
+          .Register(r),
       prometheus::BuildCounter().Name("topupd_notifications_total")
           .Help("Notifications handed to notifiers, by outcome").Register(r),
       prometheus::BuildCounter().Name("topupd_topups_total")
@@ -203,6 +207,10 @@ void Metrics::set_rule_state(const std::string& rule, core::RulePhase phase) {
     families_->rule_state.Add({{"rule", rule}, {"state", std::string(core::to_string(candidate))}})
         .Set(candidate == phase ? 1 : 0);
   }
+}
+
+void Metrics::count_not_reflected(const std::string& rule) {
+  families_->not_reflected.Add({{"rule", rule}}).Increment();
 }
 
 void Metrics::count_alert(const std::string& rule, const std::string& severity) {

@@ -18,6 +18,8 @@ SandboxProvider::SandboxProvider(const config::ProviderConfig& config, const cor
       settle_after_(config.settle_after),
       lose_answers_percent_(config.lose_answers_percent),
       fail_before_apply_percent_(config.fail_before_apply_percent),
+      decline_percent_(config.decline_percent),
+      phantom_percent_(config.phantom_percent),
       clock_(clock),
       random_(config.seed) {
   const core::Timestamp now = clock_.now();
@@ -63,8 +65,9 @@ void SandboxProvider::settle(core::Timestamp now) {
   std::erase_if(unsettled_, [&](std::size_t index) {
     auto& entry = ledger_[index];
     if (entry.settles_at > now) return false;
-    auto it = accounts_.find(entry.account);
-    if (it != accounts_.end()) {
+    // A declined movement credits nothing; a declined sweep gives the source its money back.
+    auto it = accounts_.find(entry.declined ? entry.source : entry.account);
+    if (it != accounts_.end() && !entry.phantom && (!entry.declined || entry.kind == core::TopUpMethod::sweep)) {
       drift_to(it->second, now);
       if (auto credited = it->second.balance.checked_add(entry.amount)) it->second.balance = *credited;
     }
@@ -136,6 +139,7 @@ ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id
 }
 
 TopUpReceipt SandboxProvider::receipt_of(const SandboxLedgerEntry& entry) const {
+  if (entry.settled && entry.declined) return {entry.id, ProviderTopUpStatus::failed, "declined by the bank (sandbox)"};
   return {entry.id, entry.settled ? ProviderTopUpStatus::succeeded : ProviderTopUpStatus::pending, ""};
 }
 
@@ -194,7 +198,9 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
   }
   SandboxLedgerEntry entry{fmt::format("sbx_{}", ledger_.size() + 1), request.method,
                            request.destination_id, request.source, request.amount,
-                           request.idempotency_key, now, now + settle_after_, false};
+                           request.idempotency_key, now, now + settle_after_, false,
+                           decline_percent_ > 0 && static_cast<int>(random_() % 100) < decline_percent_,
+                           phantom_percent_ > 0 && static_cast<int>(random_() % 100) < phantom_percent_};
   by_key_.emplace(entry.idempotency_key, ledger_.size());
   unsettled_.push_back(ledger_.size());
   ledger_.push_back(entry);
@@ -229,11 +235,11 @@ std::string SandboxProvider::ledger_json() {
     const auto& e = ledger_[i];
     out += fmt::format(
         "{}{{\"id\":{},\"kind\":{},\"account\":{},\"source\":{},\"amount_minor\":{},"
-        "\"currency\":{},\"idempotency_key\":{},\"created_at\":{},\"settled\":{}}}",
+        "\"currency\":{},\"idempotency_key\":{},\"created_at\":{},\"settled\":{},\"declined\":{}}}",
         i == 0 ? "" : ",", json_string(e.id), json_string(core::to_string(e.kind)),
         json_string(e.account), json_string(e.source), e.amount.minor(),
         json_string(e.amount.currency().code()), json_string(e.idempotency_key),
-        json_string(core::format_rfc3339(e.created_at)), e.settled ? "true" : "false");
+        json_string(core::format_rfc3339(e.created_at)), e.settled ? "true" : "false", e.declined ? "true" : "false");
   }
   out += "],\"accounts\":[";
   bool first = true;

@@ -215,6 +215,7 @@ std::string Gateway::stripe_topup_json(const StripeTopUp& topup) {
   auto metadata = Value::object();
   for (const auto& [k, v] : topup.metadata) metadata.set(k, Value::string(v));
   const bool settled = found && found->status == ProviderTopUpStatus::succeeded;
+  const bool declined = found && found->status == ProviderTopUpStatus::failed;
   Value body = Value::object();
   body.set("id", Value::string(topup.id))
       .set("object", Value::string("topup"))
@@ -225,13 +226,13 @@ std::string Gateway::stripe_topup_json(const StripeTopUp& topup) {
       .set("description", topup.description.empty() ? Value() : Value::string(topup.description))
       .set("expected_availability_date",
            Value::number(static_cast<long long>(entry ? unix_seconds(entry->settles_at) : topup.created)))
-      .set("failure_code", Value())
-      .set("failure_message", Value())
+      .set("failure_code", declined ? Value::string("bank_declined") : Value())
+      .set("failure_message", declined ? Value::string(found->failure) : Value())
       .set("livemode", Value::boolean(false))
       .set("metadata", std::move(metadata))
       .set("source", topup.source.empty() ? Value() : Value::string(topup.source))
       .set("statement_descriptor", Value())
-      .set("status", Value::string(settled ? "succeeded" : "pending"))
+      .set("status", Value::string(settled ? "succeeded" : declined ? "failed" : "pending"))
       .set("transfer_group", Value());
   return body.serialize();
 }
@@ -592,6 +593,7 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
   }
   auto receipt = f.sim->look_up_now(transaction->second.key);
   const bool settled = receipt && receipt->status == ProviderTopUpStatus::succeeded;
+  const bool declined = receipt && receipt->status == ProviderTopUpStatus::failed;
   Money amount(0, *core::Currency::find("IDR"));
   for (const auto& e : f.sim->ledger()) {
     if (e.idempotency_key == transaction->second.key) amount = e.amount;
@@ -603,8 +605,9 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
                                 .set("originalReferenceNo", Value::string(receipt ? receipt->reference : ""))
                                 .set("originalExternalId", Value::string(transaction->second.external_id))
                                 .set("serviceCode", Value::string(wanted_service))
-                                .set("latestTransactionStatus", Value::string(settled ? "00" : "03"))
-                                .set("transactionStatusDesc", Value::string(settled ? "Success" : "Pending"))
+                                .set("latestTransactionStatus", Value::string(settled ? "00" : declined ? "06" : "03"))
+                                .set("transactionStatusDesc",
+                                     Value::string(settled ? "Success" : declined ? "Failed" : "Pending"))
                                 .set("amount", money_json(amount)));
 }
 
@@ -749,9 +752,9 @@ std::vector<net::Request> Gateway::take_webhooks() {
         hook.body = fmt::format(
             "{{\"id\":\"evt_sbx{:08}\",\"object\":\"event\",\"api_version\":\"2024-06-20\",\"created\":{},"
             "\"data\":{{\"object\":{}}},\"livemode\":false,\"pending_webhooks\":1,"
-            "\"request\":{{\"id\":null,\"idempotency_key\":{}}},\"type\":\"topup.succeeded\"}}",
+            "\"request\":{{\"id\":null,\"idempotency_key\":{}}},\"type\":\"{}\"}}",
             sequence_, unix_seconds(now), stripe_topup_json(*topup),
-            key.rfind("tu_", 0) == 0 ? "null" : json_string(key));
+            key.rfind("tu_", 0) == 0 ? "null" : json_string(key), entry.declined ? "topup.failed" : "topup.succeeded");
         const std::string t = std::to_string(unix_seconds(now));
         const std::string signature = crypto::hex(crypto::hmac_sha256(f->config.setting("webhook_secret"), t + "." + hook.body));
         hook.headers.emplace_back("Stripe-Signature", "t=" + t + ",v1=" + signature);
@@ -764,8 +767,8 @@ std::vector<net::Request> Gateway::take_webhooks() {
         hook.body = Value::object()
                         .set("originalPartnerReferenceNo", Value::string(partner_reference))
                         .set("originalReferenceNo", Value::string(entry.id))
-                        .set("latestTransactionStatus", Value::string("00"))
-                        .set("transactionStatusDesc", Value::string("Success"))
+                        .set("latestTransactionStatus", Value::string(entry.declined ? "06" : "00"))
+                        .set("transactionStatusDesc", Value::string(entry.declined ? "Failed" : "Success"))
                         .set("amount", money_json(entry.amount))
                         .set("finishedTime", Value::string(snap_timestamp(now)))
                         .serialize();
@@ -779,6 +782,8 @@ std::vector<net::Request> Gateway::take_webhooks() {
         hook.headers.emplace_back("X-PARTNER-ID", f->config.setting("client_id"));
         hook.headers.emplace_back("X-EXTERNAL-ID", fmt::format("{}", 900000000000 + ++sequence_));
         hook.headers.emplace_back("CHANNEL-ID", "95221");
+      } else if (entry.declined) {
+        continue;  // a deposit that never arrived is not announced
       } else if (type == "midtrans_iris") {
         hook.body = Value::object()
                         .set("transaction_id", Value::string(entry.id))

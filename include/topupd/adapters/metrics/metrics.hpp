@@ -56,6 +56,7 @@ class Metrics {
   void set_rule_state(const std::string& rule, core::RulePhase phase);
 
   void count_alert(const std::string& rule, const std::string& severity);
+  void count_not_reflected(const std::string& rule);
   void count_notification(const std::string& notifier, std::string_view outcome);
   void count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome);
   void add_top_up_amount(const std::string& account, core::TopUpMethod method, const core::Money& amount);

@@ -5,6 +5,10 @@
 // noise, and may be set to fail a share of balance reads (a simulated outage). Top-up
 // requests can be made to fail before anything is applied, or to lose their answer
 // after the movement was applied: both leave the caller not knowing the outcome.
+// A share of accepted top-ups can be declined by the simulated bank (`decline`): they
+// settle as failed, credit nothing and give a sweep's source its money back. Another
+// share (`phantom_credits`) is reported succeeded but never credited, the gateway bug
+// that top-up verification exists to catch.
 // Direct debits credit the account after `settle_after`; sweeps take the money
 // out of the source at once and credit the destination after `settle_after`. Time
 // is read from the injected Clock and movements settle lazily when the sandbox is next
@@ -33,7 +37,9 @@ struct SandboxLedgerEntry {
   std::string idempotency_key;
   core::Timestamp created_at;
   core::Timestamp settles_at;
-  bool settled = false;
+  bool settled = false;   // completed: credited, or (declined) given back
+  bool declined = false;  // the bank refused it after accepting: it settles as failed
+  bool phantom = false;   // reported succeeded but never credited (a simulated gateway bug)
 };
 
 class SandboxProvider final : public Provider {
@@ -92,6 +98,8 @@ class SandboxProvider final : public Provider {
   core::Duration settle_after_;
   int lose_answers_percent_;
   int fail_before_apply_percent_;
+  int decline_percent_;
+  int phantom_percent_;
   const core::Clock& clock_;
   std::mt19937_64 random_;
   std::map<std::string, Account> accounts_;
