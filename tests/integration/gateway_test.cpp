@@ -17,6 +17,7 @@
 #include "topupd/adapters/net/http_server.hpp"
 #include "topupd/adapters/providers/http_providers.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
+#include "topupd/adapters/webhooks/verify.hpp"
 
 namespace topupd::testing {
 namespace {
@@ -539,6 +540,18 @@ TEST(SandboxWebhooks, SnapNotificationsAreSignedWithTheSandboxKey) {
                                dir.file("sig"), dir.file("data")});
   EXPECT_EQ(verified.status, 0) << verified.output;
   EXPECT_NE(hook.body.find(R"("latestTransactionStatus":"00")"), std::string::npos);
+  // topupd's own verifier accepts it, and refuses it with one byte changed or too late.
+  adapters::webhooks::Incoming in{"POST", hook.path, hook.headers, hook.body, clock.now()};
+  const std::string sandbox_key = read_file(keys().file("sandbox.pub"));
+  EXPECT_TRUE(adapters::webhooks::verify_snap(in, sandbox_key, std::chrono::minutes(5)).ok());
+  auto tampered = in;
+  tampered.body.replace(tampered.body.find("\"00\""), 4, "\"06\"");
+  EXPECT_EQ(adapters::webhooks::verify_snap(tampered, sandbox_key, std::chrono::minutes(5)).verdict,
+            adapters::webhooks::Verdict::bad_signature);
+  auto late = in;
+  late.now += std::chrono::minutes(6);
+  EXPECT_EQ(adapters::webhooks::verify_snap(late, sandbox_key, std::chrono::minutes(5)).verdict,
+            adapters::webhooks::Verdict::stale);
   EXPECT_NE(hook.body.find(adapters::snap_partner_reference(request.idempotency_key)), std::string::npos);
 }
 
@@ -559,6 +572,29 @@ TEST(StripeNpm, TheOfficialClientTalksToTheSandbox) {
   EXPECT_NE(out.find(R"("amount":5000)"), std::string::npos) << out;
   const auto keys_in_ledger = ledger_keys(sandbox.ledger());
   EXPECT_EQ(std::count(keys_in_ledger.begin(), keys_in_ledger.end(), "stripe:stripe-node-key-1"), 1);
+}
+
+TEST(StripeNpm, TopupdAcceptsTheHeadersTheOfficialLibraryMakes) {
+  TempDir dir;
+  const std::string body = R"({"id":"evt_npm_1","object":"event","type":"topup.succeeded","data":{"object":{"id":"tu_1"}}})";
+  dir.write("payload.json", body);
+  const std::string script = std::string(TOPUPD_SOURCE_DIR) + "/tests/integration/peers/stripe_peer.js";
+  auto signed_by_npm = run_command({TOPUPD_NODE, script, "sign", dir.file("payload.json"), "whsec_npm", "1700000000"});
+  ASSERT_EQ(signed_by_npm.status, 0) << signed_by_npm.output;
+  std::string header = signed_by_npm.output;
+  while (!header.empty() && (header.back() == '\n' || header.back() == '\r')) header.pop_back();
+  ASSERT_EQ(header.rfind("t=1700000000,v1=", 0), 0u) << header;
+  using adapters::webhooks::Verdict;
+  const auto now = core::Timestamp(std::chrono::seconds(1700000100));
+  auto check = [&](const std::string& secret, const std::string& payload, core::Timestamp when) {
+    return adapters::webhooks::verify_stripe({"POST", "/webhooks/stripe", {{"Stripe-Signature", header}}, payload, when},
+                                             secret, std::chrono::seconds(300))
+        .verdict;
+  };
+  EXPECT_EQ(check("whsec_npm", body, now), Verdict::accepted);
+  EXPECT_EQ(check("whsec_other", body, now), Verdict::bad_signature);
+  EXPECT_EQ(check("whsec_npm", body + " ", now), Verdict::bad_signature);
+  EXPECT_EQ(check("whsec_npm", body, now + std::chrono::seconds(301)), Verdict::stale);
 }
 
 TEST(StripeNpm, ConstructEventAcceptsTheSandboxWebhooks) {

@@ -2,6 +2,7 @@
 //   node stripe_peer.js client PORT SECRET_KEY  → one JSON line about balance and top-ups
 //   node stripe_peer.js receive WEBHOOK_SECRET  → prints its port, then one JSON line per
 //                                                 webhook checked with constructEvent
+//   node stripe_peer.js sign FILE SECRET UNIX   → the Stripe-Signature stripe-node makes for FILE
 const http = require('http');
 const Stripe = require('stripe');
 
@@ -55,7 +56,14 @@ function receive(secret) {
   server.listen(0, '127.0.0.1', () => console.log(`receiver listening on ${server.address().port}`));
 }
 
+function sign(file, secret, timestamp) {
+  const payload = require('fs').readFileSync(file, 'utf8');
+  const stripe = new Stripe('sk_test_unused');
+  console.log(stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: Number(timestamp) }));
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'client') client(...args).catch((e) => { console.error(e); process.exit(1); });
 else if (mode === 'receive') receive(...args);
-else { console.error('usage: stripe_peer.js client PORT KEY | receive SECRET'); process.exit(2); }
+else if (mode === 'sign') sign(...args);
+else { console.error('usage: stripe_peer.js client PORT KEY | receive SECRET | sign FILE SECRET UNIX'); process.exit(2); }
