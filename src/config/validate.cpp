@@ -109,7 +109,7 @@ class Checker {
           problem(path + ".private_key", "missing required field 'private_key' (PEM, e.g. ${file:/etc/topupd/snap.pem})");
         }
       } else if (snap.private_key.find("PRIVATE KEY-----") == std::string::npos) {
-        problem(path + ".private_key", "not a PEM private key (expected -----BEGIN PRIVATE KEY-----)");
+        problem(path + ".private_key", "not a PEM private key (expected a PKCS#8 'BEGIN PRIVATE KEY' block)");
       }
       if (snap.signature_encoding != "base64" && snap.signature_encoding != "hex") {
         problem(path + ".signature_encoding", "expected base64 or hex");
