@@ -415,6 +415,13 @@ TEST_F(Gateways, ACircuitBreakerStopsCallingAFailingGateway) {
   EXPECT_EQ(result.error().kind, FailureKind::retryable);
 }
 
+TEST_F(Gateways, DuplicatingWebhooksLeavesRequestsAlone) {
+  fault(R"({"provider": "flip", "duplicate_webhooks": true})");
+  auto result = balance(*make(provider_config("flip", sandbox_->url())), "main", "IDR");
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->minor(), money("IDR 30_000_000").minor());
+}
+
 TEST_F(Gateways, IdempotentReadsAreRetriedThroughAShortBurst) {
   auto config = provider_config("xendit", sandbox_->url());
   config.http.max_attempts = 3;

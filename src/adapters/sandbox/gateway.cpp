@@ -103,8 +103,8 @@ ServerResponse stripe_error(int status, const std::string& type, const std::stri
 
 }  // namespace
 
-bool Fault::active() const {
-  return remaining != 0 && (latency.count() > 0 || status != 0 || malformed || reset || hang || duplicate_webhooks);
+bool Fault::affects_requests() const {
+  return remaining != 0 && (latency.count() > 0 || status != 0 || malformed || reset || hang);
 }
 
 struct Gateway::Family {
@@ -169,7 +169,7 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   Family* f = type.empty() ? nullptr : family(type);
   if (!f) return json_response(404, Value::object().set("error", Value::string("no such endpoint in the sandbox")));
   Fault& fault = f->fault;
-  const bool hit = fault.active() && draw(fault.rate_percent);
+  const bool hit = fault.affects_requests() && draw(fault.rate_percent);
   if (hit && fault.remaining > 0) --fault.remaining;
   auto misbehave = [&](ServerResponse response) {
     response.delay = fault.latency;

@@ -37,7 +37,8 @@ struct Fault {
   bool after_apply = false; // apply the request first, then misbehave (the answer is lost)
   bool duplicate_webhooks = false;
   int remaining = -1;       // requests left to affect; -1: until cleared
-  bool active() const;
+  // Whether requests misbehave (duplicate_webhooks alone changes only webhooks).
+  bool affects_requests() const;
 };
 
 class Gateway {
