@@ -128,67 +128,69 @@ class BalanceOnly : public HttpProvider {
   virtual std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const = 0;
 };
 
-class Xendit final : public BalanceOnly {
+// Xendit, Midtrans Iris and Flip: HTTP Basic with the secret key as the user and an
+// empty password, and an answer {"balance": …} in major units.
+class KeyedBalance : public BalanceOnly {
+ public:
+  KeyedBalance(const config::ProviderConfig& c, std::string default_base, asio::any_io_executor e,
+               const core::Clock& clock, core::Random& r, bool balance_may_be_text)
+      : BalanceOnly(c, std::move(default_base), std::move(e), clock, r), balance_may_be_text_(balance_may_be_text) {}
+
+ protected:
+  net::Request keyed_get(const std::string& path) const {
+    net::Request request;
+    request.url = url(path);
+    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
+    return request;
+  }
+  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
+    const Value* balance = document.find("balance");
+    if (!balance || !(balance->is_number() || (balance_may_be_text_ && balance->is_string()))) return std::nullopt;
+    return parse_major_text(balance->text(), query.currency);
+  }
+
+ private:
+  bool balance_may_be_text_;
+};
+
+class Xendit final : public KeyedBalance {
  public:
   Xendit(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : BalanceOnly(c, "https://api.xendit.co", std::move(e), clock, r) {}
+      : KeyedBalance(c, "https://api.xendit.co", std::move(e), clock, r, false) {}
 
  protected:
   net::Request balance_request(const BalanceQuery& query) const override {
-    net::Request request;
-    request.url = url(fmt::format("/balance?account_type={}&currency={}",
-                                  query.balance_kind == "holding" ? "HOLDING" : "CASH", query.currency.code()));
-    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
+    net::Request request = keyed_get(fmt::format("/balance?account_type={}&currency={}",
+                                                 query.balance_kind == "holding" ? "HOLDING" : "CASH",
+                                                 query.currency.code()));
     // Sub-accounts (xenPlatform) are read with for-user-id; "master" is the key's own.
     if (!query.account_id.empty() && query.account_id != "master") request.headers.emplace_back("for-user-id", query.account_id);
     return request;
   }
-  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
-    const Value* balance = document.find("balance");
-    if (!balance || !balance->is_number()) return std::nullopt;
-    return parse_major_text(balance->text(), query.currency);
-  }
 };
 
-class MidtransIris final : public BalanceOnly {
+class MidtransIris final : public KeyedBalance {
  public:
+  // Iris writes the balance as a decimal string.
   MidtransIris(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : BalanceOnly(c, "https://app.midtrans.com/iris", std::move(e), clock, r) {}
+      : KeyedBalance(c, "https://app.midtrans.com/iris", std::move(e), clock, r, true) {}
 
  protected:
   net::Request balance_request(const BalanceQuery& query) const override {
-    net::Request request;
     // Aggregator: one balance; facilitator: one per bank account.
-    request.url = query.account_id.empty() || query.account_id == "aggregator"
-                      ? url("/api/v1/balance")
-                      : url("/api/v1/bank_accounts/" + net::url_encode(query.account_id) + "/balance");
-    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
-    return request;
-  }
-  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
-    const Value* balance = document.find("balance");
-    if (!balance || !(balance->is_string() || balance->is_number())) return std::nullopt;
-    return parse_major_text(balance->text(), query.currency);
+    return keyed_get(query.account_id.empty() || query.account_id == "aggregator"
+                         ? "/api/v1/balance"
+                         : "/api/v1/bank_accounts/" + net::url_encode(query.account_id) + "/balance");
   }
 };
 
-class Flip final : public BalanceOnly {
+class Flip final : public KeyedBalance {
  public:
   Flip(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : BalanceOnly(c, "https://bigflip.id/api", std::move(e), clock, r) {}
+      : KeyedBalance(c, "https://bigflip.id/api", std::move(e), clock, r, false) {}
 
  protected:
-  net::Request balance_request(const BalanceQuery&) const override {
-    net::Request request;
-    request.url = url("/v2/general/balance");
-    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
-    return request;
-  }
-  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
-    const Value* balance = document.find("balance");
-    if (!balance || !balance->is_number()) return std::nullopt;
-    return parse_major_text(balance->text(), query.currency);
-  }
+  net::Request balance_request(const BalanceQuery&) const override { return keyed_get("/v2/general/balance"); }
 };
 
 class GenericHttp final : public BalanceOnly {
