@@ -59,8 +59,10 @@ TopUpState state_of(adapters::ProviderTopUpStatus status) {
 asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account) {
   const auto& poll = account->config.poll;
   while (!account->stopped) {
+    account->wake_requested = false;  // this poll answers every request made so far
     co_await poll_once(*account);
     if (account->stopped) break;
+    if (account->wake_requested) continue;  // a webhook arrived while polling
     const core::Duration delay =
         account->consecutive_failures == 0
             ? core::jittered(poll.every, poll.jitter_percent, random_.next())
@@ -68,7 +70,7 @@ asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account)
                                     poll.jitter_percent, random_.next());
     account->timer.expires_after(delay);
     auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error) break;  // cancelled by a reload or shutdown
+    if (error && (account->stopped || !account->wake_requested)) break;  // retired by a reload or shutdown
   }
 }
 
@@ -551,7 +553,12 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
     if (status_of(record.state) != receipt.status || record.state == TopUpState::unknown) {
       const std::optional<core::Timestamp> polled_at =
           account.latest ? std::optional(account.latest->at) : std::nullopt;
-      transition(record, state_of(receipt.status), receipt.failure, polled_at);
+      std::string why = receipt.failure;
+      if (auto hint = webhook_hints_.find(key); hint != webhook_hints_.end()) {
+        why = fmt::format("looked up after webhook {}{}", hint->second, why.empty() ? "" : "; " + why);
+        webhook_hints_.erase(hint);
+      }
+      transition(record, state_of(receipt.status), why, polled_at);
     }
   }
 }

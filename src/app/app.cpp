@@ -47,7 +47,12 @@ int Daemon::run() {
                  "forgets them; set store.sqlite to a file");
   }
   config::Config initial = config_;
-  apply(std::move(initial));
+  try {
+    apply(std::move(initial));
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {} webhooks.listen={}:{}", e.what(), config_.webhooks.host, config_.webhooks.port);
+    return 1;
+  }
   metrics_.set_config_reload(true, clock_.now());
 
   admin_ = std::make_unique<adapters::AdminServer>(io_, routes());
@@ -77,8 +82,7 @@ int Daemon::run() {
   if (auto interval = adapters::systemd::watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval), adapters::log_failure("systemd watchdog"));
   }
-  adapters::systemd::notify(fmt::format("READY=1\nSTATUS=admin http on {}, watching {} accounts",
-                                        admin_address_, config_.accounts.size()));
+  adapters::systemd::notify("READY=1\nSTATUS=" + status_line());
   io_.run();
   spdlog::info("topupd stopped");
   return 0;
@@ -104,6 +108,10 @@ void Daemon::apply(config::Config config) {
     }
     providers[provider.name] = sandboxes[provider.name];
   }
+
+  // The receiver binds before anything else changes, so a bad address or TLS file
+  // rejects the configuration and leaves the running one intact.
+  apply_webhook_server(config);
 
   adapters::set_log_level(config.log_level);
   std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers;
@@ -245,8 +253,12 @@ void Daemon::reload() {
   }
   metrics_.set_config_reload(true, clock_.now());
   spdlog::info("configuration reloaded accounts={} rules={}", config_.accounts.size(), config_.rules.size());
-  adapters::systemd::notify(fmt::format("READY=1\nSTATUS=admin http on {}, watching {} accounts",
-                                        admin_address_, config_.accounts.size()));
+  adapters::systemd::notify("READY=1\nSTATUS=" + status_line());
+}
+
+std::string Daemon::status_line() const {
+  return fmt::format("admin http on {}{}, watching {} accounts", admin_address_,
+                     webhook_server_ ? ", webhooks on " + webhook_address_ : "", config_.accounts.size());
 }
 
 void Daemon::shutdown() {
@@ -256,6 +268,7 @@ void Daemon::shutdown() {
   spdlog::info("stopping: no new polls or top-ups");
   if (admin_) admin_->stop();
   if (control_) control_->stop();
+  if (webhook_server_) webhook_server_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();
   staleness_timer_.cancel();

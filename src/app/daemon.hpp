@@ -20,12 +20,14 @@
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/admin_server.hpp"
+#include "topupd/adapters/net/http_server.hpp"
 #include "topupd/adapters/net/control_server.hpp"
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/providers/sandbox_provider.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
+#include "topupd/adapters/webhooks/receiver.hpp"
 #include "topupd/config/config.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
@@ -49,6 +51,7 @@ struct AccountRuntime {
   core::Timestamp monitoring_since;         // when this account's loop started
   int consecutive_failures = 0;
   bool stopped = false;  // set when a reload or shutdown retires this loop
+  bool wake_requested = false;  // poll again now (a webhook said something changed)
   asio::steady_timer timer;
 };
 
@@ -88,6 +91,7 @@ class Daemon {
   asio::awaitable<void> signal_loop();
   asio::awaitable<void> watchdog_loop(core::Duration interval);
   adapters::RouteTable routes();
+  std::string status_line() const;  // systemd STATUS=
   // Loads rule states and recent top-ups from the store; marks requests that were on
   // the wire when topupd last stopped as unknown, so they are looked up first.
   void load_state();
@@ -129,6 +133,16 @@ class Daemon {
   void expire_verifications(core::Timestamp now);
   void money_operation_finished();
 
+  // Webhooks (webhooks.cpp): check → remember the event id (batched, durable) →
+  // answer → apply (look the top-up up and poll its account now).
+  struct InboxEntry;
+  void apply_webhook_server(const config::Config& config);
+  asio::awaitable<adapters::net::ServerResponse> receive_webhook(adapters::net::ServerRequest request);
+  asio::awaitable<std::optional<bool>> remember_webhook(adapters::WebhookEventRecord record);
+  void flush_webhook_inbox();
+  void apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
+  void wake(AccountRuntime& account);
+
   asio::io_context io_;
   adapters::SystemClock clock_;
   adapters::SystemRandom random_;
@@ -146,6 +160,14 @@ class Daemon {
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
+  std::unique_ptr<adapters::net::Server> webhook_server_;
+  config::WebhooksConfig webhook_server_config_;  // what the running receiver was started with
+  std::shared_ptr<const adapters::webhooks::Routes> webhook_routes_;
+  std::string webhook_address_;
+  std::vector<InboxEntry*> webhook_inbox_;  // event ids waiting for the next store write
+  bool webhook_flush_posted_ = false;
+  core::Timestamp webhook_events_pruned_at_{};
+  std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
   bool paused_ = false;  // the kill switch: no new top-ups; persisted in the store
   std::string admin_address_;
   asio::signal_set signals_;

@@ -373,6 +373,11 @@ class Loader {
 
  private:
   void load_http(const Map& root);
+  bool listen_at(const Map& map, std::string& host, std::uint16_t& port);
+  std::optional<std::vector<core::Cidr>> networks_at(const Map& map, const std::string& key);
+  std::optional<std::size_t> size_at(const Map& map, const std::string& key, std::size_t low, std::size_t high);
+  void load_webhooks(const YAML::Node& node);
+  void load_provider_webhook(const YAML::Node& node, const std::string& path, ProviderConfig& provider);
   void load_providers(const YAML::Node& node);
   void load_http_settings(const Map& map, ProviderConfig& provider);
   void load_generic(const Map& map, ProviderConfig& provider);
@@ -401,7 +406,8 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "store", "control", "http", "providers", "accounts", "notifiers", "rules"});
+          {"timezone", "dry_run", "log", "store", "control", "http", "webhooks", "providers", "accounts", "notifiers",
+           "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -436,6 +442,7 @@ void Loader::load(const YAML::Node& root) {
     if (auto path = string_at(control, "socket")) config_.control_socket = *path;
   }
   load_http(top);
+  if (const YAML::Node* node = top.get("webhooks")) load_webhooks(*node);
   // Sections are read in dependency order, whatever their order in the file:
   // rules need their account's currency to read plain amounts.
   if (const YAML::Node* node = top.get("providers")) load_providers(*node);
@@ -450,10 +457,15 @@ void Loader::load_http(const Map& top) {
   const YAML::Node* node = top.get("http");
   if (!node) return;
   Map http(*this, *node, "http", {"listen"});
-  const YAML::Node* listen_node = http.get("listen");
-  if (!listen_node) return;
-  auto listen = scalar(*listen_node, "http.listen");
-  if (!listen) return;
+  listen_at(http, config_.http_host, config_.http_port);
+}
+
+bool Loader::listen_at(const Map& map, std::string& host_out, std::uint16_t& port_out) {
+  const YAML::Node* listen_node = map.get("listen");
+  if (!listen_node) return false;
+  const std::string field = map.child_path("listen");
+  auto listen = scalar(*listen_node, field);
+  if (!listen) return false;
   // host:port, with IPv6 hosts in brackets: [::1]:9464
   const std::string& text = listen->text;
   const auto colon = text.rfind(':');
@@ -465,13 +477,112 @@ void Loader::load_http(const Map& top) {
       std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     port = std::stoi(port_text);
   }
-  if (host.empty() || port < 0 || port > 65535) {
-    const std::string expected = "HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0 picks a free port)";
-    bad_value("http.listen", *listen_node, *listen, "expected " + expected, expected);
-    return;
+  if (host.empty() || port < 0 || port > 65535 || !core::parse_ip(host)) {
+    const std::string expected = "IP:PORT, e.g. 127.0.0.1:9464, 0.0.0.0:8080 or [::1]:9464 (port 0 picks a free port)";
+    bad_value(field, *listen_node, *listen, "expected " + expected, expected);
+    return false;
   }
-  config_.http_host = host;
-  config_.http_port = static_cast<std::uint16_t>(port);
+  host_out = host;
+  port_out = static_cast<std::uint16_t>(port);
+  return true;
+}
+
+std::optional<std::vector<core::Cidr>> Loader::networks_at(const Map& map, const std::string& key) {
+  auto texts = strings_at(map, key);
+  if (!texts) return std::nullopt;
+  std::vector<core::Cidr> out;
+  const std::string field = map.child_path(key);
+  for (std::size_t i = 0; i < texts->size(); ++i) {
+    const std::string item = fmt::format("{}[{}]", field, i);
+    auto parsed = core::parse_cidr((*texts)[i]);
+    if (parsed.value) out.push_back(*parsed.value);
+    else error(item, config_.locations.find(item), fmt::format("'{}': {}", (*texts)[i], parsed.error));
+  }
+  return out;
+}
+
+// "64KiB", "1MiB", "500kB", "65536"
+std::optional<std::size_t> Loader::size_at(const Map& map, const std::string& key, std::size_t low, std::size_t high) {
+  const YAML::Node* node = map.get(key);
+  if (!node) return std::nullopt;
+  auto value = scalar(*node, map.child_path(key));
+  if (!value) return std::nullopt;
+  const std::string& text = value->text;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  static const std::map<std::string, std::size_t> kUnits = {
+      {"", 1}, {"B", 1}, {"KiB", 1024}, {"MiB", 1024 * 1024}, {"kB", 1000}, {"KB", 1000}, {"MB", 1000 * 1000}};
+  const auto unit = kUnits.find(text.substr(digits));
+  std::size_t number = 0;
+  bool ok = digits > 0 && digits <= 9 && unit != kUnits.end();
+  for (std::size_t i = 0; ok && i < digits; ++i) number = number * 10 + static_cast<std::size_t>(text[i] - '0');
+  if (ok) number *= unit->second;
+  if (!ok || number < low || number > high) {
+    const std::string expected = fmt::format("a size from {} to {} bytes, e.g. 64KiB or 1MiB", low, high);
+    bad_value(map.child_path(key), *node, *value, "expected " + expected, expected);
+    return std::nullopt;
+  }
+  return number;
+}
+
+void Loader::load_webhooks(const YAML::Node& node) {
+  Map map(*this, node, "webhooks",
+          {"listen", "tls", "allow_from", "trusted_proxies", "max_body", "timeout", "max_connections", "snap_prefix",
+           "keep_events_for"});
+  if (!map.valid()) return;
+  auto& w = config_.webhooks;
+  w.enabled = true;
+  if (!listen_at(map, w.host, w.port) && !map.has("listen")) {
+    map.missing("listen", "the address gateways post to, e.g. 0.0.0.0:8080");
+  }
+  if (const YAML::Node* tls_node = map.get("tls")) {
+    Map tls(*this, *tls_node, "webhooks.tls", {"cert", "key"});
+    if (auto cert = string_at(tls, "cert")) w.tls_cert = *cert;
+    else if (tls.valid() && !tls.has("cert")) tls.missing("cert", "the PEM certificate chain file");
+    if (auto key = string_at(tls, "key")) w.tls_key = *key;
+    else if (tls.valid() && !tls.has("key")) tls.missing("key", "the PEM private key file");
+  }
+  if (auto list = networks_at(map, "allow_from")) w.allow_from = *list;
+  if (auto list = networks_at(map, "trusted_proxies")) w.trusted_proxies = *list;
+  if (auto size = size_at(map, "max_body", 1024, 16 * 1024 * 1024)) w.max_body = *size;
+  if (auto d = duration_at(map, "timeout")) w.timeout = *d;
+  if (auto n = integer_at(map, "max_connections", 1, 100'000)) w.max_connections = static_cast<std::size_t>(*n);
+  if (auto prefix = string_at(map, "snap_prefix")) w.snap_prefix = *prefix;
+  if (auto d = duration_at(map, "keep_events_for")) w.keep_events_for = *d;
+}
+
+// A provider's `webhook:` block; which keys it takes depends on the type.
+void Loader::load_provider_webhook(const YAML::Node& node, const std::string& path, ProviderConfig& provider) {
+  static const std::map<std::string, std::string> kSecretKey = {
+      {"stripe", "secret"}, {"snap", "public_key"}, {"midtrans_iris", "merchant_key"},
+      {"xendit", "callback_token"}, {"flip", "token"}, {"generic_http", "secret"}};
+  const auto secret_key = kSecretKey.find(provider.type);
+  if (secret_key == kSecretKey.end()) return;  // an unknown type is reported by validate
+  std::vector<std::string> keys = {secret_key->second, "allow_from"};
+  const bool timed = provider.type == "stripe" || provider.type == "snap" || provider.type == "generic_http";
+  if (timed) keys.push_back("tolerance");
+  if (provider.type == "generic_http") keys.insert(keys.end(), {"header", "encoding", "timestamp_header", "event_id"});
+  Map map(*this, node, path + ".webhook", keys);
+  if (!map.valid()) return;
+  auto& w = provider.webhook;
+  w.enabled = true;
+  if (auto secret = string_at(map, secret_key->second)) w.secret = *secret;
+  else if (!map.has(secret_key->second)) {
+    static const std::map<std::string, std::string> kWhat = {
+        {"stripe", "the endpoint's signing secret, whsec_…"},
+        {"snap", "the bank's PEM public key, e.g. ${file:/etc/topupd/bank-public.pem}"},
+        {"midtrans_iris", "the Iris merchant key"},
+        {"xendit", "the callback verification token from the Xendit dashboard"},
+        {"flip", "the validation token from the Flip dashboard"},
+        {"generic_http", "the shared HMAC-SHA512 secret"}};
+    map.missing(secret_key->second, kWhat.at(provider.type));
+  }
+  if (auto list = networks_at(map, "allow_from")) w.allow_from = *list;
+  if (auto d = duration_at(map, "tolerance")) w.tolerance = *d;
+  if (auto v = string_at(map, "header")) w.header = *v;
+  if (auto v = string_at(map, "encoding")) w.encoding = *v;
+  if (auto v = string_at(map, "timestamp_header")) w.timestamp_header = *v;
+  if (auto v = string_at(map, "event_id")) w.event_id = *v;
 }
 
 namespace {
@@ -485,6 +596,7 @@ std::vector<std::string> provider_keys(const std::string& type) {
     return keys;
   }
   keys.insert(keys.end(), kHttpKeys.begin() + (type == "generic_http" ? 1 : 0), kHttpKeys.end());
+  add({"webhook"});
   if (type == "stripe" || type == "xendit" || type == "midtrans_iris" || type == "flip") add({"api_key"});
   if (type == "snap") {
     add({"client_id", "client_secret", "private_key", "partner_id", "channel_id", "path_prefix", "balance_field",
@@ -588,6 +700,7 @@ void Loader::load_providers(const YAML::Node& node) {
         if (snap.partner_id.empty()) snap.partner_id = snap.client_id;
       }
       if (provider.type == "generic_http") load_generic(map, provider);
+      if (const YAML::Node* webhook = map.get("webhook")) load_provider_webhook(*webhook, path, provider);
       config_.providers.push_back(std::move(provider));
       continue;
     }

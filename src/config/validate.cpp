@@ -30,6 +30,7 @@ class Checker {
   std::vector<Diagnostic> run() {
     check_log_level();
     check_providers();
+    check_webhooks();
     check_accounts();
     check_notifiers();
     check_rules();
@@ -141,6 +142,47 @@ class Checker {
       if (!g.basic_username.empty() && !g.bearer_token.empty()) {
         problem(path + ".auth", "choose basic or bearer, not both");
       }
+    }
+  }
+
+  void check_webhooks() {
+    const auto& w = config_.webhooks;
+    bool any = false;
+    for (const auto& provider : config_.providers) {
+      if (!provider.webhook.enabled) continue;
+      any = true;
+      const std::string path = "providers." + provider.name + ".webhook";
+      const auto& hook = provider.webhook;
+      if (!w.enabled) {
+        problem(path, "webhooks are received only with a top-level webhooks: {listen: HOST:PORT} section");
+      }
+      if (provider.type == "snap" && !hook.secret.empty() && hook.secret.find("PUBLIC KEY-----") == std::string::npos) {
+        problem(path + ".public_key", "not a PEM public key (expected a 'BEGIN PUBLIC KEY' block)");
+      }
+      if (provider.type == "stripe" && hook.secret.find_first_of(" \t\r\n") != std::string::npos) {
+        problem(path + ".secret", "the signing secret contains whitespace; copy it again from the Stripe dashboard");
+      }
+      if (hook.tolerance.count() <= 0) problem(path + ".tolerance", "must be longer than 0s");
+      if (hook.encoding != "hex" && hook.encoding != "base64") problem(path + ".encoding", "expected hex or base64");
+      if (!hook.event_id.empty() && hook.event_id.front() != '/') {
+        problem(path + ".event_id", "a JSON Pointer starts with '/', e.g. /id");
+      }
+    }
+    if (!w.enabled) return;
+    if (!any) {
+      problem("webhooks", "no provider has a webhook: block, so nothing would be received; add one "
+                          "(e.g. providers.stripe.webhook.secret) or remove this section");
+    }
+    if (w.tls_cert.empty() != w.tls_key.empty()) problem("webhooks.tls", "give both cert and key");
+    if (w.timeout.count() <= 0) problem("webhooks.timeout", "must be longer than 0s");
+    if (w.keep_events_for < std::chrono::hours(1)) {
+      problem("webhooks.keep_events_for", "keep event ids for at least 1h, longer than any gateway redelivers");
+    }
+    if (!w.snap_prefix.empty() && (w.snap_prefix.front() != '/' || w.snap_prefix.back() == '/')) {
+      problem("webhooks.snap_prefix", "expected a path such as /snap (leading '/', no trailing '/')");
+    }
+    if (w.enabled && w.port != 0 && w.port == config_.http_port && w.host == config_.http_host) {
+      problem("webhooks.listen", "is the same address as http.listen; give the receiver its own port");
     }
   }
 

@@ -176,6 +176,24 @@ TEST_P(StoreContractTest, RejectedTopUpsAreNotOpen) {
   EXPECT_TRUE(store_->open_top_ups().empty());
 }
 
+TEST_P(StoreContractTest, AWebhookEventIsNewOnlyTheFirstTime) {
+  const std::vector<WebhookEventRecord> batch = {{"stripe", "evt_1", "topup.succeeded", at(0)},
+                                                 {"stripe", "evt_2", "topup.failed", at(0)},
+                                                 {"stripe", "evt_1", "topup.succeeded", at(0)},  // twice in one batch
+                                                 {"xendit", "evt_1", "balance", at(0)}};         // another provider
+  EXPECT_EQ(store_->remember_webhook_events(batch), (std::vector<bool>{true, true, false, true}));
+  EXPECT_EQ(store_->remember_webhook_events({{"stripe", "evt_2", "topup.failed", at(60)}}), std::vector<bool>{false});
+  EXPECT_EQ(store_->count_webhook_events(), 3);
+  EXPECT_TRUE(store_->remember_webhook_events({}).empty());
+}
+
+TEST_P(StoreContractTest, OldWebhookEventsAreForgotten) {
+  store_->remember_webhook_events({{"stripe", "old", "t", at(0)}, {"stripe", "new", "t", at(3600)}});
+  EXPECT_EQ(store_->forget_webhook_events(at(1800)), 1);
+  EXPECT_EQ(store_->count_webhook_events(), 1);
+  EXPECT_EQ(store_->remember_webhook_events({{"stripe", "old", "t", at(4000)}}), std::vector<bool>{true});
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
@@ -226,8 +244,25 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "2");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "3");
   sqlite3_close(db);
+}
+
+TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
+  {
+    auto store = open_sqlite_store(path());
+    ASSERT_TRUE(store->plan_top_up(record("k1", at(0), TopUpState::planned), "payout-low", firing_state()));
+  }
+  // Make it a version-2 store, as the previous release left it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DELETE FROM schema_migrations WHERE version = 3", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_sqlite_store(path());
+  EXPECT_EQ(store->open_top_ups().size(), 1u);
+  EXPECT_EQ(store->remember_webhook_events({{"stripe", "evt_1", "t", at(0)}}), std::vector<bool>{true});
 }
 
 TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
@@ -242,7 +277,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (2)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (3)"), std::string::npos)
         << e.what();
   }
 }

@@ -186,6 +186,18 @@ HttpResult http_get(const std::string& host, int port, const std::string& path) 
 
 HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
                         const std::string& body) {
+  return http_request(method, host, port, path, body, {{"Content-Type", "application/json"}});
+}
+
+HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
+                        const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n";
+  for (const auto& [name, value] : headers) request += name + ": " + value + "\r\n";
+  request += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  return http_send(host, port, request);
+}
+
+HttpResult http_send(const std::string& host, int port, const std::string& request) {
   HttpResult result;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return result;
@@ -200,13 +212,8 @@ HttpResult http_request(const std::string& method, const std::string& host, int 
     close(fd);
     return result;
   }
-  const std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + host +
-                              "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
-  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return result;
-  }
+  // A server may answer (413) and close before reading everything: keep what it said.
+  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
   char buffer[65536];
   ssize_t n = 0;

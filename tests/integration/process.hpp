@@ -84,6 +84,10 @@ struct HttpResult {
 HttpResult http_get(const std::string& host, int port, const std::string& path);
 HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
                         const std::string& body);
+HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
+                        const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers);
+// Sends `request` as written (any bytes) and reads the answer until the server closes.
+HttpResult http_send(const std::string& host, int port, const std::string& request);
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes.
 template <class Condition>

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "topupd/core/ip_network.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/time.hpp"
@@ -123,6 +124,21 @@ struct GenericHttpConfig {
   bool operator==(const GenericHttpConfig&) const = default;
 };
 
+// How a provider's webhooks are checked: its `webhook:` block.
+struct ProviderWebhookConfig {
+  bool enabled = false;  // the provider has a `webhook:` block
+  // stripe `secret` (whsec_…), snap `public_key` (PEM), midtrans_iris `merchant_key`,
+  // xendit `callback_token`, flip `token`, generic_http `secret` (HMAC-SHA512).
+  std::string secret;
+  core::Duration tolerance{std::chrono::minutes(5)};  // stripe, snap, generic_http
+  std::string header = "X-Signature";  // generic_http: where the signature is
+  std::string encoding = "hex";        // generic_http: hex | base64
+  std::string timestamp_header;        // generic_http: unix seconds, signed as "<t>.<body>"
+  std::string event_id;                // generic_http: JSON Pointer to the event id
+  std::vector<core::Cidr> allow_from;  // empty: only webhooks.allow_from applies
+  bool operator==(const ProviderWebhookConfig&) const = default;
+};
+
 struct ProviderConfig {
   std::string name;
   std::string type;  // sandbox | stripe | xendit | snap | midtrans_iris | flip | generic_http
@@ -131,6 +147,7 @@ struct ProviderConfig {
   std::string api_key;  // stripe, xendit, midtrans_iris, flip
   SnapConfig snap;
   GenericHttpConfig generic;
+  ProviderWebhookConfig webhook;
   // sandbox:
   core::Duration settle_after{std::chrono::seconds(5)};
   std::uint64_t seed = 1;
@@ -148,6 +165,23 @@ struct ProviderConfig {
   bool same_settings(const ProviderConfig& other) const;
 };
 
+// The webhook receiver (`webhooks:`): one HTTP(S) server for every provider's route.
+struct WebhooksConfig {
+  bool enabled = false;  // the section is present
+  std::string host;
+  std::uint16_t port = 0;
+  std::string tls_cert;  // PEM chain; with tls_key turns TLS on
+  std::string tls_key;
+  std::vector<core::Cidr> allow_from;       // empty: any client
+  std::vector<core::Cidr> trusted_proxies;  // whose X-Forwarded-For is believed
+  std::size_t max_body = 64 * 1024;
+  core::Duration timeout{std::chrono::seconds(10)};  // to receive headers and body
+  std::size_t max_connections = 256;
+  std::string snap_prefix;  // before the standard SNAP notification paths
+  core::Duration keep_events_for{std::chrono::hours(24 * 30)};  // event ids remembered against redelivery
+  bool operator==(const WebhooksConfig&) const = default;
+};
+
 struct NotifierConfig {
   std::string name;
   std::string type;  // "log"
@@ -163,6 +197,7 @@ struct Config {
   std::string store_path;  // SQLite file; empty: kept in memory only (nothing survives a restart)
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 9464;
+  WebhooksConfig webhooks;
   std::vector<ProviderConfig> providers;
   std::vector<AccountConfig> accounts;
   std::vector<NotifierConfig> notifiers;

@@ -33,6 +33,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& alerts;
   prometheus::Family<prometheus::Counter>& not_reflected;
   prometheus::Family<prometheus::Counter>& notifications;
+  prometheus::Family<prometheus::Counter>& webhooks;
   prometheus::Family<prometheus::Counter>& top_ups;
   prometheus::Family<prometheus::Counter>& top_up_amount;
   prometheus::Family<prometheus::Gauge>& top_ups_in_state;
@@ -89,6 +90,9 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Register(r),
       prometheus::BuildCounter().Name("topupd_notifications_total")
           .Help("Notifications handed to notifiers, by outcome").Register(r),
+      prometheus::BuildCounter().Name("topupd_webhooks_total")
+          .Help("Webhook deliveries by provider and outcome (accepted, duplicate, bad_signature, stale, "
+                "forbidden_ip, too_large, malformed, not_found)").Register(r),
       prometheus::BuildCounter().Name("topupd_topups_total")
           .Help("Top-ups and sweeps by rule, method and final outcome").Register(r),
       prometheus::BuildCounter().Name("topupd_topup_amount_minor_total")
@@ -215,6 +219,10 @@ void Metrics::count_not_reflected(const std::string& rule) {
 
 void Metrics::count_alert(const std::string& rule, const std::string& severity) {
   families_->alerts.Add({{"rule", rule}, {"severity", severity}}).Increment();
+}
+
+void Metrics::count_webhook(const std::string& provider, std::string_view outcome) {
+  families_->webhooks.Add({{"provider", provider}, {"outcome", std::string(outcome)}}).Increment();
 }
 
 void Metrics::count_notification(const std::string& notifier, std::string_view outcome) {

@@ -37,9 +37,9 @@ ServerResponse ServerResponse::json(int status, std::string body) {
 
 class Server::Impl : public std::enable_shared_from_this<Impl> {
  public:
-  Impl(asio::io_context& io, ServerOptions options, Handler handler)
+  Impl(asio::io_context& io, ServerOptions options, Handler handler, AsyncHandler async_handler)
       : io_(io), acceptor_(io), options_(std::move(options)), handler_(std::move(handler)),
-        ssl_(ssl::context::tls_server) {
+        async_handler_(std::move(async_handler)), ssl_(ssl::context::tls_server) {
     if (!options_.tls_cert_file.empty()) {
       ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3);
       ssl_.use_certificate_chain_file(options_.tls_cert_file);
@@ -110,11 +110,21 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
     try {
       while (!self->stopped_) {
         bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(self->options_.max_body_bytes);
+        // The limit is applied after the headers, so an announced oversized body is
+        // answered (413) instead of failing the header read.
+        parser.body_limit(boost::none);
         parser.header_limit(64 * 1024);
+        // One deadline for the headers and the body together.
         lowest.expires_after(self->options_.request_timeout);
-        co_await bhttp::async_read(stream, buffer, parser, asio::use_awaitable);
-        auto raw = parser.release();
+        co_await bhttp::async_read_header(stream, buffer, parser, asio::use_awaitable);
+        bool too_large = parser.content_length() && *parser.content_length() > self->options_.max_body_bytes;
+        if (!too_large) {
+          parser.body_limit(self->options_.max_body_bytes);
+          auto [error, ignored_bytes] = co_await bhttp::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+          if (error == bhttp::error::body_limit) too_large = true;
+          else if (error) throw boost::system::system_error(error);
+        }
+        auto& raw = parser.get();
         ServerRequest request;
         request.method = std::string(raw.method_string());
         request.target = std::string(raw.target());
@@ -122,9 +132,22 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
         request.path = request.target.substr(0, question);
         if (question != std::string::npos) request.query = request.target.substr(question + 1);
         for (const auto& field : raw) request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-        request.body = std::move(raw.body());
         request.remote_address = remote;
-        ServerResponse result = self->handler_(request);
+        const unsigned version = raw.version();
+        const bool keep_alive = raw.keep_alive() && !too_large;  // an unread body ends the connection
+        const bool head = raw.method() == bhttp::verb::head;
+        ServerResponse result;
+        if (too_large) {
+          result = self->options_.on_too_large ? self->options_.on_too_large(request)
+                                               : ServerResponse::json(413, R"({"error":"request body too large"})");
+        } else if (self->async_handler_) {
+          request.body = std::move(raw.body());
+          auto pending = self->async_handler_(std::move(request));
+          result = co_await std::move(pending);
+        } else {
+          request.body = std::move(raw.body());
+          result = self->handler_(request);
+        }
         if (result.delay.count() > 0) {
           lowest.expires_never();
           asio::steady_timer pause(self->io_, result.delay);
@@ -143,11 +166,11 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
           co_await forever.async_wait(asio::as_tuple(asio::use_awaitable));
           co_return;
         }
-        bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(result.status), raw.version()};
+        bhttp::response<bhttp::string_body> response{static_cast<bhttp::status>(result.status), version};
         response.set(bhttp::field::server, "topupd");
         for (const auto& [name, value] : result.headers) response.set(name, value);
-        response.keep_alive(raw.keep_alive());
-        if (raw.method() == bhttp::verb::head) {
+        response.keep_alive(keep_alive);
+        if (head) {
           response.content_length(result.body.size());  // the GET's length, no body
         } else {
           response.body() = std::move(result.body);
@@ -168,6 +191,7 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor_;
   ServerOptions options_;
   Handler handler_;
+  AsyncHandler async_handler_;
   ssl::context ssl_;
   bool tls_ = false;
   bool stopped_ = false;
@@ -175,7 +199,10 @@ class Server::Impl : public std::enable_shared_from_this<Impl> {
 };
 
 Server::Server(asio::io_context& io, ServerOptions options, Handler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {}
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler), AsyncHandler())) {}
+
+Server::Server(asio::io_context& io, ServerOptions options, AsyncHandler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), Handler(), std::move(handler))) {}
 
 Server::~Server() { impl_->stop(); }
 

@@ -60,6 +60,17 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    // 3: webhook event ids already received, so a redelivery is processed once.
+    R"sql(
+CREATE TABLE webhook_events (
+  provider    TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX webhook_events_by_received_at ON webhook_events (received_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -88,6 +99,11 @@ class Statement {
   Statement& bind(int index, const std::optional<core::Timestamp>& at) {
     check(at ? sqlite3_bind_int64(statement_, index, millis(*at)) : sqlite3_bind_null(statement_, index));
     return *this;
+  }
+  // Makes the statement ready to run again with new bindings.
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
   }
   // Steps once: true while there is a row.
   bool step() {
@@ -261,6 +277,38 @@ class SqliteStore final : public Store {
     query.bind(1, name);
     if (!query.step()) return std::nullopt;
     return query.text(0);
+  }
+
+  std::vector<bool> remember_webhook_events(const std::vector<WebhookEventRecord>& events) override {
+    std::vector<bool> fresh;
+    fresh.reserve(events.size());
+    if (events.empty()) return fresh;
+    Transaction transaction(*this);
+    Statement insert(db_, "INSERT INTO webhook_events (provider, event_id, type, received_at) VALUES (?1, ?2, ?3, ?4) "
+                          "ON CONFLICT (provider, event_id) DO NOTHING");
+    for (const auto& e : events) {
+      insert.reset();
+      insert.bind(1, e.provider).bind(2, e.id).bind(3, e.type).bind(4, millis(e.received_at));
+      insert.step();
+      fresh.push_back(sqlite3_changes(db_) == 1);
+    }
+    transaction.commit();
+    return fresh;
+  }
+
+  std::int64_t forget_webhook_events(core::Timestamp before) override {
+    Transaction transaction(*this);
+    Statement remove(db_, "DELETE FROM webhook_events WHERE received_at < ?1");
+    remove.bind(1, millis(before));
+    remove.step();
+    const std::int64_t removed = sqlite3_changes(db_);
+    transaction.commit();
+    return removed;
+  }
+
+  std::int64_t count_webhook_events() override {
+    Statement query(db_, "SELECT COUNT(*) FROM webhook_events");
+    return query.step() ? query.integer(0) : 0;
   }
 
  private:

@@ -19,6 +19,7 @@ const char* const kCrashPoints[] = {
     "reconcile.after_look_up",  // the gateway's record read, not yet journalled
     "reconcile.before_resend",  // the gateway has no record; about to send again
     "transition.after_write",   // any journal transition, just after it is durable
+    "webhook.after_persist",    // a webhook's event id is durable, the sender not yet answered
     nullptr,
 };
 

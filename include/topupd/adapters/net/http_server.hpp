@@ -1,13 +1,18 @@
 // A small HTTP/1.1 server (plain or TLS) whose behaviour is data: a handler maps a
 // request to a response, and the response may also ask for a delay, a connection
 // reset or a hang — the sandbox uses these to imitate misbehaving gateways.
-// Requests have a header/body deadline and a body limit; beyond `max_connections`
-// new connections are closed at once. Beast stays inside the .cpp.
+// Requests have one deadline for headers and body together (a slow client cannot hold
+// a connection by trickling bytes) and a body limit: a larger body, announced or
+// streamed, is answered 413 and the connection closed. Beyond `max_connections` new
+// connections are closed at once. A handler may be a coroutine (the webhook receiver
+// waits for its store write). Beast stays inside the .cpp.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "topupd/adapters/net/http.hpp"
 
@@ -45,13 +50,18 @@ struct ServerOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   core::Duration request_timeout{std::chrono::seconds(10)};  // headers and body
   std::size_t max_connections = 4096;
+  // The answer to a request whose body is over `max_body_bytes` (its `body` is empty);
+  // unset: a plain 413.
+  std::function<ServerResponse(const ServerRequest&)> on_too_large;
 };
 
 using Handler = std::function<ServerResponse(const ServerRequest&)>;
+using AsyncHandler = std::function<boost::asio::awaitable<ServerResponse>(ServerRequest)>;
 
 class Server {
  public:
   Server(boost::asio::io_context& io, ServerOptions options, Handler handler);
+  Server(boost::asio::io_context& io, ServerOptions options, AsyncHandler handler);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -34,6 +34,14 @@ struct TopUpTransition {
   std::string note;
 };
 
+// A webhook delivery the receiver has accepted, identified by provider and event id.
+struct WebhookEventRecord {
+  std::string provider;
+  std::string id;
+  std::string type;
+  core::Timestamp received_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -62,6 +70,14 @@ class Store {
   // Small named settings that must survive restarts, such as the pause switch.
   virtual void set_setting(const std::string& name, const std::string& value) = 0;
   virtual std::optional<std::string> setting(const std::string& name) = 0;
+
+  // Records the event ids in one transaction (one durable write for a whole batch).
+  // result[i] is true when events[i] was not known before — a second delivery of the
+  // same (provider, id), in an earlier call or earlier in this one, gives false.
+  virtual std::vector<bool> remember_webhook_events(const std::vector<WebhookEventRecord>& events) = 0;
+  // Forgets events received before `before`; returns how many.
+  virtual std::int64_t forget_webhook_events(core::Timestamp before) = 0;
+  virtual std::int64_t count_webhook_events() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
