@@ -27,14 +27,6 @@ namespace bhttp = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-ServerResponse ServerResponse::json(int status, std::string body) {
-  ServerResponse r;
-  r.status = status;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = std::move(body);
-  return r;
-}
-
 class Server::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(asio::io_context& io, ServerOptions options, Handler handler, AsyncHandler async_handler)

@@ -41,7 +41,13 @@ struct ServerResponse {
   core::Duration delay{0};          // wait this long before answering
   Action action = Action::respond;  // reset: close without answering; hang: never answer
 
-  static ServerResponse json(int status, std::string body);
+  static ServerResponse json(int status, std::string body) {
+    ServerResponse r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = std::move(body);
+    return r;
+  }
 };
 
 struct ServerOptions {
