@@ -35,7 +35,7 @@ demo: setup build
 demo-gateways: setup build
 	@echo "topupd demo: the stand-alone sandbox on 127.0.0.1:12111 and the daemon polling it; Ctrl-C stops both."
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:12111/_sandbox/ledger"
-	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 & sandbox=$$!; \
+	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 

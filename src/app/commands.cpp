@@ -25,7 +25,7 @@ constexpr const char* kUsage =
     "  topupd check --config FILE   validate FILE; print every problem as FILE:LINE:COL\n"
     "  topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
     "                               replay a balance history through the rules\n"
-    "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K]\n"
+    "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K] [--webhooks URL]\n"
     "                               serve the stand-alone gateway sandbox\n"
     "  topupd --version             print the version and git revision\n"
     "  topupd --help                print this help; COMMAND --help for one command\n";
@@ -60,6 +60,7 @@ constexpr const char* kSimulateHelp =
 
 constexpr const char* kSandboxHelp =
     "Usage: topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert CERT --tls-key KEY]\n"
+    "                      [--webhooks URL]\n"
     "\n"
     "Serves simulated gateways at the same paths and in the same wire formats as\n"
     "Stripe, Xendit, Bank Indonesia SNAP, Midtrans Iris and Flip, plus a generic JSON\n"
@@ -68,6 +69,9 @@ constexpr const char* kSandboxHelp =
     "README). /_sandbox/ledger lists every movement of money; POST /_sandbox/faults\n"
     "injects latency, errors, malformed bodies, resets and hangs; POST\n"
     "/_sandbox/accounts/ID changes an account. Default listen: 127.0.0.1:12111.\n"
+    "--webhooks URL announces settled movements of every gateway that has no\n"
+    "webhook_url of its own to URL/TYPE (e.g. http://127.0.0.1:9465/webhooks/stripe),\n"
+    "signed as that gateway signs them.\n"
     "Exit status: 0 after SIGTERM/SIGINT, 1 when FILE is invalid or the address cannot\n"
     "be bound, 2 on a usage error.\n";
 
@@ -80,6 +84,7 @@ struct Arguments {
   std::string listen;
   std::string tls_cert;
   std::string tls_key;
+  std::string webhooks;
   bool help = false;
   std::string error;
 };
@@ -102,7 +107,7 @@ Arguments parse(int argc, char** argv) {
       }
       args.config_path = words[++i];
     } else if (word == "--history" || word == "--settle-delay" || word == "--listen" || word == "--tls-cert" ||
-               word == "--tls-key") {
+               word == "--tls-key" || word == "--webhooks") {
       if (i + 1 >= words.size()) {
         args.error = fmt::format("{} needs a value", word);
         return args;
@@ -111,6 +116,7 @@ Arguments parse(int argc, char** argv) {
                             : word == "--settle-delay" ? args.settle_delay
                             : word == "--listen"       ? args.listen
                             : word == "--tls-cert"     ? args.tls_cert
+                            : word == "--webhooks"     ? args.webhooks
                                                        : args.tls_key;
       target = words[++i];
     } else if (word == "--json") {
@@ -215,7 +221,7 @@ int main_with_args(int argc, char** argv) {
       return 2;
     }
     SandboxOptions options{args.listen.empty() ? "127.0.0.1:12111" : args.listen, args.config_path, args.tls_cert,
-                           args.tls_key};
+                           args.tls_key, args.webhooks};
     return sandbox(options);
   }
   if (args.config_path.empty()) {

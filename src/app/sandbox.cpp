@@ -65,6 +65,17 @@ int sandbox(const SandboxOptions& options) {
     }
     config = std::move(*loaded.config);
   }
+  if (!options.webhooks.empty()) {
+    if (!adapters::net::parse_url(options.webhooks)) {
+      std::fprintf(stderr, "topupd sandbox: --webhooks expects an http(s):// URL, e.g. http://127.0.0.1:9465/webhooks\n");
+      return 2;
+    }
+    std::string prefix = options.webhooks;
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    for (auto& gateway : config.gateways) {
+      if (gateway.webhook_url.empty()) gateway.webhook_url = prefix + "/" + gateway.type;
+    }
+  }
   const auto colon = options.listen.rfind(':');
   std::string host = colon == std::string::npos ? "" : options.listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);

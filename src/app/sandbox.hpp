@@ -10,6 +10,7 @@ struct SandboxOptions {
   std::string config_path;  // empty: the built-in gateways
   std::string tls_cert;
   std::string tls_key;
+  std::string webhooks;  // URL prefix: gateways without a webhook_url post to PREFIX/TYPE
 };
 
 // Serves until SIGTERM/SIGINT; returns the exit code.

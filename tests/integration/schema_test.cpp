@@ -21,11 +21,13 @@ CommandResult ajv(const std::string& file, const std::string& schema = kSchema) 
 // The secrets the examples reference, as systemd would hand them over.
 void write_example_credentials(const TempDir& dir) {
   for (const char* name : {"stripe-api-key", "xendit-api-key", "iris-api-key", "flip-api-key", "wallet-api-token",
-                           "snap-client-id", "snap-client-secret", "snap-card-token"}) {
+                           "snap-client-id", "snap-client-secret", "snap-card-token", "stripe-webhook-secret"}) {
     dir.write(name, std::string("example-") + name + "\n");
   }
   run_command({TOPUPD_OPENSSL, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
                dir.file("snap-private-key")});
+  run_command({TOPUPD_OPENSSL, "pkey", "-in", dir.file("snap-private-key"), "-pubout", "-out",
+               dir.file("snap-bank-public-key")});
 }
 
 std::vector<std::string> shipped_yaml() {
@@ -63,7 +65,8 @@ TEST(SchemaTest, EveryShippedConfigNamesTheSchemaAndIsValidForItAndForTopupd) {
 
 TEST(SchemaTest, RejectsWhatTopupdRejects) {
   for (const char* name : {"unknown-top-level-key", "ambiguous-money", "comma-money-block", "two-conditions",
-                           "rules-not-a-list", "duration-without-unit", "unknown-method", "percent-out-of-range"}) {
+                           "rules-not-a-list", "duration-without-unit", "unknown-method", "percent-out-of-range",
+                           "webhooks-wrong"}) {
     SCOPED_TRACE(name);
     const auto result = ajv(kSource + "/tests/data/config/bad/" + name + ".yaml");
     EXPECT_NE(result.status, 0) << result.output;
