@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 #include <thread>
 
@@ -280,6 +281,133 @@ rules:
   EXPECT_TRUE(eventually([&] { return daemon.metric("topupd_balance", {"payouts"}) == 300000; },
                          std::chrono::seconds(5)))
       << daemon.metrics();
+}
+
+
+TEST(WebhookReceiver, ServesTlsToAClientThatTrustsItsCaOnly) {
+  TempDir certs;
+  make_ca(certs);
+  make_server_cert(certs, "hooks", "IP:127.0.0.1");
+  TempDir other_ca;
+  make_ca(other_ca);
+  Sandbox sandbox(kSandbox);
+  TempDir dir;
+  Daemon daemon(daemon_config(dir.file("topupd.db"), sandbox.url(),
+                              fmt::format(R"({{listen: "127.0.0.1:0", tls: {{cert: "{}", key: "{}"}}}})",
+                                          certs.file("hooks.pem"), certs.file("hooks.key"))));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  dir.write("event.json", stripe_event("evt_over_tls"));
+  const std::string url = fmt::format("https://127.0.0.1:{}/webhooks/stripe", daemon.webhook_port());
+  auto post = [&](const std::string& ca) {
+    return run_command({TOPUPD_NODE, TOPUPD_SOURCE_DIR "/tests/integration/peers/stripe_peer.js", "post", url,
+                        dir.file("event.json"), kSecret, ca});
+  };
+  const auto trusted = post(certs.file("ca.pem"));
+  EXPECT_NE(trusted.output.find(R"("status":200)"), std::string::npos) << trusted.output;
+  const auto untrusted = post(other_ca.file("ca.pem"));
+  EXPECT_NE(untrusted.output.find(R"("status":0)"), std::string::npos) << untrusted.output;
+  // Plain HTTP to the TLS port is not a request.
+  EXPECT_EQ(http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/stripe", "{}").status, 0);
+  EXPECT_EQ(daemon.metric("topupd_webhooks_total", {"stripe", "\"accepted\""}), 1);
+}
+
+TEST(WebhookReceiver, SnapDebitNotificationsOnTheStandardPathSettleTheDebit) {
+  TempDir keys;
+  make_key_pair(keys, "client");
+  make_key_pair(keys, "sandbox");
+  const int webhook_port = free_port();
+  Sandbox sandbox(fmt::format(R"(
+gateways:
+  snap:
+    client_id: CLIENT-1
+    client_secret: snap-client-secret
+    client_public_key: ${{file:{}}}
+    private_key: ${{file:{}}}
+    path_prefix: /snap
+    webhook_url: http://127.0.0.1:{}/snap/v1.0/debit/notify
+    settle_after: 1s
+    accounts:
+      "1234567890": {{balance: IDR 5_000_000}}
+)",
+                              keys.file("client.pub"), keys.file("sandbox.key"), webhook_port));
+  TempDir dir;
+  const std::string db = dir.file("topupd.db");
+  Daemon daemon(fmt::format(R"(
+http: {{listen: "127.0.0.1:0"}}
+store: {{sqlite: "{}"}}
+webhooks: {{listen: "127.0.0.1:{}", snap_prefix: /snap}}
+providers:
+  bank:
+    type: snap
+    base_url: {}
+    path_prefix: /snap
+    client_id: CLIENT-1
+    client_secret: snap-client-secret
+    private_key: ${{file:{}}}
+    webhook: {{public_key: "${{file:{}}}"}}
+accounts:
+  payout: {{provider: bank, id: "1234567890", currency: IDR, poll: {{every: 1h, timeout: 5s}}}}
+rules:
+  - name: refill
+    account: payout
+    when: {{below: IDR 6_000_000}}
+    top_up: {{method: direct_debit, from_account: card-token-1, amount: {{fixed: IDR 1_000_000}}}}
+)",
+                            db, webhook_port, sandbox.url(), keys.file("client.key"), keys.file("sandbox.pub")));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] {
+    return count_rows(db, "SELECT COUNT(*) FROM top_ups WHERE state = 'succeeded'") == 1;
+  }, std::chrono::seconds(15))) << daemon.log() << sandbox.log();
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM top_up_transitions WHERE to_state = 'succeeded' "
+                           "AND note LIKE 'looked up after webhook %'"),
+            1)
+      << store_dump(db);
+  EXPECT_EQ(daemon.metric("topupd_webhooks_total", {"bank", "\"accepted\""}), 1);
+  EXPECT_NE(sandbox.log().find("sandbox webhook delivered url=http://127.0.0.1:" + std::to_string(webhook_port) +
+                               "/snap/v1.0/debit/notify status=200"),
+            std::string::npos)
+      << sandbox.log();
+}
+
+TEST(WebhookReceiver, ACrashAfterStoringTheEventLosesNoTopUp) {
+  const int webhook_port = free_port();
+  std::string sandbox_yaml = kSandbox;
+  const std::string anchor = "    webhook_secret: whsec_receiver_test\n";
+  sandbox_yaml.insert(sandbox_yaml.find(anchor) + anchor.size(),
+                      fmt::format("    webhook_url: http://127.0.0.1:{}/webhooks/stripe\n", webhook_port));
+  Sandbox sandbox(sandbox_yaml);
+  TempDir dir;
+  const std::string db = dir.file("topupd.db");
+  dir.write("topupd.yaml", daemon_config(db, sandbox.url(), fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port), R"(
+rules:
+  - name: refill
+    account: payouts
+    when: {below: USD 2_000}
+    top_up: {method: direct_debit, amount: {to_target: USD 3_000}}
+)"));
+  {
+    // Killed with the event id stored and the sandbox not yet answered.
+    Process crashing({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {{"TOPUPD_CRASH_AT", "webhook.after_persist"}},
+                     dir.file("crash.log"));
+    const auto status = crashing.wait(std::chrono::seconds(15));
+    ASSERT_EQ(status, 128 + SIGKILL) << read_file(dir.file("crash.log"));
+  }
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM webhook_events"), 1);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM top_ups WHERE state = 'pending'"), 1);
+  // Restarted, topupd gets the redelivery as a duplicate and does nothing with it; its
+  // first poll looks the pending top-up up and finds it succeeded.
+  Process restarted({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {}, dir.file("restart.log"));
+  ASSERT_TRUE(eventually([&] {
+    return count_rows(db, "SELECT COUNT(*) FROM top_ups WHERE state = 'succeeded'") == 1;
+  }, std::chrono::seconds(15))) << read_file(dir.file("restart.log"));
+  ASSERT_TRUE(eventually([&] {
+    return sandbox.log().find("sandbox webhook delivered") != std::string::npos;
+  }, std::chrono::seconds(15))) << sandbox.log();
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM top_ups"), 1);
+  EXPECT_EQ(ledger_keys(sandbox.get("/_sandbox/ledger").body).size(), 1u);
+  EXPECT_NE(read_file(dir.file("restart.log")).find("webhook duplicate"), std::string::npos);
+  restarted.signal(SIGTERM);
+  EXPECT_EQ(restarted.wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

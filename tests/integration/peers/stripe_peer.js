@@ -3,7 +3,11 @@
 //   node stripe_peer.js receive WEBHOOK_SECRET  → prints its port, then one JSON line per
 //                                                 webhook checked with constructEvent
 //   node stripe_peer.js sign FILE SECRET UNIX   → the Stripe-Signature stripe-node makes for FILE
+//   node stripe_peer.js post URL FILE SECRET CA → POSTs FILE over HTTPS (trusting only CA),
+//                                                 signed by stripe-node now; prints the
+//                                                 status and body, or the TLS error
 const http = require('http');
+const https = require('https');
 const Stripe = require('stripe');
 
 async function client(port, key) {
@@ -62,8 +66,25 @@ function sign(file, secret, timestamp) {
   console.log(stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: Number(timestamp) }));
 }
 
+function post(url, file, secret, ca) {
+  const payload = require('fs').readFileSync(file, 'utf8');
+  const stripe = new Stripe('sk_test_unused');
+  const signature = stripe.webhooks.generateTestHeaderString({ payload, secret });
+  const request = https.request(url, {
+    method: 'POST', ca: require('fs').readFileSync(ca),
+    headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature },
+  }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body: Buffer.concat(chunks).toString() })));
+  });
+  request.on('error', (e) => console.log(JSON.stringify({ status: 0, error: e.code || e.message })));
+  request.end(payload);
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'client') client(...args).catch((e) => { console.error(e); process.exit(1); });
 else if (mode === 'receive') receive(...args);
 else if (mode === 'sign') sign(...args);
-else { console.error('usage: stripe_peer.js client PORT KEY | receive SECRET | sign FILE SECRET UNIX'); process.exit(2); }
+else if (mode === 'post') post(...args);
+else { console.error('usage: stripe_peer.js client PORT KEY | receive SECRET | sign FILE SECRET UNIX | post URL FILE SECRET CA'); process.exit(2); }
