@@ -284,6 +284,31 @@ rules:
 }
 
 
+TEST(WebhookReceiver, ARotatedSecretTakesEffectOnReload) {
+  Sandbox sandbox(kSandbox);
+  TempDir dir;
+  const std::string db = dir.file("topupd.db");
+  Daemon daemon(daemon_config(db, sandbox.url(), R"({listen: "127.0.0.1:0"})"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const int port = daemon.webhook_port();
+  auto deliver = [&](const std::string& id, const std::string& secret) {
+    const std::string body = stripe_event(id);
+    return http_request("POST", "127.0.0.1", port, "/webhooks/stripe", body, stripe_headers(body, now_unix(), secret))
+        .status;
+  };
+  EXPECT_EQ(deliver("evt_old_secret", kSecret), 200);
+  std::string rotated = daemon_config(db, sandbox.url(), R"({listen: "127.0.0.1:0"})");
+  rotated.replace(rotated.find(kSecret), std::string(kSecret).size(), "whsec_rotated");
+  daemon.rewrite_config(rotated);
+  daemon.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.log().find("configuration reloaded") != std::string::npos; },
+                         std::chrono::seconds(5)));
+  // The receiver kept its socket (listen did not change) and checks with the new secret.
+  EXPECT_EQ(deliver("evt_new_secret", "whsec_rotated"), 200);
+  EXPECT_EQ(deliver("evt_stale_secret", kSecret), 401);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM webhook_events"), 2);
+}
+
 TEST(WebhookReceiver, ServesTlsToAClientThatTrustsItsCaOnly) {
   TempDir certs;
   make_ca(certs);
