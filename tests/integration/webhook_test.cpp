@@ -130,6 +130,23 @@ gateways:
       master: {balance: IDR 50_000_000}
 )";
 
+// The sandbox above, announcing settled Stripe top-ups to a receiver on `port`.
+std::string sandbox_posting_to(int port) {
+  std::string yaml = kSandbox;
+  const std::string anchor = "    webhook_secret: whsec_receiver_test\n";
+  yaml.insert(yaml.find(anchor) + anchor.size(), fmt::format("    webhook_url: http://127.0.0.1:{}/webhooks/stripe\n", port));
+  return yaml;
+}
+
+// Tops the payouts account (USD 1,234.56 in the sandbox) up once, at the first poll.
+const char* kRefillRule = R"(
+rules:
+  - name: refill
+    account: payouts
+    when: {below: USD 2_000}
+    top_up: {method: direct_debit, amount: {to_target: USD 3_000}}
+)";
+
 TEST(WebhookReceiver, BadDeliveriesAreRefusedAndLeaveTheStoreAsItWas) {
   Sandbox sandbox(kSandbox);
   TempDir dir;
@@ -246,22 +263,12 @@ TEST(WebhookReceiver, AcceptsHeadersMadeByTheOfficialStripeLibrary) {
 
 TEST(WebhookReceiver, SandboxWebhooksSettleATopUpLongBeforeTheNextPoll) {
   const int webhook_port = free_port();
-  std::string sandbox_yaml = kSandbox;
-  const std::string anchor = "    webhook_secret: whsec_receiver_test\n";
-  sandbox_yaml.insert(sandbox_yaml.find(anchor) + anchor.size(),
-                      fmt::format("    webhook_url: http://127.0.0.1:{}/webhooks/stripe\n", webhook_port));
-  Sandbox sandbox(sandbox_yaml);
+  Sandbox sandbox(sandbox_posting_to(webhook_port));
   ASSERT_EQ(sandbox.post("/_sandbox/faults", R"({"provider":"stripe","duplicate_webhooks":true})").status, 200);
   TempDir dir;
   const std::string db = dir.file("topupd.db");
   // Polled once an hour: only the webhook can bring the top-up's outcome in time.
-  Daemon daemon(daemon_config(db, sandbox.url(), fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port), R"(
-rules:
-  - name: refill
-    account: payouts
-    when: {below: USD 2_000}
-    top_up: {method: direct_debit, amount: {to_target: USD 3_000}}
-)"));
+  Daemon daemon(daemon_config(db, sandbox.url(), fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port), kRefillRule));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   ASSERT_EQ(daemon.webhook_port(), webhook_port);
   ASSERT_TRUE(eventually([&] {
@@ -396,20 +403,10 @@ rules:
 
 TEST(WebhookReceiver, ACrashAfterStoringTheEventLosesNoTopUp) {
   const int webhook_port = free_port();
-  std::string sandbox_yaml = kSandbox;
-  const std::string anchor = "    webhook_secret: whsec_receiver_test\n";
-  sandbox_yaml.insert(sandbox_yaml.find(anchor) + anchor.size(),
-                      fmt::format("    webhook_url: http://127.0.0.1:{}/webhooks/stripe\n", webhook_port));
-  Sandbox sandbox(sandbox_yaml);
+  Sandbox sandbox(sandbox_posting_to(webhook_port));
   TempDir dir;
   const std::string db = dir.file("topupd.db");
-  dir.write("topupd.yaml", daemon_config(db, sandbox.url(), fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port), R"(
-rules:
-  - name: refill
-    account: payouts
-    when: {below: USD 2_000}
-    top_up: {method: direct_debit, amount: {to_target: USD 3_000}}
-)"));
+  dir.write("topupd.yaml", daemon_config(db, sandbox.url(), fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port), kRefillRule));
   {
     // Killed with the event id stored and the sandbox not yet answered.
     Process crashing({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {{"TOPUPD_CRASH_AT", "webhook.after_persist"}},
