@@ -208,10 +208,12 @@ asio::awaitable<void> Daemon::evaluate_rules(const AccountRuntime& account, core
     }
   }
   std::map<std::string, std::string> actions;  // rule → what was done
+  std::map<std::string, std::string> keys;     // rule → the top-up it decided
   for (const auto& decision : top_ups) {
     actions[decision.rule] = co_await execute(decision, account);
+    keys[decision.rule] = decision.idempotency_key;
   }
-  for (const auto& decision : alerts) notify(decision, actions[decision.rule]);
+  for (const auto& decision : alerts) notify(decision, actions[decision.rule], keys[decision.rule]);
 }
 
 asio::awaitable<void> Daemon::staleness_loop() {
@@ -272,22 +274,33 @@ void Daemon::persist_rule_state(const std::string& rule) {
   }
 }
 
-void Daemon::notify(const core::Decision& decision, const std::string& action) {
+void Daemon::notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key) {
   const core::Rule* rule = nullptr;
   for (const auto& candidate : config_.rules) {
     if (candidate.name == decision.rule) rule = &candidate;
   }
   if (!rule || !rule->alert) return;
   if (decision.kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule->name, rule->alert->severity);
-  const adapters::Notification notification{decision.kind, decision.rule, decision.account,
-                                            rule->alert->severity, decision.reason, decision.balance,
-                                            decision.threshold, decision.runway, action};
-  for (const auto& name : rule->alert->notify) {
-    auto it = notifiers_.find(name);
-    if (it == notifiers_.end()) continue;
-    const bool delivered = it->second->send(notification);
-    metrics_.count_notification(name, delivered ? "delivered" : "failed");
+  adapters::Notification n;
+  n.kind = decision.kind;
+  n.rule = decision.rule;
+  n.account = decision.account;
+  n.severity = rule->alert->severity;
+  n.reason = decision.reason;
+  n.balance = decision.balance;
+  n.threshold = decision.threshold;
+  n.runway = decision.runway;
+  n.action = action;
+  n.at = clock_.now();
+  auto state = rule_states_.find(rule->name);
+  n.fired_at = state != rule_states_.end() && state->second.fired_at ? *state->second.fired_at : n.at;
+  for (const auto& record : journal_) {
+    if (top_up_key.empty() || record.key != top_up_key) continue;
+    n.top_up = adapters::TopUpSummary{record.key, record.amount, std::string(core::to_string(record.method)),
+                                      std::string(core::to_string(record.state)),
+                                      record.state == TopUpState::awaiting_approval};
   }
+  enqueue_notification(n, rule->alert->notify);
 }
 
 void Daemon::count_states() {
@@ -488,16 +501,17 @@ void Daemon::expire_verifications(core::Timestamp now) {
       if (candidate.name == v.rule) rule = &candidate;
     }
     if (rule && rule->alert) {
-      const adapters::Notification notification{core::DecisionKind::alert_firing, v.rule, v.account, "critical", reason,
-                                                balance, std::nullopt, std::nullopt,
-                                                fmt::format("top-up {} of {} succeeded at the gateway", v.key,
-                                                            core::format_human(v.amount))};
+      adapters::Notification n;
+      n.kind = core::DecisionKind::alert_firing;
+      n.rule = v.rule;
+      n.account = v.account;
+      n.severity = "critical";
+      n.reason = reason;
+      n.balance = balance;
+      n.action = fmt::format("top-up {} of {} succeeded at the gateway", v.key, core::format_human(v.amount));
+      n.at = n.fired_at = clock_.now();
       metrics_.count_alert(v.rule, "critical");
-      for (const auto& name : rule->alert->notify) {
-        auto it = notifiers_.find(name);
-        if (it == notifiers_.end()) continue;
-        metrics_.count_notification(name, it->second->send(notification) ? "delivered" : "failed");
-      }
+      enqueue_notification(n, rule->alert->notify);
     }
     return true;
   });

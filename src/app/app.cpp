@@ -9,7 +9,6 @@
 
 #include "daemon.hpp"
 #include "topupd/adapters/json.hpp"
-#include "topupd/adapters/notify/log_notifier.hpp"
 #include "topupd/adapters/providers/http_providers.hpp"
 #include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/logging.hpp"
@@ -53,6 +52,7 @@ int Daemon::run() {
     spdlog::critical("cannot start: {} webhooks.listen={}:{}", e.what(), config_.webhooks.host, config_.webhooks.port);
     return 1;
   }
+  announce_firing_to_alertmanagers();
   metrics_.set_config_reload(true, clock_.now());
 
   admin_ = std::make_unique<adapters::AdminServer>(io_, routes());
@@ -114,10 +114,6 @@ void Daemon::apply(config::Config config) {
   apply_webhook_server(config);
 
   adapters::set_log_level(config.log_level);
-  std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers;
-  for (const auto& notifier : config.notifiers) {
-    notifiers[notifier.name] = std::make_shared<adapters::LogNotifier>(notifier.name);
-  }
 
   // Retire the old poll loops; a loop in the middle of a request finishes it and stops.
   std::map<std::string, std::shared_ptr<AccountRuntime>> previous_accounts = std::move(accounts_);
@@ -184,7 +180,7 @@ void Daemon::apply(config::Config config) {
   }
   providers_ = std::move(providers);
   sandboxes_ = std::move(sandboxes);
-  notifiers_ = std::move(notifiers);
+  apply_notifiers(config);
   rule_states_ = std::move(rule_states);
   const std::string http_host = admin_ ? config_.http_host : config.http_host;
   const std::uint16_t http_port = admin_ ? config_.http_port : config.http_port;
@@ -279,6 +275,11 @@ void Daemon::shutdown() {
   for (auto& [name, account] : accounts_) {
     account->stopped = true;
     account->timer.cancel();
+  }
+  for (auto& [name, notifier] : notifiers_) {
+    notifier->stopped = true;
+    notifier->wake.cancel();
+    notifier->resend_timer.cancel();
   }
   if (money_operations_in_flight_ == 0) {
     io_.stop();

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "notify_test.hpp"
 #include "sandbox.hpp"
 #include "simulate.hpp"
 #include "topupd/adapters/sys/logging.hpp"
@@ -27,6 +28,8 @@ constexpr const char* kUsage =
     "                               replay a balance history through the rules\n"
     "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K] [--webhooks URL]\n"
     "                               serve the stand-alone gateway sandbox\n"
+    "  topupd notify-test --config FILE --notifier NAME\n"
+    "                               send a test message through one notifier\n"
     "  topupd --version             print the version and git revision\n"
     "  topupd --help                print this help; COMMAND --help for one command\n";
 
@@ -58,6 +61,14 @@ constexpr const char* kSimulateHelp =
     "account, or with --json one JSON object {events, accounts}.\n"
     "Exit status: 0 on success, 1 when FILE or CSV is invalid (CSV errors name the line).\n";
 
+constexpr const char* kNotifyTestHelp =
+    "Usage: topupd notify-test --config FILE --notifier NAME\n"
+    "\n"
+    "Sends one test alert (rule topupd-notify-test, severity info) through the notifier\n"
+    "NAME of FILE right away, without the outbox, and prints whether it was delivered,\n"
+    "refused (a 4xx: fix the configuration) or failed (a timeout or 5xx: the daemon\n"
+    "would retry). Exit status: 0 when delivered, 1 otherwise, 2 on a usage error.\n";
+
 constexpr const char* kSandboxHelp =
     "Usage: topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert CERT --tls-key KEY]\n"
     "                      [--webhooks URL]\n"
@@ -85,6 +96,7 @@ struct Arguments {
   std::string tls_cert;
   std::string tls_key;
   std::string webhooks;
+  std::string notifier;
   bool help = false;
   std::string error;
 };
@@ -107,7 +119,7 @@ Arguments parse(int argc, char** argv) {
       }
       args.config_path = words[++i];
     } else if (word == "--history" || word == "--settle-delay" || word == "--listen" || word == "--tls-cert" ||
-               word == "--tls-key" || word == "--webhooks") {
+               word == "--tls-key" || word == "--webhooks" || word == "--notifier") {
       if (i + 1 >= words.size()) {
         args.error = fmt::format("{} needs a value", word);
         return args;
@@ -117,6 +129,7 @@ Arguments parse(int argc, char** argv) {
                             : word == "--listen"       ? args.listen
                             : word == "--tls-cert"     ? args.tls_cert
                             : word == "--webhooks"     ? args.webhooks
+                            : word == "--notifier"     ? args.notifier
                                                        : args.tls_key;
       target = words[++i];
     } else if (word == "--json") {
@@ -203,7 +216,8 @@ int main_with_args(int argc, char** argv) {
     std::printf("%s", kUsage);
     return 0;
   }
-  if (args.command != "run" && args.command != "check" && args.command != "simulate" && args.command != "sandbox") {
+  if (args.command != "run" && args.command != "check" && args.command != "simulate" && args.command != "sandbox" &&
+      args.command != "notify-test") {
     std::fprintf(stderr, "topupd: unknown command '%s'\n\n%s", args.command.c_str(), kUsage);
     return 2;
   }
@@ -211,6 +225,7 @@ int main_with_args(int argc, char** argv) {
     std::printf("%s", args.command == "check"      ? kCheckHelp
                       : args.command == "simulate" ? kSimulateHelp
                       : args.command == "sandbox"  ? kSandboxHelp
+                      : args.command == "notify-test" ? kNotifyTestHelp
                       : argc == 2                  ? kUsage
                                                    : kRunHelp);
     return 0;
@@ -229,6 +244,18 @@ int main_with_args(int argc, char** argv) {
     return 2;
   }
   if (args.command == "simulate") return simulate_command(args);
+  if (args.command == "notify-test") {
+    if (args.notifier.empty()) {
+      std::fprintf(stderr, "topupd notify-test: --notifier NAME is required\n\n%s", kNotifyTestHelp);
+      return 2;
+    }
+    auto result = config::load_file(args.config_path, config::SecretSources::from_process());
+    if (!result.config) {
+      print_diagnostics(result.diagnostics);
+      return 1;
+    }
+    return notify_test(*result.config, args.notifier);
+  }
   return args.command == "check" ? check(args.config_path) : run(args.config_path);
 }
 

@@ -69,6 +69,19 @@ struct PendingVerification {
   int tolerance_percent;
 };
 
+// One notifier of the current configuration and its delivery loop.
+struct NotifierRuntime {
+  NotifierRuntime(asio::io_context& io, config::NotifierConfig notifier_config,
+                  std::shared_ptr<adapters::Notifier> implementation)
+      : config(std::move(notifier_config)), notifier(std::move(implementation)), wake(io), resend_timer(io) {}
+  config::NotifierConfig config;
+  std::shared_ptr<adapters::Notifier> notifier;
+  asio::steady_timer wake;          // cancelled when a message is enqueued
+  asio::steady_timer resend_timer;  // notifiers that re-send (Alertmanager)
+  std::int64_t pending = 0;
+  bool stopped = false;
+};
+
 // A rule on a schedule: its loop sleeps until the next due time.
 struct ScheduleRuntime {
   explicit ScheduleRuntime(asio::io_context& io, std::string rule_name) : rule(std::move(rule_name)), timer(io) {}
@@ -122,7 +135,15 @@ class Daemon {
                               std::vector<core::Credit>& credits) const;
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
   core::DailyUsage usage_today(const core::Rule& rule, core::Timestamp now) const;
-  void notify(const core::Decision& decision, const std::string& action);
+  void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
+
+  // Notifications (notify.cpp).
+  void apply_notifiers(const config::Config& config);
+  void enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
+                            bool alertmanagers_only = false);
+  asio::awaitable<void> delivery_loop(std::shared_ptr<NotifierRuntime> runtime);
+  asio::awaitable<void> resend_loop(std::shared_ptr<NotifierRuntime> runtime);
+  void announce_firing_to_alertmanagers();
   void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);
   bool top_up_in_flight(const std::string& account) const;
@@ -150,7 +171,9 @@ class Daemon {
   config::Config config_;
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
-  std::map<std::string, std::shared_ptr<adapters::Notifier>> notifiers_;
+  std::map<std::string, std::shared_ptr<NotifierRuntime>> notifiers_;
+  std::set<std::string> notifiers_busy_;  // notifiers whose delivery loop is running
+  core::Timestamp notifications_pruned_at_{};
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads

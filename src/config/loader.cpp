@@ -822,11 +822,61 @@ void Loader::load_accounts(const YAML::Node& node) {
 void Loader::load_notifiers(const YAML::Node& node) {
   Map notifiers(*this, node, "notifiers", {});
   for (const auto& [name, value] : notifiers.entries()) {
-    Map map(*this, value, "notifiers." + name, {"type"});
+    const std::string path = "notifiers." + name;
+    std::string type;
+    if (value.IsMap() && value["type"] && value["type"].IsScalar()) type = value["type"].Scalar();
+    std::vector<std::string> keys = {"type", "text_template", "locale", "dashboard_url", "runbook_url"};
+    const std::vector<std::string> http = {"group_wait", "rate_limit", "timeout", "ca_file", "proxy"};
+    if (type != "log") keys.insert(keys.end(), http.begin(), http.end());
+    if (type == "slack") keys.push_back("webhook_url");
+    if (type == "telegram") keys.insert(keys.end(), {"bot_token", "chat_id", "api_url"});
+    if (type == "webhook") keys.insert(keys.end(), {"url", "secret", "body_template"});
+    if (type == "alertmanager") keys.insert(keys.end(), {"url", "resend"});
+    Map map(*this, value, path, keys);
     if (!map.valid()) continue;
-    NotifierConfig notifier{name, ""};
-    if (auto type = string_at(map, "type")) notifier.type = *type;
-    else if (!map.has("type")) map.missing("type", "log");
+    NotifierConfig notifier;
+    notifier.name = name;
+    if (auto v = string_at(map, "type")) notifier.type = *v;
+    else if (!map.has("type")) map.missing("type", "log, slack, telegram, webhook or alertmanager");
+    if (auto v = string_at(map, "webhook_url")) notifier.url = *v;
+    else if (type == "slack" && !map.has("webhook_url")) map.missing("webhook_url", "the Slack incoming-webhook URL");
+    if (type == "alertmanager") {
+      if (const YAML::Node* url = map.get("url")) {
+        if (url->IsSequence()) {
+          if (auto list = strings_at(map, "url")) notifier.urls = *list;
+        } else if (auto v = string_at(map, "url")) {
+          notifier.urls = {*v};
+        }
+      } else {
+        map.missing("url", "every Alertmanager's address, e.g. [http://127.0.0.1:9093]");
+      }
+    } else if (auto v = string_at(map, "url")) {
+      notifier.url = *v;
+    } else if (type == "webhook" && !map.has("url")) {
+      map.missing("url", "where to POST the alert");
+    }
+    if (auto v = string_at(map, "bot_token")) notifier.bot_token = *v;
+    else if (type == "telegram" && !map.has("bot_token")) map.missing("bot_token", "the bot's token from @BotFather");
+    if (auto v = string_at(map, "chat_id")) notifier.chat_id = *v;
+    else if (type == "telegram" && !map.has("chat_id")) map.missing("chat_id", "the chat, group or channel id");
+    if (auto v = string_at(map, "api_url")) notifier.api_url = *v;
+    if (auto v = string_at(map, "secret")) notifier.secret = *v;
+    if (auto v = string_at(map, "body_template")) notifier.body_template = *v;
+    if (auto v = string_at(map, "text_template")) notifier.text_template = *v;
+    if (auto v = string_at(map, "locale")) notifier.locale = *v;
+    if (auto v = string_at(map, "dashboard_url")) notifier.dashboard_url = *v;
+    if (auto v = string_at(map, "runbook_url")) notifier.runbook_url = *v;
+    if (auto d = duration_at(map, "group_wait")) notifier.group_wait = *d;
+    if (auto d = duration_at(map, "resend")) notifier.resend = *d;
+    if (auto d = duration_at(map, "timeout")) notifier.timeout = *d;
+    if (auto v = string_at(map, "ca_file")) notifier.ca_file = *v;
+    if (const YAML::Node* proxy_node = map.get("proxy")) {
+      if (auto proxy = scalar(*proxy_node, path + ".proxy")) notifier.proxy = proxy->text;
+    }
+    if (const YAML::Node* rate_node = map.get("rate_limit")) {
+      Map rate(*this, *rate_node, path + ".rate_limit", {"per_second"});
+      if (auto n = integer_at(rate, "per_second", 1, 10'000)) notifier.rate_per_second = static_cast<int>(*n);
+    }
     config_.notifiers.push_back(notifier);
   }
 }

@@ -230,10 +230,31 @@ class Checker {
   }
 
   void check_notifiers() {
-    for (const auto& notifier : config_.notifiers) {
-      if (!notifier.type.empty() && notifier.type != "log") {
-        problem("notifiers." + notifier.name + ".type",
-                fmt::format("unknown notifier type '{}'; supported: log", notifier.type));
+    static const std::set<std::string> kTypes = {"log", "slack", "telegram", "webhook", "alertmanager"};
+    auto is_url = [](const std::string& url) {
+      return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+    };
+    for (const auto& n : config_.notifiers) {
+      const std::string path = "notifiers." + n.name;
+      if (n.type.empty()) continue;
+      if (!kTypes.count(n.type)) {
+        problem(path + ".type", fmt::format("unknown notifier type '{}'; supported: log, slack, telegram, webhook, "
+                                            "alertmanager",
+                                            n.type));
+        continue;
+      }
+      const char* url_key = n.type == "slack" ? ".webhook_url" : ".url";
+      if (!n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
+      for (std::size_t i = 0; i < n.urls.size(); ++i) {
+        if (!is_url(n.urls[i])) problem(fmt::format("{}.url", path), "expected http:// or https:// URLs");
+      }
+      if (n.type == "telegram" && !is_url(n.api_url)) problem(path + ".api_url", "expected an http:// or https:// URL");
+      if (n.locale != "en" && n.locale != "id-ID") problem(path + ".locale", "expected en or id-ID");
+      if (n.group_wait.count() < 0) problem(path + ".group_wait", "must not be negative");
+      if (n.timeout.count() <= 0) problem(path + ".timeout", "must be longer than 0s");
+      if (n.resend < std::chrono::seconds(1)) problem(path + ".resend", "must be at least 1s");
+      if (!n.body_template.empty() && n.body_template.find("{{") == std::string::npos) {
+        problem(path + ".body_template", "has no {{field}}; see the README for the fields");
       }
     }
   }

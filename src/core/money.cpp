@@ -233,6 +233,19 @@ std::string format_human(const Money& money) {
   return out;
 }
 
+std::string format_id_id(const Money& money) {
+  auto [major, fraction] = split(money);
+  const bool rupiah = money.currency().code() == "IDR";
+  std::string out = rupiah ? "Rp" : std::string(money.currency().code()) + " ";
+  if (money.is_negative()) out = "-" + out;
+  out += group_thousands(major, '.');
+  if (fraction.find_first_not_of('0') != std::string::npos || (!rupiah && !fraction.empty())) {
+    out += ',';
+    out += fraction;
+  }
+  return out;
+}
+
 std::string format_config(const Money& money) {
   auto [major, fraction] = split(money);
   std::string out(money.currency().code());

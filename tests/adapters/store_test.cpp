@@ -194,6 +194,32 @@ TEST_P(StoreContractTest, OldWebhookEventsAreForgotten) {
   EXPECT_EQ(store_->remember_webhook_events({{"stripe", "old", "t", at(4000)}}), std::vector<bool>{true});
 }
 
+TEST_P(StoreContractTest, TheOutboxKeepsEachNotifiersMessagesInOrderUntilFinished) {
+  std::vector<OutboxEntry> entries = {{0, "slack", "{\"n\":1}", at(0), 0, at(0), "pending", ""},
+                                      {0, "email", "{\"n\":1}", at(0), 0, at(0), "pending", ""},
+                                      {0, "slack", "{\"n\":2}", at(1), 0, at(1), "pending", ""}};
+  store_->enqueue_notifications(entries);
+  EXPECT_LT(entries[0].id, entries[2].id);
+  auto slack = store_->pending_notifications("slack", 10);
+  ASSERT_EQ(slack.size(), 2u);
+  EXPECT_EQ(slack[0].payload, "{\"n\":1}");
+  EXPECT_EQ(slack[1].payload, "{\"n\":2}");
+  slack[0].state = "delivered";
+  slack[0].attempts = 1;
+  slack[1].attempts = 3;
+  slack[1].next_attempt_at = at(120);
+  slack[1].last_error = "Slack answered HTTP 503";
+  store_->update_notifications(slack);
+  const auto left = store_->pending_notifications("slack", 10);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].attempts, 3);
+  EXPECT_EQ(left[0].next_attempt_at, at(120));
+  EXPECT_EQ(left[0].last_error, "Slack answered HTTP 503");
+  EXPECT_EQ(store_->pending_notifications("email", 10).size(), 1u);
+  EXPECT_EQ(store_->forget_notifications(at(3600)), 1);  // only the delivered one
+  EXPECT_EQ(store_->pending_notifications("slack", 1).size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
@@ -244,7 +270,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "3");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "4");
   sqlite3_close(db);
 }
 
@@ -256,7 +282,7 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
   // Make it a version-2 store, as the previous release left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DELETE FROM schema_migrations WHERE version = 3", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DROP TABLE outbox; DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -277,7 +303,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (3)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (4)"), std::string::npos)
         << e.what();
   }
 }

@@ -182,9 +182,28 @@ struct WebhooksConfig {
   bool operator==(const WebhooksConfig&) const = default;
 };
 
+// Where alerts go. Every message goes through the durable outbox first.
 struct NotifierConfig {
   std::string name;
-  std::string type;  // "log"
+  std::string type;  // log | slack | telegram | webhook | alertmanager
+  std::string url;                // slack: the incoming-webhook URL; webhook: where to POST
+  std::vector<std::string> urls;  // alertmanager: every instance's base URL
+  std::string bot_token;          // telegram
+  std::string chat_id;            // telegram
+  std::string api_url = "https://api.telegram.org";  // telegram
+  std::string secret;             // webhook: HMAC-SHA512 key of X-Topupd-Signature
+  std::string body_template;      // webhook: the JSON body; empty: the standard one
+  std::string text_template;      // every type: the message text; empty: the standard one
+  std::string locale = "en";      // en | id-ID (Rp10.000.000)
+  std::string dashboard_url;      // links added to every message
+  std::string runbook_url;
+  core::Duration group_wait{0};   // alerts firing within this go out as one message
+  core::Duration resend{std::chrono::minutes(1)};  // alertmanager: re-send firing alerts
+  int rate_per_second = 0;        // 0: the type's default (slack 1, telegram 1, others 10)
+  core::Duration timeout{std::chrono::seconds(10)};
+  std::string ca_file;
+  std::optional<std::string> proxy;
+  bool operator==(const NotifierConfig&) const = default;
 };
 
 struct Config {

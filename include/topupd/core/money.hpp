@@ -94,6 +94,9 @@ MoneyParse parse_decimal_amount(std::string_view text, Currency currency);
 
 // "IDR 10,000,000.00": code, grouped major units, all minor digits. For people.
 std::string format_human(const Money& money);
+// Indonesian conventions: "Rp10.000.000" (whole rupiah without ",00"), "-Rp500",
+// "USD 1.234,56".
+std::string format_id_id(const Money& money);
 // "IDR 10_000_000" or "USD 12.50": the config syntax; parse_money reads it back.
 std::string format_config(const Money& money);
 

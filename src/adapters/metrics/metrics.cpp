@@ -34,6 +34,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Counter>& not_reflected;
   prometheus::Family<prometheus::Counter>& notifications;
   prometheus::Family<prometheus::Counter>& webhooks;
+  prometheus::Family<prometheus::Gauge>& notifications_pending;
   prometheus::Family<prometheus::Counter>& top_ups;
   prometheus::Family<prometheus::Counter>& top_up_amount;
   prometheus::Family<prometheus::Gauge>& top_ups_in_state;
@@ -93,6 +94,8 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
       prometheus::BuildCounter().Name("topupd_webhooks_total")
           .Help("Webhook deliveries by provider and outcome (accepted, duplicate, bad_signature, stale, "
                 "forbidden_ip, too_large, malformed, not_found)").Register(r),
+      prometheus::BuildGauge().Name("topupd_notifications_pending")
+          .Help("Messages in the outbox not yet delivered, by notifier").Register(r),
       prometheus::BuildCounter().Name("topupd_topups_total")
           .Help("Top-ups and sweeps by rule, method and final outcome").Register(r),
       prometheus::BuildCounter().Name("topupd_topup_amount_minor_total")
@@ -219,6 +222,10 @@ void Metrics::count_not_reflected(const std::string& rule) {
 
 void Metrics::count_alert(const std::string& rule, const std::string& severity) {
   families_->alerts.Add({{"rule", rule}, {"severity", severity}}).Increment();
+}
+
+void Metrics::set_notifications_pending(const std::string& notifier, std::int64_t count) {
+  families_->notifications_pending.Add({{"notifier", notifier}}).Set(static_cast<double>(count));
 }
 
 void Metrics::count_webhook(const std::string& provider, std::string_view outcome) {

@@ -71,6 +71,20 @@ CREATE TABLE webhook_events (
 );
 CREATE INDEX webhook_events_by_received_at ON webhook_events (received_at);
 )sql",
+    // 4: the notification outbox: written before any notifier sees a message.
+    R"sql(
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  notifier        TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  state           TEXT NOT NULL,
+  last_error      TEXT NOT NULL
+);
+CREATE INDEX outbox_by_notifier_state ON outbox (notifier, state, id);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -299,6 +313,57 @@ class SqliteStore final : public Store {
   std::int64_t forget_webhook_events(core::Timestamp before) override {
     Transaction transaction(*this);
     Statement remove(db_, "DELETE FROM webhook_events WHERE received_at < ?1");
+    remove.bind(1, millis(before));
+    remove.step();
+    const std::int64_t removed = sqlite3_changes(db_);
+    transaction.commit();
+    return removed;
+  }
+
+  void enqueue_notifications(std::vector<OutboxEntry>& entries) override {
+    if (entries.empty()) return;
+    Transaction transaction(*this);
+    Statement insert(db_, "INSERT INTO outbox (notifier, payload, created_at, attempts, next_attempt_at, state, "
+                          "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    for (auto& e : entries) {
+      insert.reset();
+      insert.bind(1, e.notifier).bind(2, e.payload).bind(3, millis(e.created_at)).bind(4, std::int64_t{e.attempts});
+      insert.bind(5, millis(e.next_attempt_at)).bind(6, e.state).bind(7, e.last_error);
+      insert.step();
+      e.id = sqlite3_last_insert_rowid(db_);
+    }
+    transaction.commit();
+  }
+
+  std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) override {
+    Statement query(db_, "SELECT id, notifier, payload, created_at, attempts, next_attempt_at, state, last_error "
+                         "FROM outbox WHERE notifier = ?1 AND state = 'pending' ORDER BY id LIMIT ?2");
+    query.bind(1, notifier).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<OutboxEntry> out;
+    while (query.step()) {
+      out.push_back({query.integer(0), query.text(1), query.text(2), timestamp(query.integer(3)),
+                     static_cast<int>(query.integer(4)), timestamp(query.integer(5)), query.text(6), query.text(7)});
+    }
+    return out;
+  }
+
+  void update_notifications(const std::vector<OutboxEntry>& entries) override {
+    if (entries.empty()) return;
+    Transaction transaction(*this);
+    Statement update(db_, "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, state = ?4, last_error = ?5 "
+                          "WHERE id = ?1");
+    for (const auto& e : entries) {
+      update.reset();
+      update.bind(1, e.id).bind(2, std::int64_t{e.attempts}).bind(3, millis(e.next_attempt_at)).bind(4, e.state);
+      update.bind(5, e.last_error);
+      update.step();
+    }
+    transaction.commit();
+  }
+
+  std::int64_t forget_notifications(core::Timestamp before) override {
+    Transaction transaction(*this);
+    Statement remove(db_, "DELETE FROM outbox WHERE state != 'pending' AND created_at < ?1");
     remove.bind(1, millis(before));
     remove.step();
     const std::int64_t removed = sqlite3_changes(db_);

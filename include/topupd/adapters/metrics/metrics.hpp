@@ -58,6 +58,7 @@ class Metrics {
   void count_alert(const std::string& rule, const std::string& severity);
   void count_not_reflected(const std::string& rule);
   void count_notification(const std::string& notifier, std::string_view outcome);
+  void set_notifications_pending(const std::string& notifier, std::int64_t count);
   // A webhook delivery; `provider` is "-" when the path matched no endpoint.
   void count_webhook(const std::string& provider, std::string_view outcome);
   void count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome);

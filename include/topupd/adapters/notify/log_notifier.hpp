@@ -8,7 +8,7 @@ namespace topupd::adapters {
 class LogNotifier final : public Notifier {
  public:
   explicit LogNotifier(std::string name) : name_(std::move(name)) {}
-  bool send(const Notification& notification) override;
+  boost::asio::awaitable<DeliveryResult> deliver(std::span<const Notification> batch) override;
 
  private:
   std::string name_;

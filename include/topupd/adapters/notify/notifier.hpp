@@ -1,18 +1,35 @@
 // The Notifier port: how alerts reach people.
+//
+// A `Notification` says what happened (firing, still firing, resolved), which rule and
+// account, the balance against the threshold, the runway, and what topupd did (the
+// top-up's id, amount, state and whether it waits for approval). Notifications are
+// written to the store's outbox before any notifier sees them; a notifier then gets
+// one or more due notifications at once (those that fired within its `group_wait`)
+// and says whether they were delivered, should be retried (timeouts, resets, 5xx,
+// 429) or were refused for good (other 4xx: retrying cannot help).
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
+
+#include <boost/asio/awaitable.hpp>
 
 #include "topupd/core/money.hpp"
 #include "topupd/core/rules.hpp"
 
 namespace topupd::adapters {
 
-// What an alert says: what happened, which account, the balance against the threshold,
-// and what topupd did about it.
+struct TopUpSummary {
+  std::string key;
+  core::Money amount;
+  std::string method;  // direct_debit | sweep
+  std::string state;   // the journal state when the alert went out
+  bool needs_approval = false;
+};
+
 struct Notification {
-  core::DecisionKind kind;  // alert_firing, alert_repeat or alert_resolved
+  core::DecisionKind kind = core::DecisionKind::alert_firing;  // alert_firing, alert_repeat or alert_resolved
   std::string rule;
   std::string account;
   std::string severity;
@@ -20,14 +37,34 @@ struct Notification {
   std::optional<core::Money> balance;    // absent when no poll has succeeded yet
   std::optional<core::Money> threshold;  // below/above rules
   std::optional<core::Duration> runway;  // runway rules
-  std::string action;  // "top-up topupd-… of IDR 40,000,000.00 submitted", or empty
+  std::string action;                    // what topupd did, in words; empty: nothing
+  std::optional<TopUpSummary> top_up;
+  core::Timestamp at;        // when topupd decided it
+  core::Timestamp fired_at;  // when the alert started firing (its identity in Alertmanager)
+};
+
+struct DeliveryResult {
+  enum class Kind { delivered, retry, rejected };
+  Kind kind = Kind::delivered;
+  std::string detail;  // for logs and last_error; never a secret
+  std::optional<core::Duration> retry_after;
+
+  static DeliveryResult delivered() { return {}; }
+  static DeliveryResult retry(std::string why, std::optional<core::Duration> after = std::nullopt) {
+    return {Kind::retry, std::move(why), after};
+  }
+  static DeliveryResult rejected(std::string why) { return {Kind::rejected, std::move(why), std::nullopt}; }
 };
 
 class Notifier {
  public:
   virtual ~Notifier() = default;
-  // Delivers one notification; returns false when it could not be delivered.
-  virtual bool send(const Notification& notification) = 0;
+  // Delivers `batch` (at least one notification) as one message where the medium allows.
+  virtual boost::asio::awaitable<DeliveryResult> deliver(std::span<const Notification> batch) = 0;
+  // Notifiers that must repeat what they said (Alertmanager forgets alerts that are not
+  // re-sent) do it in `resend`, called every `resend_every()`; zero: never.
+  virtual core::Duration resend_every() const { return core::Duration::zero(); }
+  virtual boost::asio::awaitable<void> resend() { co_return; }
 };
 
 }  // namespace topupd::adapters

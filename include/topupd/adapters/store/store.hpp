@@ -42,6 +42,18 @@ struct WebhookEventRecord {
   core::Timestamp received_at;
 };
 
+// One message for one notifier in the outbox.
+struct OutboxEntry {
+  std::int64_t id = 0;  // set by enqueue; delivery follows it
+  std::string notifier;
+  std::string payload;  // the notification as JSON (notify/message.hpp)
+  core::Timestamp created_at;
+  int attempts = 0;
+  core::Timestamp next_attempt_at;
+  std::string state = "pending";  // pending | delivered | rejected
+  std::string last_error;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -78,6 +90,15 @@ class Store {
   // Forgets events received before `before`; returns how many.
   virtual std::int64_t forget_webhook_events(core::Timestamp before) = 0;
   virtual std::int64_t count_webhook_events() = 0;
+
+  // The notification outbox. `enqueue` writes every entry in one transaction and sets
+  // their ids; `pending` lists a notifier's undelivered entries, oldest first;
+  // `update` stores attempts, state and next attempt; `forget` drops finished entries
+  // created before `before`.
+  virtual void enqueue_notifications(std::vector<OutboxEntry>& entries) = 0;
+  virtual std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) = 0;
+  virtual void update_notifications(const std::vector<OutboxEntry>& entries) = 0;
+  virtual std::int64_t forget_notifications(core::Timestamp before) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that

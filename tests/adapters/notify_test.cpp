@@ -1,0 +1,153 @@
+// What notifications say: amounts for Indonesian readers, templates, the outbox's JSON
+// and the bodies Slack, Telegram, webhook receivers and Alertmanager get.
+#include <gtest/gtest.h>
+
+#include "topupd/adapters/json.hpp"
+#include "topupd/adapters/notify/http_notifiers.hpp"
+#include "topupd/adapters/notify/message.hpp"
+
+namespace topupd::adapters {
+namespace {
+
+core::Money money(const char* text) { return *core::parse_money(text).value; }
+core::Timestamp at(long long unix_seconds) { return core::Timestamp(std::chrono::seconds(unix_seconds)); }
+
+Notification firing() {
+  Notification n;
+  n.kind = core::DecisionKind::alert_firing;
+  n.rule = "payout-low";
+  n.account = "payout";
+  n.severity = "critical";
+  n.reason = "balance IDR 9,000,000.00 < IDR 10,000,000.00 for 1m <now>";
+  n.balance = money("IDR 9_000_000");
+  n.threshold = money("IDR 10_000_000");
+  n.runway = std::chrono::minutes(95);
+  n.action = "direct_debit k1 of IDR 41,000,000.00 awaiting approval";
+  n.top_up = TopUpSummary{"k1", money("IDR 41_000_000"), "direct_debit", "awaiting_approval", true};
+  n.at = at(1'800'000'060);
+  n.fired_at = at(1'800'000'000);
+  return n;
+}
+
+config::NotifierConfig notifier(const char* type) {
+  config::NotifierConfig c;
+  c.name = type;
+  c.type = type;
+  c.locale = "id-ID";
+  c.dashboard_url = "https://grafana.example/d/topupd";
+  c.runbook_url = "https://wiki.example/topupd";
+  c.chat_id = "-100123";
+  c.urls = {"http://127.0.0.1:9093"};
+  return c;
+}
+
+TEST(NotifyFormat, AmountsFollowTheReadersLocale) {
+  EXPECT_EQ(notify::format_amount(money("IDR 10_000_000"), "id-ID"), "Rp10.000.000");
+  EXPECT_EQ(notify::format_amount(money("IDR 1_000.50"), "id-ID"), "Rp1.000,50");
+  EXPECT_EQ(notify::format_amount(money("IDR -500"), "id-ID"), "-Rp500");
+  EXPECT_EQ(notify::format_amount(money("USD 1_234.56"), "id-ID"), "USD 1.234,56");
+  EXPECT_EQ(notify::format_amount(money("IDR 10_000_000"), "en"), "IDR 10,000,000.00");
+}
+
+TEST(NotifyFormat, TemplatesFillFieldsAndQuoteThemForJson) {
+  notify::Presentation p{"id-ID", "https://d", "", ""};
+  const auto fields = notify::template_fields(firing(), p);
+  EXPECT_EQ(notify::render("{{status}}: {{ account }} at {{balance}}{{nope}}", fields, false),
+            "FIRING: payout at Rp9.000.000");
+  const std::string body = notify::render(R"({"text": {{reason}}, "approval": {{approval}}})", fields, true);
+  auto parsed = json::parse(body);
+  ASSERT_TRUE(parsed) << body;
+  EXPECT_EQ(parsed->string_at("text"), firing().reason);
+  EXPECT_EQ(parsed->string_at("approval"), "needed");
+}
+
+TEST(NotifyFormat, TheStandardTextSaysWhatHappenedAndWhatTopupdDid) {
+  const std::string text = notify::message_text(firing(), {"id-ID", "https://d", "https://r", ""});
+  EXPECT_NE(text.find("[FIRING] payout-low on payout (critical)"), std::string::npos) << text;
+  EXPECT_NE(text.find("Balance: Rp9.000.000"), std::string::npos) << text;
+  EXPECT_NE(text.find("Threshold: Rp10.000.000"), std::string::npos) << text;
+  EXPECT_NE(text.find("Runway: 1h35m"), std::string::npos) << text;
+  EXPECT_NE(text.find("direct_debit k1 of Rp41.000.000, awaiting_approval (approval needed"), std::string::npos) << text;
+  EXPECT_NE(text.find("Dashboard: https://d"), std::string::npos) << text;
+}
+
+TEST(NotifyFormat, ANotificationSurvivesTheOutboxUnchanged) {
+  const Notification n = firing();
+  auto back = notify::notification_from_json(notify::to_json(n));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(notify::to_json(*back), notify::to_json(n));
+  EXPECT_EQ(back->balance, n.balance);
+  EXPECT_EQ(back->top_up->key, "k1");
+  EXPECT_TRUE(back->top_up->needs_approval);
+  EXPECT_EQ(back->fired_at, n.fired_at);
+  EXPECT_FALSE(notify::notification_from_json("{\"kind\":\"top_up\"}"));
+  EXPECT_FALSE(notify::notification_from_json("not json"));
+}
+
+TEST(NotifyPayload, SlackGetsBlockKitColouredBySeverity) {
+  Notification resolved = firing();
+  resolved.kind = core::DecisionKind::alert_resolved;
+  resolved.top_up.reset();
+  resolved.action.clear();
+  const std::vector<Notification> batch = {firing(), resolved};
+  auto body = json::parse(slack_payload(batch, notifier("slack")));
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->string_at("text"), "[FIRING] payout-low on payout (critical) and 1 more");
+  const auto& attachments = body->find("attachments")->items();
+  ASSERT_EQ(attachments.size(), 2u);
+  EXPECT_EQ(attachments[0].string_at("color"), "#d00000");
+  EXPECT_EQ(attachments[1].string_at("color"), "#2eb67d");
+  const std::string first = attachments[0].serialize();
+  EXPECT_NE(first.find("Rp9.000.000"), std::string::npos);
+  EXPECT_NE(first.find("&lt;now&gt;"), std::string::npos) << "mrkdwn control characters are escaped";
+  EXPECT_NE(first.find("<https://grafana.example/d/topupd|Dashboard>"), std::string::npos);
+}
+
+TEST(NotifyPayload, TelegramGetsEscapedHtml) {
+  const std::vector<Notification> batch = {firing()};
+  auto body = json::parse(telegram_payload(batch, notifier("telegram")));
+  ASSERT_TRUE(body);
+  EXPECT_EQ(body->string_at("chat_id"), "-100123");
+  EXPECT_EQ(body->string_at("parse_mode"), "HTML");
+  const std::string text = *body->string_at("text");
+  EXPECT_EQ(text.rfind("<b>[FIRING] payout-low on payout (critical)</b>", 0), 0u) << text;
+  EXPECT_NE(text.find("&lt;now&gt;"), std::string::npos) << text;
+  EXPECT_EQ(text.find("<now>"), std::string::npos) << text;
+}
+
+TEST(NotifyPayload, WebhookBodiesAreJsonWithOrWithoutATemplate) {
+  const std::vector<Notification> batch = {firing()};
+  auto standard = json::parse(webhook_payload(batch, notifier("webhook")));
+  ASSERT_TRUE(standard);
+  const auto& alert = standard->find("alerts")->items().at(0);
+  EXPECT_EQ(alert.string_at("rule"), "payout-low");
+  EXPECT_EQ(alert.find("balance_minor")->text(), "900000000");
+  EXPECT_EQ(alert.string_at("topup_id"), "k1");
+  auto templated_config = notifier("webhook");
+  templated_config.body_template = R"({"msg": {{text}}, "who": {{account}}})";
+  auto templated = json::parse(webhook_payload(batch, templated_config));
+  ASSERT_TRUE(templated);
+  EXPECT_EQ(templated->string_at("who"), "payout");
+  EXPECT_NE(templated->string_at("msg")->find("Balance: Rp9.000.000"), std::string::npos);
+}
+
+TEST(NotifyPayload, AlertmanagerAlertsAreIdentifiedByLabelsAndExpireUnlessResent) {
+  Notification resolved = firing();
+  resolved.kind = core::DecisionKind::alert_resolved;
+  resolved.at = at(1'800'000'600);
+  const std::vector<Notification> batch = {firing(), resolved};
+  auto body = json::parse(alertmanager_payload(batch, notifier("alertmanager"), at(1'800'000'100)));
+  ASSERT_TRUE(body && body->is_array());
+  const auto& a = body->items().at(0);
+  EXPECT_EQ(a.at_pointer("/labels/alertname")->text(), "payout-low");
+  EXPECT_EQ(a.at_pointer("/labels/account")->text(), "payout");
+  EXPECT_EQ(a.at_pointer("/labels/severity")->text(), "critical");
+  EXPECT_EQ(a.at_pointer("/annotations/summary")->text(), "[FIRING] payout-low on payout (critical)");
+  EXPECT_EQ(a.string_at("startsAt"), core::format_rfc3339(at(1'800'000'000)));
+  EXPECT_EQ(a.string_at("endsAt"), core::format_rfc3339(at(1'800'000'100 + 4 * 60)));  // now + 4 × resend
+  EXPECT_EQ(body->items().at(1).string_at("endsAt"), core::format_rfc3339(at(1'800'000'600)));
+  EXPECT_EQ(a.string_at("generatorURL"), "https://grafana.example/d/topupd");
+}
+
+}  // namespace
+}  // namespace topupd::adapters
