@@ -226,7 +226,8 @@ std::string slack_payload(std::span<const Notification> batch, const config::Not
     if (n.threshold) fields.push(slack_field("Threshold", f["threshold"]));
     if (n.runway) fields.push(slack_field("Runway", f["runway"]));
     if (n.top_up) {
-      fields.push(slack_field("Top-up", fmt::format("{} {} ({}){}", f["topup_amount"], f["topup_state"], f["topup_id"],
+      fields.push(slack_field("Top-up", fmt::format("{} of {}, {} ({}){}", f["topup_method"], f["topup_amount"],
+                                                    f["topup_state"], f["topup_id"],
                                                     n.top_up->needs_approval ? ", approval needed" : "")));
     } else if (!n.action.empty()) {
       fields.push(slack_field("Action", n.action));

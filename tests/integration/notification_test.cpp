@@ -1,0 +1,221 @@
+// Notifications from the real daemon to real peers on loopback: HTTP sinks standing in
+// for Slack, Telegram and a webhook receiver (the webhook's HMAC checked with the
+// openssl command line), a notifier that is down while the alert fires (delivered
+// when it is back, also across a SIGKILL of topupd), a 4xx that is not retried, and a
+// real Prometheus Alertmanager showing the alert and then its end.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "integration/harness.hpp"
+#include "integration/sink.hpp"
+#include "topupd/adapters/json.hpp"
+
+namespace topupd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The payout account starts below IDR 95,000; a IDR 50,000 top-up settles after
+// `settle_after` and resolves the alert.
+std::string alerting_config(const std::string& notifiers, const std::string& notify, const std::string& store = "",
+                            const std::string& settle_after = "1h") {
+  return fmt::format(R"(
+http: {{listen: 127.0.0.1:0}}
+{}
+providers:
+  sim:
+    type: sandbox
+    settle_after: {}
+    accounts:
+      payout: {{balance: IDR 90_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 200ms, timeout: 1s, jitter: 0%}}}}
+notifiers:
+{}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    alert: {{severity: critical, notify: [{}]}}
+    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}}}
+)",
+                     store.empty() ? "" : "store: {sqlite: \"" + store + "\"}", settle_after, notifiers, notify);
+}
+
+std::optional<adapters::json::Value> body_json(const adapters::net::ServerRequest& r) {
+  return adapters::json::parse(r.body);
+}
+
+TEST(Notifications, SlackTelegramAndWebhookGetTheAlertWithWhatTopupdDid) {
+  Sink slack, telegram, hook;
+  TempDir dir;
+  Daemon daemon(alerting_config(fmt::format(R"(
+  slack: {{type: slack, webhook_url: "{}", locale: id-ID, dashboard_url: "https://grafana.example/d/topupd"}}
+  telegram: {{type: telegram, bot_token: "123456:secret-token", chat_id: "-100123", api_url: "{}"}}
+  hook: {{type: webhook, url: "{}", secret: webhook-secret}}
+)",
+                                            slack.url("/services/T0/B0/X"), telegram.url(), hook.url("/alerts")),
+                                "slack, telegram, hook"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] {
+    return !slack.accepted().empty() && !telegram.accepted().empty() && !hook.accepted().empty();
+  }, 10s)) << daemon.log();
+
+  const auto slack_request = slack.accepted().front();
+  EXPECT_EQ(slack_request.path, "/services/T0/B0/X");
+  auto slack_body = body_json(slack_request);
+  ASSERT_TRUE(slack_body) << slack_request.body;
+  EXPECT_EQ(slack_body->string_at("text"), "[FIRING] payout-low on payout (critical)");
+  const std::string attachment = slack_body->find("attachments")->items().at(0).serialize();
+  EXPECT_NE(attachment.find("#d00000"), std::string::npos) << attachment;
+  EXPECT_NE(attachment.find("Rp90.000"), std::string::npos) << attachment;
+  EXPECT_NE(attachment.find("Rp95.000"), std::string::npos) << attachment;
+  EXPECT_NE(attachment.find("direct_debit"), std::string::npos) << "what topupd did: " << attachment;
+  EXPECT_NE(attachment.find("https://grafana.example/d/topupd|Dashboard"), std::string::npos) << attachment;
+
+  const auto telegram_request = telegram.accepted().front();
+  EXPECT_EQ(telegram_request.path, "/bot123456:secret-token/sendMessage");
+  auto telegram_body = body_json(telegram_request);
+  ASSERT_TRUE(telegram_body);
+  EXPECT_EQ(telegram_body->string_at("chat_id"), "-100123");
+  EXPECT_EQ(telegram_body->string_at("parse_mode"), "HTML");
+  EXPECT_EQ(telegram_body->string_at("text")->rfind("<b>[FIRING] payout-low on payout (critical)</b>", 0), 0u);
+
+  // The webhook's signature, checked independently with openssl.
+  const auto hook_request = hook.accepted().front();
+  const auto timestamp = hook_request.header("X-Topupd-Timestamp");
+  const auto signature = hook_request.header("X-Topupd-Signature");
+  ASSERT_TRUE(timestamp && signature);
+  dir.write("signed.txt", *timestamp + "." + hook_request.body);
+  const auto mac = run_command({TOPUPD_OPENSSL, "dgst", "-sha512", "-hmac", "webhook-secret", "-r", dir.file("signed.txt")});
+  ASSERT_EQ(mac.status, 0) << mac.output;
+  EXPECT_EQ(*signature, "sha512=" + mac.output.substr(0, 128));
+  auto hook_body = body_json(hook_request);
+  ASSERT_TRUE(hook_body);
+  const auto& alert = hook_body->find("alerts")->items().at(0);
+  EXPECT_EQ(alert.string_at("status"), "FIRING");
+  EXPECT_EQ(alert.find("balance_minor")->text(), "9000000");
+  EXPECT_EQ(alert.string_at("topup_method"), "direct_debit");
+
+  EXPECT_EQ(daemon.metric("topupd_notifications_total", {"slack", "delivered"}), 1);
+  EXPECT_EQ(daemon.metric("topupd_notifications_pending", {"telegram"}), 0);
+  EXPECT_EQ(daemon.log().find("secret-token"), std::string::npos) << "the bot token must never be logged";
+}
+
+TEST(Notifications, ANotifierThatIsDownGetsTheMessageWhenBackEvenAcrossAKill) {
+  Sink slack, hook;
+  slack.answer_with(503);
+  TempDir dir;
+  const std::string config = alerting_config(fmt::format(R"(
+  slack: {{type: slack, webhook_url: "{}"}}
+  hook: {{type: webhook, url: "{}"}}
+)",
+                                                         slack.url(), hook.url()),
+                                             "slack, hook", dir.file("topupd.db"));
+  {
+    Daemon daemon(config);
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+    // The healthy notifier is not held up by the broken one.
+    ASSERT_TRUE(eventually([&] { return hook.accepted().size() == 1; }, 10s)) << daemon.log();
+    ASSERT_TRUE(eventually([&] { return slack.received().size() >= 2; }, 15s)) << daemon.log();
+    EXPECT_TRUE(slack.accepted().empty());
+    EXPECT_EQ(daemon.metric("topupd_notifications_pending", {"slack"}), 1);
+    EXPECT_NE(daemon.log().find("notification not delivered, will retry: Slack answered HTTP 503"), std::string::npos);
+    daemon.process().signal(SIGKILL);
+    daemon.process().wait(5s);
+  }
+  slack.answer_with(200);
+  Daemon restarted(config);
+  ASSERT_TRUE(restarted.wait_ready()) << restarted.log();
+  ASSERT_TRUE(eventually([&] { return slack.accepted().size() == 1; }, 20s)) << restarted.log();
+  EXPECT_NE(slack.accepted().front().body.find("[FIRING] payout-low on payout"), std::string::npos);
+  std::this_thread::sleep_for(1s);
+  // Still firing after the restart: no second alert, and the hook got nothing new.
+  EXPECT_EQ(slack.accepted().size(), 1u);
+  EXPECT_EQ(hook.accepted().size(), 1u);
+}
+
+TEST(Notifications, ARefusalIsReportedAndNotRetried) {
+  Sink hook;
+  hook.answer_with(400);
+  Daemon daemon(alerting_config(fmt::format("  hook: {{type: webhook, url: \"{}\"}}\n", hook.url()), "hook"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_notifications_total", {"hook", "rejected"}) == 1; }, 10s))
+      << daemon.log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(hook.received().size(), 1u);
+  EXPECT_NE(daemon.log().find("notification refused, not retried: webhook answered HTTP 400"), std::string::npos);
+}
+
+TEST(Notifications, NotifyTestSendsOneMessageAndSaysWhatHappened) {
+  Sink slack;
+  TempDir dir;
+  dir.write("topupd.yaml", alerting_config(fmt::format("  slack: {{type: slack, webhook_url: \"{}\"}}\n", slack.url()), "slack"));
+  const auto ok = run_command({TOPUPD_BINARY, "notify-test", "--config", dir.file("topupd.yaml"), "--notifier", "slack"});
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  EXPECT_NE(ok.output.find("notifier slack (slack): delivered"), std::string::npos) << ok.output;
+  ASSERT_EQ(slack.accepted().size(), 1u);
+  EXPECT_NE(slack.accepted().front().body.find("topupd-notify-test"), std::string::npos);
+  slack.answer_with(404);
+  const auto refused = run_command({TOPUPD_BINARY, "notify-test", "--config", dir.file("topupd.yaml"), "--notifier", "slack"});
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.output.find("refused (not worth retrying): Slack answered HTTP 404"), std::string::npos) << refused.output;
+  const auto unknown = run_command({TOPUPD_BINARY, "notify-test", "--config", dir.file("topupd.yaml"), "--notifier", "nope"});
+  EXPECT_EQ(unknown.status, 1);
+  EXPECT_NE(unknown.output.find("configured: slack"), std::string::npos) << unknown.output;
+}
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {
+  TempDir dir;
+  dir.write("alertmanager.yml", "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n");
+  const int port = free_port();
+  Process alertmanager({TOPUPD_ALERTMANAGER, "--config.file=" + dir.file("alertmanager.yml"),
+                        "--storage.path=" + dir.file("am-data"), "--web.listen-address=127.0.0.1:" + std::to_string(port),
+                        "--cluster.listen-address="},
+                       {}, dir.file("alertmanager.log"));
+  ASSERT_TRUE(eventually([&] { return http_get("127.0.0.1", port, "/-/ready").status == 200; }, 15s))
+      << read_file(dir.file("alertmanager.log"));
+  Daemon daemon(alerting_config(fmt::format("  am: {{type: alertmanager, url: [\"http://127.0.0.1:{}\"], resend: 1s}}\n", port),
+                                "am", "", "4s"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  std::string alerts;
+  ASSERT_TRUE(eventually([&] {
+    alerts = http_get("127.0.0.1", port, "/api/v2/alerts").body;
+    return alerts.find("payout-low") != std::string::npos;
+  }, 10s)) << daemon.log() << read_file(dir.file("alertmanager.log"));
+  auto parsed = adapters::json::parse(alerts);
+  ASSERT_TRUE(parsed && parsed->is_array() && parsed->items().size() == 1) << alerts;
+  const auto& alert = parsed->items().at(0);
+  EXPECT_EQ(alert.at_pointer("/labels/alertname")->text(), "payout-low");
+  EXPECT_EQ(alert.at_pointer("/labels/account")->text(), "payout");
+  EXPECT_EQ(alert.at_pointer("/labels/severity")->text(), "critical");
+  EXPECT_EQ(alert.at_pointer("/labels/source")->text(), "topupd");
+  EXPECT_EQ(alert.at_pointer("/status/state")->text(), "active");
+  EXPECT_NE(alert.at_pointer("/annotations/summary")->text().find("[FIRING]"), std::string::npos);
+  // The top-up settles after 4 s and the rule resolves: the alert ends.
+  ASSERT_TRUE(eventually([&] {
+    return http_get("127.0.0.1", port, "/api/v2/alerts?active=true").body.find("payout-low") == std::string::npos;
+  }, 20s)) << daemon.log() << http_get("127.0.0.1", port, "/api/v2/alerts").body;
+  EXPECT_GE(daemon.metric("topupd_notifications_total", {"am", "delivered"}).value_or(0), 2);
+}
+
+}  // namespace
+}  // namespace topupd::testing
