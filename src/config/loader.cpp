@@ -828,16 +828,31 @@ void Loader::load_notifiers(const YAML::Node& node) {
     std::vector<std::string> keys = {"type", "text_template", "locale", "dashboard_url", "runbook_url"};
     const std::vector<std::string> http = {"group_wait", "rate_limit", "timeout", "ca_file", "proxy"};
     if (type != "log") keys.insert(keys.end(), http.begin(), http.end());
+    if (type == "email") keys.erase(std::find(keys.begin(), keys.end(), "rate_limit"));  // one message at a time
     if (type == "slack") keys.push_back("webhook_url");
     if (type == "telegram") keys.insert(keys.end(), {"bot_token", "chat_id", "api_url"});
     if (type == "webhook") keys.insert(keys.end(), {"url", "secret", "body_template"});
     if (type == "alertmanager") keys.insert(keys.end(), {"url", "resend"});
+    if (type == "email") keys.insert(keys.end(), {"smtp", "starttls", "username", "password", "from", "to"});
     Map map(*this, value, path, keys);
     if (!map.valid()) continue;
     NotifierConfig notifier;
     notifier.name = name;
     if (auto v = string_at(map, "type")) notifier.type = *v;
-    else if (!map.has("type")) map.missing("type", "log, slack, telegram, webhook or alertmanager");
+    else if (!map.has("type")) map.missing("type", "log, email, slack, telegram, webhook or alertmanager");
+    if (type == "email") {
+      if (auto v = string_at(map, "smtp")) notifier.url = *v;
+      else if (!map.has("smtp")) map.missing("smtp", "the mail server, e.g. smtp://mail.example.com:587");
+      if (auto v = string_at(map, "starttls")) notifier.starttls = *v;
+      if (auto v = string_at(map, "username")) notifier.username = *v;
+      if (const YAML::Node* pw = map.get("password")) {
+        if (auto text = scalar(*pw, path + ".password")) notifier.password = text->text;
+      }
+      if (auto v = string_at(map, "from")) notifier.from = *v;
+      else if (!map.has("from")) map.missing("from", "the sender address, e.g. topupd@example.com");
+      if (auto list = strings_at(map, "to")) notifier.to = *list;
+      else if (!map.has("to")) map.missing("to", "the recipients, e.g. [finance@example.com]");
+    }
     if (auto v = string_at(map, "webhook_url")) notifier.url = *v;
     else if (type == "slack" && !map.has("webhook_url")) map.missing("webhook_url", "the Slack incoming-webhook URL");
     if (type == "alertmanager") {

@@ -230,7 +230,7 @@ class Checker {
   }
 
   void check_notifiers() {
-    static const std::set<std::string> kTypes = {"log", "slack", "telegram", "webhook", "alertmanager"};
+    static const std::set<std::string> kTypes = {"log", "email", "slack", "telegram", "webhook", "alertmanager"};
     auto is_url = [](const std::string& url) {
       return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
     };
@@ -238,13 +238,26 @@ class Checker {
       const std::string path = "notifiers." + n.name;
       if (n.type.empty()) continue;
       if (!kTypes.count(n.type)) {
-        problem(path + ".type", fmt::format("unknown notifier type '{}'; supported: log, slack, telegram, webhook, "
-                                            "alertmanager",
+        problem(path + ".type", fmt::format("unknown notifier type '{}'; supported: log, email, slack, telegram, "
+                                            "webhook, alertmanager",
                                             n.type));
         continue;
       }
+      if (n.type == "email") {
+        if (!n.url.empty() && n.url.rfind("smtp://", 0) != 0 && n.url.rfind("smtps://", 0) != 0) {
+          problem(path + ".smtp", "expected smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit TLS)");
+        }
+        if (n.starttls != "required" && n.starttls != "opportunistic" && n.starttls != "off") {
+          problem(path + ".starttls", "expected required, opportunistic or off");
+        }
+        if (!n.from.empty() && n.from.find('@') == std::string::npos) problem(path + ".from", "expected an address");
+        for (const auto& address : n.to) {
+          if (address.find('@') == std::string::npos) problem(path + ".to", "expected addresses such as finance@example.com");
+        }
+        if (config_.locations.has(path + ".to") && n.to.empty()) problem(path + ".to", "name at least one recipient");
+      }
       const char* url_key = n.type == "slack" ? ".webhook_url" : ".url";
-      if (!n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
+      if (n.type != "email" && !n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
       for (std::size_t i = 0; i < n.urls.size(); ++i) {
         if (!is_url(n.urls[i])) problem(fmt::format("{}.url", path), "expected http:// or https:// URLs");
       }

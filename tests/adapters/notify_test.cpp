@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "topupd/adapters/json.hpp"
+#include "topupd/adapters/crypto/crypto.hpp"
+#include "topupd/adapters/notify/email_notifier.hpp"
 #include "topupd/adapters/notify/http_notifiers.hpp"
 #include "topupd/adapters/notify/message.hpp"
 
@@ -147,6 +149,23 @@ TEST(NotifyPayload, AlertmanagerAlertsAreIdentifiedByLabelsAndExpireUnlessResent
   EXPECT_EQ(a.string_at("endsAt"), core::format_rfc3339(at(1'800'000'100 + 4 * 60)));  // now + 4 × resend
   EXPECT_EQ(body->items().at(1).string_at("endsAt"), core::format_rfc3339(at(1'800'000'600)));
   EXPECT_EQ(a.string_at("generatorURL"), "https://grafana.example/d/topupd");
+}
+
+TEST(NotifyPayload, EmailHeadersAreEncodedAndDated) {
+  EXPECT_EQ(encode_header("[FIRING] payout-low"), "[FIRING] payout-low");
+  const std::string encoded = encode_header("Saldo rendah \xE2\x80\x94 payout");
+  ASSERT_EQ(encoded.rfind("=?UTF-8?B?", 0), 0u);
+  EXPECT_EQ(crypto::unbase64(encoded.substr(10, encoded.size() - 12)), "Saldo rendah \xE2\x80\x94 payout");
+  auto config = notifier("email");
+  config.from = "topupd@example.com";
+  config.to = {"finance@example.com", "ops@example.com"};
+  const std::vector<Notification> batch = {firing()};
+  const std::string m = email_message(batch, config, at(1'800'000'060), "<abc@example.com>");
+  EXPECT_NE(m.find("Date: Fri, 15 Jan 2027 08:01:00 +0000\r\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("To: finance@example.com, ops@example.com\r\n"), std::string::npos);
+  EXPECT_NE(m.find("Message-ID: <abc@example.com>\r\n"), std::string::npos);
+  EXPECT_NE(m.find("multipart/alternative"), std::string::npos);
+  EXPECT_EQ(m.find("\n\n"), std::string::npos) << "every line ends in CRLF";
 }
 
 }  // namespace

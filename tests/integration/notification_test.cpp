@@ -13,7 +13,9 @@
 #include <csignal>
 
 #include "integration/harness.hpp"
+#include "integration/sandbox.hpp"
 #include "integration/sink.hpp"
+#include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/json.hpp"
 
 namespace topupd::testing {
@@ -181,6 +183,59 @@ int free_port() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   close(fd);
   return ntohs(address.sin_port);
+}
+
+TEST(Notifications, EmailArrivesOverStartTlsWithAuthAndBothParts) {
+  TempDir dir;
+  make_ca(dir);
+  make_server_cert(dir, "smtp", "IP:127.0.0.1");
+  const int port = free_port();
+  Process smtp({TOPUPD_PYTHON, TOPUPD_SOURCE_DIR "/tests/integration/peers/smtp_server.py", std::to_string(port),
+                dir.file("smtp.pem"), dir.file("smtp.key"), "topupd", "mail-password", dir.file("mail.jsonl")},
+               {}, dir.file("smtp.log"));
+  wait_for_line(dir.file("smtp.log"), R"(smtp listening on (\d+))", 15s, &smtp);
+  auto email = [&](const std::string& name, const std::string& password) {
+    return fmt::format(R"(  {}: {{type: email, smtp: "smtp://127.0.0.1:{}", starttls: required, username: topupd,
+        password: "{}", from: topupd@example.com, to: [finance@example.com, "ops@example.com"], ca_file: "{}",
+        locale: id-ID, runbook_url: "https://wiki.example/topupd"}}
+)",
+                       name, port, password, dir.file("ca.pem"));
+  };
+  Daemon daemon(alerting_config(email("mail", "mail-password") + email("wrong", "not-the-password"), "mail, wrong"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  std::string received;
+  ASSERT_TRUE(eventually([&] {
+    received = read_file(dir.file("mail.jsonl"));
+    return !received.empty();
+  }, 15s)) << daemon.log() << read_file(dir.file("smtp.log"));
+  auto line = adapters::json::parse(received.substr(0, received.find('\n')));
+  ASSERT_TRUE(line) << received;
+  EXPECT_TRUE(line->find("tls")->as_bool()) << "sent only after STARTTLS";
+  EXPECT_TRUE(line->find("authenticated")->as_bool());
+  EXPECT_EQ(line->string_at("from"), "topupd@example.com");
+  EXPECT_EQ(line->find("to")->items().size(), 2u);
+  const std::string data = *line->string_at("data");
+  EXPECT_NE(data.find("Subject: [FIRING] payout-low on payout (critical)\r\n"), std::string::npos) << data;
+  EXPECT_TRUE(std::regex_search(data, std::regex(R"(Date: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000)"))) << data;
+  EXPECT_TRUE(std::regex_search(data, std::regex(R"(Message-ID: <[0-9a-f]{32}@example\.com>)"))) << data;
+  EXPECT_NE(data.find("Content-Type: multipart/alternative"), std::string::npos);
+  EXPECT_NE(data.find("Content-Type: text/plain; charset=utf-8"), std::string::npos);
+  EXPECT_NE(data.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
+  // The parts are base64: the text one says the balance the Indonesian way.
+  const auto start = data.find("\r\n\r\n", data.find("text/plain")) + 4;
+  std::string encoded = data.substr(start, data.find("--topupd-", start) - start);
+  encoded.erase(std::remove_if(encoded.begin(), encoded.end(), [](char c) { return c == '\r' || c == '\n'; }),
+                encoded.end());
+  const auto text = adapters::crypto::unbase64(encoded);
+  ASSERT_TRUE(text) << encoded;
+  EXPECT_NE(text->find("Balance: Rp90.000"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Runbook: https://wiki.example/topupd"), std::string::npos) << *text;
+  // A wrong password is reported once and not retried.
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_notifications_total", {"wrong", "rejected"}) == 1; }, 15s))
+      << daemon.log();
+  EXPECT_NE(daemon.log().find("notification refused, not retried: SMTP smtp://127.0.0.1"), std::string::npos);
+  EXPECT_EQ(daemon.log().find("not-the-password"), std::string::npos) << "a password must never be logged";
+  EXPECT_EQ(daemon.metric("topupd_notifications_total", {"mail", "delivered"}), 1);
 }
 
 TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {

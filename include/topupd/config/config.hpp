@@ -185,13 +185,18 @@ struct WebhooksConfig {
 // Where alerts go. Every message goes through the durable outbox first.
 struct NotifierConfig {
   std::string name;
-  std::string type;  // log | slack | telegram | webhook | alertmanager
-  std::string url;                // slack: the incoming-webhook URL; webhook: where to POST
+  std::string type;  // log | email | slack | telegram | webhook | alertmanager
+  std::string url;                // slack: the incoming-webhook URL; webhook: where to POST; email: smtp(s)://host:port
   std::vector<std::string> urls;  // alertmanager: every instance's base URL
   std::string bot_token;          // telegram
   std::string chat_id;            // telegram
   std::string api_url = "https://api.telegram.org";  // telegram
   std::string secret;             // webhook: HMAC-SHA512 key of X-Topupd-Signature
+  std::string starttls = "required";  // email: required | opportunistic | off (smtps:// is always TLS)
+  std::string username;           // email: AUTH, when set
+  std::string password;
+  std::string from;               // email
+  std::vector<std::string> to;    // email
   std::string body_template;      // webhook: the JSON body; empty: the standard one
   std::string text_template;      // every type: the message text; empty: the standard one
   std::string locale = "en";      // en | id-ID (Rp10.000.000)

@@ -7,6 +7,7 @@
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/net/http_client.hpp"
+#include "topupd/adapters/notify/email_notifier.hpp"
 #include "topupd/adapters/notify/log_notifier.hpp"
 #include "topupd/adapters/notify/message.hpp"
 
@@ -334,6 +335,7 @@ std::shared_ptr<Notifier> make_notifier(const config::NotifierConfig& config, bo
   if (config.type == "telegram") return std::make_shared<TelegramNotifier>(config, executor, clock, random, 1);
   if (config.type == "webhook") return std::make_shared<WebhookNotifier>(config, executor, clock, random, 10);
   if (config.type == "alertmanager") return std::make_shared<AlertmanagerNotifier>(config, executor, clock, random, 10);
+  if (config.type == "email") return make_email_notifier(config, clock, random);
   return std::make_shared<LogNotifier>(config.name);
 }
 
