@@ -199,6 +199,7 @@ void Daemon::apply(config::Config config) {
 void Daemon::load_state() {
   rule_states_ = store_->load_rule_states();
   paused_ = store_->setting("paused") == "yes";
+  silences_ = store_->silences(clock_.now());
   metrics_.set_paused(paused_);
   if (paused_) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
   // Open top-ups whatever their age, and the last two days' for daily limits and runway.

@@ -1,4 +1,5 @@
-// Commands from topupctl: status, history, approve, reject, pause, resume.
+// Commands from topupctl: status, history, approve, reject, pause, resume, silence, ack,
+// unsilence.
 // Each answers one JSON document: {"ok":true,…} or {"ok":false,"error":"…"}.
 #include <sstream>
 
@@ -53,11 +54,22 @@ std::string Daemon::control(const std::string& request) {
       return control_decide(args[0], command == "approve");
     }
     if (command == "pause" || command == "resume") return control_pause(command == "pause");
+    if (command == "silence" || command == "ack") {
+      if (args.size() < 2) return failure(command + " needs a rule or account and a duration");
+      std::string reason;
+      for (std::size_t i = 2; i < args.size(); ++i) reason += (reason.empty() ? "" : " ") + args[i];
+      return control_silence(command, args[0], args[1], reason);
+    }
+    if (command == "unsilence") {
+      if (args.size() != 1) return failure("unsilence needs a rule or account");
+      return control_unsilence(args[0]);
+    }
   } catch (const adapters::StoreError& e) {
     metrics_.count_store_error("control");
     return failure(std::string("the store failed: ") + e.what());
   }
-  return failure(fmt::format("unknown command '{}'; expected status, history, approve, reject, pause or resume",
+  return failure(fmt::format("unknown command '{}'; expected status, history, approve, reject, pause, resume, "
+                             "silence, ack or unsilence",
                              command));
 }
 
@@ -89,8 +101,16 @@ std::string Daemon::control_status() {
   for (const auto& record : journal_) {
     if (!core::is_terminal(record.state)) open += (open.empty() ? "" : ",") + json_of(record);
   }
-  return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}]}}",
-                     paused_ ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open);
+  std::string silences;
+  for (const auto& silence : active_silences(now)) {
+    silences += fmt::format("{}{{\"target\":{},\"kind\":{},\"reason\":{},\"created_at\":{},\"expires_at\":{}}}",
+                            silences.empty() ? "" : ",", json_string(silence.target), json_string(silence.kind),
+                            json_string(silence.reason), json_string(core::format_rfc3339(silence.created_at)),
+                            json_string(core::format_rfc3339(silence.expires_at)));
+  }
+  return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}],"
+                     "\"silences\":[{}]}}",
+                     paused_ ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open, silences);
 }
 
 std::string Daemon::control_history(const std::vector<std::string>& args) {
@@ -141,6 +161,36 @@ std::string Daemon::control_pause(bool pause) {
   spdlog::warn("{} with topupctl: {}", pause ? "paused" : "resumed",
                pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");
   return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
+}
+
+std::string Daemon::control_silence(const std::string& kind, const std::string& target, const std::string& duration,
+                                    const std::string& reason) {
+  if (!config_.find_account(target)) {
+    bool rule = false;
+    for (const auto& r : config_.rules) rule = rule || r.name == target;
+    if (!rule) return failure(fmt::format("'{}' is neither a rule nor an account", target));
+  }
+  const auto length = core::parse_duration(duration);
+  if (!length.value || length.value->count() <= 0) return failure("the duration must be like 30m, 2h or 1d");
+  const auto now = clock_.now();
+  const adapters::Silence silence{target, kind, reason.empty() ? "(no reason given)" : reason, now, now + *length.value};
+  store_->save_silence(silence);
+  std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target && s.kind == kind; });
+  silences_.push_back(silence);
+  spdlog::warn("{} with topupctl: {} until={} reason={}", kind == "ack" ? "acknowledged" : "silenced", field(target),
+               core::format_rfc3339(silence.expires_at), field(silence.reason));
+  return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                     json_string(fmt::format("{} {} until {}", kind == "ack" ? "acknowledged" : "silenced", target,
+                                             core::format_rfc3339(silence.expires_at))));
+}
+
+std::string Daemon::control_unsilence(const std::string& target) {
+  const bool silence = store_->remove_silence(target, "silence");
+  const bool ack = store_->remove_silence(target, "ack");
+  std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target; });
+  if (!silence && !ack) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
+  spdlog::info("silence lifted with topupctl: {}", field(target));
+  return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
 }
 
 }  // namespace topupd::app

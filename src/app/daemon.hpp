@@ -116,6 +116,12 @@ class Daemon {
   std::string control_history(const std::vector<std::string>& args);
   std::string control_decide(const std::string& key, bool approve);
   std::string control_pause(bool pause);
+  std::string control_silence(const std::string& kind, const std::string& target, const std::string& duration,
+                              const std::string& reason);
+  std::string control_unsilence(const std::string& target);
+  std::vector<adapters::Silence> active_silences(core::Timestamp now);
+  // Why a notification is held back (a silence, or an ack of a repeat), or nullopt.
+  std::optional<std::string> suppressed(const adapters::Notification& n);
 
   // Polling, rules and top-ups (account_loop.cpp).
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
@@ -173,6 +179,7 @@ class Daemon {
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
   std::map<std::string, std::shared_ptr<NotifierRuntime>> notifiers_;
   std::set<std::string> notifiers_busy_;  // notifiers whose delivery loop is running
+  std::vector<adapters::Silence> silences_;  // from topupctl silence / ack; expire by themselves
   core::Timestamp notifications_pruned_at_{};
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;

@@ -56,9 +56,49 @@ void Daemon::apply_notifiers(const config::Config& config) {
   notifiers_ = std::move(runtimes);
 }
 
+std::vector<adapters::Silence> Daemon::active_silences(core::Timestamp now) {
+  std::erase_if(silences_, [&](const adapters::Silence& s) { return s.expires_at <= now; });
+  return silences_;
+}
+
+std::optional<std::string> Daemon::suppressed(const adapters::Notification& n) {
+  for (const auto& s : active_silences(clock_.now())) {
+    if (s.target != n.rule && s.target != n.account) continue;
+    if (s.kind == "silence") return fmt::format("silenced until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
+    if (n.kind == core::DecisionKind::alert_repeat) {
+      return fmt::format("acknowledged until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
+    }
+  }
+  if (n.kind == core::DecisionKind::alert_resolved) {
+    // An acknowledgement lasts until what it acknowledged resolves.
+    for (const auto& s : silences_) {
+      if (s.kind == "ack" && (s.target == n.rule || s.target == n.account)) {
+        try {
+          store_->remove_silence(s.target, "ack");
+        } catch (const adapters::StoreError&) {
+          metrics_.count_store_error("silence");
+        }
+      }
+    }
+    std::erase_if(silences_, [&](const adapters::Silence& s) {
+      return s.kind == "ack" && (s.target == n.rule || s.target == n.account);
+    });
+  }
+  return std::nullopt;
+}
+
 void Daemon::enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
                                   bool alertmanagers_only) {
   const auto now = clock_.now();
+  // Alertmanager keeps its own silences; announcing what fires is not a page.
+  if (auto why = alertmanagers_only ? std::nullopt : suppressed(notification)) {
+    for (const auto& name : notify) {
+      if (notifiers_.count(name)) metrics_.count_notification(name, "silenced");
+    }
+    spdlog::info("alert not sent: {} rule={} account={} status={}", *why, field(notification.rule),
+                 field(notification.account), adapters::notify::status_word(notification.kind));
+    return;
+  }
   std::vector<OutboxEntry> entries;
   const std::string payload = adapters::notify::to_json(notification);
   for (const auto& name : notify) {

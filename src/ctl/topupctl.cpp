@@ -36,6 +36,11 @@ constexpr const char* kUsage =
     "  reject KEY                  drop a top-up that waits for approval\n"
     "  pause                       start no top-ups (monitoring and alerts go on); survives restarts\n"
     "  resume                      allow top-ups again\n"
+    "  silence RULE|ACCOUNT --for DURATION [--reason TEXT]\n"
+    "                              send no alerts about it until DURATION (30m, 2h, 1d) has passed\n"
+    "  ack RULE|ACCOUNT [--for DURATION] [--reason TEXT]\n"
+    "                              stop repeats of a firing alert until it resolves (at most DURATION, default 24h)\n"
+    "  unsilence RULE|ACCOUNT      lift a silence or acknowledgement early\n"
     "\n"
     "Options: --socket PATH (default /run/topupd/control.sock, as control.socket in the config),\n"
     "--json (print the daemon's JSON answer).\n"
@@ -110,6 +115,14 @@ void print_status(const json::object& status) {
     std::printf("  %s  %s %s  %s  (%s)\n", str(o.at("key")).c_str(), str(o.at("method")).c_str(),
                 str(o.at("amount")).c_str(), str(o.at("state")).c_str(), str(o.at("rule")).c_str());
   }
+  if (status.contains("silences") && !status.at("silences").as_array().empty()) {
+    std::printf("\n%-24s %-8s %-25s %s\n", "SILENCED", "KIND", "UNTIL", "REASON");
+    for (const auto& s : status.at("silences").as_array()) {
+      const auto& o = s.as_object();
+      std::printf("%-24s %-8s %-25s %s\n", str(o.at("target")).c_str(), str(o.at("kind")).c_str(),
+                  str(o.at("expires_at")).c_str(), str(o.at("reason")).c_str());
+    }
+  }
 }
 
 std::string csv_field(const std::string& value) {
@@ -154,6 +167,8 @@ int main(int argc, char** argv) {
   std::string socket_path = kDefaultSocket;
   bool json_output = false;
   bool csv = false;
+  std::string duration;
+  std::string reason;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -170,6 +185,10 @@ int main(int argc, char** argv) {
     } else if ((arg == "--account" || arg == "--rule" || arg == "--state" || arg == "--since") && i + 1 < argc) {
       words.push_back(arg.substr(2));
       words.push_back(argv[++i]);
+    } else if (arg == "--for" && i + 1 < argc) {
+      duration = argv[++i];
+    } else if (arg == "--reason" && i + 1 < argc) {
+      reason = argv[++i];
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "topupctl: unknown option '%s'\n\n%s", arg.c_str(), kUsage);
       return 2;
@@ -181,13 +200,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
-  const std::string& command = words[0];
-  const bool takes_key = command == "approve" || command == "reject";
+  const std::string command = words[0];
+  const bool takes_key = command == "approve" || command == "reject" || command == "silence" || command == "ack" ||
+                         command == "unsilence";
   const bool known = command == "status" || command == "history" || takes_key || command == "pause" || command == "resume";
+  const bool silencing = command == "silence" || command == "ack";
   if (!known || (takes_key && words.size() != 2) || (!takes_key && command != "history" && words.size() != 1) ||
-      (csv && command != "history")) {
+      (csv && command != "history") || (command == "silence" && duration.empty()) ||
+      (!silencing && (!duration.empty() || !reason.empty()))) {
     std::fprintf(stderr, "topupctl: bad command line\n\n%s", kUsage);
     return 2;
+  }
+  if (silencing) {
+    words.push_back(duration.empty() ? "24h" : duration);
+    if (!reason.empty()) words.push_back(reason);  // the daemon joins the rest into the reason
   }
   std::string request;
   for (const auto& word : words) request += (request.empty() ? "" : " ") + word;

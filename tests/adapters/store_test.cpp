@@ -220,6 +220,20 @@ TEST_P(StoreContractTest, TheOutboxKeepsEachNotifiersMessagesInOrderUntilFinishe
   EXPECT_EQ(store_->pending_notifications("slack", 1).size(), 1u);
 }
 
+TEST_P(StoreContractTest, SilencesAreReplacedRemovedAndExpire) {
+  store_->save_silence({"payout-low", "silence", "bank maintenance", at(0), at(7200)});
+  store_->save_silence({"payout", "ack", "on it", at(0), at(3600)});
+  store_->save_silence({"payout-low", "silence", "maintenance runs late", at(100), at(10800)});
+  auto active = store_->silences(at(60));
+  ASSERT_EQ(active.size(), 2u);
+  EXPECT_EQ(active[0].target, "payout");
+  EXPECT_EQ(active[1].reason, "maintenance runs late");
+  EXPECT_EQ(store_->silences(at(3600)).size(), 1u);  // the ack expired
+  EXPECT_TRUE(store_->remove_silence("payout-low", "silence"));
+  EXPECT_FALSE(store_->remove_silence("payout-low", "silence"));
+  EXPECT_TRUE(store_->silences(at(0)).size() == 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
@@ -270,7 +284,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "4");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "5");
   sqlite3_close(db);
 }
 
@@ -282,7 +296,8 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
   // Make it a version-2 store, as the previous release left it.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DROP TABLE outbox; DELETE FROM schema_migrations WHERE version >= 3", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DROP TABLE outbox; DROP TABLE silences; "
+                         "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
@@ -303,7 +318,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (4)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (5)"), std::string::npos)
         << e.what();
   }
 }

@@ -238,6 +238,63 @@ TEST(Notifications, EmailArrivesOverStartTlsWithAuthAndBothParts) {
   EXPECT_EQ(daemon.metric("topupd_notifications_total", {"mail", "delivered"}), 1);
 }
 
+TEST(Notifications, SilencesAndAcksHoldAlertsBackAndSurviveARestart) {
+  Sink hook;
+  TempDir dir;
+  const std::string socket = dir.file("control.sock");
+  const std::string config = fmt::format(R"(
+http: {{listen: 127.0.0.1:0}}
+store: {{sqlite: "{}"}}
+control: {{socket: "{}"}}
+providers:
+  sim: {{type: sandbox, accounts: {{payout: {{balance: IDR 90_000}}}}}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 200ms, timeout: 1s, jitter: 0%}}}}
+notifiers:
+  hook: {{type: webhook, url: "{}"}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    alert: {{severity: warning, notify: [hook], repeat: 1s}}
+)",
+                                         dir.file("topupd.db"), socket, hook.url());
+  auto count = [&] { return hook.accepted().size(); };
+  {
+    Daemon daemon(config);
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+    ASSERT_TRUE(eventually([&] { return count() >= 2; }, 10s)) << "firing, then a repeat: " << daemon.log();
+    // Acknowledged: the repeats stop.
+    const auto ack = topupctl(socket, {"ack", "payout-low", "--reason", "looking into it"});
+    ASSERT_EQ(ack.status, 0) << ack.output;
+    std::this_thread::sleep_for(500ms);
+    const auto after_ack = count();
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_EQ(count(), after_ack);
+    EXPECT_GE(daemon.metric("topupd_notifications_total", {"hook", "silenced"}).value_or(0), 2);
+    const auto status = topupctl(socket, {"status"});
+    EXPECT_NE(status.output.find("payout-low               ack      "), std::string::npos) << status.output;
+    EXPECT_NE(status.output.find("looking into it"), std::string::npos) << status.output;
+    // Lifted: they come back.
+    ASSERT_EQ(topupctl(socket, {"unsilence", "payout-low"}).status, 0);
+    ASSERT_TRUE(eventually([&] { return count() > after_ack; }, 5s));
+    // A silence of the account, by name, for an hour.
+    const auto silence = topupctl(socket, {"silence", "payout", "--for", "1h", "--reason", "bank maintenance"});
+    ASSERT_EQ(silence.status, 0) << silence.output;
+    EXPECT_NE(silence.output.find("silenced payout until"), std::string::npos) << silence.output;
+    EXPECT_EQ(topupctl(socket, {"silence", "nobody", "--for", "1h"}).status, 1);
+    EXPECT_EQ(topupctl(socket, {"silence", "payout"}).status, 2) << "--for is required";
+    daemon.process().signal(SIGTERM);
+    ASSERT_EQ(daemon.process().wait(5s), 0);
+  }
+  const auto before_restart = count();
+  Daemon restarted(config);
+  ASSERT_TRUE(restarted.wait_ready()) << restarted.log();
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(count(), before_restart) << "the silence outlived the restart";
+  EXPECT_NE(topupctl(socket, {"status"}).output.find("bank maintenance"), std::string::npos);
+}
+
 TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {
   TempDir dir;
   dir.write("alertmanager.yml", "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n");

@@ -85,6 +85,17 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_by_notifier_state ON outbox (notifier, state, id);
 )sql",
+    // 5: silences and acknowledgements from topupctl.
+    R"sql(
+CREATE TABLE silences (
+  target     TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (target, kind)
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -369,6 +380,39 @@ class SqliteStore final : public Store {
     const std::int64_t removed = sqlite3_changes(db_);
     transaction.commit();
     return removed;
+  }
+
+  void save_silence(const Silence& silence) override {
+    Transaction transaction(*this);
+    Statement upsert(db_, "INSERT INTO silences (target, kind, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+                          "ON CONFLICT (target, kind) DO UPDATE SET reason = excluded.reason, "
+                          "created_at = excluded.created_at, expires_at = excluded.expires_at");
+    upsert.bind(1, silence.target).bind(2, silence.kind).bind(3, silence.reason).bind(4, millis(silence.created_at));
+    upsert.bind(5, millis(silence.expires_at));
+    upsert.step();
+    transaction.commit();
+  }
+
+  bool remove_silence(const std::string& target, const std::string& kind) override {
+    Transaction transaction(*this);
+    Statement remove(db_, "DELETE FROM silences WHERE target = ?1 AND kind = ?2");
+    remove.bind(1, target).bind(2, kind);
+    remove.step();
+    const bool removed = sqlite3_changes(db_) > 0;
+    transaction.commit();
+    return removed;
+  }
+
+  std::vector<Silence> silences(core::Timestamp now) override {
+    Statement query(db_, "SELECT target, kind, reason, created_at, expires_at FROM silences WHERE expires_at > ?1 "
+                         "ORDER BY expires_at, target");
+    query.bind(1, millis(now));
+    std::vector<Silence> out;
+    while (query.step()) {
+      out.push_back({query.text(0), query.text(1), query.text(2), timestamp(query.integer(3)),
+                     timestamp(query.integer(4))});
+    }
+    return out;
   }
 
   std::int64_t count_webhook_events() override {

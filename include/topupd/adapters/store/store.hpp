@@ -54,6 +54,16 @@ struct OutboxEntry {
   std::string last_error;
 };
 
+// A `topupctl silence` (no notifications at all) or `topupctl ack` (no repeats until
+// the alert resolves) of a rule or an account, until it expires.
+struct Silence {
+  std::string target;  // a rule or an account name
+  std::string kind;    // silence | ack
+  std::string reason;
+  core::Timestamp created_at;
+  core::Timestamp expires_at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -99,6 +109,12 @@ class Store {
   virtual std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) = 0;
   virtual void update_notifications(const std::vector<OutboxEntry>& entries) = 0;
   virtual std::int64_t forget_notifications(core::Timestamp before) = 0;
+
+  // Silences and acks: one per (target, kind); saving again replaces it. `silences`
+  // lists those not expired at `now`.
+  virtual void save_silence(const Silence& silence) = 0;
+  virtual bool remove_silence(const std::string& target, const std::string& kind) = 0;
+  virtual std::vector<Silence> silences(core::Timestamp now) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
