@@ -300,7 +300,8 @@ void Daemon::notify(const core::Decision& decision, const std::string& action, c
                                       std::string(core::to_string(record.state)),
                                       record.state == TopUpState::awaiting_approval};
   }
-  enqueue_notification(n, rule->alert->notify);
+  const bool people_hear_it = n.kind != core::DecisionKind::alert_resolved || rule->alert->send_resolved;
+  enqueue_notification(n, rule->alert->notify, !people_hear_it);
 }
 
 void Daemon::count_states() {

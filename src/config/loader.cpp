@@ -977,11 +977,12 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
     }
   }
   if (const YAML::Node* alert_node = map.get("alert")) {
-    Map alert(*this, *alert_node, path + ".alert", {"severity", "notify", "repeat"});
+    Map alert(*this, *alert_node, path + ".alert", {"severity", "notify", "repeat", "send_resolved"});
     core::AlertSpec spec;
     if (auto severity = string_at(alert, "severity")) spec.severity = *severity;
     if (auto notify = strings_at(alert, "notify")) spec.notify = *notify;
     if (auto repeat = duration_at(alert, "repeat")) spec.repeat = *repeat;
+    if (auto resolved = bool_at(alert, "send_resolved")) spec.send_resolved = *resolved;
     rule.alert = spec;
   }
   if (const YAML::Node* top_up_node = map.get("top_up")) {

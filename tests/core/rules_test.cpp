@@ -16,7 +16,7 @@ Condition above(std::int64_t major) { return {Condition::Kind::above, idr(major)
 
 Rule rule_when(Condition when) {
   return Rule{.name = "payout-low", .account = "payout", .enabled = true, .when = std::move(when),
-              .hold_for = Duration(0), .clear = std::nullopt, .alert = AlertSpec{"warning", {"log"}, Duration(0)},
+              .hold_for = Duration(0), .clear = std::nullopt, .alert = AlertSpec{"warning", {"log"}, Duration(0), true},
               .top_up = std::nullopt};
 }
 

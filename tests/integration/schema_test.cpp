@@ -21,9 +21,11 @@ CommandResult ajv(const std::string& file, const std::string& schema = kSchema) 
 // The secrets the examples reference, as systemd would hand them over.
 void write_example_credentials(const TempDir& dir) {
   for (const char* name : {"stripe-api-key", "xendit-api-key", "iris-api-key", "flip-api-key", "wallet-api-token",
-                           "snap-client-id", "snap-client-secret", "snap-card-token", "stripe-webhook-secret"}) {
+                           "snap-client-id", "snap-client-secret", "snap-card-token", "stripe-webhook-secret",
+                           "smtp-password", "telegram-bot-token", "treasury-hook-secret"}) {
     dir.write(name, std::string("example-") + name + "\n");
   }
+  dir.write("slack-webhook-url", "https://hooks.slack.com/services/T000/B000/XXXX\n");
   run_command({TOPUPD_OPENSSL, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
                dir.file("snap-private-key")});
   run_command({TOPUPD_OPENSSL, "pkey", "-in", dir.file("snap-private-key"), "-pubout", "-out",

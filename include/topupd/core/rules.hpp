@@ -85,6 +85,7 @@ struct AlertSpec {
   std::string severity = "warning";
   std::vector<std::string> notify;  // notifier names
   Duration repeat{0};               // 0: never repeat while firing
+  bool send_resolved = true;        // false: people hear only of firing (Alertmanager still of the end)
 };
 
 struct Condition {
