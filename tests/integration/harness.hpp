@@ -82,6 +82,7 @@ class Daemon {
 
   // The webhook receiver's port (after wait_ready; 0 without a receiver).
   int webhook_port() const { return webhook_port_; }
+  int admin_port() const { return port_; }
 
   HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
   std::string metrics() const { return get("/metrics").body; }

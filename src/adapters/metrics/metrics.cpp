@@ -117,6 +117,10 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
   families_->reload_successful.Add({}).Set(0);
   set_paused(false);
+  // Present from the start, so rate() and increase() see the first error.
+  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control"}) {
+    families_->store_errors.Add({{"operation", operation}});
+  }
 }
 
 Metrics::~Metrics() = default;

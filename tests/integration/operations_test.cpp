@@ -1,0 +1,146 @@
+// The operational files shipped with topupd, checked by the tools that consume them.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "integration/harness.hpp"
+#include "topupd/adapters/json.hpp"
+#include "topupd/adapters/net/http.hpp"
+
+namespace topupd::testing {
+namespace {
+
+const std::string kSource = TOPUPD_SOURCE_DIR;
+
+TEST(PrometheusRules, AreValidAndTheirUnitTestsPass) {
+  const auto check = run_command({TOPUPD_PROMTOOL, "check", "rules", kSource + "/etc/prometheus/topupd-rules.yml"});
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_NE(check.output.find("SUCCESS: 9 rules found"), std::string::npos) << check.output;
+  // promtool resolves rule_files relative to the test file.
+  const auto unit = run_command({TOPUPD_PROMTOOL, "test", "rules", kSource + "/etc/prometheus/topupd-rules.test.yml"});
+  EXPECT_EQ(unit.status, 0) << unit.output;
+  EXPECT_NE(unit.output.find("SUCCESS"), std::string::npos) << unit.output;
+}
+
+TEST(Dashboards, PassTheLintRules) {
+  const auto lint = run_command({TOPUPD_NODE, kSource + "/scripts/lint-dashboards.mjs", kSource + "/dashboards"});
+  EXPECT_EQ(lint.status, 0) << lint.output;
+}
+
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Every panel's query, with Grafana's macros replaced, evaluated by a real Prometheus
+// that scraped topupd running a scenario that produces every series: a top-up that
+// settles and one that never shows in the balance, alerts, failing polls, a runway, a
+// refused webhook and delivered notifications.
+TEST(Dashboards, EveryPanelQueryReturnsDataFromARealPrometheus) {
+  using namespace std::chrono_literals;
+  Daemon daemon(R"(
+http: {listen: 127.0.0.1:0}
+webhooks: {listen: 127.0.0.1:0}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 300ms
+    accounts:
+      payout: {balance: IDR 90_000, drain_per_minute: IDR 60_000, fail: 30%}
+  phantom:
+    type: sandbox
+    settle_after: 300ms
+    faults: {phantom_credits: 100%}
+    accounts:
+      wallet: {balance: IDR 10_000}
+  stripe:
+    type: stripe
+    api_key: sk_test_unused
+    webhook: {secret: whsec_dashboard}
+accounts:
+  payout: {provider: sim, currency: IDR, poll: {every: 200ms, timeout: 1s, jitter: 0%, max_backoff: 400ms}}
+  wallet: {provider: phantom, currency: IDR, poll: {every: 200ms, timeout: 1s, jitter: 0%}}
+notifiers:
+  ops: {type: log}
+rules:
+  - name: payout-low
+    account: payout
+    when: {below: IDR 95_000}
+    alert: {notify: [ops]}
+    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 50_000}, limits: {cooldown: 1h}}
+  - name: payout-watch
+    account: payout
+    when: {below: IDR 1_000_000_000}
+    alert: {severity: info, notify: [ops]}
+  - name: payout-runway
+    account: payout
+    when: {runway_below: 1h, window: 10s}
+    alert: {notify: [ops]}
+  - name: wallet-low
+    account: wallet
+    when: {below: IDR 20_000}
+    alert: {notify: [ops]}
+    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 5_000}, verify: {within: 1s}, limits: {cooldown: 1h}}
+)");
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/stripe", R"({"id":"evt_forged"})",
+               {{"Content-Type", "application/json"}, {"Stripe-Signature", "t=1,v1=00"}});
+  TempDir dir;
+  const int prometheus_port = free_port();
+  dir.write("prometheus.yml", fmt::format(R"(
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+scrape_configs:
+  - job_name: topupd
+    static_configs: [{{targets: ["127.0.0.1:{}"]}}]
+)",
+                                          daemon.admin_port()));
+  Process prometheus({TOPUPD_PROMETHEUS, "--config.file=" + dir.file("prometheus.yml"),
+                      "--storage.tsdb.path=" + dir.file("data"),
+                      "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)},
+                     {}, dir.file("prometheus.log"));
+  ASSERT_TRUE(eventually([&] { return http_get("127.0.0.1", prometheus_port, "/-/ready").status == 200; }, 15s))
+      << read_file(dir.file("prometheus.log"));
+  // Enough scrapes for rates over the 10 s that stands in for $__rate_interval.
+  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_not_reflected_total").has_value(); }, 20s))
+      << daemon.log();
+  std::this_thread::sleep_for(12s);
+
+  auto dashboard = adapters::json::parse(read_file(kSource + "/dashboards/topupd-overview.json"));
+  ASSERT_TRUE(dashboard);
+  int checked = 0;
+  for (const auto& panel : dashboard->find("panels")->items()) {
+    const auto* targets = panel.find("targets");
+    if (!targets) continue;
+    for (const auto& target : targets->items()) {
+      std::string expr = *target.string_at("expr");
+      for (const auto& [macro, value] : std::vector<std::pair<std::string, std::string>>{
+               {"$__rate_interval", "10s"}, {"$__range", "5m"}, {"$account", ".*"}}) {
+        for (auto at = expr.find(macro); at != std::string::npos; at = expr.find(macro)) expr.replace(at, macro.size(), value);
+      }
+      SCOPED_TRACE(*panel.string_at("title") + ": " + expr);
+      const auto answer = http_get("127.0.0.1", prometheus_port, "/api/v1/query?query=" + adapters::net::url_encode(expr));
+      ASSERT_EQ(answer.status, 200) << answer.body;
+      auto parsed = adapters::json::parse(answer.body);
+      ASSERT_TRUE(parsed) << answer.body;
+      EXPECT_EQ(parsed->string_at("status"), "success") << answer.body;
+      const auto* result = parsed->at_pointer("/data/result");
+      ASSERT_TRUE(result && result->is_array()) << answer.body;
+      EXPECT_FALSE(result->items().empty()) << "no data: " << answer.body;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 20);
+}
+
+}  // namespace
+}  // namespace topupd::testing
