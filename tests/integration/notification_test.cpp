@@ -295,16 +295,76 @@ rules:
   EXPECT_NE(topupctl(socket, {"status"}).output.find("bank maintenance"), std::string::npos);
 }
 
-TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {
+// A real prometheus-alertmanager on a free loopback port, gossip off.
+class Alertmanager {
+ public:
+  Alertmanager() : port_(free_port()) {
+    dir_.write("alertmanager.yml", "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n");
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{TOPUPD_ALERTMANAGER, "--config.file=" + dir_.file("alertmanager.yml"),
+                                 "--storage.path=" + dir_.file("data"),
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--cluster.listen-address="},
+        std::map<std::string, std::string>{}, dir_.file("alertmanager.log"));
+    ready_ = eventually([&] { return http_get("127.0.0.1", port_, "/-/ready").status == 200; }, 15s);
+  }
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string log() const { return read_file(dir_.file("alertmanager.log")); }
+  bool active(const std::string& alertname) const {
+    return http_get("127.0.0.1", port_, "/api/v2/alerts?active=true").body.find("\"alertname\":\"" + alertname + "\"") !=
+           std::string::npos;
+  }
+
+ private:
+  TempDir dir_;
+  int port_;
+  std::unique_ptr<Process> process_;
+  bool ready_ = false;
+};
+
+TEST(Notifications, EveryAlertmanagerHearsWhatStillFiresAfterARestart) {
+  Alertmanager first, second;
+  ASSERT_TRUE(first.ready() && second.ready()) << first.log() << second.log();
   TempDir dir;
-  dir.write("alertmanager.yml", "route: {receiver: 'null'}\nreceivers: [{name: 'null'}]\n");
-  const int port = free_port();
-  Process alertmanager({TOPUPD_ALERTMANAGER, "--config.file=" + dir.file("alertmanager.yml"),
-                        "--storage.path=" + dir.file("am-data"), "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                        "--cluster.listen-address="},
-                       {}, dir.file("alertmanager.log"));
-  ASSERT_TRUE(eventually([&] { return http_get("127.0.0.1", port, "/-/ready").status == 200; }, 15s))
-      << read_file(dir.file("alertmanager.log"));
+  const std::string config = fmt::format(R"(
+http: {{listen: 127.0.0.1:0}}
+store: {{sqlite: "{}"}}
+providers:
+  sim: {{type: sandbox, accounts: {{payout: {{balance: IDR 90_000}}}}}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 200ms, timeout: 1s}}}}
+notifiers:
+  am: {{type: alertmanager, url: ["{}", "{}"], resend: 1s}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    alert: {{severity: critical, notify: [am]}}
+)",
+                                         dir.file("topupd.db"), first.url(), second.url());
+  {
+    Daemon daemon(config);
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+    ASSERT_TRUE(eventually([&] { return first.active("payout-low") && second.active("payout-low"); }, 10s))
+        << daemon.log();
+    daemon.process().signal(SIGTERM);
+    ASSERT_EQ(daemon.process().wait(5s), 0);
+  }
+  // Not re-sent, the alert ends at its endsAt (4 x resend).
+  ASSERT_TRUE(eventually([&] { return !first.active("payout-low") && !second.active("payout-low"); }, 15s));
+  // The rule is still firing in the store: no new alert, but both instances hear it again.
+  Daemon restarted(config);
+  ASSERT_TRUE(restarted.wait_ready()) << restarted.log();
+  ASSERT_TRUE(eventually([&] { return first.active("payout-low") && second.active("payout-low"); }, 10s))
+      << restarted.log();
+  EXPECT_FALSE(restarted.metric("topupd_alerts_total", {"payout-low"}).has_value()) << "not announced as new";
+}
+
+TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {
+  Alertmanager alertmanager;
+  ASSERT_TRUE(alertmanager.ready()) << alertmanager.log();
+  const int port = alertmanager.port();
   Daemon daemon(alerting_config(fmt::format("  am: {{type: alertmanager, url: [\"http://127.0.0.1:{}\"], resend: 1s}}\n", port),
                                 "am", "", "4s"));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
@@ -312,7 +372,7 @@ TEST(Notifications, AlertmanagerShowsTheAlertWithItsLabelsAndThenItsEnd) {
   ASSERT_TRUE(eventually([&] {
     alerts = http_get("127.0.0.1", port, "/api/v2/alerts").body;
     return alerts.find("payout-low") != std::string::npos;
-  }, 10s)) << daemon.log() << read_file(dir.file("alertmanager.log"));
+  }, 10s)) << daemon.log() << alertmanager.log();
   auto parsed = adapters::json::parse(alerts);
   ASSERT_TRUE(parsed && parsed->is_array() && parsed->items().size() == 1) << alerts;
   const auto& alert = parsed->items().at(0);
