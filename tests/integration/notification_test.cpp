@@ -1,14 +1,11 @@
 // Notifications from the real daemon to real peers on loopback: HTTP sinks standing in
 // for Slack, Telegram and a webhook receiver (the webhook's HMAC checked with the
 // openssl command line), a notifier that is down while the alert fires (delivered
-// when it is back, also across a SIGKILL of topupd), a 4xx that is not retried, and a
-// real Prometheus Alertmanager showing the alert and then its end.
+// when it is back, also across a SIGKILL of topupd), a 4xx that is not retried, a real
+// SMTP server with STARTTLS and AUTH, silences and acks through topupctl, and real
+// Prometheus Alertmanagers showing the alert, its end, and what still fires after a
+// restart.
 #include <gtest/gtest.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 
@@ -171,18 +168,6 @@ TEST(Notifications, NotifyTestSendsOneMessageAndSaysWhatHappened) {
   const auto unknown = run_command({TOPUPD_BINARY, "notify-test", "--config", dir.file("topupd.yaml"), "--notifier", "nope"});
   EXPECT_EQ(unknown.status, 1);
   EXPECT_NE(unknown.output.find("configured: slack"), std::string::npos) << unknown.output;
-}
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 TEST(Notifications, EmailArrivesOverStartTlsWithAuthAndBothParts) {

@@ -1,11 +1,6 @@
 // The operational files shipped with topupd, checked by the tools that consume them.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include "integration/harness.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/net/http.hpp"
@@ -28,18 +23,6 @@ TEST(PrometheusRules, AreValidAndTheirUnitTestsPass) {
 TEST(Dashboards, PassTheLintRules) {
   const auto lint = run_command({TOPUPD_NODE, kSource + "/scripts/lint-dashboards.mjs", kSource + "/dashboards"});
   EXPECT_EQ(lint.status, 0) << lint.output;
-}
-
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
 }
 
 // Every panel's query, with Grafana's macros replaced, evaluated by a real Prometheus

@@ -4,11 +4,7 @@
 // stand-alone sandbox settle a top-up end to end. The SQLite file is the witness.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sqlite3.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <ctime>
@@ -79,19 +75,6 @@ Headers stripe_headers(const std::string& body, long long signed_at, const std::
 }
 
 long long now_unix() { return static_cast<long long>(std::time(nullptr)); }
-
-// A loopback port nobody listens on right now (for a peer that must know it in advance).
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 std::string daemon_config(const std::string& db, const std::string& sandbox_url, const std::string& webhooks,
                           const std::string& rules = "") {
@@ -289,7 +272,6 @@ TEST(WebhookReceiver, SandboxWebhooksSettleATopUpLongBeforeTheNextPoll) {
                          std::chrono::seconds(5)))
       << daemon.metrics();
 }
-
 
 TEST(WebhookReceiver, ARotatedSecretTakesEffectOnReload) {
   Sandbox sandbox(kSandbox);
