@@ -26,6 +26,7 @@ constexpr std::size_t kBatchLimit = 20;
 constexpr auto kFirstRetry = std::chrono::seconds(1);
 constexpr auto kLongestRetry = std::chrono::minutes(5);
 constexpr auto kKeepDelivered = std::chrono::hours(24 * 7);
+constexpr auto kStoreRetry = std::chrono::seconds(5);
 }  // namespace
 
 void Daemon::apply_notifiers(const config::Config& config) {
@@ -139,11 +140,18 @@ asio::awaitable<void> Daemon::delivery_loop(std::shared_ptr<NotifierRuntime> run
   notifiers_busy_.insert(name);
   while (!runtime->stopped && !stopping_) {
     std::vector<OutboxEntry> pending;
+    bool readable = true;
     try {
       pending = store_->pending_notifications(name, 200);
     } catch (const adapters::StoreError& e) {
       metrics_.count_store_error("outbox");
       spdlog::error("cannot read the notification outbox: {} notifier={}", e.what(), field(name));
+      readable = false;
+    }
+    if (!readable) {
+      runtime->wake.expires_after(kStoreRetry);
+      co_await runtime->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
     }
     runtime->pending = static_cast<std::int64_t>(pending.size());
     metrics_.set_notifications_pending(name, runtime->pending);
@@ -173,7 +181,14 @@ asio::awaitable<void> Daemon::delivery_loop(std::shared_ptr<NotifierRuntime> run
         unreadable.push_back(std::move(entry));
       }
     }
-    if (!unreadable.empty()) store_->update_notifications(unreadable);
+    if (!unreadable.empty()) {
+      spdlog::error("dropping notifications this topupd cannot read notifier={} count={}", field(name), unreadable.size());
+      try {
+        store_->update_notifications(unreadable);
+      } catch (const adapters::StoreError&) {
+        metrics_.count_store_error("outbox");
+      }
+    }
     if (batch.empty()) continue;
     auto call = runtime->notifier->deliver(notifications);
     const adapters::DeliveryResult result = co_await std::move(call);
