@@ -225,6 +225,13 @@ class Loader {
           path = *directory + "/" + argument;
         }
         value = secrets_.read_file(path);
+        if (!value && kind == "cred") {
+          // The shipped unit loads a whole directory: LoadCredential=topupd:DIR
+          // names each file's credential topupd_FILENAME.
+          const std::string from_directory = *secrets_.env("CREDENTIALS_DIRECTORY") + "/topupd_" + argument;
+          value = secrets_.read_file(from_directory);
+          if (!value) path += " or " + from_directory;
+        }
         if (!value) {
           error(field, location_of(node.Mark()),
                 fmt::format("cannot read {} (referenced as {})", path, reference));

@@ -220,6 +220,21 @@ TEST(SecretReferenceTest, ReadsSystemdCredentials) {
   ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
   EXPECT_EQ(result.config->http_port, 6666);
 
+  // The unit's LoadCredential=topupd:/etc/topupd/credentials names the file topupd_listen.
+  const auto from_directory =
+      load_string(with_listen("${cred:listen}"), "mem.yaml",
+                  fake_secrets({{"CREDENTIALS_DIRECTORY", "/run/credentials/topupd.service"}},
+                               {{"/run/credentials/topupd.service/topupd_listen", "127.0.0.1:5555"}}));
+  ASSERT_TRUE(from_directory.config) << ::testing::PrintToString(messages(from_directory));
+  EXPECT_EQ(from_directory.config->http_port, 5555);
+  const auto missing = load_string(with_listen("${cred:listen}"), "mem.yaml",
+                                   fake_secrets({{"CREDENTIALS_DIRECTORY", "/run/credentials/topupd.service"}}));
+  ASSERT_EQ(missing.diagnostics.size(), 1u);
+  EXPECT_NE(missing.diagnostics[0].message.find("/run/credentials/topupd.service/listen or "
+                                                "/run/credentials/topupd.service/topupd_listen"),
+            std::string::npos)
+      << missing.diagnostics[0].message;
+
   const auto outside = load_string(with_listen("${cred:listen}"), "mem.yaml", fake_secrets({}));
   ASSERT_EQ(outside.diagnostics.size(), 1u);
   EXPECT_NE(outside.diagnostics[0].message.find("CREDENTIALS_DIRECTORY"), std::string::npos);

@@ -1,6 +1,8 @@
 // The operational files shipped with topupd, checked by the tools that consume them.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "integration/harness.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/net/http.hpp"
@@ -18,6 +20,39 @@ TEST(PrometheusRules, AreValidAndTheirUnitTestsPass) {
   const auto unit = run_command({TOPUPD_PROMTOOL, "test", "rules", kSource + "/etc/prometheus/topupd-rules.test.yml"});
   EXPECT_EQ(unit.status, 0) << unit.output;
   EXPECT_NE(unit.output.find("SUCCESS"), std::string::npos) << unit.output;
+}
+
+// The unit as installed, pointed at the built binary (verify needs ExecStart to exist).
+std::string unit_for_test(const TempDir& dir) {
+  std::string unit = read_file(kSource + "/systemd/topupd.service");
+  for (auto at = unit.find("/usr/bin/topupd"); at != std::string::npos; at = unit.find("/usr/bin/topupd", at + 1)) {
+    unit.replace(at, std::string("/usr/bin/topupd").size(), TOPUPD_BINARY);
+  }
+  dir.write("topupd.service", unit);
+  return dir.file("topupd.service");
+}
+
+TEST(SystemdUnit, VerifiesCleanly) {
+  TempDir dir;
+  const auto verify = run_command({TOPUPD_SYSTEMD_ANALYZE, "verify", "--man=no", unit_for_test(dir)});
+  EXPECT_EQ(verify.status, 0) << verify.output;
+  EXPECT_EQ(verify.output, "") << "any warning is a defect";
+}
+
+TEST(SystemdUnit, ScoresAtMostOnePointFiveForExposure) {
+  TempDir dir;
+  // --threshold counts tenths: exit status 0 only at 1.5 or below.
+  const auto security = run_command({TOPUPD_SYSTEMD_ANALYZE, "security", "--offline=yes", "--threshold=15",
+                                     "--no-pager", unit_for_test(dir)});
+  EXPECT_EQ(security.status, 0) << security.output;
+  EXPECT_TRUE(std::regex_search(security.output, std::regex(R"(Overall exposure level for topupd\.service: (0\.\d|1\.[0-5]) )")))
+      << security.output;
+  const std::string unit = read_file(kSource + "/systemd/topupd.service");
+  for (const char* setting : {"Type=notify", "WatchdogSec=", "ExecStartPre=/usr/bin/topupd check", "ExecReload=",
+                              "Restart=on-failure", "DynamicUser=yes", "StateDirectory=topupd", "RuntimeDirectory=topupd",
+                              "LoadCredential="}) {
+    EXPECT_NE(unit.find(setting), std::string::npos) << setting;
+  }
 }
 
 TEST(Dashboards, PassTheLintRules) {
