@@ -3,8 +3,8 @@
 #   make demo-gateways   the same against the stand-alone sandbox over HTTP
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #
-# Other targets: make build (release build only), make fuzz (long fuzzing runs,
-# FUZZ_SECONDS each), make setup, make clean.
+# Other targets: make build (release build only), make deb (the .deb, lintian-checked),
+# make fuzz (long fuzzing runs, FUZZ_SECONDS each), make setup, make clean.
 
 JOBS        ?= $(shell nproc)
 BUILD_DIR   ?= build/release
@@ -14,7 +14,7 @@ FUZZ_SECONDS ?= 600
 DEMO_CONFIG ?= etc/topupd/demo.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build crash-test
+.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build crash-test deb
 
 setup:
 	@scripts/setup
@@ -38,6 +38,11 @@ demo-gateways: setup build
 	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+
+# The Debian package of the release build, checked by lintian: build/release/topupd_*.deb
+deb: setup build
+	cd $(BUILD_DIR) && cpack -G DEB
+	lintian --fail-on error $(BUILD_DIR)/topupd_*.deb
 
 # The long crash-injection run (make test runs a short one): CRASH_RUNS runs per
 # crash point, each SIGKILLing topupd mid top-up, then the ledger is checked.

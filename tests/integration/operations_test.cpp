@@ -55,6 +55,36 @@ TEST(SystemdUnit, ScoresAtMostOnePointFiveForExposure) {
   }
 }
 
+// The .deb of this build (the release one comes from `make deb`): what it installs
+// where, its conffile, its dependencies, and no lintian error.
+TEST(DebianPackage, InstallsEverythingAndPassesLintian) {
+  TempDir dir;
+  const auto cpack = run_command({TOPUPD_CPACK, "-G", "DEB", "--config", TOPUPD_CPACK_CONFIG, "-B", dir.path()});
+  ASSERT_EQ(cpack.status, 0) << cpack.output;
+  const std::string deb = dir.file("topupd_" + std::string(TOPUPD_PACKAGE_VERSION) + "-1_amd64.deb");
+  const auto contents = run_command({"/usr/bin/dpkg-deb", "--contents", deb});
+  ASSERT_EQ(contents.status, 0) << contents.output;
+  for (const char* path : {"./usr/bin/topupd", "./usr/bin/topupctl", "./lib/systemd/system/topupd.service",
+                           "./etc/topupd/topupd.yaml", "./etc/topupd/credentials/",
+                           "./usr/share/topupd/topupd.schema.json", "./usr/share/topupd/dashboards/topupd-overview.json",
+                           "./usr/share/topupd/dashboards/provisioning.yaml",
+                           "./usr/share/topupd/prometheus/topupd-rules.yml", "./usr/share/man/man8/topupd.8.gz",
+                           "./usr/share/man/man1/topupctl.1.gz", "./usr/share/doc/topupd/copyright",
+                           "./usr/share/doc/topupd/examples/stripe-direct-debit.yaml"}) {
+    EXPECT_NE(contents.output.find(std::string(path) + "\n"), std::string::npos) << path << "\n" << contents.output;
+  }
+  EXPECT_NE(contents.output.find("drwx------ root/root         0"), std::string::npos) << "credentials are root's only";
+  const auto conffiles = run_command({"/bin/sh", "-c", "/usr/bin/dpkg-deb --ctrl-tarfile '" + deb + "' | tar -xO ./conffiles"});
+  EXPECT_EQ(conffiles.output, "/etc/topupd/topupd.yaml\n") << "an upgrade never overwrites the configuration";
+  const auto depends = run_command({"/usr/bin/dpkg-deb", "--field", deb, "Depends"});
+  for (const char* library : {"libcurl4", "libsqlite3-0", "libssl3", "libsystemd0", "libyaml-cpp0.7"}) {
+    EXPECT_NE(depends.output.find(library), std::string::npos) << depends.output;
+  }
+  const auto lintian = run_command({TOPUPD_LINTIAN, "--fail-on", "error", deb});
+  EXPECT_EQ(lintian.status, 0) << lintian.output;
+  EXPECT_EQ(lintian.output.find("\nE: "), std::string::npos) << lintian.output;
+}
+
 TEST(Dashboards, PassTheLintRules) {
   const auto lint = run_command({TOPUPD_NODE, kSource + "/scripts/lint-dashboards.mjs", kSource + "/dashboards"});
   EXPECT_EQ(lint.status, 0) << lint.output;
