@@ -22,13 +22,18 @@ TEST(PrometheusRules, AreValidAndTheirUnitTestsPass) {
   EXPECT_NE(unit.output.find("SUCCESS"), std::string::npos) << unit.output;
 }
 
-// The unit as installed, pointed at the built binary (verify needs ExecStart to exist).
-std::string unit_for_test(const TempDir& dir) {
-  std::string unit = read_file(kSource + "/systemd/topupd.service");
-  for (auto at = unit.find("/usr/bin/topupd"); at != std::string::npos; at = unit.find("/usr/bin/topupd", at + 1)) {
-    unit.replace(at, std::string("/usr/bin/topupd").size(), TOPUPD_BINARY);
+// `unit` with /usr/bin/topupd replaced by `binary` (verify needs ExecStart to exist).
+std::string with_binary(std::string unit, const std::string& binary) {
+  const std::string installed = "/usr/bin/topupd";
+  for (auto at = unit.find(installed); at != std::string::npos; at = unit.find(installed, at + binary.size())) {
+    unit.replace(at, installed.size(), binary);
   }
-  dir.write("topupd.service", unit);
+  return unit;
+}
+
+// The unit from the source tree, pointed at the built binary.
+std::string unit_for_test(const TempDir& dir) {
+  dir.write("topupd.service", with_binary(read_file(kSource + "/systemd/topupd.service"), TOPUPD_BINARY));
   return dir.file("topupd.service");
 }
 
@@ -83,6 +88,18 @@ TEST(DebianPackage, InstallsEverythingAndPassesLintian) {
   const auto lintian = run_command({TOPUPD_LINTIAN, "--fail-on", "error", deb});
   EXPECT_EQ(lintian.status, 0) << lintian.output;
   EXPECT_EQ(lintian.output.find("\nE: "), std::string::npos) << lintian.output;
+
+  // The packaged unit verifies against the packaged binary, and that binary runs.
+  const std::string root = dir.file("root");
+  ASSERT_EQ(run_command({"/usr/bin/dpkg-deb", "-x", deb, root}).status, 0);
+  dir.write("topupd.service", with_binary(read_file(root + "/lib/systemd/system/topupd.service"), root + "/usr/bin/topupd"));
+  const auto verify = run_command({TOPUPD_SYSTEMD_ANALYZE, "verify", "--man=no", dir.file("topupd.service")});
+  EXPECT_EQ(verify.status, 0) << verify.output;
+  EXPECT_EQ(verify.output, "") << verify.output;
+  const auto version = run_command({root + "/usr/bin/topupd", "--version"});
+  EXPECT_EQ(version.output.rfind("topupd " + std::string(TOPUPD_PACKAGE_VERSION) + " (git ", 0), 0u) << version.output;
+  const auto check = run_command({root + "/usr/bin/topupd", "check", "--config", root + "/etc/topupd/topupd.yaml"});
+  EXPECT_EQ(check.status, 0) << "the installed configuration is valid: " << check.output;
 }
 
 TEST(Dashboards, PassTheLintRules) {
