@@ -84,6 +84,8 @@ TEST(NotifyFormat, ANotificationSurvivesTheOutboxUnchanged) {
   EXPECT_EQ(back->fired_at, n.fired_at);
   EXPECT_FALSE(notify::notification_from_json("{\"kind\":\"top_up\"}"));
   EXPECT_FALSE(notify::notification_from_json("not json"));
+  EXPECT_FALSE(notify::notification_from_json(
+      R"({"kind":"alert_firing","runway_ms":99999999999999999999999})"));  // refused, never thrown
 }
 
 TEST(NotifyPayload, SlackGetsBlockKitColouredBySeverity) {

@@ -1,5 +1,6 @@
 #include "topupd/adapters/notify/http_notifiers.hpp"
 
+#include <charconv>
 #include <map>
 
 #include <fmt/format.h>
@@ -48,8 +49,15 @@ DeliveryResult classify(const core::Result<net::Response, net::Failure>& result,
     if (!after && status == 429) {
       // Telegram says it in the body: {"parameters":{"retry_after":N}}
       if (auto parsed = json::parse(result->body)) {
-        if (const Value* seconds = parsed->at_pointer("/parameters/retry_after"); seconds && seconds->is_number()) {
-          after = std::chrono::seconds(std::stoll(seconds->text()));
+        // A remote value: anything but a plain, sane whole number is ignored.
+        const Value* seconds = parsed->at_pointer("/parameters/retry_after");
+        long long n = 0;
+        if (seconds && seconds->is_number()) {
+          const std::string& text = seconds->text();
+          const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+          if (error == std::errc() && end == text.data() + text.size() && n >= 0 && n <= 86'400) {
+            after = std::chrono::seconds(n);
+          }
         }
       }
     }

@@ -185,7 +185,11 @@ std::optional<Notification> notification_from_json(std::string_view text) {
   n.balance = money_from(v->find("balance"));
   n.threshold = money_from(v->find("threshold"));
   if (const Value* runway = v->find("runway_ms"); runway && runway->is_number()) {
-    n.runway = std::chrono::milliseconds(std::stoll(runway->text()));
+    try {
+      n.runway = std::chrono::milliseconds(std::stoll(runway->text()));
+    } catch (const std::exception&) {
+      return std::nullopt;  // not what this version wrote
+    }
   }
   n.action = v->string_at("action").value_or("");
   if (const Value* t = v->find("top_up"); t && t->is_object()) {

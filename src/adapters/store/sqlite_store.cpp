@@ -322,13 +322,7 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t forget_webhook_events(core::Timestamp before) override {
-    Transaction transaction(*this);
-    Statement remove(db_, "DELETE FROM webhook_events WHERE received_at < ?1");
-    remove.bind(1, millis(before));
-    remove.step();
-    const std::int64_t removed = sqlite3_changes(db_);
-    transaction.commit();
-    return removed;
+    return delete_before("DELETE FROM webhook_events WHERE received_at < ?1", before);
   }
 
   void enqueue_notifications(std::vector<OutboxEntry>& entries) override {
@@ -373,13 +367,7 @@ class SqliteStore final : public Store {
   }
 
   std::int64_t forget_notifications(core::Timestamp before) override {
-    Transaction transaction(*this);
-    Statement remove(db_, "DELETE FROM outbox WHERE state != 'pending' AND created_at < ?1");
-    remove.bind(1, millis(before));
-    remove.step();
-    const std::int64_t removed = sqlite3_changes(db_);
-    transaction.commit();
-    return removed;
+    return delete_before("DELETE FROM outbox WHERE state != 'pending' AND created_at < ?1", before);
   }
 
   void save_silence(const Silence& silence) override {
@@ -469,6 +457,17 @@ class SqliteStore final : public Store {
       record.step();
       transaction.commit();
     }
+  }
+
+  // Runs a DELETE whose ?1 is a time, in its own transaction; returns the rows removed.
+  std::int64_t delete_before(const char* sql, core::Timestamp before) {
+    Transaction transaction(*this);
+    Statement remove(db_, sql);
+    remove.bind(1, millis(before));
+    remove.step();
+    const std::int64_t removed = sqlite3_changes(db_);
+    transaction.commit();
+    return removed;
   }
 
   void append_transition(const std::string& key, std::optional<TopUpState> from, TopUpState to, core::Timestamp at,
