@@ -1,6 +1,8 @@
 // Per-account work: poll → rules → {alerts, top-ups}, and the top-up executor.
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -22,21 +24,53 @@ using core::TopUpState;
 
 namespace {
 
-using namespace boost::asio::experimental::awaitable_operators;
-
 // A top-up request gets longer than a balance read: banks are slow to debit.
 constexpr core::Duration kTopUpTimeout{10'000};
 
+// co_spawn hands back what a coroutine returns only if it has a default value.
+template <class T>
+asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> call) {
+  co_return co_await std::move(call);
+}
+
 // Bounds a provider call. A timeout of a call that may have changed state at the
 // provider is `outcome_unknown` (look it up before anything else); of a read, retryable.
+// The deadline is a plain timer that cancels the call: on the path that matters (an
+// answer in time) it costs one timer and no exception, which a race of two awaitables
+// (`call || timer`) does not.
 template <class T>
 asio::awaitable<ProviderResult<T>> with_timeout(asio::awaitable<ProviderResult<T>> call,
                                                 core::Duration timeout, FailureKind on_timeout) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto outcome = co_await (std::move(call) || timer.async_wait(asio::use_awaitable));
-  if (outcome.index() == 0) co_return std::get<0>(std::move(outcome));
-  co_return ProviderError{on_timeout, "timeout",
-                          fmt::format("no answer within {}", core::format_duration(timeout))};
+  const auto executor = co_await asio::this_coro::executor;
+  // Shared with the timer's handler, which may run after this frame is gone.
+  struct Deadline {
+    asio::cancellation_signal cancel;
+    bool passed = false;
+  };
+  const auto deadline = std::make_shared<Deadline>();
+  asio::steady_timer timer(executor, timeout);
+  timer.async_wait([deadline](const boost::system::error_code& error) {
+    if (error) return;
+    deadline->passed = true;
+    deadline->cancel.emit(asio::cancellation_type::terminal);
+  });
+  std::optional<ProviderResult<T>> result;
+  std::exception_ptr thrown;
+  try {
+    auto bounded = asio::co_spawn(executor, as_optional(std::move(call)),
+                                  asio::bind_cancellation_slot(deadline->cancel.slot(), asio::use_awaitable));
+    result = co_await std::move(bounded);
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  timer.cancel();
+  // An answer that made it is kept even when the deadline passed in the same instant.
+  if (result && *result) co_return std::move(*result);
+  if (deadline->passed) {
+    co_return ProviderError{on_timeout, "timeout", fmt::format("no answer within {}", core::format_duration(timeout))};
+  }
+  if (thrown) std::rethrow_exception(thrown);
+  co_return std::move(*result);
 }
 
 adapters::ProviderTopUpStatus status_of(TopUpState state) {
@@ -71,17 +105,20 @@ asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account)
     account->timer.expires_after(delay);
     auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error && (account->stopped || !account->wake_requested)) break;  // retired by a reload or shutdown
+    // How late the poll starts: near zero unless the event loop is overloaded.
+    if (!error) metrics_.observe_poll_lateness(std::chrono::steady_clock::now() - account->timer.expiry());
   }
 }
 
 asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   const std::string& name = account.config.name;
-  const auto started = clock_.monotonic();
+  // Timed finer than the clock's milliseconds: loopback and nearby gateways answer in less.
+  const auto started = std::chrono::steady_clock::now();
   // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
   const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
   auto call = account.provider->balance(query);
   auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
-  metrics_.observe_poll_duration(name, clock_.monotonic() - started);
+  metrics_.observe_poll_duration(name, std::chrono::steady_clock::now() - started);
   if (account.stopped) co_return;
 
   if (result && !(result->currency() == account.config.currency)) {
@@ -113,7 +150,9 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   metrics_.set_balance(name, observation.balance);
   metrics_.set_last_successful_poll(name, observation.at);
   metrics_.set_balance_stale(name, false);
-  spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
+  if (spdlog::should_log(spdlog::level::debug)) {  // the arguments cost more than the poll's own work
+    spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
+  }
 
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
   co_await reconcile(account);
@@ -163,8 +202,10 @@ core::RuleInputs Daemon::inputs_for(const core::Rule& rule, const AccountRuntime
   if (rule.top_up && rule.top_up->method == core::TopUpMethod::sweep) {
     if (auto source = fresh_latest(rule.top_up->source, now)) in.source_balance = source->balance;
   }
-  in.top_up_in_flight = top_up_in_flight(rule.account);
-  in.today = usage_today(rule, now);
+  if (rule.top_up) {  // both read the journal; only a top-up needs them
+    in.top_up_in_flight = top_up_in_flight(rule.account);
+    in.today = usage_today(rule, now);
+  }
   return in;
 }
 
@@ -174,8 +215,11 @@ asio::awaitable<void> Daemon::evaluate_rules(const AccountRuntime& account, core
   using Kind = core::Condition::Kind;
   std::vector<core::Decision> top_ups;
   std::vector<core::Decision> alerts;
-  for (const auto& rule : config_.rules) {
-    if (rule.account != account.config.name || (!only_rule.empty() && rule.name != only_rule)) continue;
+  const auto own = rules_by_account_.find(account.config.name);
+  if (own == rules_by_account_.end()) co_return;
+  for (const core::Rule* each : own->second) {
+    const core::Rule& rule = *each;
+    if (!only_rule.empty() && rule.name != only_rule) continue;
     // Polls drive balance conditions; the staleness tick and the schedules drive theirs.
     const bool timed = rule.when.kind == Kind::stale_for || rule.when.kind == Kind::schedule;
     if (only_kind ? rule.when.kind != *only_kind : timed) continue;
@@ -236,10 +280,7 @@ asio::awaitable<void> Daemon::staleness_loop() {
 
 asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> schedule) {
   while (!schedule->stopped) {
-    const core::Rule* rule = nullptr;
-    for (const auto& candidate : config_.rules) {
-      if (candidate.name == schedule->rule) rule = &candidate;
-    }
+    const core::Rule* rule = find_rule(schedule->rule);
     if (!rule || !rule->when.schedule) co_return;
     const core::Timestamp now = clock_.now();
     const auto due = core::next_due(*rule->when.schedule, config_.zone, now);
@@ -275,10 +316,7 @@ void Daemon::persist_rule_state(const std::string& rule) {
 }
 
 void Daemon::notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key) {
-  const core::Rule* rule = nullptr;
-  for (const auto& candidate : config_.rules) {
-    if (candidate.name == decision.rule) rule = &candidate;
-  }
+  const core::Rule* rule = find_rule(decision.rule);
   if (!rule || !rule->alert) return;
   if (decision.kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule->name, rule->alert->severity);
   adapters::Notification n;
@@ -315,6 +353,20 @@ bool Daemon::top_up_in_flight(const std::string& account) const {
     if (record.account == account && !core::is_terminal(record.state)) return true;
   }
   return false;
+}
+
+const core::Rule* Daemon::find_rule(const std::string& name) const {
+  const auto it = rules_by_name_.find(name);
+  return it == rules_by_name_.end() ? nullptr : it->second;
+}
+
+void Daemon::index_rules() {
+  rules_by_name_.clear();
+  rules_by_account_.clear();
+  for (const auto& rule : config_.rules) {
+    rules_by_name_.emplace(rule.name, &rule);
+    rules_by_account_[rule.account].push_back(&rule);
+  }
 }
 
 void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why,
@@ -457,10 +509,7 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, bool resubmiss
 
 void Daemon::start_verification(const TopUpRecord& record) {
   auto account = accounts_.find(record.account);
-  const core::Rule* rule = nullptr;
-  for (const auto& candidate : config_.rules) {
-    if (candidate.name == record.rule) rule = &candidate;
-  }
+  const core::Rule* rule = find_rule(record.rule);
   if (account == accounts_.end() || !rule || !rule->top_up || !record.settled_at) return;
   const AccountRuntime& runtime = *account->second;
   // The last poll that cannot include the credit: the latest if it came before the
@@ -497,10 +546,7 @@ void Daemon::expire_verifications(core::Timestamp now) {
         core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
         balance ? ", now " + core::format_human(*balance) : "");
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
-    const core::Rule* rule = nullptr;
-    for (const auto& candidate : config_.rules) {
-      if (candidate.name == v.rule) rule = &candidate;
-    }
+    const core::Rule* rule = find_rule(v.rule);
     if (rule && rule->alert) {
       adapters::Notification n;
       n.kind = core::DecisionKind::alert_firing;
@@ -522,9 +568,7 @@ void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
   for (auto& record : journal_) {
     if (record.account != account || record.state != TopUpState::awaiting_approval) continue;
     core::Duration limit{std::chrono::hours(24)};
-    for (const auto& rule : config_.rules) {
-      if (rule.name == record.rule && rule.top_up) limit = rule.top_up->limits.approval_expires;
-    }
+    if (const core::Rule* rule = find_rule(record.rule); rule && rule->top_up) limit = rule->top_up->limits.approval_expires;
     if (now - record.created_at >= limit) {
       transition(record, TopUpState::expired,
                  fmt::format("not approved within {}; nothing was sent", core::format_duration(limit)));

@@ -187,6 +187,7 @@ void Daemon::apply(config::Config config) {
   config_ = std::move(config);
   config_.http_host = http_host;
   config_.http_port = http_port;
+  index_rules();
 
   for (auto& [name, runtime] : accounts_) {
     asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -153,6 +154,8 @@ class Daemon {
   void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);
   bool top_up_in_flight(const std::string& account) const;
+  const core::Rule* find_rule(const std::string& name) const;
+  void index_rules();
   void count_states();
   // verify: after `succeeded` the balance must rise by the amount (account_loop.cpp).
   void start_verification(const TopUpRecord& record);
@@ -184,6 +187,10 @@ class Daemon {
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
+  // config_.rules by name and by account, rebuilt with every config: a poll looks at
+  // its own account's rules only.
+  std::unordered_map<std::string, const core::Rule*> rules_by_name_;
+  std::unordered_map<std::string, std::vector<const core::Rule*>> rules_by_account_;
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::set<std::string> sending_;     // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching

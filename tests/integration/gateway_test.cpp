@@ -672,5 +672,36 @@ accounts:
   EXPECT_EQ(daemon.log().find("sk_test_contract"), std::string::npos) << "the API key must never be logged";
 }
 
+TEST(DaemonOnSandbox, ThePollTimeoutCutsOffAHangingGatewayBeforeTheRequestTimeout) {
+  Sandbox sandbox(sandbox_config(keys()));
+  // The HTTP client would wait 30 s; poll.timeout (300 ms) must cancel the request.
+  Daemon daemon(fmt::format(R"(
+http: {{listen: "127.0.0.1:0"}}
+providers:
+  stripe:
+    type: stripe
+    base_url: {}
+    api_key: sk_test_contract
+    retries: 0
+    timeouts: {{request: 30s}}
+accounts:
+  payouts: {{provider: stripe, id: acct_payouts, currency: USD, poll: {{every: 200ms, timeout: 300ms, max_backoff: 1s}}}}
+)",
+                            sandbox.url()));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] { return sample(daemon.get("/metrics").body, "topupd_balance", {"payouts"}) == 123456; },
+                         std::chrono::seconds(10)));
+  ASSERT_EQ(sandbox.post("/_sandbox/faults", R"({"provider": "stripe", "hang": true})").status, 200);
+  ASSERT_TRUE(eventually([&] {
+    return sample(daemon.get("/metrics").body, "topupd_poll_errors_total", {"payouts", "timeout"}).value_or(0) >= 2;
+  }, std::chrono::seconds(5))) << daemon.log();
+  EXPECT_EQ(sample(daemon.get("/metrics").body, "topupd_balance_stale", {"payouts"}), 1);
+  EXPECT_NE(daemon.log().find("no answer within 300ms"), std::string::npos) << daemon.log();
+  http_request("DELETE", "127.0.0.1", sandbox.port(), "/_sandbox/faults", "");
+  EXPECT_TRUE(eventually([&] {
+    return sample(daemon.get("/metrics").body, "topupd_balance_stale", {"payouts"}) == 0;
+  }, std::chrono::seconds(5))) << daemon.log();
+}
+
 }  // namespace
 }  // namespace topupd::testing

@@ -1,7 +1,9 @@
 #include "topupd/adapters/metrics/metrics.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <sstream>
+#include <unordered_map>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -28,6 +30,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& last_successful_poll;
   prometheus::Family<prometheus::Gauge>& balance_stale;
   prometheus::Family<prometheus::Histogram>& poll_duration;
+  prometheus::Family<prometheus::Histogram>& poll_lateness;
   prometheus::Family<prometheus::Counter>& poll_errors;
   prometheus::Family<prometheus::Gauge>& rule_state;
   prometheus::Family<prometheus::Counter>& alerts;
@@ -43,20 +46,35 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& build_info;
   prometheus::Family<prometheus::Counter>& store_errors;
   prometheus::Family<prometheus::Gauge>& paused;
-  // Series created per account and rule, so a reload can remove them.
-  std::map<std::string, std::vector<std::pair<const char*, prometheus::Gauge*>>> account_gauges;
-  std::map<std::string, prometheus::Histogram*> poll_histograms;
+  // Series created per account, looked up by name once and then kept: a poll updates
+  // them without building label sets; a reload removes those of retired accounts.
+  struct AccountSeries {
+    prometheus::Gauge* balance = nullptr;
+    std::string balance_currency;
+    prometheus::Gauge* last_poll = nullptr;
+    prometheus::Gauge* stale = nullptr;
+    prometheus::Gauge* runway = nullptr;
+    prometheus::Histogram* poll_duration = nullptr;
+  };
+  std::unordered_map<std::string, AccountSeries> accounts;
   std::vector<prometheus::Gauge*> threshold_series;
   std::vector<prometheus::Gauge*> rule_state_series;
+  prometheus::Histogram* lateness;
 
-  // Remembers a per-account gauge so retain_accounts can remove it later.
-  prometheus::Gauge& track(const std::string& account, const char* family, prometheus::Gauge& gauge) {
-    auto& series = account_gauges[account];
-    for (const auto& entry : series) {
-      if (entry.second == &gauge) return gauge;
-    }
-    series.emplace_back(family, &gauge);
-    return gauge;
+  AccountSeries& series(const std::string& account) { return accounts[account]; }
+
+  static prometheus::Gauge& once(prometheus::Gauge*& slot, prometheus::Family<prometheus::Gauge>& family,
+                                 const std::string& account) {
+    if (!slot) slot = &family.Add({{"account", account}});
+    return *slot;
+  }
+
+  void remove(const AccountSeries& s) {
+    if (s.balance) balance.Remove(s.balance);
+    if (s.last_poll) last_successful_poll.Remove(s.last_poll);
+    if (s.stale) balance_stale.Remove(s.stale);
+    if (s.runway) runway.Remove(s.runway);
+    if (s.poll_duration) poll_duration.Remove(s.poll_duration);
   }
 };
 
@@ -80,6 +98,8 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Register(r),
       prometheus::BuildHistogram().Name("topupd_poll_duration_seconds")
           .Help("Time taken by balance polls, successful or not").Register(r),
+      prometheus::BuildHistogram().Name("topupd_poll_lateness_seconds")
+          .Help("How long after its scheduled time each poll started; high when topupd is overloaded").Register(r),
       prometheus::BuildCounter().Name("topupd_poll_errors_total")
           .Help("Failed balance polls by reason").Register(r),
       prometheus::BuildGauge().Name("topupd_rule_state")
@@ -112,7 +132,9 @@ Metrics::Metrics(const std::string& version, const std::string& revision)
           .Help("Failed reads or writes of the store; while writes fail no money is moved").Register(r),
       prometheus::BuildGauge().Name("topupd_paused")
           .Help("Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)").Register(r),
-      {}, {}, {}, {}});
+      {}, {}, {}, nullptr});
+  families_->lateness = &families_->poll_lateness.Add(
+      {}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
   families_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
   families_->reload_successful.Add({}).Set(0);
@@ -132,30 +154,38 @@ std::string Metrics::serialize() const {
 }
 
 void Metrics::set_balance(const std::string& account, const core::Money& balance) {
-  auto& gauge = families_->balance.Add(
-      {{"account", account}, {"currency", std::string(balance.currency().code())}});
-  families_->track(account, "balance", gauge).Set(as_sample(balance.minor()));
+  auto& s = families_->series(account);
+  const std::string_view currency = balance.currency().code();
+  if (!s.balance || s.balance_currency != currency) {
+    if (s.balance) families_->balance.Remove(s.balance);  // the account's currency changed
+    s.balance_currency = std::string(currency);
+    s.balance = &families_->balance.Add({{"account", account}, {"currency", s.balance_currency}});
+  }
+  s.balance->Set(as_sample(balance.minor()));
 }
 
 void Metrics::set_last_successful_poll(const std::string& account, core::Timestamp at) {
-  auto& gauge = families_->last_successful_poll.Add({{"account", account}});
-  families_->track(account, "last_poll", gauge).Set(seconds_of(at.time_since_epoch()));
+  auto& s = families_->series(account);
+  Families::once(s.last_poll, families_->last_successful_poll, account).Set(seconds_of(at.time_since_epoch()));
 }
 
 void Metrics::set_balance_stale(const std::string& account, bool stale) {
-  auto& gauge = families_->balance_stale.Add({{"account", account}});
-  families_->track(account, "stale", gauge).Set(stale ? 1 : 0);
+  auto& s = families_->series(account);
+  Families::once(s.stale, families_->balance_stale, account).Set(stale ? 1 : 0);
 }
 
-void Metrics::observe_poll_duration(const std::string& account, core::Duration duration) {
-  auto it = families_->poll_histograms.find(account);
-  if (it == families_->poll_histograms.end()) {
-    auto& histogram = families_->poll_duration.Add(
+void Metrics::observe_poll_duration(const std::string& account, std::chrono::nanoseconds duration) {
+  auto& s = families_->series(account);
+  if (!s.poll_duration) {
+    s.poll_duration = &families_->poll_duration.Add(
         {{"account", account}},
-        prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
-    it = families_->poll_histograms.emplace(account, &histogram).first;
+        prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   }
-  it->second->Observe(seconds_of(duration));
+  s.poll_duration->Observe(std::chrono::duration<double>(duration).count());
+}
+
+void Metrics::observe_poll_lateness(std::chrono::nanoseconds lateness) {
+  families_->lateness->Observe(std::chrono::duration<double>(std::max(lateness, std::chrono::nanoseconds(0))).count());
 }
 
 void Metrics::count_poll_error(const std::string& account, std::string_view reason) {
@@ -163,27 +193,11 @@ void Metrics::count_poll_error(const std::string& account, std::string_view reas
 }
 
 void Metrics::retain_accounts(const std::set<std::string>& keep) {
-  for (auto it = families_->account_gauges.begin(); it != families_->account_gauges.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-      continue;
-    }
-    for (const auto& [family, gauge] : it->second) {
-      const std::string_view name(family);
-      if (name == "balance") families_->balance.Remove(gauge);
-      else if (name == "runway") families_->runway.Remove(gauge);
-      else families_->last_successful_poll.Remove(gauge);
-    }
-    it = families_->account_gauges.erase(it);
-  }
-  for (auto it = families_->poll_histograms.begin(); it != families_->poll_histograms.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-      continue;
-    }
-    families_->poll_duration.Remove(it->second);
-    it = families_->poll_histograms.erase(it);
-  }
+  std::erase_if(families_->accounts, [&](const auto& entry) {
+    if (keep.count(entry.first)) return false;
+    families_->remove(entry.second);
+    return true;
+  });
 }
 
 void Metrics::set_rules(const std::vector<core::Rule>& rules) {
@@ -208,8 +222,8 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
 }
 
 void Metrics::set_runway(const std::string& account, std::optional<core::Duration> runway) {
-  auto& gauge = families_->runway.Add({{"account", account}});
-  families_->track(account, "runway", gauge)
+  auto& s = families_->series(account);
+  Families::once(s.runway, families_->runway, account)
       .Set(runway ? seconds_of(*runway) : std::numeric_limits<double>::infinity());
 }
 

@@ -44,7 +44,9 @@ class Metrics {
   void set_balance(const std::string& account, const core::Money& balance);
   void set_last_successful_poll(const std::string& account, core::Timestamp at);
   void set_balance_stale(const std::string& account, bool stale);
-  void observe_poll_duration(const std::string& account, core::Duration duration);
+  void observe_poll_duration(const std::string& account, std::chrono::nanoseconds duration);
+  // How long after its scheduled time a poll started (all accounts together).
+  void observe_poll_lateness(std::chrono::nanoseconds lateness);
   void count_poll_error(const std::string& account, std::string_view reason);
   // The runway a runway rule estimated for `account`; nullopt: not falling (+Inf).
   void set_runway(const std::string& account, std::optional<core::Duration> runway);
