@@ -27,6 +27,7 @@ constexpr const char* kUsage =
     "  topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
     "                               replay a balance history through the rules\n"
     "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K] [--webhooks URL]\n"
+    "                 [--log-requests]\n"
     "                               serve the stand-alone gateway sandbox\n"
     "  topupd notify-test --config FILE --notifier NAME\n"
     "                               send a test message through one notifier\n"
@@ -71,7 +72,7 @@ constexpr const char* kNotifyTestHelp =
 
 constexpr const char* kSandboxHelp =
     "Usage: topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert CERT --tls-key KEY]\n"
-    "                      [--webhooks URL]\n"
+    "                      [--webhooks URL] [--log-requests]\n"
     "\n"
     "Serves simulated gateways at the same paths and in the same wire formats as\n"
     "Stripe, Xendit, Bank Indonesia SNAP, Midtrans Iris and Flip, plus a generic JSON\n"
@@ -82,7 +83,10 @@ constexpr const char* kSandboxHelp =
     "/_sandbox/accounts/ID changes an account. Default listen: 127.0.0.1:12111.\n"
     "--webhooks URL announces settled movements of every gateway that has no\n"
     "webhook_url of its own to URL/TYPE (e.g. http://127.0.0.1:9465/webhooks/stripe),\n"
-    "signed as that gateway signs them.\n"
+    "signed as that gateway signs them; for Stripe also a balance.available naming the\n"
+    "account whenever POST /_sandbox/accounts/ID sets its balance.\n"
+    "--log-requests prints one line per request to stdout: its arrival time in\n"
+    "microseconds since the epoch, method, path and Stripe-Account.\n"
     "Exit status: 0 after SIGTERM/SIGINT, 1 when FILE is invalid or the address cannot\n"
     "be bound, 2 on a usage error.\n";
 
@@ -91,6 +95,7 @@ struct Arguments {
   std::string config_path;
   std::string history_path;
   bool json = false;
+  bool log_requests = false;
   std::string settle_delay;
   std::string listen;
   std::string tls_cert;
@@ -134,6 +139,8 @@ Arguments parse(int argc, char** argv) {
       target = words[++i];
     } else if (word == "--json") {
       args.json = true;
+    } else if (word == "--log-requests") {
+      args.log_requests = true;
     } else if (word.rfind("--config=", 0) == 0) {
       args.config_path = word.substr(std::strlen("--config="));
     } else {
@@ -236,7 +243,7 @@ int main_with_args(int argc, char** argv) {
       return 2;
     }
     SandboxOptions options{args.listen.empty() ? "127.0.0.1:12111" : args.listen, args.config_path, args.tls_cert,
-                           args.tls_key, args.webhooks};
+                           args.tls_key, args.webhooks, args.log_requests};
     return sandbox(options);
   }
   if (args.config_path.empty()) {

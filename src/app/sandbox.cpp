@@ -40,8 +40,10 @@ asio::awaitable<void> deliver(adapters::net::Client& client, adapters::net::Requ
   }
 }
 
-asio::awaitable<void> webhook_loop(adapters::sandbox::Gateway& gateway, adapters::net::Client& client, bool& stopping) {
-  asio::steady_timer tick(co_await asio::this_coro::executor);
+// Settlements are checked every 100 ms; a request that leaves a webhook waiting
+// cancels `tick` so that it goes out at once.
+asio::awaitable<void> webhook_loop(adapters::sandbox::Gateway& gateway, adapters::net::Client& client,
+                                   asio::steady_timer& tick, bool& stopping) {
   while (!stopping) {
     for (auto& hook : gateway.take_webhooks()) {
       asio::co_spawn(co_await asio::this_coro::executor, deliver(client, std::move(hook)),
@@ -93,8 +95,20 @@ int sandbox(const SandboxOptions& options) {
     adapters::net::ServerOptions server_options;
     server_options.tls_cert_file = options.tls_cert;
     server_options.tls_key_file = options.tls_key;
-    adapters::net::Server server(io, server_options,
-                                 [&gateway](const adapters::net::ServerRequest& r) { return gateway.handle(r); });
+    asio::steady_timer tick(io);
+    adapters::net::Server server(io, server_options, [&](const adapters::net::ServerRequest& r) {
+      if (options.log_requests) {
+        // Microseconds since the epoch: what benchmarks line up with their own clocks.
+        const auto at = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+        std::printf("request t_us=%lld method=%s path=%s account=%s\n", static_cast<long long>(at), r.method.c_str(),
+                    r.path.c_str(), r.header("Stripe-Account").value_or("-").c_str());
+        std::fflush(stdout);
+      }
+      auto response = gateway.handle(r);
+      if (gateway.webhook_waiting()) tick.cancel();
+      return response;
+    });
     const std::string bound = server.listen(host, static_cast<std::uint16_t>(std::stoi(port_text)));
     adapters::net::ClientOptions client_options;
     client_options.name = "sandbox-webhooks";
@@ -102,7 +116,7 @@ int sandbox(const SandboxOptions& options) {
     client_options.max_attempts = 1;
     adapters::net::Client client(io.get_executor(), client_options, clock, random);
     bool stopping = false;
-    asio::co_spawn(io, webhook_loop(gateway, client, stopping), adapters::log_failure("sandbox webhook loop"));
+    asio::co_spawn(io, webhook_loop(gateway, client, tick, stopping), adapters::log_failure("sandbox webhook loop"));
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code&, int) {
       stopping = true;

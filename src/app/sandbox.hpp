@@ -11,6 +11,7 @@ struct SandboxOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string webhooks;  // URL prefix: gateways without a webhook_url post to PREFIX/TYPE
+  bool log_requests = false;  // one stdout line per request, timestamped in microseconds
 };
 
 // Serves until SIGTERM/SIGINT; returns the exit code.

@@ -7,9 +7,13 @@
 // secret) cannot mark a top-up failed and cause a second one, and an event lost to a
 // crash between its store write and its effect costs only time: the next regular
 // poll reconciles the same top-up.
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -198,9 +202,17 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
       break;
     }
   }
+  // The top-up's account; else the accounts the event names; else every account of
+  // the provider.
+  const bool named = !record && !event.account.empty() &&
+                     std::any_of(accounts_.begin(), accounts_.end(), [&](const auto& entry) {
+                       return entry.second->config.provider == provider && entry.second->config.id == event.account;
+                     });
   std::string woken;
   for (auto& [name, account] : accounts_) {
-    const bool concerned = record ? account->config.name == record->account : account->config.provider == provider;
+    const bool concerned = record  ? account->config.name == record->account
+                           : named ? account->config.provider == provider && account->config.id == event.account
+                                   : account->config.provider == provider;
     if (!concerned) continue;
     wake(*account);
     woken += (woken.empty() ? "" : ",") + name;

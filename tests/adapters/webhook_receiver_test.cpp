@@ -113,6 +113,19 @@ TEST(WebhookReceiver, AcceptsAGenuineStripeEventAndReadsWhichTopUpItIsAbout) {
   EXPECT_EQ(check_delivery(f.routes, stripe_request(stripe_body("evt_2", "canceled")), kNow).event.status, "failed");
 }
 
+TEST(WebhookReceiver, ReadsTheConnectedAccountAStripeEventNames) {
+  Fixture f;
+  const std::string body =
+      R"({"id":"evt_3","object":"event","account":"acct_payouts","type":"balance.available",)"
+      R"("data":{"object":{"object":"balance","available":[{"amount":9900,"currency":"usd"}]}}})";
+  const auto d = check_delivery(f.routes, stripe_request(body), kNow);
+  ASSERT_EQ(d.outcome, Outcome::accepted) << d.detail;
+  EXPECT_EQ(d.event.account, "acct_payouts");
+  EXPECT_EQ(d.event.key, "");
+  EXPECT_EQ(d.event.status, "");  // not about a top-up
+  EXPECT_EQ(check_delivery(f.routes, stripe_request(stripe_body()), kNow).event.account, "");
+}
+
 TEST(WebhookReceiver, RefusesEachBadRequestWithItsOwnOutcomeAndStatus) {
   Fixture f;
   struct Case {

@@ -273,6 +273,34 @@ TEST(WebhookReceiver, SandboxWebhooksSettleATopUpLongBeforeTheNextPoll) {
       << daemon.metrics();
 }
 
+TEST(WebhookReceiver, ABalanceEventPollsOnlyTheAccountItNames) {
+  const int webhook_port = free_port();
+  std::string yaml = sandbox_posting_to(webhook_port);
+  const std::string anchor = "      acct_payouts: {balance: USD 1_234.56}\n";
+  yaml.insert(yaml.find(anchor) + anchor.size(), "      acct_reserve: {balance: USD 500}\n");
+  Sandbox sandbox(yaml);
+  TempDir dir;
+  // Both polled once an hour: only the webhook can bring the new balance in time.
+  Daemon daemon(daemon_config(dir.file("topupd.db"), sandbox.url(),
+                              fmt::format(R"({{listen: "127.0.0.1:{}"}})", webhook_port),
+                              "  reserve: {provider: stripe, id: acct_reserve, currency: USD, poll: {every: 1h}}\n"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  ASSERT_TRUE(eventually([&] {
+    return daemon.metric("topupd_balance", {"payouts"}) == 123456 && daemon.metric("topupd_balance", {"reserve"}) == 50000;
+  }, std::chrono::seconds(5))) << daemon.metrics();
+  // A payout run empties the account; the sandbox announces it as Stripe does, with
+  // a balance.available event that names the connected account.
+  ASSERT_EQ(sandbox.post("/_sandbox/accounts/acct_payouts", R"({"balance":"USD 99"})").status, 200);
+  EXPECT_TRUE(eventually([&] { return daemon.metric("topupd_balance", {"payouts"}) == 9900; },
+                         std::chrono::seconds(5)))
+      << daemon.log() << sandbox.log();
+  EXPECT_EQ(daemon.metric("topupd_webhooks_total", {"stripe", "\"accepted\""}), 1);
+  EXPECT_NE(daemon.log().find("type=balance.available topup=- status=- polling=payouts\n"), std::string::npos)
+      << daemon.log();
+  // The other account was not polled again.
+  EXPECT_EQ(daemon.metric("topupd_poll_duration_seconds_count", {"reserve"}), 1) << daemon.metrics();
+}
+
 TEST(WebhookReceiver, ARotatedSecretTakesEffectOnReload) {
   Sandbox sandbox(kSandbox);
   TempDir dir;

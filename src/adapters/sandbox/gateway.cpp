@@ -691,6 +691,7 @@ net::ServerResponse Gateway::control(const ServerRequest& request) {
     if (!f->sim->set_account(id, change)) {
       return json_response(400, Value::object().set("error", Value::string("amounts must be in the account's currency")));
     }
+    if (change.balance && f->config.type == "stripe" && !f->config.webhook_url.empty()) balance_events_.push_back(id);
     if (credit) {
       // A deposit from outside (e.g. a bank transfer into the gateway): a movement
       // that settles like a top-up and is announced by webhook.
@@ -730,6 +731,29 @@ std::string Gateway::ledger_json() {
 std::vector<net::Request> Gateway::take_webhooks() {
   std::vector<net::Request> out;
   const auto now = clock_.now();
+  if (Family* f = family("stripe"); f && !balance_events_.empty()) {
+    // Stripe Connect names the connected account at the top of the event.
+    for (const auto& account : balance_events_) {
+      const auto available = f->sim->balance_now(account);
+      if (!available) continue;
+      net::Request hook;
+      hook.method = "POST";
+      hook.url = f->config.webhook_url;
+      hook.headers.emplace_back("Content-Type", "application/json");
+      hook.body = fmt::format(
+          "{{\"id\":\"evt_sbx{:08}\",\"object\":\"event\",\"account\":{},\"api_version\":\"2024-06-20\","
+          "\"created\":{},\"data\":{{\"object\":{{\"object\":\"balance\",\"available\":[{{\"amount\":{},"
+          "\"currency\":{}}}],\"livemode\":false}}}},\"livemode\":false,\"pending_webhooks\":1,"
+          "\"request\":{{\"id\":null,\"idempotency_key\":null}},\"type\":\"balance.available\"}}",
+          ++sequence_, json_string(account), unix_seconds(now), available->minor(),
+          json_string(lower(std::string(available->currency().code()))));
+      const std::string t = std::to_string(unix_seconds(now));
+      const std::string signature = crypto::hex(crypto::hmac_sha256(f->config.setting("webhook_secret"), t + "." + hook.body));
+      hook.headers.emplace_back("Stripe-Signature", "t=" + t + ",v1=" + signature);
+      out.push_back(std::move(hook));
+    }
+  }
+  balance_events_.clear();
   for (auto& [type, f] : families_) {
     const auto settled = f->sim->take_settled();
     if (f->config.webhook_url.empty()) continue;

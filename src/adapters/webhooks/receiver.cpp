@@ -78,6 +78,7 @@ std::optional<Event> stripe_event(const json::Value& body, std::string& why) {
   Event event;
   event.id = body.string_at("id").value_or("");
   event.type = body.string_at("type").value_or("");
+  event.account = body.string_at("account").value_or("");  // Connect: the connected account
   if (event.id.empty() || event.type.empty()) {
     why = "a Stripe event needs an id and a type";
     return std::nullopt;

@@ -47,8 +47,12 @@ class Gateway {
   ~Gateway();
 
   net::ServerResponse handle(const net::ServerRequest& request);
-  // Webhooks for movements settled since the last call, signed and ready to send.
+  // Webhooks for movements settled since the last call, and for Stripe a
+  // balance.available for each balance changed through /_sandbox/accounts/ID,
+  // signed and ready to send.
   std::vector<net::Request> take_webhooks();
+  // Whether a webhook waits that need not wait for the next settlement check.
+  bool webhook_waiting() const { return !balance_events_.empty(); }
   std::string ledger_json();
 
  private:
@@ -77,6 +81,7 @@ class Gateway {
   std::map<std::string, SnapTransaction> snap_transactions_;  // partnerReferenceNo → transaction
   std::map<std::string, std::string> snap_external_ids_;      // day|X-EXTERNAL-ID → partnerReferenceNo
   std::map<std::string, core::Timestamp> snap_tokens_;        // access token → expiry
+  std::vector<std::string> balance_events_;  // Stripe accounts whose balance was set
   std::uint64_t sequence_ = 0;
 };
 

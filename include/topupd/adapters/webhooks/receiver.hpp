@@ -61,6 +61,7 @@ struct Event {
   std::string key;                // our idempotency key, when the event carries it
   std::string reference;          // the gateway's id of the movement
   std::string partner_reference;  // SNAP originalPartnerReferenceNo
+  std::string account;            // the gateway's id of the account concerned, when named
   std::string status;             // succeeded | failed | pending; empty: not about a top-up
 };
 
