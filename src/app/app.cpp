@@ -55,7 +55,8 @@ int Daemon::run() {
   announce_firing_to_alertmanagers();
   metrics_.set_config_reload(true, clock_.now());
 
-  admin_ = std::make_unique<adapters::AdminServer>(io_, routes());
+  // Serializing /metrics reads only the registry, which prometheus-cpp locks.
+  admin_ = std::make_unique<adapters::AdminServer>(io_, routes(), std::set<std::string>{"/metrics"});
   try {
     admin_address_ = admin_->listen(config_.http_host, config_.http_port);
   } catch (const std::exception& e) {

@@ -1,5 +1,9 @@
 #include "topupd/adapters/net/admin_server.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "topupd/adapters/net/http_server.hpp"
 
 namespace topupd::adapters {
@@ -11,9 +15,11 @@ constexpr std::size_t kMaxRequestBytes = 16 * 1024;
 // The admin routes on the generic server: GET and HEAD only, no-store answers.
 class AdminServer::Impl {
  public:
-  Impl(boost::asio::io_context& io, RouteTable routes, std::size_t max_connections)
+  Impl(boost::asio::io_context& io, RouteTable routes, std::set<std::string> off_loop, std::size_t max_connections)
       : routes_(std::move(routes)),
-        server_(io, options(max_connections), [this](const net::ServerRequest& r) { return respond(r); }) {}
+        off_loop_(std::move(off_loop)),
+        server_(io, options(max_connections),
+                net::AsyncHandler([this](net::ServerRequest r) { return respond(std::move(r)); })) {}
 
   std::string listen(const std::string& host, std::uint16_t port) { return server_.listen(host, port); }
   void stop() { server_.stop(); }
@@ -26,28 +32,38 @@ class AdminServer::Impl {
     return o;
   }
 
-  net::ServerResponse respond(const net::ServerRequest& request) const {
+  static boost::asio::awaitable<HttpResponse> call(std::function<HttpResponse()> handler) { co_return handler(); }
+
+  boost::asio::awaitable<net::ServerResponse> respond(net::ServerRequest request) {
     HttpResponse result;
+    const auto route = routes_.find(request.path);
     if (request.method != "GET" && request.method != "HEAD") {
       result = {405, "text/plain; charset=utf-8", "method not allowed\n"};
-    } else if (auto route = routes_.find(request.path); route != routes_.end()) {
-      result = route->second();
-    } else {
+    } else if (route == routes_.end()) {
       result = {404, "text/plain; charset=utf-8", "not found\n"};
+    } else if (off_loop_.count(request.path)) {
+      // Runs on the worker; the answer comes back on the event loop.
+      auto work = boost::asio::co_spawn(worker_.get_executor(), call(route->second), boost::asio::use_awaitable);
+      result = co_await std::move(work);
+    } else {
+      result = route->second();
     }
     net::ServerResponse response;
     response.status = result.status;
     response.headers = {{"Content-Type", result.content_type}, {"Cache-Control", "no-store"}};
     response.body = std::move(result.body);
-    return response;
+    co_return response;
   }
 
   RouteTable routes_;
+  std::set<std::string> off_loop_;
+  boost::asio::thread_pool worker_{1};
   net::Server server_;
 };
 
-AdminServer::AdminServer(boost::asio::io_context& io, RouteTable routes, std::size_t max_connections)
-    : impl_(std::make_shared<Impl>(io, std::move(routes), max_connections)) {}
+AdminServer::AdminServer(boost::asio::io_context& io, RouteTable routes, std::set<std::string> off_loop,
+                         std::size_t max_connections)
+    : impl_(std::make_shared<Impl>(io, std::move(routes), std::move(off_loop), max_connections)) {}
 
 AdminServer::~AdminServer() { impl_->stop(); }
 

@@ -39,6 +39,7 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   // The Prometheus text exposition format (version 0.0.4).
+  // Safe to call from another thread while the event loop updates the series.
   std::string serialize() const;
 
   void set_balance(const std::string& account, const core::Money& balance);
