@@ -92,16 +92,19 @@ TopUpState state_of(adapters::ProviderTopUpStatus status) {
 
 asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account) {
   const auto& poll = account->config.poll;
+  bool first = true;
   while (!account->stopped) {
     account->wake_requested = false;  // this poll answers every request made so far
     co_await poll_once(*account);
     if (account->stopped) break;
     if (account->wake_requested) continue;  // a webhook arrived while polling
     const core::Duration delay =
-        account->consecutive_failures == 0
-            ? core::jittered(poll.every, poll.jitter_percent, random_.next())
-            : core::failure_backoff(poll.every, poll.max_backoff, account->consecutive_failures,
-                                    poll.jitter_percent, random_.next());
+        account->consecutive_failures > 0
+            ? core::failure_backoff(poll.every, poll.max_backoff, account->consecutive_failures,
+                                    poll.jitter_percent, random_.next())
+        : first ? core::first_delay(poll.every, poll.jitter_percent, random_.next())
+                : core::jittered(poll.every, poll.jitter_percent, random_.next());
+    first = false;
     account->timer.expires_after(delay);
     auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error && (account->stopped || !account->wake_requested)) break;  // retired by a reload or shutdown
@@ -269,6 +272,7 @@ asio::awaitable<void> Daemon::staleness_loop() {
     for (const auto& [name, account] : accounts_) {
       const std::shared_ptr<AccountRuntime> keep = account;  // a reload may replace the map meanwhile
       metrics_.set_balance_stale(name, !fresh_latest(name, now));
+      if (!stale_watched_.count(name)) continue;
       co_await evaluate_rules(*keep, now, core::Condition::Kind::stale_for, false, "");
       if (stopping_) co_return;
     }
@@ -363,9 +367,11 @@ const core::Rule* Daemon::find_rule(const std::string& name) const {
 void Daemon::index_rules() {
   rules_by_name_.clear();
   rules_by_account_.clear();
+  stale_watched_.clear();
   for (const auto& rule : config_.rules) {
     rules_by_name_.emplace(rule.name, &rule);
     rules_by_account_[rule.account].push_back(&rule);
+    if (rule.when.kind == core::Condition::Kind::stale_for) stale_watched_.insert(rule.account);
   }
 }
 

@@ -191,6 +191,7 @@ class Daemon {
   // its own account's rules only.
   std::unordered_map<std::string, const core::Rule*> rules_by_name_;
   std::unordered_map<std::string, std::vector<const core::Rule*>> rules_by_account_;
+  std::set<std::string> stale_watched_;  // accounts with a stale_for rule
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::set<std::string> sending_;     // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching

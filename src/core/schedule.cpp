@@ -14,6 +14,12 @@ Duration jittered(Duration every, int jitter_percent, std::uint64_t random) {
   return Duration(std::max<std::int64_t>(1, base + offset));
 }
 
+Duration first_delay(Duration every, int jitter_percent, std::uint64_t random) {
+  const std::int64_t base = every.count();
+  if (jitter_percent <= 0 || base <= 1) return every;
+  return Duration(1 + static_cast<std::int64_t>(random % static_cast<std::uint64_t>(base)));
+}
+
 Duration failure_backoff(Duration every, Duration cap, int consecutive_failures,
                          int jitter_percent, std::uint64_t random) {
   const Duration ceiling = std::max(cap, every);

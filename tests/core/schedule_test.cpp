@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <climits>
 #include <set>
 #include <utility>
@@ -22,6 +23,24 @@ TEST(ScheduleTest, JitterStaysWithinThePercentage) {
   EXPECT_EQ(jittered(Duration(10s), 10, 0), Duration(9s));      // lowest draw
   EXPECT_EQ(jittered(Duration(10s), 10, 2000), Duration(11s));  // highest draw
   EXPECT_EQ(jittered(Duration(10s), 0, 12345), Duration(10s));
+}
+
+TEST(Schedule, TheFirstDelaySpreadsAccountsOverOneInterval) {
+  EXPECT_EQ(first_delay(Duration(10s), 10, 0), Duration(1));            // lowest draw
+  EXPECT_EQ(first_delay(Duration(10s), 10, 9999), Duration(10s));       // highest draw
+  EXPECT_EQ(first_delay(Duration(10s), 10, 10000), Duration(1));        // wraps, never above `every`
+  EXPECT_EQ(first_delay(Duration(10s), 0, 1234), Duration(10s));        // no jitter: lockstep
+  // 10,000 draws fall evenly into the ten seconds of the interval.
+  std::array<int, 10> per_second{};
+  std::uint64_t draw = 88172645463325252ull;
+  for (int i = 0; i < 10'000; ++i) {
+    draw ^= draw << 13, draw ^= draw >> 7, draw ^= draw << 17;
+    const Duration d = first_delay(Duration(10s), 10, draw);
+    ASSERT_GE(d, Duration(1));
+    ASSERT_LE(d, Duration(10s));
+    per_second[static_cast<std::size_t>((d.count() - 1) / 1000)] += 1;
+  }
+  for (int count : per_second) EXPECT_NEAR(count, 1000, 150);
 }
 
 TEST(ScheduleTest, BackoffDoublesUpToTheCap) {
