@@ -633,9 +633,10 @@ TEST(StripeNpm, ConstructEventAcceptsTheSandboxWebhooks) {
 
 // ---------------------------------------------------------------- the daemon on a misbehaving gateway
 
-TEST(DaemonOnSandbox, FaultsMakeTheBalanceStaleAndAreCountedWithoutACrash) {
-  Sandbox sandbox(sandbox_config(keys()));
-  Daemon daemon(fmt::format(R"(
+// A daemon polling the sandbox's Stripe payouts account every 200 ms, once it has its
+// first balance; `request` bounds each HTTP request, `poll` each poll.
+std::string stripe_poller(const Sandbox& sandbox, const std::string& request, const std::string& poll) {
+  return fmt::format(R"(
 http: {{listen: "127.0.0.1:0"}}
 providers:
   stripe:
@@ -643,14 +644,24 @@ providers:
     base_url: {}
     api_key: sk_test_contract
     retries: 0
-    timeouts: {{request: 300ms}}
+    timeouts: {{request: {}}}
 accounts:
-  payouts: {{provider: stripe, id: acct_payouts, currency: USD, poll: {{every: 200ms, timeout: 1s, max_backoff: 1s}}}}
+  payouts: {{provider: stripe, id: acct_payouts, currency: USD, poll: {{every: 200ms, timeout: {}, max_backoff: 1s}}}}
 )",
-                            sandbox.url()));
+                     sandbox.url(), request, poll);
+}
+
+void wait_for_first_balance(Daemon& daemon) {
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   ASSERT_TRUE(eventually([&] { return sample(daemon.get("/metrics").body, "topupd_balance", {"payouts"}) == 123456; },
                          std::chrono::seconds(10)));
+}
+
+TEST(DaemonOnSandbox, FaultsMakeTheBalanceStaleAndAreCountedWithoutACrash) {
+  Sandbox sandbox(sandbox_config(keys()));
+  Daemon daemon(stripe_poller(sandbox, "300ms", "1s"));
+  wait_for_first_balance(daemon);
+  if (HasFatalFailure()) return;
   for (const std::string& f : {std::string(R"("status": 503)"), std::string(R"("malformed": true)"),
                                std::string(R"("reset": true)"), std::string(R"("hang": true)")}) {
     SCOPED_TRACE(f);
@@ -675,22 +686,9 @@ accounts:
 TEST(DaemonOnSandbox, ThePollTimeoutCutsOffAHangingGatewayBeforeTheRequestTimeout) {
   Sandbox sandbox(sandbox_config(keys()));
   // The HTTP client would wait 30 s; poll.timeout (300 ms) must cancel the request.
-  Daemon daemon(fmt::format(R"(
-http: {{listen: "127.0.0.1:0"}}
-providers:
-  stripe:
-    type: stripe
-    base_url: {}
-    api_key: sk_test_contract
-    retries: 0
-    timeouts: {{request: 30s}}
-accounts:
-  payouts: {{provider: stripe, id: acct_payouts, currency: USD, poll: {{every: 200ms, timeout: 300ms, max_backoff: 1s}}}}
-)",
-                            sandbox.url()));
-  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
-  ASSERT_TRUE(eventually([&] { return sample(daemon.get("/metrics").body, "topupd_balance", {"payouts"}) == 123456; },
-                         std::chrono::seconds(10)));
+  Daemon daemon(stripe_poller(sandbox, "30s", "300ms"));
+  wait_for_first_balance(daemon);
+  if (HasFatalFailure()) return;
   ASSERT_EQ(sandbox.post("/_sandbox/faults", R"({"provider": "stripe", "hang": true})").status, 200);
   ASSERT_TRUE(eventually([&] {
     return sample(daemon.get("/metrics").body, "topupd_poll_errors_total", {"payouts", "timeout"}).value_or(0) >= 2;
