@@ -77,6 +77,13 @@ std::int64_t unix_seconds(core::Timestamp at) {
   return std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
 }
 
+// Stripe's webhook signature: HMAC-SHA256 of "<t>.<body>" in Stripe-Signature.
+void sign_stripe(net::Request& hook, const std::string& secret, core::Timestamp now) {
+  const std::string t = std::to_string(unix_seconds(now));
+  const std::string signature = crypto::hex(crypto::hmac_sha256(secret, t + "." + hook.body));
+  hook.headers.emplace_back("Stripe-Signature", "t=" + t + ",v1=" + signature);
+}
+
 // SNAP's X-TIMESTAMP, as banks send it: local time with the offset.
 std::string snap_timestamp(core::Timestamp at) {
   const auto local = at + std::chrono::hours(7);
@@ -747,9 +754,7 @@ std::vector<net::Request> Gateway::take_webhooks() {
           "\"request\":{{\"id\":null,\"idempotency_key\":null}},\"type\":\"balance.available\"}}",
           ++sequence_, json_string(account), unix_seconds(now), available->minor(),
           json_string(lower(std::string(available->currency().code()))));
-      const std::string t = std::to_string(unix_seconds(now));
-      const std::string signature = crypto::hex(crypto::hmac_sha256(f->config.setting("webhook_secret"), t + "." + hook.body));
-      hook.headers.emplace_back("Stripe-Signature", "t=" + t + ",v1=" + signature);
+      sign_stripe(hook, f->config.setting("webhook_secret"), now);
       out.push_back(std::move(hook));
     }
   }
@@ -779,9 +784,7 @@ std::vector<net::Request> Gateway::take_webhooks() {
             "\"request\":{{\"id\":null,\"idempotency_key\":{}}},\"type\":\"{}\"}}",
             sequence_, unix_seconds(now), stripe_topup_json(*topup),
             key.rfind("tu_", 0) == 0 ? "null" : json_string(key), entry.declined ? "topup.failed" : "topup.succeeded");
-        const std::string t = std::to_string(unix_seconds(now));
-        const std::string signature = crypto::hex(crypto::hmac_sha256(f->config.setting("webhook_secret"), t + "." + hook.body));
-        hook.headers.emplace_back("Stripe-Signature", "t=" + t + ",v1=" + signature);
+        sign_stripe(hook, f->config.setting("webhook_secret"), now);
       } else if (type == "snap") {
         std::string partner_reference;
         for (const auto& [ref, tx] : snap_transactions_) {
