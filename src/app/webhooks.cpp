@@ -11,9 +11,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
-#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
-#include <algorithm>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -204,14 +202,16 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
   }
   // The top-up's account; else the accounts the event names; else every account of
   // the provider.
+  const auto named_by_event = [&](const AccountRuntime& account) {
+    return account.config.provider == provider && account.config.id == event.account;
+  };
   const bool named = !record && !event.account.empty() &&
-                     std::any_of(accounts_.begin(), accounts_.end(), [&](const auto& entry) {
-                       return entry.second->config.provider == provider && entry.second->config.id == event.account;
-                     });
+                     std::any_of(accounts_.begin(), accounts_.end(),
+                                 [&](const auto& entry) { return named_by_event(*entry.second); });
   std::string woken;
   for (auto& [name, account] : accounts_) {
     const bool concerned = record  ? account->config.name == record->account
-                           : named ? account->config.provider == provider && account->config.id == event.account
+                           : named ? named_by_event(*account)
                                    : account->config.provider == provider;
     if (!concerned) continue;
     wake(*account);
