@@ -122,24 +122,23 @@ void Daemon::apply(config::Config config) {
   for (auto& [name, account] : previous_accounts) {
     account->stopped = true;
     account->timer.cancel();
+    account->deadline_timer.cancel();
   }
   const core::Timestamp now = clock_.now();
   for (const auto& account : config.accounts) {
     auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
-    runtime->monitoring_since = now;
-    for (const auto& rule : config.rules) {
-      if (rule.account == account.name && rule.when.kind == core::Condition::Kind::runway_below) {
-        runtime->history_window = std::max(runtime->history_window, rule.when.window);
-      }
-    }
     if (auto it = previous_accounts.find(account.name); it != previous_accounts.end() &&
         it->second->config.provider == account.provider && it->second->config.id == account.id &&
         providers.at(account.provider) == it->second->provider) {
       // Same balance at the same place: still ready, same history, same staleness clock.
-      runtime->latest = it->second->latest;
-      runtime->history = std::move(it->second->history);
-      runtime->monitoring_since = it->second->monitoring_since;
+      runtime->watch = std::move(it->second->watch);
+    } else {
+      runtime->watch.name = account.name;
+      runtime->watch.monitoring_since = now;
     }
+    runtime->watch.poll_every = account.poll.every;
+    runtime->watch.poll_timeout = account.poll.timeout;
+    runtime->watch.history_window = core::history_window_for(config.rules, account.name);
     accounts_[account.name] = runtime;
   }
   for (auto& schedule : schedules_) {
@@ -192,6 +191,7 @@ void Daemon::apply(config::Config config) {
 
   for (auto& [name, runtime] : accounts_) {
     asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
+    asio::co_spawn(io_, deadline_loop(runtime), adapters::log_failure("rule deadlines of account " + name));
   }
   for (auto& schedule : schedules_) {
     asio::co_spawn(io_, schedule_loop(schedule), adapters::log_failure("schedule of rule " + schedule->rule));
@@ -214,11 +214,9 @@ void Daemon::load_state() {
   for (auto& [key, record] : recent) journal_.push_back(std::move(record));
   std::sort(journal_.begin(), journal_.end(),
             [](const TopUpRecord& a, const TopUpRecord& b) { return a.created_at < b.created_at; });
-  for (auto& record : journal_) {
-    if (record.state == core::TopUpState::submitted) {
-      // The request may have reached the provider before topupd stopped.
-      transition(record, core::TopUpState::unknown, "topupd stopped before the outcome was known");
-    }
+  // A request that may have reached the provider before topupd stopped is looked up first.
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    journal_until_io(i, core::step(journal_[i], {core::TopUpEvent::Kind::restarted}));
   }
   count_states();
   std::size_t open = 0;
@@ -278,6 +276,7 @@ void Daemon::shutdown() {
   for (auto& [name, account] : accounts_) {
     account->stopped = true;
     account->timer.cancel();
+    account->deadline_timer.cancel();
   }
   for (auto& [name, notifier] : notifiers_) {
     notifier->stopped = true;
@@ -333,7 +332,7 @@ adapters::RouteTable Daemon::routes() {
   table["/readyz"] = [this] {
     std::string waiting;
     for (const auto& [name, account] : accounts_) {
-      if (!account->latest) waiting += (waiting.empty() ? "" : ", ") + name;
+      if (!account->watch.latest) waiting += (waiting.empty() ? "" : ", ") + name;
     }
     if (waiting.empty()) return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
     return adapters::HttpResponse{503, "text/plain; charset=utf-8",

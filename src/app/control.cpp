@@ -83,10 +83,10 @@ std::string Daemon::control_status() {
         "\"fresh\":{},\"consecutive_failures\":{}}}",
         accounts.empty() ? "" : ",", json_string(name), json_string(account->config.provider),
         json_string(account->config.currency.code()),
-        account->latest ? std::to_string(account->latest->balance.minor()) : "null",
-        account->latest ? json_string(core::format_human(account->latest->balance)) : "null",
-        optional_time(account->latest ? std::optional(account->latest->at) : std::nullopt), fresh ? "true" : "false",
-        account->consecutive_failures);
+        account->watch.latest ? std::to_string(account->watch.latest->balance.minor()) : "null",
+        account->watch.latest ? json_string(core::format_human(account->watch.latest->balance)) : "null",
+        optional_time(account->watch.latest ? std::optional(account->watch.latest->at) : std::nullopt), fresh ? "true" : "false",
+        account->watch.consecutive_failures);
   }
   std::string rules;
   for (const auto& rule : config_.rules) {
@@ -141,14 +141,17 @@ std::string Daemon::control_decide(const std::string& key, bool approve) {
     if (record.state != TopUpState::awaiting_approval) {
       return failure(fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state)));
     }
+    using Kind = core::TopUpEvent::Kind;
     if (!approve) {
-      transition(record, TopUpState::rejected, "rejected with topupctl");
+      journal_until_io(i, core::step(record, {Kind::rejected, core::ProviderOutcome::pending, "", "rejected with topupctl"}));
       return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("rejected " + key));
     }
     if (paused_) return failure("topupd is paused; resume it before approving");
     spdlog::info("top-up approved with topupctl topup={} amount={}", field(key), field(core::format_human(record.amount)));
-    transition(record, TopUpState::planned, "approved with topupctl");
-    asio::co_spawn(io_, send_to_provider(i, false), adapters::log_failure("approved top-up " + key));
+    // The approval is journalled before this answers; the request leaves from its own coroutine.
+    auto rest = journal_until_io(i, core::step(record, {Kind::approved, core::ProviderOutcome::pending, "",
+                                                        "approved with topupctl"}));
+    asio::co_spawn(io_, perform(i, std::move(rest)), adapters::log_failure("approved top-up " + key));
     return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("approved " + key + "; sending it now"));
   }
   return failure(fmt::format("no open top-up has the key {}", key));

@@ -30,8 +30,10 @@
 #include "topupd/adapters/sys/system_clock.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
 #include "topupd/config/config.hpp"
+#include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
+#include "topupd/core/topup_machine.hpp"
 
 namespace topupd::app {
 
@@ -41,19 +43,19 @@ namespace asio = boost::asio;
 struct AccountRuntime {
   AccountRuntime(asio::io_context& io, config::AccountConfig account,
                  std::shared_ptr<adapters::Provider> balance_provider)
-      : config(std::move(account)), provider(std::move(balance_provider)), timer(io) {}
+      : config(std::move(account)), provider(std::move(balance_provider)), timer(io), deadline_timer(io) {}
 
   config::AccountConfig config;
   std::shared_ptr<adapters::Provider> provider;
-  std::optional<core::Observation> latest;  // last successful poll
-  std::optional<core::Observation> previous;  // the successful poll before it
-  std::vector<core::Observation> history;   // recent polls, as long as runway rules look back
-  core::Duration history_window{0};
-  core::Timestamp monitoring_since;         // when this account's loop started
-  int consecutive_failures = 0;
+  core::AccountWatch watch;  // what the polls have seen: latest, history, failures
   bool stopped = false;  // set when a reload or shutdown retires this loop
   bool wake_requested = false;  // poll again now (a webhook said something changed)
   asio::steady_timer timer;
+  // Time-driven rule conditions (stale_for ages, `for` deadlines, repeats): when each
+  // rule of this account next needs a look with no new poll, and the timer for the earliest.
+  std::map<std::string, core::Timestamp> rule_deadlines;
+  std::optional<core::Timestamp> armed_deadline;
+  asio::steady_timer deadline_timer;
 };
 
 using core::TopUpRecord;
@@ -124,25 +126,58 @@ class Daemon {
   // Why a notification is held back (a silence, or an ack of a repeat), or nullopt.
   std::optional<std::string> suppressed(const adapters::Notification& n);
 
-  // Polling, rules and top-ups (account_loop.cpp).
+  // The poller (poller.cpp): poll → the account's watch → reconcile → the rule runner;
+  // each account's rule deadlines; the per-second freshness pass.
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
-  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
-  asio::awaitable<void> staleness_loop();
-  // Evaluates the account's rules (all, or only those of `kind`) and acts on the decisions.
-  asio::awaitable<void> evaluate_rules(const AccountRuntime& account, core::Timestamp now,
-                                       std::optional<core::Condition::Kind> only_kind, bool schedule_due,
-                                       const std::string& only_rule);
   asio::awaitable<void> poll_once(AccountRuntime& account);
+  asio::awaitable<void> deadline_loop(std::shared_ptr<AccountRuntime> account);
+  // Recomputes when each of the account's rules next needs a look with no new poll.
+  void arm_deadlines(AccountRuntime& account);
+  asio::awaitable<void> staleness_loop();
+  std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
+
+  // The rule runner (rule_runner.cpp): inputs from core's one builder, evaluation,
+  // rule states, decisions handed to the executor and the notifications.
+  // Which of an account's rules one evaluation looks at.
+  enum class Trigger {
+    poll,      // a poll answered: every rule but the schedules
+    deadline,  // time alone: the rules whose deadline has come
+    schedule,  // one schedule rule at its due time
+  };
+  // Evaluates the account's rules for `trigger` at `now`, acts on the decisions and
+  // re-arms the account's deadline timer.
+  asio::awaitable<void> evaluate_rules(AccountRuntime& account, core::Timestamp now, Trigger trigger,
+                                       const std::string& only_rule);
+  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
+  core::RuleInputs inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,
+                              std::vector<core::Credit>& credits) const;
+  void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
+  const core::Rule* find_rule(const std::string& name) const;
+  void index_rules();
+
+  // The top-up executor (executor.cpp): what the top-up machine (core/topup_machine.hpp)
+  // decides for journal_[index], performed.
+  asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
+  // Does the actions in order: journal and verification actions at once, sends and
+  // look-ups awaited.
+  asio::awaitable<void> perform(std::size_t index, std::vector<core::TopUpAction> actions);
+  // Does the leading journal and verification actions now; returns the rest.
+  std::vector<core::TopUpAction> journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions);
+  void journal(std::size_t index, const core::TopUpAction& action);
+  // Journals `submitted` with `why` and sends the request under the record's key.
+  asio::awaitable<void> send_to_provider(std::size_t record_index, std::string why);
+  asio::awaitable<void> look_up(std::size_t record_index);
+  // Every open top-up of the account gets its look-up (the machine says which need one).
   asio::awaitable<void> reconcile(const AccountRuntime& account);
   // Top-ups that waited for approval longer than their rule allows become expired.
   void expire_approvals(const std::string& account, core::Timestamp now);
-  asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
-  asio::awaitable<void> send_to_provider(std::size_t record_index, bool resubmission);
-  core::RuleInputs inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,
-                              std::vector<core::Credit>& credits) const;
-  std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
-  core::DailyUsage usage_today(const core::Rule& rule, core::Timestamp now) const;
-  void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
+  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
+                  std::optional<core::Timestamp> visible_from = std::nullopt);
+  void count_states();
+  // After `succeeded` the balance must rise by the amount.
+  void start_verification(const TopUpRecord& record);
+  void check_verifications(const std::string& account, const core::Observation& observation);
+  void expire_verifications(core::Timestamp now);
 
   // Notifications (notify.cpp).
   void apply_notifiers(const config::Config& config);
@@ -151,16 +186,6 @@ class Daemon {
   asio::awaitable<void> delivery_loop(std::shared_ptr<NotifierRuntime> runtime);
   asio::awaitable<void> resend_loop(std::shared_ptr<NotifierRuntime> runtime);
   void announce_firing_to_alertmanagers();
-  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
-                  std::optional<core::Timestamp> visible_from = std::nullopt);
-  bool top_up_in_flight(const std::string& account) const;
-  const core::Rule* find_rule(const std::string& name) const;
-  void index_rules();
-  void count_states();
-  // verify: after `succeeded` the balance must rise by the amount (account_loop.cpp).
-  void start_verification(const TopUpRecord& record);
-  void check_verifications(const std::string& account, const core::Observation& observation);
-  void expire_verifications(core::Timestamp now);
   void money_operation_finished();
 
   // Webhooks (webhooks.cpp): check → remember the event id (batched, durable) →
@@ -191,7 +216,6 @@ class Daemon {
   // its own account's rules only.
   std::unordered_map<std::string, const core::Rule*> rules_by_name_;
   std::unordered_map<std::string, std::vector<const core::Rule*>> rules_by_account_;
-  std::set<std::string> stale_watched_;  // accounts with a stale_for rule
   std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::set<std::string> sending_;     // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching

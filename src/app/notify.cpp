@@ -264,8 +264,8 @@ void Daemon::announce_firing_to_alertmanagers() {
     n.reason = "still firing (announced again after topupd started)";
     n.at = clock_.now();
     n.fired_at = state->second.fired_at.value_or(n.at);
-    if (auto account = accounts_.find(rule.account); account != accounts_.end() && account->second->latest) {
-      n.balance = account->second->latest->balance;
+    if (auto account = accounts_.find(rule.account); account != accounts_.end() && account->second->watch.latest) {
+      n.balance = account->second->watch.latest->balance;
     }
     enqueue_notification(n, rule.alert->notify, true);
   }

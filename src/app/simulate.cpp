@@ -123,7 +123,9 @@ int simulate(const config::Config& config, const SimulateOptions& options) {
     return 1;
   }
   std::vector<core::SimulationAccount> accounts;
-  for (const auto& account : config.accounts) accounts.push_back({account.name, account.currency});
+  for (const auto& account : config.accounts) {
+    accounts.push_back({account.name, account.currency, account.poll.every, account.poll.timeout});
+  }
   const auto result = core::simulate(config.rules, accounts, config.zone, history.rows, options.settle_delay);
   const std::string text = options.json ? json_of(result) : human_of(result, config.zone, history.rows.size());
   std::fwrite(text.data(), 1, text.size(), stdout);

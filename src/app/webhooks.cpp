@@ -225,7 +225,7 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
 
 void Daemon::wake(AccountRuntime& account) {
   // A failing gateway keeps its backoff; webhooks do not turn it into a storm of polls.
-  if (account.stopped || account.consecutive_failures > 0) return;
+  if (account.stopped || account.watch.consecutive_failures > 0) return;
   account.wake_requested = true;
   account.timer.cancel();
 }

@@ -129,6 +129,12 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
     out.top_up_held_back = "a top-up for this account is in flight";
     return;
   }
+  if (!in.latest_is_fresh) {
+    // Never on a stale balance: what it would top up to, or whether it is needed at
+    // all, is not known.
+    out.top_up_held_back = fmt::format("no fresh balance of {}", rule.account);
+    return;
+  }
   if (next.last_top_up_at && in.now - *next.last_top_up_at < spec.limits.cooldown) {
     out.top_up_held_back = fmt::format("cooldown {} since the last top-up has not elapsed",
                                        format_duration(spec.limits.cooldown));
@@ -322,6 +328,36 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
   }
   if (next.phase == RulePhase::firing && rule.top_up) try_top_up(rule, in, *next.fired_at, check.text, check, out);
   return out;
+}
+
+std::optional<Timestamp> next_time_driven_evaluation(const Rule& rule, const RuleState& state,
+                                                     const RuleInputs& in) {
+  if (!rule.enabled || rule.when.kind == Condition::Kind::schedule) return std::nullopt;
+  std::optional<Timestamp> due;
+  auto consider = [&](Timestamp at) {
+    if (!due || at < *due) due = at;
+  };
+  switch (state.phase) {
+    case RulePhase::inactive:
+      // Only the age of the last success grows by itself; balances and runways need a poll.
+      if (rule.when.kind == Condition::Kind::stale_for) {
+        const std::optional<Timestamp> since = in.latest ? std::optional(in.latest->at) : in.monitoring_since;
+        if (since) consider(*since + rule.when.duration);
+      }
+      break;
+    case RulePhase::pending:
+      if (state.condition_since) consider(*state.condition_since + rule.hold_for);
+      break;
+    case RulePhase::firing:
+      // With `clear` and nothing observed yet, `evaluate` cannot tell whether it cleared
+      // and so repeats nothing.
+      if (rule.clear && !in.latest) break;
+      if (rule.alert && rule.alert->repeat.count() > 0 && state.last_alert_at) {
+        consider(*state.last_alert_at + rule.alert->repeat);
+      }
+      break;
+  }
+  return due;
 }
 
 }  // namespace topupd::core

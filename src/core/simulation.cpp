@@ -3,114 +3,114 @@
 #include <deque>
 
 #include "topupd/core/cron.hpp"
+#include "topupd/core/rule_inputs.hpp"
+#include "topupd/core/topup.hpp"
 
 namespace topupd::core {
 namespace {
 
+// Money on its way to an account: journal record `record` settles at `settles_at`.
 struct Movement {
   Timestamp settles_at;
-  std::string account;
-  Money amount;
+  std::size_t record;
 };
 
-struct AccountTrack {
+struct SimulatedAccount {
   Currency currency;
-  Money adjustment;                     // what topupd's settled movements changed so far
-  std::optional<Observation> latest;    // simulated (adjusted) balance
-  std::vector<Observation> history;     // for runway rules
-  Duration history_window{0};
-  std::vector<Credit> credits;          // settled movements into the account, dated by the row that showed them
-  std::vector<Money> unseen;            // settled, but no row of the account has shown them yet
-  std::size_t in_flight = 0;
+  AccountWatch watch;
+  Money adjustment;                  // what topupd's settled movements changed so far
+  std::vector<std::size_t> unseen;   // journal records settled, but no row of the account has shown them yet
 };
 
 class Simulator {
  public:
   Simulator(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts, const TimeZone& zone,
             Duration settle_delay)
-      : rules_(rules),
-        zone_(zone),
-        settle_delay_(settle_delay),
-        states_(rules.size()),
-        // One per rule, by index; reset to the rule's currency on its first day.
-        usage_(rules.size(), DailyUsage{{}, Money(0, *Currency::find("IDR")), 0}) {
+      : rules_(rules), zone_(zone), settle_delay_(settle_delay), states_(rules.size()), due_(rules.size()) {
     for (const auto& account : accounts) {
       const Money zero(0, account.currency);
-      tracks_.emplace(account.name, AccountTrack{account.currency, zero, std::nullopt, {}, Duration(0), {}, {}, 0});
+      AccountWatch watch;
+      watch.name = account.name;
+      watch.poll_every = account.poll_every;
+      watch.poll_timeout = account.poll_timeout;
+      watch.history_window = history_window_for(rules_, account.name);
+      accounts_.emplace(account.name, SimulatedAccount{account.currency, std::move(watch), zero, {}});
       result_.accounts.emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt});
-    }
-    for (std::size_t i = 0; i < rules_.size(); ++i) {
-      const Rule& rule = rules_[i];
-      auto track = tracks_.find(rule.account);
-      if (track == tracks_.end() || !rule.enabled) continue;
-      if (rule.when.kind == Condition::Kind::runway_below) {
-        track->second.history_window = std::max(track->second.history_window, rule.when.window);
-      }
     }
   }
 
   SimulationResult run(const std::vector<HistoryRow>& rows) {
     if (rows.empty()) return std::move(result_);
-    monitoring_since_ = rows.front().at;
-    // Schedules: each rule's next due time, from the first row on.
-    std::vector<std::optional<Timestamp>> due(rules_.size());
+    for (auto& [name, account] : accounts_) account.watch.monitoring_since = rows.front().at;
     for (std::size_t i = 0; i < rules_.size(); ++i) {
-      if (rules_[i].enabled && rules_[i].when.kind == Condition::Kind::schedule) {
-        due[i] = next_due(*rules_[i].when.schedule, zone_, rows.front().at - Duration(1));
+      const Rule& rule = rules_[i];
+      if (!rule.enabled || !accounts_.count(rule.account)) continue;
+      if (rule.when.kind == Condition::Kind::schedule) {
+        due_[i] = next_due(*rule.when.schedule, zone_, rows.front().at - Duration(1));
+      } else {
+        due_[i] = next_time_driven_evaluation(rule, states_[i], accounts_.at(rule.account).watch);
       }
     }
-    for (const auto& row : rows) {
-      // Schedules due up to this row, in time order.
-      while (true) {
-        std::optional<std::size_t> earliest;
-        for (std::size_t i = 0; i < due.size(); ++i) {
-          if (due[i] && *due[i] <= row.at && (!earliest || *due[i] < *due[*earliest])) earliest = i;
+    std::size_t next_row = 0;
+    while (true) {
+      const std::optional<std::size_t> rule = earliest_due();
+      if (next_row < rows.size() && (!rule || rows[next_row].at <= *due_[*rule])) {
+        // A poll answered: its account's rules look at it (schedules keep to their times).
+        const HistoryRow& row = rows[next_row++];
+        settle(row.at);
+        observe(row);
+        for (std::size_t i = 0; i < rules_.size(); ++i) {
+          if (!rules_[i].enabled || rules_[i].account != row.account) continue;
+          if (rules_[i].when.kind != Condition::Kind::schedule) evaluate(i, row.at);
         }
-        if (!earliest) break;
-        const Timestamp at = *due[*earliest];
-        settle(at);
-        evaluate(*earliest, at, true);
-        due[*earliest] = next_due(*rules_[*earliest].when.schedule, zone_, at);
+        continue;
       }
-      settle(row.at);
-      observe(row);
-      for (std::size_t i = 0; i < rules_.size(); ++i) {
-        const Rule& rule = rules_[i];
-        if (!rule.enabled) continue;
-        const auto kind = rule.when.kind;
-        if (kind == Condition::Kind::schedule) continue;
-        if (kind == Condition::Kind::stale_for || rule.account == row.account) evaluate(i, row.at, false);
-      }
+      // The history ends here: a backtest says nothing of the time after its last row.
+      if (!rule || next_row >= rows.size()) break;
+      const Timestamp at = *due_[*rule];
+      settle(at);
+      evaluate(*rule, at);
     }
     return std::move(result_);
   }
 
  private:
+  std::optional<std::size_t> earliest_due() const {
+    std::optional<std::size_t> earliest;
+    for (std::size_t i = 0; i < due_.size(); ++i) {
+      if (due_[i] && (!earliest || *due_[i] < *due_[*earliest])) earliest = i;
+    }
+    return earliest;
+  }
+
+  RuleInputs inputs(const Rule& rule, Timestamp now, std::vector<Credit>& credits) const {
+    const SimulatedAccount& account = accounts_.at(rule.account);
+    const AccountWatch* source = nullptr;
+    if (rule.top_up && rule.top_up->method == TopUpMethod::sweep) {
+      if (auto it = accounts_.find(rule.top_up->source); it != accounts_.end()) source = &it->second.watch;
+    }
+    return gather_rule_inputs(rule, account.watch, source, journal_, account.currency, zone_, now, credits);
+  }
+
   void settle(Timestamp now) {
     while (!pending_.empty() && pending_.front().settles_at <= now) {
-      Movement movement = std::move(pending_.front());
+      const std::size_t index = pending_.front().record;
       pending_.pop_front();
-      AccountTrack& track = tracks_.at(movement.account);
-      track.adjustment = track.adjustment.checked_add(movement.amount).value_or(track.adjustment);
-      track.unseen.push_back(movement.amount);
-      track.in_flight -= 1;
+      TopUpRecord& record = journal_[index];
+      record.state = TopUpState::succeeded;
+      SimulatedAccount& account = accounts_.at(record.account);
+      account.adjustment = account.adjustment.checked_add(record.amount).value_or(account.adjustment);
+      account.unseen.push_back(index);
     }
   }
 
   void observe(const HistoryRow& row) {
-    AccountTrack& track = tracks_.at(row.account);
-    const Money simulated = row.balance.checked_add(track.adjustment).value_or(row.balance);
-    track.latest = Observation{row.account, simulated, row.at};
-    for (const Money& amount : track.unseen) track.credits.push_back({row.at, amount});
-    track.unseen.clear();
-    if (track.history_window.count() > 0) {
-      track.history.push_back(*track.latest);
-      const Timestamp horizon = row.at - track.history_window;
-      std::size_t drop = 0;
-      while (drop < track.history.size() && track.history[drop].at < horizon) ++drop;
-      if (drop > 0) track.history.erase(track.history.begin(), track.history.begin() + static_cast<std::ptrdiff_t>(drop));
-      while (!track.credits.empty() && track.credits.front().at < horizon) track.credits.erase(track.credits.begin());
-    }
+    SimulatedAccount& account = accounts_.at(row.account);
+    const Money simulated = row.balance.checked_add(account.adjustment).value_or(row.balance);
+    record_observation(account.watch, Observation{row.account, simulated, row.at});
+    // A credit is dated by the first poll whose balance can include it, as in the daemon.
+    for (const std::size_t index : account.unseen) journal_[index].settled_at = row.at;
+    account.unseen.clear();
     AccountSummary& summary = result_.accounts.at(row.account);
     if (!summary.min_balance || simulated < *summary.min_balance) summary.min_balance = simulated;
     if (!summary.min_balance_without_topupd || row.balance < *summary.min_balance_without_topupd) {
@@ -118,66 +118,59 @@ class Simulator {
     }
   }
 
-  void evaluate(std::size_t index, Timestamp now, bool schedule_due) {
+  void evaluate(std::size_t index, Timestamp now) {
     const Rule& rule = rules_[index];
-    AccountTrack& track = tracks_.at(rule.account);
-    RuleInputs in;
-    in.now = now;
-    in.latest = track.latest;
-    in.monitoring_since = monitoring_since_;
-    in.history = track.history;
-    in.own_credits = track.credits;
-    in.top_up_in_flight = track.in_flight > 0;
-    in.schedule_due = schedule_due;
-    if (rule.top_up && rule.top_up->method == TopUpMethod::sweep) {
-      auto source = tracks_.find(rule.top_up->source);
-      if (source != tracks_.end() && source->second.latest) in.source_balance = source->second.latest->balance;
-    }
-    DailyUsage& usage = usage_[index];
-    const auto day = zone_.local_day(now);
-    if (usage.day != day) usage = DailyUsage{day, Money(0, track.currency), 0};
-    in.today = usage;
-
+    std::vector<Credit> credits;
+    RuleInputs in = inputs(rule, now, credits);
+    const bool scheduled = rule.when.kind == Condition::Kind::schedule;
+    in.schedule_due = scheduled;
     Evaluation evaluation = core::evaluate(rule, states_[index], in);
     states_[index] = evaluation.next;
-    for (auto& decision : evaluation.decisions) record(rule, decision, now, usage);
+    for (auto& decision : evaluation.decisions) record(rule, decision, now);
+    if (scheduled) {
+      due_[index] = next_due(*rule.when.schedule, zone_, now);
+      return;
+    }
+    due_[index] = next_time_driven_evaluation(rule, states_[index], accounts_.at(rule.account).watch);
+    // Nothing left to decide at this instant: never step to it twice.
+    if (due_[index] && *due_[index] <= now) due_[index].reset();
   }
 
-  void record(const Rule& rule, const Decision& decision, Timestamp now, DailyUsage& usage) {
-    AccountTrack& track = tracks_.at(rule.account);
+  void record(const Rule& rule, const Decision& decision, Timestamp now) {
+    SimulatedAccount& account = accounts_.at(rule.account);
     AccountSummary& summary = result_.accounts.at(rule.account);
     switch (decision.kind) {
       case DecisionKind::alert_firing:
         summary.alerts += 1;
-        result_.events.push_back({now, rule.name, rule.account, "alert_firing", std::nullopt, track.currency, decision.reason});
+        result_.events.push_back({now, rule.name, rule.account, "alert_firing", std::nullopt, account.currency, decision.reason});
         return;
       case DecisionKind::alert_resolved:
-        result_.events.push_back({now, rule.name, rule.account, "alert_resolved", std::nullopt, track.currency, decision.reason});
+        result_.events.push_back({now, rule.name, rule.account, "alert_resolved", std::nullopt, account.currency, decision.reason});
         return;
       case DecisionKind::alert_repeat:
         return;  // a reminder, not a change
       case DecisionKind::top_up: break;
     }
     const Money amount = *decision.amount;
-    usage.amount = usage.amount.checked_add(amount).value_or(usage.amount);
-    usage.count += 1;
-    const bool sweep = decision.top_up->method == TopUpMethod::sweep;
+    const TopUpSpec& spec = *decision.top_up;
+    const bool sweep = spec.method == TopUpMethod::sweep;
     std::string reason = decision.reason;
     if (decision.needs_approval) reason += " (assumed approved)";
-    result_.events.push_back({now, rule.name, rule.account, sweep ? "sweep" : "top_up", amount, track.currency, reason});
+    result_.events.push_back({now, rule.name, rule.account, sweep ? "sweep" : "top_up", amount, account.currency, reason});
     if (sweep) {
-      AccountTrack& source = tracks_.at(decision.top_up->source);
+      SimulatedAccount& source = accounts_.at(spec.source);
       source.adjustment = source.adjustment.checked_sub(amount).value_or(source.adjustment);
-      if (source.latest) source.latest->balance = source.latest->balance.checked_sub(amount).value_or(source.latest->balance);
+      if (auto& latest = source.watch.latest) latest->balance = latest->balance.checked_sub(amount).value_or(latest->balance);
       summary.sweeps_in_total = summary.sweeps_in_total.checked_add(amount).value_or(summary.sweeps_in_total);
-      AccountSummary& out = result_.accounts.at(decision.top_up->source);
+      AccountSummary& out = result_.accounts.at(spec.source);
       out.sweeps_out_total = out.sweeps_out_total.checked_add(amount).value_or(out.sweeps_out_total);
     } else {
       summary.top_ups += 1;
       summary.top_up_total = summary.top_up_total.checked_add(amount).value_or(summary.top_up_total);
     }
-    track.in_flight += 1;
-    pending_.push_back({now + settle_delay_, rule.account, amount});
+    journal_.push_back(TopUpRecord{decision.idempotency_key, rule.name, rule.account, "", spec.method, "",
+                                   spec.source, amount, TopUpState::pending, "", "", now, std::nullopt});
+    pending_.push_back({now + settle_delay_, journal_.size() - 1});
     settle(now);  // a zero delay settles at once
   }
 
@@ -185,10 +178,10 @@ class Simulator {
   const TimeZone& zone_;
   Duration settle_delay_;
   std::vector<RuleState> states_;
-  std::vector<DailyUsage> usage_;
-  std::map<std::string, AccountTrack> tracks_;
-  std::deque<Movement> pending_;  // settle times are non-decreasing: decisions come in time order
-  Timestamp monitoring_since_{};  // the first row: stale_for counts from there
+  std::vector<std::optional<Timestamp>> due_;  // per rule: the next scheduled or time-driven evaluation
+  std::map<std::string, SimulatedAccount> accounts_;
+  std::vector<TopUpRecord> journal_;  // every simulated top-up, as the daemon's journal would hold it
+  std::deque<Movement> pending_;      // settle times are non-decreasing: decisions come in time order
   SimulationResult result_;
 };
 

@@ -55,6 +55,7 @@ class RuleDriver {
     RuleInputs in;
     in.now = clock_.now();
     in.latest = latest_;
+    in.latest_is_fresh = latest_.has_value();
     in.monitoring_since = monitoring_since_;
     in.history = history_;
     in.own_credits = credits_;

@@ -83,5 +83,79 @@ TEST(SimulationTest, AppliesTopUpsToLaterRowsAfterTheSettleDelay) {
   EXPECT_EQ(*payout.min_balance_without_topupd, idr(47));
 }
 
+// ---- time between rows: the instants the daemon would act at --------------------
+
+const Timestamp kT0 = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
+
+Rule alert_rule(std::string name, std::string account, Condition when, Duration hold_for = Duration(0)) {
+  return Rule{.name = std::move(name), .account = std::move(account), .enabled = true, .when = std::move(when),
+              .hold_for = hold_for, .clear = std::nullopt, .alert = AlertSpec{}, .top_up = std::nullopt};
+}
+
+std::vector<std::pair<std::string, Timestamp>> timeline(const SimulationResult& result) {
+  std::vector<std::pair<std::string, Timestamp>> out;
+  for (const auto& e : result.events) out.emplace_back(e.type, e.at);
+  return out;
+}
+
+TEST(SimulationTest, StaleForFiresInsideAGapAndResolvesWhenRowsReturn) {
+  const Rule rule = alert_rule("stale", "payout", {Condition::Kind::stale_for, idr(0), Duration(5min), Duration(0), std::nullopt});
+  std::vector<HistoryRow> rows;
+  for (int minute : {0, 1, 2, 3, 23, 24}) rows.push_back({kT0 + Duration(minute * 60'000), "payout", idr(100)});
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, TimeZone::utc(), rows, Duration(0));
+  // The last row before the gap is at +3m: five minutes later, at +8m, not at the next row.
+  using Events = std::vector<std::pair<std::string, Timestamp>>;
+  EXPECT_EQ(timeline(result), (Events{{"alert_firing", kT0 + Duration(8min)}, {"alert_resolved", kT0 + Duration(23min)}}));
+}
+
+TEST(SimulationTest, StaleForCountsFromTheStartBeforeAnAccountsFirstRow) {
+  const Rule rule = alert_rule("stale", "settlement", {Condition::Kind::stale_for, idr(0), Duration(5min), Duration(0), std::nullopt});
+  std::vector<HistoryRow> rows;
+  for (int minute = 0; minute <= 10; ++minute) rows.push_back({kT0 + Duration(minute * 60'000), "payout", idr(100)});
+  rows.push_back({kT0 + Duration(12min), "settlement", idr(100)});
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}, {"settlement", *Currency::find("IDR")}},
+                               TimeZone::utc(), rows, Duration(0));
+  using Events = std::vector<std::pair<std::string, Timestamp>>;
+  EXPECT_EQ(timeline(result), (Events{{"alert_firing", kT0 + Duration(5min)}, {"alert_resolved", kT0 + Duration(12min)}}));
+}
+
+TEST(SimulationTest, ARowAtTheDeadlineInstantComesFirst) {
+  const Rule rule = alert_rule("stale", "payout", {Condition::Kind::stale_for, idr(0), Duration(5min), Duration(0), std::nullopt});
+  std::vector<HistoryRow> rows;
+  for (int minute = 0; minute <= 30; minute += 5) rows.push_back({kT0 + Duration(minute * 60'000), "payout", idr(100)});
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, TimeZone::utc(), rows, Duration(0));
+  EXPECT_TRUE(result.events.empty());
+}
+
+TEST(SimulationTest, ForFiresAtItsDeadlineBetweenRows) {
+  const Rule rule = alert_rule("low", "payout", {Condition::Kind::below, idr(100), Duration(0), Duration(0), std::nullopt},
+                               Duration(5min));
+  std::vector<HistoryRow> rows;
+  for (int minute = 0; minute <= 30; minute += 15) rows.push_back({kT0 + Duration(minute * 60'000), "payout", idr(50)});
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, TimeZone::utc(), rows, Duration(0));
+  using Events = std::vector<std::pair<std::string, Timestamp>>;
+  EXPECT_EQ(timeline(result), (Events{{"alert_firing", kT0 + Duration(5min)}}));
+}
+
+TEST(SimulationTest, ASweepTakesNothingFromAStaleSource) {
+  Rule sweep{.name = "sweep", .account = "payout", .enabled = true,
+             .when = {Condition::Kind::below, idr(100), Duration(0), Duration(0), std::nullopt},
+             .hold_for = Duration(0), .clear = std::nullopt, .alert = std::nullopt,
+             .top_up = TopUpSpec{TopUpMethod::sweep, "", "settlement",
+                                 AmountSpec{AmountSpec::Kind::fixed, idr(10), 0, std::nullopt, std::nullopt, std::nullopt},
+                                 std::nullopt, Limits{}, Verification{}}};
+  const std::vector<SimulationAccount> accounts{{"payout", *Currency::find("IDR"), Duration(1min), Duration(5s)},
+                                                {"settlement", *Currency::find("IDR"), Duration(1min), Duration(5s)}};
+  // The source was last seen 10 minutes before the need: older than 2 × 1m + 5s.
+  const std::vector<HistoryRow> stale{{kT0, "settlement", idr(1'000)}, {kT0 + Duration(10min), "payout", idr(50)}};
+  EXPECT_TRUE(simulate({sweep}, accounts, TimeZone::utc(), stale, Duration(0)).events.empty());
+  // Seen two minutes before: fresh, and the sweep takes its amount.
+  const std::vector<HistoryRow> fresh{{kT0 + Duration(8min), "settlement", idr(1'000)}, {kT0 + Duration(10min), "payout", idr(50)}};
+  const auto result = simulate({sweep}, accounts, TimeZone::utc(), fresh, Duration(0));
+  ASSERT_EQ(result.events.size(), 1u);
+  EXPECT_EQ(result.events[0].type, "sweep");
+  EXPECT_EQ(result.accounts.at("settlement").sweeps_out_total, idr(10));
+}
+
 }  // namespace
 }  // namespace topupd::core

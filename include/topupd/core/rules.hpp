@@ -146,6 +146,7 @@ struct DailyUsage {
 struct RuleInputs {
   Timestamp now;
   std::optional<Observation> latest;           // the account's latest successful observation
+  bool latest_is_fresh = false;                // the last poll succeeded and the next is not overdue
   std::optional<Timestamp> monitoring_since;   // for stale_for before any success
   std::span<const Observation> history;        // the account's observations, oldest first
   std::span<const Credit> own_credits;       // money topupd added, for runway
@@ -182,6 +183,16 @@ struct Evaluation {
 };
 
 Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& inputs);
+
+// The next instant after which evaluating `rule` on the same inputs could decide
+// something, with no new observation: a `stale_for` age reached, a `for` deadline, a
+// firing alert's repeat. nullopt when only a new observation (or, for schedule rules,
+// the schedule: see cron.hpp) can change anything. `inputs` and `state` are those
+// of (or after) the latest evaluation; the result may lie at or before `inputs.now`,
+// meaning "due now". The daemon arms a timer for this instant and `simulate` steps to
+// it between history rows: the same function decides when time alone matters in both.
+std::optional<Timestamp> next_time_driven_evaluation(const Rule& rule, const RuleState& state,
+                                                     const RuleInputs& inputs);
 
 // The amount a top-up would request, after strategy, rounding, clamping, the source's
 // reserve and the daily limit; nullopt with `why` when nothing can be moved.

@@ -1,12 +1,19 @@
 // Backtesting rules against a recorded balance history, purely.
 //
-// The history records balances as they were without topupd. The simulation runs the
-// same engine as the daemon on a simulated clock: each account's balance rules at each
-// of its rows, stale_for rules at every row, and schedules at their due times. Every
-// simulated top-up and sweep changes later rows of the accounts involved: a sweep
+// The history records balances as they were without topupd; each row is a successful
+// poll of its account. The simulation runs the daemon's own decisions on a simulated
+// clock: a rule sees what `gather_rule_inputs` (rule_inputs.hpp) builds from the
+// simulated watches and journal, exactly as in the daemon. Each account's rules are
+// evaluated at each of its rows; between rows the simulation steps to every instant at
+// which time alone can change a decision (`next_time_driven_evaluation`: stale_for
+// ages, `for` deadlines, repeats) and to every schedule's due time. At one instant,
+// rows come first, then the time-driven evaluations due at it.
+//
+// Every simulated top-up and sweep changes later rows of the accounts involved: a sweep
 // takes its amount out of the source at once, and the destination receives money
-// `settle_delay` after the decision (0: at once). A top-up counts as in flight until
-// then. Top-ups that would need approval are assumed approved (and say so).
+// `settle_delay` after the decision (0: at once). A top-up is in flight until then.
+// Top-ups that would need approval are assumed approved (and say so). A balance is
+// fresh for `2 × every + timeout` after its row (a history holds no failed polls).
 #pragma once
 
 #include <map>
@@ -28,6 +35,8 @@ struct HistoryRow {
 struct SimulationAccount {
   std::string name;
   Currency currency;
+  Duration poll_every{std::chrono::seconds(30)};  // the account's poll settings, for freshness
+  Duration poll_timeout{std::chrono::seconds(5)};
 };
 
 struct SimulatedEvent {

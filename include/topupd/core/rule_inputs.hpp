@@ -1,0 +1,77 @@
+// What a rule sees: one builder for the daemon and for `simulate`.
+//
+// An `AccountWatch` is what topupd knows of one account's balance between polls: the
+// latest and previous successful observations, a trailing history as long as the
+// account's runway rules look back, when watching began and how many polls in a row
+// have failed. `gather_rule_inputs` turns a watch, the sweep source's watch and the
+// top-up journal into the `RuleInputs` that `evaluate` judges. The daemon's rule
+// runner and the backtest both call these functions and nothing else to build a
+// rule's view, so a backtest sees exactly what production would have seen.
+//
+// Freshness: a balance is fresh while the last poll succeeded and the next one is not
+// overdue (`2 × every + timeout` after the observation). Top-ups start only on fresh
+// balances, and a sweep counts its source only when the source is fresh.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "topupd/core/rules.hpp"
+#include "topupd/core/timezone.hpp"
+#include "topupd/core/topup.hpp"
+
+namespace topupd::core {
+
+struct AccountWatch {
+  std::string name;
+  Duration poll_every{std::chrono::seconds(30)};
+  Duration poll_timeout{std::chrono::seconds(5)};
+  std::optional<Observation> latest;    // the last successful poll
+  std::optional<Observation> previous;  // the successful poll before it
+  std::vector<Observation> history;     // oldest first, trimmed to `history_window`
+  Duration history_window{0};           // the longest runway window of the account's rules
+  Timestamp monitoring_since{};         // when watching began: stale_for counts from here before any success
+  int consecutive_failures = 0;
+};
+
+// A successful poll: becomes `latest`, joins the history, and older rows that no rule
+// looks at any more are dropped.
+void record_observation(AccountWatch& watch, const Observation& observation);
+// A failed poll: the balance is no longer fresh until the next success.
+void record_poll_failure(AccountWatch& watch);
+
+// `latest` when it is fresh at `now`; nullopt otherwise.
+std::optional<Observation> fresh_latest(const AccountWatch& watch, Timestamp now);
+
+// The longest runway window among the enabled rules of `account`: how much history to keep.
+Duration history_window_for(std::span<const Rule> rules, std::string_view account);
+
+// Whether a top-up of `account` is in flight (any journal record not in a terminal state).
+bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account);
+
+// `rule`'s top-ups on `now`'s calendar day in `zone`, from the journal, so the count
+// cannot drift from what was actually started. Amounts in `currency`.
+DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+                       const TimeZone& zone, Timestamp now);
+
+// Money topupd added to `account`: every succeeded top-up with the poll that could first show it.
+void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out);
+
+// Everything `rule` may look at, at `now`. `source` is the sweep source's watch (null
+// when the rule does not sweep or the source is unknown). `credits` holds what
+// `RuleInputs::own_credits` points at and must outlive the result, as must `account`.
+// `currency` is the account's, for the daily usage.
+RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const AccountWatch* source,
+                              std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
+                              Timestamp now, std::vector<Credit>& credits);
+
+// `next_time_driven_evaluation` (rules.hpp) of `rule` in `state`, watching `account`:
+// it needs only the latest observation and when watching began, so this is cheap
+// enough to ask after every poll.
+std::optional<Timestamp> next_time_driven_evaluation(const Rule& rule, const RuleState& state,
+                                                     const AccountWatch& account);
+
+}  // namespace topupd::core

@@ -1,0 +1,349 @@
+// The top-up executor: journals a decided top-up before anything leaves, then
+// performs what the top-up machine (core/topup_machine.hpp) decides for each event —
+// sends, look-ups, journal transitions — and watches the balance for the money.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+#include "provider_call.hpp"
+#include "topupd/adapters/sys/crash_points.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using adapters::FailureKind;
+using core::TopUpState;
+
+namespace {
+
+core::ProviderOutcome outcome_of(adapters::ProviderTopUpStatus status) {
+  switch (status) {
+    case adapters::ProviderTopUpStatus::pending: return core::ProviderOutcome::pending;
+    case adapters::ProviderTopUpStatus::succeeded: return core::ProviderOutcome::succeeded;
+    case adapters::ProviderTopUpStatus::failed: return core::ProviderOutcome::failed;
+  }
+  return core::ProviderOutcome::pending;
+}
+
+}  // namespace
+
+void Daemon::count_states() {
+  std::map<TopUpState, std::int64_t> counts;
+  for (const auto& r : journal_) counts[r.state] += 1;
+  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
+}
+
+void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why,
+                        std::optional<core::Timestamp> visible_from) {
+  if (record.state == next) return;
+  if (!core::can_transition(record.state, next)) {
+    spdlog::error("refusing an impossible top-up transition topup={} from={} to={}", field(record.key),
+                  core::to_string(record.state), core::to_string(next));
+    return;
+  }
+  const TopUpState from = record.state;
+  record.state = next;
+  // A credit is dated by the first poll that can include it: a later one when the
+  // answer came with the request, this poll's when a look-up found it settled.
+  if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());
+  try {
+    store_->record_transition(record, from, clock_.now(), why);
+    adapters::crash_point("transition.after_write");
+  } catch (const adapters::StoreError& e) {
+    // The provider's answer is not lost for this run; after a restart the journal's
+    // older state makes topupd look the top-up up again, which is safe.
+    metrics_.count_store_error("transition");
+    spdlog::error("cannot store a top-up transition: {} topup={} to={}", e.what(), field(record.key),
+                  core::to_string(next));
+  }
+  count_states();
+
+  const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
+                                                                                : spdlog::level::info;
+  spdlog::log(level, "top-up {}{} topup={} rule={} account={} method={} amount={} reference={}",
+              core::to_string(next), why.empty() ? "" : ": " + why, field(record.key), field(record.rule),
+              field(record.account), core::to_string(record.method),
+              field(core::format_human(record.amount)), record.reference.empty() ? "-" : record.reference);
+  if (core::is_terminal(next)) {
+    metrics_.count_top_up(record.rule, record.method, core::to_string(next));
+    if (next == TopUpState::succeeded) metrics_.add_top_up_amount(record.account, record.method, record.amount);
+  }
+}
+
+asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, const AccountRuntime& account) {
+  const core::TopUpSpec& spec = *decision.top_up;
+  const std::string via = spec.via.empty() ? account.config.provider : spec.via;
+  std::string source = spec.source;
+  if (spec.method == core::TopUpMethod::sweep) {
+    const config::AccountConfig* source_account = config_.find_account(spec.source);
+    source = source_account ? source_account->id : spec.source;
+  }
+  if (paused_) {
+    spdlog::warn("paused: not starting a {} of {} rule={} account={} reason={}", core::to_string(spec.method),
+                 field(core::format_human(*decision.amount)), field(decision.rule), field(decision.account),
+                 field(decision.reason));
+    metrics_.count_top_up(decision.rule, spec.method, "paused");
+    co_return "not started: topupd is paused";
+  }
+  if (config_.dry_run) {
+    spdlog::info("dry run: would start a {} of {} rule={} account={} topup={} reason={}",
+                 core::to_string(spec.method), field(core::format_human(*decision.amount)),
+                 field(decision.rule), field(decision.account), field(decision.idempotency_key),
+                 field(decision.reason));
+    metrics_.count_top_up(decision.rule, spec.method, "dry_run");
+    co_return fmt::format("dry run: would {} {}", core::to_string(spec.method),
+                          core::format_human(*decision.amount));
+  }
+  // The record is durable, with its key and the rule's state, before any request leaves.
+  TopUpRecord record{decision.idempotency_key, decision.rule, decision.account, via, spec.method,
+                     account.config.id, source, *decision.amount,
+                     decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
+                     "", clock_.now(), std::nullopt};
+  adapters::crash_point("plan.before_write");
+  try {
+    if (!store_->plan_top_up(record, decision.rule, rule_states_[decision.rule])) {
+      spdlog::warn("top-up already journalled; it is looked up, not sent again topupd={} rule={}",
+                   field(decision.idempotency_key), field(decision.rule));
+      co_return fmt::format("{} already journalled", decision.idempotency_key);
+    }
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("plan");
+    metrics_.count_top_up(decision.rule, spec.method, "store_error");
+    spdlog::error("refusing to move money: the journal cannot be written: {} rule={} account={} amount={}", e.what(),
+                  field(decision.rule), field(decision.account), field(core::format_human(*decision.amount)));
+    co_return "not started: the journal cannot be written";
+  }
+  adapters::crash_point("plan.after_write");
+  journal_.push_back(std::move(record));
+  const std::size_t index = journal_.size() - 1;
+  count_states();
+  if (decision.needs_approval) {
+    spdlog::warn("top-up awaits approval: {} topup={} rule={} account={} method={} amount={}", decision.reason,
+                 field(decision.idempotency_key), field(decision.rule), field(decision.account),
+                 core::to_string(spec.method), field(core::format_human(*decision.amount)));
+    co_return fmt::format("{} {} of {} awaiting approval", core::to_string(spec.method), decision.idempotency_key,
+                          core::format_human(*decision.amount));
+  }
+  spdlog::info("top-up planned: {} topup={} rule={} account={} method={} amount={}", decision.reason,
+               field(decision.idempotency_key), field(decision.rule), field(decision.account),
+               core::to_string(spec.method), field(core::format_human(*decision.amount)));
+  // Named, not temporaries: GCC 12 destroys temporaries inside co_await expressions twice.
+  const core::TopUpEvent planned{core::TopUpEvent::Kind::planned};
+  auto actions = core::step(journal_[index], planned);
+  co_await perform(index, std::move(actions));
+  const TopUpRecord& sent = journal_[index];
+  co_return fmt::format("{} {} of {} {}", core::to_string(sent.method), sent.key, core::format_human(sent.amount),
+                        core::to_string(sent.state));
+}
+
+void Daemon::journal(std::size_t index, const core::TopUpAction& action) {
+  TopUpRecord& record = journal_[index];
+  if (!action.reference.empty()) record.reference = action.reference;
+  if (!action.error.empty()) record.last_error = action.error;
+  std::optional<core::Timestamp> visible_from;
+  if (action.dated_by_latest_poll) {
+    // A look-up found it settled: the latest poll may already include it.
+    if (auto account = accounts_.find(record.account); account != accounts_.end() && account->second->watch.latest) {
+      visible_from = account->second->watch.latest->at;
+    }
+  }
+  transition(record, action.to, action.why, visible_from);
+}
+
+std::vector<core::TopUpAction> Daemon::journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions) {
+  std::size_t done = 0;
+  for (; done < actions.size(); ++done) {
+    const auto& action = actions[done];
+    if (action.kind == core::TopUpAction::Kind::journal) {
+      journal(index, action);
+    } else if (action.kind == core::TopUpAction::Kind::start_verification) {
+      start_verification(journal_[index]);
+    } else {
+      break;
+    }
+  }
+  actions.erase(actions.begin(), actions.begin() + static_cast<std::ptrdiff_t>(done));
+  return actions;
+}
+
+asio::awaitable<void> Daemon::perform(std::size_t index, std::vector<core::TopUpAction> actions) {
+  while (!actions.empty()) {
+    actions = journal_until_io(index, std::move(actions));
+    if (actions.empty()) break;
+    const core::TopUpAction action = actions.front();
+    actions.erase(actions.begin());
+    if (action.kind == core::TopUpAction::Kind::send) {
+      co_await send_to_provider(index, action.why);
+    } else if (action.kind == core::TopUpAction::Kind::look_up) {
+      co_await look_up(index);
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::send_to_provider(std::size_t index, std::string why) {
+  auto provider = providers_.find(journal_[index].provider);
+  if (provider == providers_.end()) {
+    spdlog::error("top-up provider is no longer configured topup={} provider={}",
+                  field(journal_[index].key), field(journal_[index].provider));
+    co_return;
+  }
+  const TopUpRecord& r = journal_[index];
+  // One request per key at a time: an approval sends from its own coroutine while the
+  // account's loop may be reconciling.
+  if (!sending_.insert(r.key).second) co_return;
+  adapters::crash_point("send.before_submitted");
+  transition(journal_[index], TopUpState::submitted, why);
+  adapters::crash_point("send.before_request");
+  const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
+  ++money_operations_in_flight_;
+  auto call = provider->second->submit(request);
+  auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);
+  adapters::crash_point("send.after_response");
+  money_operation_finished();
+  sending_.erase(request.idempotency_key);
+  using Kind = core::TopUpEvent::Kind;
+  core::TopUpEvent event{Kind::answered};
+  if (result) {
+    event = {Kind::answered, outcome_of(result->status), result->reference, result->failure};
+  } else if (result.error().kind == FailureKind::not_retryable) {
+    event = {Kind::refused, core::ProviderOutcome::pending, "", result.error().message};
+  } else {
+    // Retryable or unknown: the provider may hold it. The machine has it looked up
+    // next time; it never sends a new request.
+    event = {Kind::no_answer, core::ProviderOutcome::pending, "", result.error().message};
+  }
+  // The journal may have grown meanwhile; the index still names this record.
+  auto actions = core::step(journal_[index], event);
+  co_await perform(index, std::move(actions));
+  adapters::crash_point("send.after_journal");
+}
+
+void Daemon::start_verification(const TopUpRecord& record) {
+  auto account = accounts_.find(record.account);
+  const core::Rule* rule = find_rule(record.rule);
+  if (account == accounts_.end() || !rule || !rule->top_up || !record.settled_at) return;
+  const AccountRuntime& runtime = *account->second;
+  // The last poll that cannot include the credit: the latest if it came before the
+  // settlement, otherwise the one before it.
+  std::optional<core::Observation> before = runtime.watch.latest;
+  if (before && before->at >= *record.settled_at) before = runtime.watch.previous;
+  if (!before || !(before->balance.currency() == record.amount.currency())) return;
+  const auto& verify = rule->top_up->verify;
+  verifications_.push_back({record.key, record.rule, record.account, record.amount, before->balance,
+                            *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
+}
+
+void Daemon::check_verifications(const std::string& account, const core::Observation& observation) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (v.account != account || observation.at < v.settled_at) return false;
+    if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
+    spdlog::info("top-up reflected in the balance topup={} account={} before={} now={}", field(v.key), field(v.account),
+                 field(core::format_human(v.before)), field(core::format_human(observation.balance)));
+    return true;
+  });
+}
+
+void Daemon::expire_verifications(core::Timestamp now) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (now <= v.deadline) return false;
+    metrics_.count_not_reflected(v.rule);
+    const auto account = accounts_.find(v.account);
+    const std::optional<core::Money> balance =
+        account != accounts_.end() && account->second->watch.latest ? std::optional(account->second->watch.latest->balance)
+                                                              : std::nullopt;
+    const std::string reason = fmt::format(
+        "TopUpNotReflected: the gateway reported {} succeeded, but within {} the balance did not rise by it "
+        "(was {} before it settled{})",
+        core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
+        balance ? ", now " + core::format_human(*balance) : "");
+    spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
+    const core::Rule* rule = find_rule(v.rule);
+    if (rule && rule->alert) {
+      adapters::Notification n;
+      n.kind = core::DecisionKind::alert_firing;
+      n.rule = v.rule;
+      n.account = v.account;
+      n.severity = "critical";
+      n.reason = reason;
+      n.balance = balance;
+      n.action = fmt::format("top-up {} of {} succeeded at the gateway", v.key, core::format_human(v.amount));
+      n.at = n.fired_at = clock_.now();
+      metrics_.count_alert(v.rule, "critical");
+      enqueue_notification(n, rule->alert->notify);
+    }
+    return true;
+  });
+}
+
+void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
+  for (auto& record : journal_) {
+    if (record.account != account || record.state != TopUpState::awaiting_approval) continue;
+    core::Duration limit{std::chrono::hours(24)};
+    if (const core::Rule* rule = find_rule(record.rule); rule && rule->top_up) limit = rule->top_up->limits.approval_expires;
+    if (now - record.created_at >= limit) {
+      const core::TopUpEvent expired{core::TopUpEvent::Kind::approval_expired, core::ProviderOutcome::pending, "",
+                                     fmt::format("not approved within {}; nothing was sent", core::format_duration(limit))};
+      const auto index = static_cast<std::size_t>(&record - journal_.data());
+      journal_until_io(index, core::step(record, expired));
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
+  expire_approvals(account.config.name, clock_.now());
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    if (journal_[i].account != account.config.name || sending_.count(journal_[i].key)) {
+      continue;  // another account's, or its request is on the wire: nothing to look up
+    }
+    const core::TopUpEvent due{core::TopUpEvent::Kind::look_up_due};
+    auto actions = core::step(journal_[i], due);
+    co_await perform(i, std::move(actions));
+  }
+}
+
+asio::awaitable<void> Daemon::look_up(std::size_t index) {
+  auto provider = providers_.find(journal_[index].provider);
+  auto account = accounts_.find(journal_[index].account);
+  if (provider == providers_.end() || account == accounts_.end()) co_return;
+  const std::string key = journal_[index].key;
+  const adapters::TopUpRequest original{key, journal_[index].method, journal_[index].destination_id,
+                                        journal_[index].source, journal_[index].amount};
+  const std::string reference = journal_[index].reference;
+  adapters::crash_point("reconcile.before_look_up");
+  auto call = provider->second->look_up(original, reference);
+  auto found = co_await with_timeout(std::move(call), account->second->config.poll.timeout, FailureKind::retryable);
+  adapters::crash_point("reconcile.after_look_up");
+  using Kind = core::TopUpEvent::Kind;
+  if (!found) {
+    spdlog::warn("top-up look-up failed; will try again topup={} reason={}", field(key), found.error().reason);
+    const core::TopUpEvent failed{Kind::look_up_failed, core::ProviderOutcome::pending, "", found.error().message};
+    auto actions = core::step(journal_[index], failed);
+    co_await perform(index, std::move(actions));
+    co_return;
+  }
+  if (!found.value()) {
+    adapters::crash_point("reconcile.before_resend");
+    const core::TopUpEvent not_found{Kind::not_found};
+    auto actions = core::step(journal_[index], not_found);
+    co_await perform(index, std::move(actions));
+    co_return;
+  }
+  const auto& receipt = *found.value();
+  TopUpRecord& record = journal_[index];
+  if (record.reference.empty()) record.reference = receipt.reference;
+  std::string why = receipt.failure;
+  const auto hint = webhook_hints_.find(key);
+  if (hint != webhook_hints_.end()) {
+    why = fmt::format("looked up after webhook {}{}", hint->second, why.empty() ? "" : "; " + why);
+  }
+  const core::TopUpEvent found_it{Kind::found, outcome_of(receipt.status), record.reference, why};
+  auto actions = core::step(record, found_it);
+  if (!actions.empty() && hint != webhook_hints_.end()) webhook_hints_.erase(hint);
+  co_await perform(index, std::move(actions));
+}
+
+}  // namespace topupd::app

@@ -1,0 +1,151 @@
+// The poller: each account's poll loop, its rule deadlines, and the per-second
+// freshness pass. A poll feeds the account's watch (core/rule_inputs.hpp), reconciles
+// its open top-ups, then hands the account to the rule runner.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+#include "provider_call.hpp"
+#include "topupd/core/schedule.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using adapters::FailureKind;
+using adapters::ProviderError;
+
+asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account) {
+  const auto& poll = account->config.poll;
+  bool first = true;
+  while (!account->stopped) {
+    account->wake_requested = false;  // this poll answers every request made so far
+    co_await poll_once(*account);
+    if (account->stopped) break;
+    if (account->wake_requested) continue;  // a webhook arrived while polling
+    const core::Duration delay =
+        account->watch.consecutive_failures > 0
+            ? core::failure_backoff(poll.every, poll.max_backoff, account->watch.consecutive_failures,
+                                    poll.jitter_percent, random_.next())
+        : first ? core::first_delay(poll.every, poll.jitter_percent, random_.next())
+                : core::jittered(poll.every, poll.jitter_percent, random_.next());
+    first = false;
+    account->timer.expires_after(delay);
+    auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error && (account->stopped || !account->wake_requested)) break;  // retired by a reload or shutdown
+    // How late the poll starts: near zero unless the event loop is overloaded.
+    if (!error) metrics_.observe_poll_lateness(std::chrono::steady_clock::now() - account->timer.expiry());
+  }
+}
+
+asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
+  const std::string& name = account.config.name;
+  // Timed finer than the clock's milliseconds: loopback and nearby gateways answer in less.
+  const auto started = std::chrono::steady_clock::now();
+  // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
+  const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
+  auto call = account.provider->balance(query);
+  auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
+  metrics_.observe_poll_duration(name, std::chrono::steady_clock::now() - started);
+  if (account.stopped) co_return;
+
+  if (result && !(result->currency() == account.config.currency)) {
+    result = ProviderError{FailureKind::not_retryable, "currency_mismatch",
+                           fmt::format("provider reported {} for a {} account",
+                                       result->currency().code(), account.config.currency.code())};
+  }
+  if (!result) {
+    core::record_poll_failure(account.watch);
+    metrics_.count_poll_error(name, result.error().reason);
+    metrics_.set_balance_stale(name, true);
+    const auto& latest = account.watch.latest;
+    spdlog::warn("balance poll failed: {} account={} reason={} consecutive_failures={}{}",
+                 result.error().message, field(name), result.error().reason, account.watch.consecutive_failures,
+                 latest ? " last_success=" + core::format_rfc3339(latest->at) : "");
+    co_return;
+  }
+  const core::Observation observation{name, *result, clock_.now()};
+  core::record_observation(account.watch, observation);
+  metrics_.set_balance(name, observation.balance);
+  metrics_.set_last_successful_poll(name, observation.at);
+  metrics_.set_balance_stale(name, false);
+  if (spdlog::should_log(spdlog::level::debug)) {  // the arguments cost more than the poll's own work
+    spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
+  }
+
+  // Known top-ups first: an unknown outcome is looked up before anything new starts.
+  co_await reconcile(account);
+  if (account.stopped || stopping_) co_return;
+  check_verifications(name, observation);
+  const std::string every_rule;
+  co_await evaluate_rules(account, observation.at, Trigger::poll, every_rule);
+}
+
+std::optional<core::Observation> Daemon::fresh_latest(const std::string& name, core::Timestamp now) const {
+  auto it = accounts_.find(name);
+  return it == accounts_.end() ? std::nullopt : core::fresh_latest(it->second->watch, now);
+}
+
+void Daemon::arm_deadlines(AccountRuntime& account) {
+  account.rule_deadlines.clear();
+  std::optional<core::Timestamp> earliest;
+  if (auto own = rules_by_account_.find(account.config.name); own != rules_by_account_.end()) {
+    for (const core::Rule* rule : own->second) {
+      const auto due = core::next_time_driven_evaluation(*rule, rule_states_[rule->name], account.watch);
+      if (!due) continue;
+      account.rule_deadlines[rule->name] = *due;
+      if (!earliest || *due < *earliest) earliest = *due;
+    }
+  }
+  // The loop sleeps until the armed deadline and then re-reads the deadlines, so only
+  // an earlier one needs to wake it.
+  const bool earlier = earliest && (!account.armed_deadline || *earliest < *account.armed_deadline);
+  account.armed_deadline = earliest;
+  if (earlier) account.deadline_timer.cancel();
+}
+
+asio::awaitable<void> Daemon::deadline_loop(std::shared_ptr<AccountRuntime> account) {
+  arm_deadlines(*account);
+  while (!account->stopped && !stopping_) {
+    const std::optional<core::Timestamp> deadline = account->armed_deadline;
+    if (deadline) {
+      account->deadline_timer.expires_after(std::max(core::Duration(0), *deadline - clock_.now()));
+    } else {
+      account->deadline_timer.expires_at(asio::steady_timer::time_point::max());
+    }
+    auto [error] = co_await account->deadline_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (account->stopped || stopping_) co_return;
+    if (error || !account->armed_deadline) continue;  // re-armed earlier: sleep until the new one
+    const core::Timestamp due = *account->armed_deadline;
+    if (clock_.now() < due) continue;  // woke early (the wall clock was set back), or moved later
+    // Judged at the instant it came due, as `simulate` does, not whenever the loop woke.
+    const std::string every_rule;
+    co_await evaluate_rules(*account, due, Trigger::deadline, every_rule);
+    if (account->armed_deadline && *account->armed_deadline <= due) {
+      // Nothing at this instant changed what is due: never look at it twice.
+      std::erase_if(account->rule_deadlines, [&](const auto& entry) { return entry.second <= due; });
+      account->armed_deadline.reset();
+      for (const auto& [rule, at] : account->rule_deadlines) {
+        if (!account->armed_deadline || at < *account->armed_deadline) account->armed_deadline = at;
+      }
+    }
+  }
+}
+
+asio::awaitable<void> Daemon::staleness_loop() {
+  // Stale conditions change with time alone, so they are checked every second rather
+  // than only when a poll answers (a poll that hangs answers late).
+  while (!stopping_) {
+    const core::Timestamp now = clock_.now();
+    expire_verifications(now);
+    for (const auto& [name, account] : accounts_) metrics_.set_balance_stale(name, !fresh_latest(name, now));
+    staleness_timer_.expires_after(std::chrono::seconds(1));
+    auto [error] = co_await staleness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error) co_return;
+  }
+}
+
+}  // namespace topupd::app

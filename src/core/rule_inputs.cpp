@@ -1,0 +1,91 @@
+#include "topupd/core/rule_inputs.hpp"
+
+#include <algorithm>
+
+namespace topupd::core {
+
+void record_observation(AccountWatch& watch, const Observation& observation) {
+  watch.consecutive_failures = 0;
+  watch.previous = std::move(watch.latest);
+  watch.latest = observation;
+  if (watch.history_window.count() <= 0) return;
+  watch.history.push_back(observation);
+  const Timestamp horizon = observation.at - watch.history_window;
+  const auto keep = std::find_if(watch.history.begin(), watch.history.end(),
+                                 [&](const Observation& o) { return o.at >= horizon; });
+  watch.history.erase(watch.history.begin(), keep);
+}
+
+void record_poll_failure(AccountWatch& watch) { watch.consecutive_failures += 1; }
+
+std::optional<Observation> fresh_latest(const AccountWatch& watch, Timestamp now) {
+  if (!watch.latest || watch.consecutive_failures > 0) return std::nullopt;
+  if (now - watch.latest->at > 2 * watch.poll_every + watch.poll_timeout) return std::nullopt;
+  return watch.latest;
+}
+
+Duration history_window_for(std::span<const Rule> rules, std::string_view account) {
+  Duration window{0};
+  for (const auto& rule : rules) {
+    if (rule.enabled && rule.account == account && rule.when.kind == Condition::Kind::runway_below) {
+      window = std::max(window, rule.when.window);
+    }
+  }
+  return window;
+}
+
+bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account) {
+  return std::any_of(journal.begin(), journal.end(),
+                     [&](const TopUpRecord& r) { return r.account == account && !is_terminal(r.state); });
+}
+
+DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+                       const TimeZone& zone, Timestamp now) {
+  const auto day = zone.local_day(now);
+  DailyUsage usage{day, Money(0, currency), 0};
+  for (const auto& record : journal) {
+    if (record.rule != rule.name || !counts_toward_limits(record.state)) continue;
+    if (zone.local_day(record.created_at) != day) continue;
+    if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
+    usage.count += 1;
+  }
+  return usage;
+}
+
+void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out) {
+  for (const auto& record : journal) {
+    if (record.account == account && record.state == TopUpState::succeeded && record.settled_at) {
+      out.push_back({*record.settled_at, record.amount});
+    }
+  }
+}
+
+RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const AccountWatch* source,
+                              std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
+                              Timestamp now, std::vector<Credit>& credits) {
+  RuleInputs in;
+  in.now = now;
+  in.latest = account.latest;
+  in.latest_is_fresh = fresh_latest(account, now).has_value();
+  in.monitoring_since = account.monitoring_since;
+  in.history = account.history;
+  if (rule.when.kind == Condition::Kind::runway_below) append_credits(journal, rule.account, credits);
+  in.own_credits = credits;
+  if (!rule.top_up) return in;  // the rest reads the journal; only a top-up needs it
+  if (rule.top_up->method == TopUpMethod::sweep && source) {
+    if (auto balance = fresh_latest(*source, now)) in.source_balance = balance->balance;
+  }
+  in.top_up_in_flight = top_up_in_flight(journal, rule.account);
+  in.today = usage_today(journal, rule, currency, zone, now);
+  return in;
+}
+
+std::optional<Timestamp> next_time_driven_evaluation(const Rule& rule, const RuleState& state,
+                                                     const AccountWatch& account) {
+  RuleInputs in;
+  in.latest = account.latest;
+  in.monitoring_since = account.monitoring_since;
+  return next_time_driven_evaluation(rule, state, in);
+}
+
+}  // namespace topupd::core
