@@ -36,6 +36,26 @@ int Daemon::run() {
   const std::string store_path = config_.store_path.empty() ? ":memory:" : config_.store_path;
   try {
     store_ = adapters::open_sqlite_store(store_path);
+    executor_ = std::make_unique<TopUpExecutor>(
+        io_, clock_, metrics_, *store_,
+        ExecutorNeighbours{
+            [this](const std::string& name) -> const core::AccountWatch* {
+              const auto account = accounts_.find(name);
+              return account == accounts_.end() ? nullptr : &account->second->watch;
+            },
+            [this](const std::string& name) { return runner_->find(name); },
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) { enqueue_notification(n, to); },
+            [this] { money_operation_finished(); }});
+    runner_ = std::make_unique<RuleRunner>(
+        metrics_, *store_, *executor_,
+        RuleRunnerNeighbours{
+            [this](const std::string& name) -> const core::AccountWatch* {
+              const auto account = accounts_.find(name);
+              return account == accounts_.end() ? nullptr : &account->second->watch;
+            },
+            [this](const core::Decision& decision, const std::string& action, const std::string& key) {
+              notify(decision, action, key);
+            }});
     load_state();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
@@ -152,17 +172,10 @@ void Daemon::apply(config::Config config) {
     }
   }
 
-  std::map<std::string, core::RuleState> rule_states;
-  for (const auto& rule : config.rules) {
-    auto it = rule_states_.find(rule.name);
-    rule_states[rule.name] = it == rule_states_.end() ? core::RuleState{} : it->second;
-  }
-
   std::set<std::string> account_names;
   for (const auto& account : config.accounts) account_names.insert(account.name);
   metrics_.retain_accounts(account_names);
   metrics_.set_rules(config.rules);
-  for (const auto& [name, state] : rule_states) metrics_.set_rule_state(name, state.phase);
 
   if (admin_ && config.control_socket != config_.control_socket) {
     spdlog::warn("control.socket changed; the daemon keeps its socket until restart path={}",
@@ -180,14 +193,15 @@ void Daemon::apply(config::Config config) {
   }
   providers_ = std::move(providers);
   sandboxes_ = std::move(sandboxes);
+  executor_->configure(providers_, config.dry_run);
   apply_notifiers(config);
-  rule_states_ = std::move(rule_states);
   const std::string http_host = admin_ ? config_.http_host : config.http_host;
   const std::uint16_t http_port = admin_ ? config_.http_port : config.http_port;
   config_ = std::move(config);
   config_.http_host = http_host;
   config_.http_port = http_port;
-  index_rules();
+  runner_->configure(config_);
+  for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
 
   for (auto& [name, runtime] : accounts_) {
     asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
@@ -199,29 +213,27 @@ void Daemon::apply(config::Config config) {
 }
 
 void Daemon::load_state() {
-  rule_states_ = store_->load_rule_states();
-  paused_ = store_->setting("paused") == "yes";
+  runner_->load_states(store_->load_rule_states());
+  const bool paused = store_->setting("paused") == "yes";
+  executor_->set_paused(paused);
   silences_ = store_->silences(clock_.now());
-  metrics_.set_paused(paused_);
-  if (paused_) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
+  metrics_.set_paused(paused);
+  if (paused) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
   // Open top-ups whatever their age, and the last two days' for daily limits and runway.
-  std::map<std::string, TopUpRecord> recent;
+  std::map<std::string, core::TopUpRecord> recent;
   for (auto& record : store_->top_ups_created_since(clock_.now() - std::chrono::hours(48))) {
     recent.emplace(record.key, std::move(record));
   }
   for (auto& record : store_->open_top_ups()) recent.emplace(record.key, std::move(record));
-  journal_.clear();
-  for (auto& [key, record] : recent) journal_.push_back(std::move(record));
-  std::sort(journal_.begin(), journal_.end(),
-            [](const TopUpRecord& a, const TopUpRecord& b) { return a.created_at < b.created_at; });
-  // A request that may have reached the provider before topupd stopped is looked up first.
-  for (std::size_t i = 0; i < journal_.size(); ++i) {
-    journal_until_io(i, core::step(journal_[i], {core::TopUpEvent::Kind::restarted}));
-  }
-  count_states();
+  std::vector<core::TopUpRecord> records;
+  for (auto& [key, record] : recent) records.push_back(std::move(record));
+  std::sort(records.begin(), records.end(),
+            [](const core::TopUpRecord& a, const core::TopUpRecord& b) { return a.created_at < b.created_at; });
+  executor_->load(std::move(records));
   std::size_t open = 0;
-  for (const auto& record : journal_) open += core::is_terminal(record.state) ? 0 : 1;
-  spdlog::info("state loaded rules={} top_ups={} open_top_ups={}", rule_states_.size(), journal_.size(), open);
+  for (const auto& record : executor_->journal()) open += core::is_terminal(record.state) ? 0 : 1;
+  spdlog::info("state loaded rules={} top_ups={} open_top_ups={}", runner_->states().size(), executor_->journal().size(),
+               open);
 }
 
 void Daemon::reload() {
@@ -283,20 +295,19 @@ void Daemon::shutdown() {
     notifier->wake.cancel();
     notifier->resend_timer.cancel();
   }
-  if (money_operations_in_flight_ == 0) {
+  if (!executor_ || executor_->requests_in_flight() == 0) {
     io_.stop();
     return;
   }
   // A top-up request is on the wire: give it a moment to answer so the journal knows
   // its outcome; otherwise it stays unknown and is looked up at the next start.
-  spdlog::warn("waiting for top-up requests in flight count={}", money_operations_in_flight_);
+  spdlog::warn("waiting for top-up requests in flight count={}", executor_->requests_in_flight());
   stop_deadline_.expires_after(kStopDeadline);
   stop_deadline_.async_wait([this](boost::system::error_code) { io_.stop(); });
 }
 
 void Daemon::money_operation_finished() {
-  --money_operations_in_flight_;
-  if (stopping_ && money_operations_in_flight_ == 0) io_.stop();
+  if (stopping_) io_.stop();
 }
 
 asio::awaitable<void> Daemon::signal_loop() {

@@ -28,7 +28,7 @@ std::string optional_time(const std::optional<core::Timestamp>& at) {
   return at ? json_string(core::format_rfc3339(*at)) : "null";
 }
 
-std::string json_of(const TopUpRecord& r) {
+std::string json_of(const core::TopUpRecord& r) {
   return fmt::format(
       "{{\"key\":{},\"rule\":{},\"account\":{},\"provider\":{},\"method\":{},\"amount_minor\":{},\"currency\":{},"
       "\"amount\":{},\"state\":{},\"reference\":{},\"last_error\":{},\"created_at\":{},\"settled_at\":{}}}",
@@ -90,7 +90,7 @@ std::string Daemon::control_status() {
   }
   std::string rules;
   for (const auto& rule : config_.rules) {
-    const core::RuleState& state = rule_states_[rule.name];
+    const core::RuleState state = runner_->state(rule.name);
     rules += fmt::format("{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{}}}",
                          rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account),
                          rule.enabled ? "true" : "false", json_string(core::to_string(rule.when.kind)),
@@ -98,7 +98,7 @@ std::string Daemon::control_status() {
                          optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since));
   }
   std::string open;
-  for (const auto& record : journal_) {
+  for (const auto& record : executor_->journal()) {
     if (!core::is_terminal(record.state)) open += (open.empty() ? "" : ",") + json_of(record);
   }
   std::string silences;
@@ -110,7 +110,7 @@ std::string Daemon::control_status() {
   }
   return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}],"
                      "\"silences\":[{}]}}",
-                     paused_ ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open, silences);
+                     executor_->paused() ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open, silences);
 }
 
 std::string Daemon::control_history(const std::vector<std::string>& args) {
@@ -135,31 +135,14 @@ std::string Daemon::control_history(const std::vector<std::string>& args) {
 }
 
 std::string Daemon::control_decide(const std::string& key, bool approve) {
-  for (std::size_t i = 0; i < journal_.size(); ++i) {
-    TopUpRecord& record = journal_[i];
-    if (record.key != key) continue;
-    if (record.state != TopUpState::awaiting_approval) {
-      return failure(fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state)));
-    }
-    using Kind = core::TopUpEvent::Kind;
-    if (!approve) {
-      journal_until_io(i, core::step(record, {Kind::rejected, core::ProviderOutcome::pending, "", "rejected with topupctl"}));
-      return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("rejected " + key));
-    }
-    if (paused_) return failure("topupd is paused; resume it before approving");
-    spdlog::info("top-up approved with topupctl topup={} amount={}", field(key), field(core::format_human(record.amount)));
-    // The approval is journalled before this answers; the request leaves from its own coroutine.
-    auto rest = journal_until_io(i, core::step(record, {Kind::approved, core::ProviderOutcome::pending, "",
-                                                        "approved with topupctl"}));
-    asio::co_spawn(io_, perform(i, std::move(rest)), adapters::log_failure("approved top-up " + key));
-    return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("approved " + key + "; sending it now"));
-  }
-  return failure(fmt::format("no open top-up has the key {}", key));
+  if (auto refused = executor_->decide(key, approve, "with topupctl")) return failure(*refused);
+  return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                     json_string(approve ? "approved " + key + "; sending it now" : "rejected " + key));
 }
 
 std::string Daemon::control_pause(bool pause) {
   store_->set_setting("paused", pause ? "yes" : "no");
-  paused_ = pause;
+  executor_->set_paused(pause);
   metrics_.set_paused(pause);
   spdlog::warn("{} with topupctl: {}", pause ? "paused" : "resumed",
                pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");

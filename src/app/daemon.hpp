@@ -33,7 +33,8 @@
 #include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
-#include "topupd/core/topup_machine.hpp"
+#include "rule_runner.hpp"
+#include "top_up_executor.hpp"
 
 namespace topupd::app {
 
@@ -51,25 +52,10 @@ struct AccountRuntime {
   bool stopped = false;  // set when a reload or shutdown retires this loop
   bool wake_requested = false;  // poll again now (a webhook said something changed)
   asio::steady_timer timer;
-  // Time-driven rule conditions (stale_for ages, `for` deadlines, repeats): when each
-  // rule of this account next needs a look with no new poll, and the timer for the earliest.
-  std::map<std::string, core::Timestamp> rule_deadlines;
+  // Time-driven rule conditions (stale_for ages, `for` deadlines, repeats): the
+  // earliest instant the rule runner named, and the timer for it.
   std::optional<core::Timestamp> armed_deadline;
   asio::steady_timer deadline_timer;
-};
-
-using core::TopUpRecord;
-
-// A top-up the gateway reported succeeded, waiting to show in the balance.
-struct PendingVerification {
-  std::string key;
-  std::string rule;
-  std::string account;
-  core::Money amount;
-  core::Money before;         // the last balance that cannot include it
-  core::Timestamp settled_at;
-  core::Timestamp deadline;
-  int tolerance_percent;
 };
 
 // One notifier of the current configuration and its delivery loop.
@@ -111,7 +97,6 @@ class Daemon {
   // Loads rule states and recent top-ups from the store; marks requests that were on
   // the wire when topupd last stopped as unknown, so they are looked up first.
   void load_state();
-  void persist_rule_state(const std::string& rule);
 
   // topupctl commands (control.cpp).
   std::string control(const std::string& request);
@@ -131,55 +116,18 @@ class Daemon {
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
   asio::awaitable<void> poll_once(AccountRuntime& account);
   asio::awaitable<void> deadline_loop(std::shared_ptr<AccountRuntime> account);
-  // Recomputes when each of the account's rules next needs a look with no new poll.
-  void arm_deadlines(AccountRuntime& account);
+  // Hands the account to the rule runner and re-arms its deadline timer.
+  asio::awaitable<void> evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
+                                 const std::string& only_rule);
+  // Arms the account's deadline timer for the rule runner's earliest deadline.
+  void arm_deadline(AccountRuntime& account);
+  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
   asio::awaitable<void> staleness_loop();
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
 
-  // The rule runner (rule_runner.cpp): inputs from core's one builder, evaluation,
-  // rule states, decisions handed to the executor and the notifications.
-  // Which of an account's rules one evaluation looks at.
-  enum class Trigger {
-    poll,      // a poll answered: every rule but the schedules
-    deadline,  // time alone: the rules whose deadline has come
-    schedule,  // one schedule rule at its due time
-  };
-  // Evaluates the account's rules for `trigger` at `now`, acts on the decisions and
-  // re-arms the account's deadline timer.
-  asio::awaitable<void> evaluate_rules(AccountRuntime& account, core::Timestamp now, Trigger trigger,
-                                       const std::string& only_rule);
-  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
-  core::RuleInputs inputs_for(const core::Rule& rule, const AccountRuntime& account, core::Timestamp now,
-                              std::vector<core::Credit>& credits) const;
-  void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
-  const core::Rule* find_rule(const std::string& name) const;
-  void index_rules();
-
-  // The top-up executor (executor.cpp): what the top-up machine (core/topup_machine.hpp)
-  // decides for journal_[index], performed.
-  asio::awaitable<std::string> execute(const core::Decision& decision, const AccountRuntime& account);
-  // Does the actions in order: journal and verification actions at once, sends and
-  // look-ups awaited.
-  asio::awaitable<void> perform(std::size_t index, std::vector<core::TopUpAction> actions);
-  // Does the leading journal and verification actions now; returns the rest.
-  std::vector<core::TopUpAction> journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions);
-  void journal(std::size_t index, const core::TopUpAction& action);
-  // Journals `submitted` with `why` and sends the request under the record's key.
-  asio::awaitable<void> send_to_provider(std::size_t record_index, std::string why);
-  asio::awaitable<void> look_up(std::size_t record_index);
-  // Every open top-up of the account gets its look-up (the machine says which need one).
-  asio::awaitable<void> reconcile(const AccountRuntime& account);
-  // Top-ups that waited for approval longer than their rule allows become expired.
-  void expire_approvals(const std::string& account, core::Timestamp now);
-  void transition(TopUpRecord& record, core::TopUpState next, const std::string& why,
-                  std::optional<core::Timestamp> visible_from = std::nullopt);
-  void count_states();
-  // After `succeeded` the balance must rise by the amount.
-  void start_verification(const TopUpRecord& record);
-  void check_verifications(const std::string& account, const core::Observation& observation);
-  void expire_verifications(core::Timestamp now);
-
   // Notifications (notify.cpp).
+  // An alert decision of the rule runner, with what its top-up did, into the outbox.
+  void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
   void apply_notifiers(const config::Config& config);
   void enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
                             bool alertmanagers_only = false);
@@ -211,15 +159,9 @@ class Daemon {
   core::Timestamp notifications_pruned_at_{};
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
-  std::map<std::string, core::RuleState> rule_states_;  // by rule name; kept across reloads
-  // config_.rules by name and by account, rebuilt with every config: a poll looks at
-  // its own account's rules only.
-  std::unordered_map<std::string, const core::Rule*> rules_by_name_;
-  std::unordered_map<std::string, std::vector<const core::Rule*>> rules_by_account_;
-  std::vector<TopUpRecord> journal_;  // open and recent top-ups; the store has them all
-  std::set<std::string> sending_;     // keys whose request is on the wire right now
-  std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
   std::unique_ptr<adapters::Store> store_;
+  std::unique_ptr<TopUpExecutor> executor_;  // made once the store is open
+  std::unique_ptr<RuleRunner> runner_;       // likewise
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
   std::unique_ptr<adapters::net::Server> webhook_server_;
@@ -229,14 +171,11 @@ class Daemon {
   std::vector<InboxEntry*> webhook_inbox_;  // event ids waiting for the next store write
   bool webhook_flush_posted_ = false;
   core::Timestamp webhook_events_pruned_at_{};
-  std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
-  bool paused_ = false;  // the kill switch: no new top-ups; persisted in the store
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer staleness_timer_;
   asio::steady_timer stop_deadline_;
-  int money_operations_in_flight_ = 0;
   bool stopping_ = false;
 };
 

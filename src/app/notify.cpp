@@ -251,11 +251,38 @@ asio::awaitable<void> Daemon::resend_loop(std::shared_ptr<NotifierRuntime> runti
   }
 }
 
+void Daemon::notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key) {
+  const core::Rule* rule = runner_->find(decision.rule);
+  if (!rule || !rule->alert) return;
+  if (decision.kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule->name, rule->alert->severity);
+  adapters::Notification n;
+  n.kind = decision.kind;
+  n.rule = decision.rule;
+  n.account = decision.account;
+  n.severity = rule->alert->severity;
+  n.reason = decision.reason;
+  n.balance = decision.balance;
+  n.threshold = decision.threshold;
+  n.runway = decision.runway;
+  n.action = action;
+  n.at = clock_.now();
+  const core::RuleState state = runner_->state(rule->name);
+  n.fired_at = state.fired_at.value_or(n.at);
+  for (const auto& record : executor_->journal()) {
+    if (top_up_key.empty() || record.key != top_up_key) continue;
+    n.top_up = adapters::TopUpSummary{record.key, record.amount, std::string(core::to_string(record.method)),
+                                      std::string(core::to_string(record.state)),
+                                      record.state == core::TopUpState::awaiting_approval};
+  }
+  const bool people_hear_it = n.kind != core::DecisionKind::alert_resolved || rule->alert->send_resolved;
+  enqueue_notification(n, rule->alert->notify, !people_hear_it);
+}
+
 void Daemon::announce_firing_to_alertmanagers() {
   // Alertmanager forgets alerts that are not re-sent: tell it again what is firing.
   for (const auto& rule : config_.rules) {
-    auto state = rule_states_.find(rule.name);
-    if (!rule.alert || state == rule_states_.end() || state->second.phase != core::RulePhase::firing) continue;
+    const auto state = runner_->states().find(rule.name);
+    if (!rule.alert || state == runner_->states().end() || state->second.phase != core::RulePhase::firing) continue;
     adapters::Notification n;
     n.kind = core::DecisionKind::alert_repeat;
     n.rule = rule.name;

@@ -1,5 +1,5 @@
-// The poller: each account's poll loop, its rule deadlines, and the per-second
-// freshness pass. A poll feeds the account's watch (core/rule_inputs.hpp), reconciles
+// The poller: each account's poll loop, its rule deadlines, the schedules, and the
+// per-second freshness pass. A poll feeds the account's watch (core/rule_inputs.hpp), reconciles
 // its open top-ups, then hands the account to the rule runner.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -77,11 +77,11 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   }
 
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
-  co_await reconcile(account);
+  co_await executor_->reconcile(name);
   if (account.stopped || stopping_) co_return;
-  check_verifications(name, observation);
+  executor_->observed(name, observation);
   const std::string every_rule;
-  co_await evaluate_rules(account, observation.at, Trigger::poll, every_rule);
+  co_await evaluate(account, observation.at, Trigger::poll, every_rule);
 }
 
 std::optional<core::Observation> Daemon::fresh_latest(const std::string& name, core::Timestamp now) const {
@@ -89,26 +89,24 @@ std::optional<core::Observation> Daemon::fresh_latest(const std::string& name, c
   return it == accounts_.end() ? std::nullopt : core::fresh_latest(it->second->watch, now);
 }
 
-void Daemon::arm_deadlines(AccountRuntime& account) {
-  account.rule_deadlines.clear();
-  std::optional<core::Timestamp> earliest;
-  if (auto own = rules_by_account_.find(account.config.name); own != rules_by_account_.end()) {
-    for (const core::Rule* rule : own->second) {
-      const auto due = core::next_time_driven_evaluation(*rule, rule_states_[rule->name], account.watch);
-      if (!due) continue;
-      account.rule_deadlines[rule->name] = *due;
-      if (!earliest || *due < *earliest) earliest = *due;
-    }
-  }
-  // The loop sleeps until the armed deadline and then re-reads the deadlines, so only
-  // an earlier one needs to wake it.
+asio::awaitable<void> Daemon::evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
+                                       const std::string& only_rule) {
+  co_await runner_->evaluate(account.config, account.watch, now, trigger, only_rule);
+  if (!account.stopped && trigger != Trigger::schedule) arm_deadline(account);
+}
+
+void Daemon::arm_deadline(AccountRuntime& account) {
+  const std::optional<core::Timestamp> earliest = runner_->next_deadline(account.config.name);
+  // The loop sleeps until the armed deadline and then asks again, so only an earlier
+  // one needs to wake it.
   const bool earlier = earliest && (!account.armed_deadline || *earliest < *account.armed_deadline);
   account.armed_deadline = earliest;
   if (earlier) account.deadline_timer.cancel();
 }
 
 asio::awaitable<void> Daemon::deadline_loop(std::shared_ptr<AccountRuntime> account) {
-  arm_deadlines(*account);
+  runner_->recompute_deadlines(account->config.name, account->watch);
+  arm_deadline(*account);
   while (!account->stopped && !stopping_) {
     const std::optional<core::Timestamp> deadline = account->armed_deadline;
     if (deadline) {
@@ -123,15 +121,37 @@ asio::awaitable<void> Daemon::deadline_loop(std::shared_ptr<AccountRuntime> acco
     if (clock_.now() < due) continue;  // woke early (the wall clock was set back), or moved later
     // Judged at the instant it came due, as `simulate` does, not whenever the loop woke.
     const std::string every_rule;
-    co_await evaluate_rules(*account, due, Trigger::deadline, every_rule);
+    co_await evaluate(*account, due, Trigger::deadline, every_rule);
     if (account->armed_deadline && *account->armed_deadline <= due) {
       // Nothing at this instant changed what is due: never look at it twice.
-      std::erase_if(account->rule_deadlines, [&](const auto& entry) { return entry.second <= due; });
-      account->armed_deadline.reset();
-      for (const auto& [rule, at] : account->rule_deadlines) {
-        if (!account->armed_deadline || at < *account->armed_deadline) account->armed_deadline = at;
-      }
+      runner_->passed(account->config.name, due);
+      account->armed_deadline = runner_->next_deadline(account->config.name);
     }
+  }
+}
+
+asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> schedule) {
+  while (!schedule->stopped) {
+    const core::Rule* rule = runner_->find(schedule->rule);
+    if (!rule || !rule->when.schedule) co_return;
+    const core::Timestamp now = clock_.now();
+    const auto due = core::next_due(*rule->when.schedule, config_.zone, now);
+    if (!due) {
+      spdlog::warn("schedule never comes due rule={} schedule={}", field(rule->name), field(rule->when.schedule->text));
+      co_return;
+    }
+    spdlog::debug("next scheduled run rule={} at={}", field(rule->name), core::format_rfc3339(*due));
+    schedule->timer.expires_after(*due - now);
+    auto [error] = co_await schedule->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (error || schedule->stopped) co_return;
+    if (clock_.now() < *due) continue;  // woke early (the wall clock was set back): sleep again
+    const std::string rule_name = schedule->rule;
+    const std::string account_name = rule->account;
+    auto account = accounts_.find(account_name);
+    if (account == accounts_.end()) continue;
+    const std::shared_ptr<AccountRuntime> keep = account->second;
+    // Whether the balances are fresh enough is the rule's to judge (it says why not).
+    co_await evaluate(*keep, *due, Trigger::schedule, rule_name);
   }
 }
 
@@ -140,7 +160,7 @@ asio::awaitable<void> Daemon::staleness_loop() {
   // than only when a poll answers (a poll that hangs answers late).
   while (!stopping_) {
     const core::Timestamp now = clock_.now();
-    expire_verifications(now);
+    executor_->expire_verifications(now);
     for (const auto& [name, account] : accounts_) metrics_.set_balance_stale(name, !fresh_latest(name, now));
     staleness_timer_.expires_after(std::chrono::seconds(1));
     auto [error] = co_await staleness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -191,8 +191,8 @@ void Daemon::flush_webhook_inbox() {
 
 void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
   if (stopping_) return;
-  const TopUpRecord* record = nullptr;
-  for (const auto& r : journal_) {
+  const core::TopUpRecord* record = nullptr;
+  for (const auto& r : executor_->journal()) {
     if (r.provider != provider) continue;
     if ((!event.key.empty() && r.key == event.key) || (!event.reference.empty() && r.reference == event.reference) ||
         (!event.partner_reference.empty() && adapters::snap_partner_reference(r.key) == event.partner_reference)) {
@@ -217,7 +217,7 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
     wake(*account);
     woken += (woken.empty() ? "" : ",") + name;
   }
-  if (record && !core::is_terminal(record->state)) webhook_hints_[record->key] = event.id;
+  if (record && !core::is_terminal(record->state)) executor_->hint(record->key, event.id);
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",
                event.status.empty() ? "-" : event.status, woken.empty() ? "-" : woken);

@@ -1,21 +1,21 @@
 // The top-up executor: journals a decided top-up before anything leaves, then
 // performs what the top-up machine (core/topup_machine.hpp) decides for each event —
 // sends, look-ups, journal transitions — and watches the balance for the money.
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon.hpp"
+#include "top_up_executor.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "provider_call.hpp"
+#include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/crash_points.hpp"
 
 namespace topupd::app {
 
 using adapters::field;
 using adapters::FailureKind;
+using core::TopUpRecord;
 using core::TopUpState;
 
 namespace {
@@ -31,13 +31,56 @@ core::ProviderOutcome outcome_of(adapters::ProviderTopUpStatus status) {
 
 }  // namespace
 
-void Daemon::count_states() {
+TopUpExecutor::TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
+                             adapters::Store& store, ExecutorNeighbours neighbours)
+    : io_(io), clock_(clock), metrics_(metrics), store_(store), neighbours_(std::move(neighbours)) {}
+
+void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run) {
+  providers_ = std::move(providers);
+  dry_run_ = dry_run;
+}
+
+void TopUpExecutor::load(std::vector<TopUpRecord> records) {
+  journal_ = std::move(records);
+  // A request that may have reached the provider before topupd stopped is looked up first.
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
+    journal_until_io(i, core::step(journal_[i], restarted));
+  }
+  count_states();
+}
+
+std::optional<std::string> TopUpExecutor::decide(const std::string& key, bool approve, const std::string& how) {
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    TopUpRecord& record = journal_[i];
+    if (record.key != key) continue;
+    if (record.state != TopUpState::awaiting_approval) {
+      return fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state));
+    }
+    using Kind = core::TopUpEvent::Kind;
+    if (!approve) {
+      const core::TopUpEvent rejected{Kind::rejected, core::ProviderOutcome::pending, "", "rejected " + how};
+      journal_until_io(i, core::step(record, rejected));
+      return std::nullopt;
+    }
+    if (paused_) return std::string("topupd is paused; resume it before approving");
+    spdlog::info("top-up approved {} topup={} amount={}", how, field(key), field(core::format_human(record.amount)));
+    // The approval is journalled before this returns; the request leaves from its own coroutine.
+    const core::TopUpEvent approved{Kind::approved, core::ProviderOutcome::pending, "", "approved " + how};
+    auto rest = journal_until_io(i, core::step(record, approved));
+    asio::co_spawn(io_, perform(i, std::move(rest)), adapters::log_failure("approved top-up " + key));
+    return std::nullopt;
+  }
+  return fmt::format("no open top-up has the key {}", key);
+}
+
+void TopUpExecutor::count_states() {
   std::map<TopUpState, std::int64_t> counts;
   for (const auto& r : journal_) counts[r.state] += 1;
   for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
 }
 
-void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string& why,
+void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::string& why,
                         std::optional<core::Timestamp> visible_from) {
   if (record.state == next) return;
   if (!core::can_transition(record.state, next)) {
@@ -51,7 +94,7 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
   // answer came with the request, this poll's when a look-up found it settled.
   if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());
   try {
-    store_->record_transition(record, from, clock_.now(), why);
+    store_.record_transition(record, from, clock_.now(), why);
     adapters::crash_point("transition.after_write");
   } catch (const adapters::StoreError& e) {
     // The provider's answer is not lost for this run; after a restart the journal's
@@ -74,14 +117,9 @@ void Daemon::transition(TopUpRecord& record, TopUpState next, const std::string&
   }
 }
 
-asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, const AccountRuntime& account) {
+asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decision, const TopUpRoute& route,
+                                                    const core::RuleState& rule_state) {
   const core::TopUpSpec& spec = *decision.top_up;
-  const std::string via = spec.via.empty() ? account.config.provider : spec.via;
-  std::string source = spec.source;
-  if (spec.method == core::TopUpMethod::sweep) {
-    const config::AccountConfig* source_account = config_.find_account(spec.source);
-    source = source_account ? source_account->id : spec.source;
-  }
   if (paused_) {
     spdlog::warn("paused: not starting a {} of {} rule={} account={} reason={}", core::to_string(spec.method),
                  field(core::format_human(*decision.amount)), field(decision.rule), field(decision.account),
@@ -89,7 +127,7 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
     metrics_.count_top_up(decision.rule, spec.method, "paused");
     co_return "not started: topupd is paused";
   }
-  if (config_.dry_run) {
+  if (dry_run_) {
     spdlog::info("dry run: would start a {} of {} rule={} account={} topup={} reason={}",
                  core::to_string(spec.method), field(core::format_human(*decision.amount)),
                  field(decision.rule), field(decision.account), field(decision.idempotency_key),
@@ -99,13 +137,13 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                           core::format_human(*decision.amount));
   }
   // The record is durable, with its key and the rule's state, before any request leaves.
-  TopUpRecord record{decision.idempotency_key, decision.rule, decision.account, via, spec.method,
-                     account.config.id, source, *decision.amount,
+  TopUpRecord record{decision.idempotency_key, decision.rule, decision.account, route.provider, spec.method,
+                     route.destination_id, route.source, *decision.amount,
                      decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
                      "", clock_.now(), std::nullopt};
   adapters::crash_point("plan.before_write");
   try {
-    if (!store_->plan_top_up(record, decision.rule, rule_states_[decision.rule])) {
+    if (!store_.plan_top_up(record, decision.rule, rule_state)) {
       spdlog::warn("top-up already journalled; it is looked up, not sent again topupd={} rule={}",
                    field(decision.idempotency_key), field(decision.rule));
       co_return fmt::format("{} already journalled", decision.idempotency_key);
@@ -140,21 +178,21 @@ asio::awaitable<std::string> Daemon::execute(const core::Decision& decision, con
                         core::to_string(sent.state));
 }
 
-void Daemon::journal(std::size_t index, const core::TopUpAction& action) {
+void TopUpExecutor::journal(std::size_t index, const core::TopUpAction& action) {
   TopUpRecord& record = journal_[index];
   if (!action.reference.empty()) record.reference = action.reference;
   if (!action.error.empty()) record.last_error = action.error;
   std::optional<core::Timestamp> visible_from;
   if (action.dated_by_latest_poll) {
     // A look-up found it settled: the latest poll may already include it.
-    if (auto account = accounts_.find(record.account); account != accounts_.end() && account->second->watch.latest) {
-      visible_from = account->second->watch.latest->at;
+    if (const core::AccountWatch* watch = neighbours_.watch(record.account); watch && watch->latest) {
+      visible_from = watch->latest->at;
     }
   }
   transition(record, action.to, action.why, visible_from);
 }
 
-std::vector<core::TopUpAction> Daemon::journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions) {
+std::vector<core::TopUpAction> TopUpExecutor::journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions) {
   std::size_t done = 0;
   for (; done < actions.size(); ++done) {
     const auto& action = actions[done];
@@ -170,21 +208,21 @@ std::vector<core::TopUpAction> Daemon::journal_until_io(std::size_t index, std::
   return actions;
 }
 
-asio::awaitable<void> Daemon::perform(std::size_t index, std::vector<core::TopUpAction> actions) {
+asio::awaitable<void> TopUpExecutor::perform(std::size_t index, std::vector<core::TopUpAction> actions) {
   while (!actions.empty()) {
     actions = journal_until_io(index, std::move(actions));
     if (actions.empty()) break;
     const core::TopUpAction action = actions.front();
     actions.erase(actions.begin());
     if (action.kind == core::TopUpAction::Kind::send) {
-      co_await send_to_provider(index, action.why);
+      co_await send(index, action.why);
     } else if (action.kind == core::TopUpAction::Kind::look_up) {
       co_await look_up(index);
     }
   }
 }
 
-asio::awaitable<void> Daemon::send_to_provider(std::size_t index, std::string why) {
+asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   auto provider = providers_.find(journal_[index].provider);
   if (provider == providers_.end()) {
     spdlog::error("top-up provider is no longer configured topup={} provider={}",
@@ -199,11 +237,12 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, std::string wh
   transition(journal_[index], TopUpState::submitted, why);
   adapters::crash_point("send.before_request");
   const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
-  ++money_operations_in_flight_;
+  ++requests_in_flight_;
   auto call = provider->second->submit(request);
   auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);
   adapters::crash_point("send.after_response");
-  money_operation_finished();
+  --requests_in_flight_;
+  if (requests_in_flight_ == 0 && neighbours_.money_request_finished) neighbours_.money_request_finished();
   sending_.erase(request.idempotency_key);
   using Kind = core::TopUpEvent::Kind;
   core::TopUpEvent event{Kind::answered};
@@ -222,22 +261,21 @@ asio::awaitable<void> Daemon::send_to_provider(std::size_t index, std::string wh
   adapters::crash_point("send.after_journal");
 }
 
-void Daemon::start_verification(const TopUpRecord& record) {
-  auto account = accounts_.find(record.account);
-  const core::Rule* rule = find_rule(record.rule);
-  if (account == accounts_.end() || !rule || !rule->top_up || !record.settled_at) return;
-  const AccountRuntime& runtime = *account->second;
+void TopUpExecutor::start_verification(const TopUpRecord& record) {
+  const core::AccountWatch* watch = neighbours_.watch(record.account);
+  const core::Rule* rule = neighbours_.rule(record.rule);
+  if (!watch || !rule || !rule->top_up || !record.settled_at) return;
   // The last poll that cannot include the credit: the latest if it came before the
   // settlement, otherwise the one before it.
-  std::optional<core::Observation> before = runtime.watch.latest;
-  if (before && before->at >= *record.settled_at) before = runtime.watch.previous;
+  std::optional<core::Observation> before = watch->latest;
+  if (before && before->at >= *record.settled_at) before = watch->previous;
   if (!before || !(before->balance.currency() == record.amount.currency())) return;
   const auto& verify = rule->top_up->verify;
   verifications_.push_back({record.key, record.rule, record.account, record.amount, before->balance,
                             *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
 }
 
-void Daemon::check_verifications(const std::string& account, const core::Observation& observation) {
+void TopUpExecutor::observed(const std::string& account, const core::Observation& observation) {
   std::erase_if(verifications_, [&](const PendingVerification& v) {
     if (v.account != account || observation.at < v.settled_at) return false;
     if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
@@ -247,21 +285,20 @@ void Daemon::check_verifications(const std::string& account, const core::Observa
   });
 }
 
-void Daemon::expire_verifications(core::Timestamp now) {
+void TopUpExecutor::expire_verifications(core::Timestamp now) {
   std::erase_if(verifications_, [&](const PendingVerification& v) {
     if (now <= v.deadline) return false;
     metrics_.count_not_reflected(v.rule);
-    const auto account = accounts_.find(v.account);
+    const core::AccountWatch* watch = neighbours_.watch(v.account);
     const std::optional<core::Money> balance =
-        account != accounts_.end() && account->second->watch.latest ? std::optional(account->second->watch.latest->balance)
-                                                              : std::nullopt;
+        watch && watch->latest ? std::optional(watch->latest->balance) : std::nullopt;
     const std::string reason = fmt::format(
         "TopUpNotReflected: the gateway reported {} succeeded, but within {} the balance did not rise by it "
         "(was {} before it settled{})",
         core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
         balance ? ", now " + core::format_human(*balance) : "");
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
-    const core::Rule* rule = find_rule(v.rule);
+    const core::Rule* rule = neighbours_.rule(v.rule);
     if (rule && rule->alert) {
       adapters::Notification n;
       n.kind = core::DecisionKind::alert_firing;
@@ -273,17 +310,17 @@ void Daemon::expire_verifications(core::Timestamp now) {
       n.action = fmt::format("top-up {} of {} succeeded at the gateway", v.key, core::format_human(v.amount));
       n.at = n.fired_at = clock_.now();
       metrics_.count_alert(v.rule, "critical");
-      enqueue_notification(n, rule->alert->notify);
+      neighbours_.alert(n, rule->alert->notify);
     }
     return true;
   });
 }
 
-void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
+void TopUpExecutor::expire_approvals(const std::string& account, core::Timestamp now) {
   for (auto& record : journal_) {
     if (record.account != account || record.state != TopUpState::awaiting_approval) continue;
     core::Duration limit{std::chrono::hours(24)};
-    if (const core::Rule* rule = find_rule(record.rule); rule && rule->top_up) limit = rule->top_up->limits.approval_expires;
+    if (const core::Rule* rule = neighbours_.rule(record.rule); rule && rule->top_up) limit = rule->top_up->limits.approval_expires;
     if (now - record.created_at >= limit) {
       const core::TopUpEvent expired{core::TopUpEvent::Kind::approval_expired, core::ProviderOutcome::pending, "",
                                      fmt::format("not approved within {}; nothing was sent", core::format_duration(limit))};
@@ -293,10 +330,10 @@ void Daemon::expire_approvals(const std::string& account, core::Timestamp now) {
   }
 }
 
-asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
-  expire_approvals(account.config.name, clock_.now());
+asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
+  expire_approvals(account, clock_.now());
   for (std::size_t i = 0; i < journal_.size(); ++i) {
-    if (journal_[i].account != account.config.name || sending_.count(journal_[i].key)) {
+    if (journal_[i].account != account || sending_.count(journal_[i].key)) {
       continue;  // another account's, or its request is on the wire: nothing to look up
     }
     const core::TopUpEvent due{core::TopUpEvent::Kind::look_up_due};
@@ -305,17 +342,18 @@ asio::awaitable<void> Daemon::reconcile(const AccountRuntime& account) {
   }
 }
 
-asio::awaitable<void> Daemon::look_up(std::size_t index) {
+asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
   auto provider = providers_.find(journal_[index].provider);
-  auto account = accounts_.find(journal_[index].account);
-  if (provider == providers_.end() || account == accounts_.end()) co_return;
+  const core::AccountWatch* watch = neighbours_.watch(journal_[index].account);
+  if (provider == providers_.end() || !watch) co_return;
+  const core::Duration timeout = watch->poll_timeout;
   const std::string key = journal_[index].key;
   const adapters::TopUpRequest original{key, journal_[index].method, journal_[index].destination_id,
                                         journal_[index].source, journal_[index].amount};
   const std::string reference = journal_[index].reference;
   adapters::crash_point("reconcile.before_look_up");
   auto call = provider->second->look_up(original, reference);
-  auto found = co_await with_timeout(std::move(call), account->second->config.poll.timeout, FailureKind::retryable);
+  auto found = co_await with_timeout(std::move(call), timeout, FailureKind::retryable);
   adapters::crash_point("reconcile.after_look_up");
   using Kind = core::TopUpEvent::Kind;
   if (!found) {

@@ -1,0 +1,98 @@
+// The rule runner: the part of the daemon that decides.
+//
+// It owns the current generation's rules (indexed by name and by account), every
+// rule's state (kept by name across reloads, persisted in the store), and each
+// account's rule deadlines — the instants at which time alone can change a decision
+// (core::next_time_driven_evaluation). An evaluation builds each rule's inputs with
+// core's one builder (core/rule_inputs.hpp), evaluates it, hands top-up decisions to
+// the executor and alert decisions to its `alert` neighbour, and recomputes the
+// account's deadlines. `simulate` makes the same calls to core, so the two agree.
+//
+// It may call: core, the store (rule states), metrics, the top-up executor (execute,
+// and its journal for inputs), and its neighbours — the accounts' watches (a sweep's
+// source) and the alert outbox. It reads no clock: every evaluation is given `now`.
+//
+// Private to src/app.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "top_up_executor.hpp"
+#include "topupd/adapters/metrics/metrics.hpp"
+#include "topupd/adapters/store/store.hpp"
+#include "topupd/config/config.hpp"
+#include "topupd/core/rule_inputs.hpp"
+#include "topupd/core/rules.hpp"
+
+namespace topupd::app {
+
+// Which of an account's rules one evaluation looks at.
+enum class Trigger {
+  poll,      // a poll answered: every rule but the schedules
+  deadline,  // time alone: the rules whose deadline has come
+  schedule,  // one schedule rule at its due time
+};
+
+struct RuleRunnerNeighbours {
+  // An account's polls (null for one not configured): a sweep reads its source's.
+  std::function<const core::AccountWatch*(const std::string& account)> watch;
+  // An alert decision for the outbox, with what its rule's top-up did and that top-up's key.
+  std::function<void(const core::Decision& decision, const std::string& action, const std::string& top_up_key)> alert;
+};
+
+class RuleRunner {
+ public:
+  RuleRunner(adapters::Metrics& metrics, adapters::Store& store, TopUpExecutor& executor,
+             RuleRunnerNeighbours neighbours);
+
+  // At start: the states the store kept.
+  void load_states(std::map<std::string, core::RuleState> states) { states_ = std::move(states); }
+  // A new config generation; `config` must outlive the next call. States of rules
+  // that remain are kept, others dropped; deadlines are recomputed at the next look.
+  void configure(const config::Config& config);
+
+  // Evaluates `account`'s rules for `trigger` at `now` (`only_rule`: one rule, or all
+  // when empty), acts on the decisions and recomputes the account's deadlines.
+  boost::asio::awaitable<void> evaluate(const config::AccountConfig& account, const core::AccountWatch& watch,
+                                        core::Timestamp now, Trigger trigger, const std::string& only_rule);
+  // Recomputes when each of `account`'s rules next needs a look with no new poll.
+  void recompute_deadlines(const std::string& account, const core::AccountWatch& watch);
+  // The earliest deadline of `account`'s rules, if any.
+  std::optional<core::Timestamp> next_deadline(const std::string& account) const;
+  // Forgets `account`'s deadlines at or before `due`: a look at `due` changed nothing
+  // about them, and the same instant is never looked at twice.
+  void passed(const std::string& account, core::Timestamp due);
+
+  const core::Rule* find(const std::string& name) const;
+  const std::map<std::string, core::RuleState>& states() const { return states_; }
+  core::RuleState state(const std::string& rule) const;
+
+ private:
+  core::RuleInputs inputs_for(const core::Rule& rule, const config::AccountConfig& account,
+                              const core::AccountWatch& watch, core::Timestamp now,
+                              std::vector<core::Credit>& credits) const;
+  // Where a top-up decided for `account` goes: the provider and the ids at it.
+  TopUpRoute route_of(const core::Decision& decision, const config::AccountConfig& account) const;
+  void persist(const std::string& rule);
+
+  adapters::Metrics& metrics_;
+  adapters::Store& store_;
+  TopUpExecutor& executor_;
+  RuleRunnerNeighbours neighbours_;
+  const config::Config* config_ = nullptr;
+  std::map<std::string, core::RuleState> states_;  // by rule name; kept across reloads
+  // The config's rules by name and by account: a poll looks at its own account's rules only.
+  std::unordered_map<std::string, const core::Rule*> by_name_;
+  std::unordered_map<std::string, std::vector<const core::Rule*>> by_account_;
+  // account → rule → when it next needs a look with no new poll.
+  std::unordered_map<std::string, std::map<std::string, core::Timestamp>> deadlines_;
+};
+
+}  // namespace topupd::app

@@ -1,0 +1,148 @@
+// The top-up executor: the part of the daemon that moves money.
+//
+// It owns the in-memory journal (open top-ups and the last two days'; the store has
+// them all), the set of keys whose request is on the wire, and the verifications that
+// watch a succeeded top-up arrive in the balance. A decided top-up is journalled
+// (`planned` or `awaiting_approval`) before any request leaves; after that, every event
+// — an answer, a timeout, a look-up, a restart, an approval — goes through the top-up
+// machine (core/topup_machine.hpp), and the executor only performs the actions it
+// returns.
+//
+// It may call: the store (journal writes), the providers of the current config
+// generation (submit and look-up, each bounded by a timeout), the clock, metrics, and
+// its `Neighbours` — the accounts' watches, the current rules, and the alert outbox.
+// Nothing else in the daemon writes the journal.
+//
+// Private to src/app.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "topupd/adapters/metrics/metrics.hpp"
+#include "topupd/adapters/notify/notifier.hpp"
+#include "topupd/adapters/providers/provider.hpp"
+#include "topupd/adapters/store/store.hpp"
+#include "topupd/core/clock.hpp"
+#include "topupd/core/rule_inputs.hpp"
+#include "topupd/core/rules.hpp"
+#include "topupd/core/topup.hpp"
+#include "topupd/core/topup_machine.hpp"
+
+namespace topupd::app {
+
+namespace asio = boost::asio;
+
+// What the executor may ask of the rest of the daemon.
+struct ExecutorNeighbours {
+  // An account's polls (null for an account no longer configured): the latest
+  // balance dates a credit and is the "before" of a verification; its poll timeout
+  // bounds a look-up.
+  std::function<const core::AccountWatch*(const std::string& account)> watch;
+  // The current rule of that name, or null.
+  std::function<const core::Rule*(const std::string& rule)> rule;
+  // Puts an alert in the outbox of these notifiers.
+  std::function<void(const adapters::Notification&, const std::vector<std::string>& notify)> alert;
+  // The last money request on the wire finished (the daemon may be waiting to stop).
+  std::function<void()> money_request_finished;
+};
+
+// Where a decided top-up goes: resolved from the config by the rule runner.
+struct TopUpRoute {
+  std::string provider;        // the provider that executes it
+  std::string destination_id;  // the account's id at that provider
+  std::string source;          // sweep: the source account's id; direct debit: the bank account
+};
+
+class TopUpExecutor {
+ public:
+  TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::Store& store,
+                ExecutorNeighbours neighbours);
+
+  // The current config generation's providers and `dry_run`.
+  void configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run);
+  // The kill switch: no new top-up starts while paused (monitoring and look-ups go on).
+  void set_paused(bool paused) { paused_ = paused; }
+  bool paused() const { return paused_; }
+
+  // At start: the journal's open and recent records, oldest first. A request that may
+  // have reached the provider before topupd stopped becomes unknown (looked up first).
+  void load(std::vector<core::TopUpRecord> records);
+
+  // Journals `decision` (with `rule_state`, in one transaction) and, unless it waits
+  // for approval, sends it. Returns what was done, for the alert's text. Never sends
+  // when paused, in dry run, or when the journal cannot be written.
+  asio::awaitable<std::string> execute(const core::Decision& decision, const TopUpRoute& route,
+                                       const core::RuleState& rule_state);
+  // Every open top-up of `account` is looked up (approvals past their time expire first).
+  asio::awaitable<void> reconcile(const std::string& account);
+
+  // topupctl approve / reject of an awaiting top-up: nullopt when done — an approved
+  // request then leaves from its own coroutine — otherwise why not.
+  std::optional<std::string> decide(const std::string& key, bool approve, const std::string& how);
+
+  // A webhook named this top-up: its next look-up says so in the journal.
+  void hint(const std::string& key, const std::string& event_id) { webhook_hints_[key] = event_id; }
+
+  // A poll of `account`: succeeded top-ups it shows are verified.
+  void observed(const std::string& account, const core::Observation& observation);
+  // Verifications past their deadline raise TopUpNotReflected.
+  void expire_verifications(core::Timestamp now);
+
+  const std::vector<core::TopUpRecord>& journal() const { return journal_; }
+  // Money requests on the wire now (a stop waits for them).
+  int requests_in_flight() const { return requests_in_flight_; }
+
+ private:
+  // A top-up the gateway reported succeeded, waiting to show in the balance.
+  struct PendingVerification {
+    std::string key;
+    std::string rule;
+    std::string account;
+    core::Money amount;
+    core::Money before;  // the last balance that cannot include it
+    core::Timestamp settled_at;
+    core::Timestamp deadline;
+    int tolerance_percent;
+  };
+
+  // Performs the actions in order: journal and verification actions at once, sends and
+  // look-ups awaited.
+  asio::awaitable<void> perform(std::size_t index, std::vector<core::TopUpAction> actions);
+  // Does the leading journal and verification actions now; returns the rest.
+  std::vector<core::TopUpAction> journal_until_io(std::size_t index, std::vector<core::TopUpAction> actions);
+  void journal(std::size_t index, const core::TopUpAction& action);
+  // Journals `submitted` with `why` and sends the request under the record's key.
+  asio::awaitable<void> send(std::size_t index, std::string why);
+  asio::awaitable<void> look_up(std::size_t index);
+  void expire_approvals(const std::string& account, core::Timestamp now);
+  void transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
+                  std::optional<core::Timestamp> visible_from = std::nullopt);
+  void count_states();
+  void start_verification(const core::TopUpRecord& record);
+
+  asio::io_context& io_;
+  const core::Clock& clock_;
+  adapters::Metrics& metrics_;
+  adapters::Store& store_;
+  ExecutorNeighbours neighbours_;
+  std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
+  bool dry_run_ = false;
+  bool paused_ = false;
+  std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
+  std::set<std::string> sending_;           // keys whose request is on the wire right now
+  std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
+  std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
+  int requests_in_flight_ = 0;
+};
+
+}  // namespace topupd::app

@@ -1,0 +1,251 @@
+// The top-up executor driven without processes or sockets: a scripted provider, the
+// real SQLite store in memory, a fake clock. The provider's ledger is the witness.
+#include "top_up_executor.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.hpp"
+#include "fakes/fake_provider.hpp"
+
+namespace topupd::app {
+namespace {
+
+using adapters::FailureKind;
+using core::TopUpState;
+using namespace std::chrono_literals;
+
+core::Money idr(std::int64_t major) { return core::Money(major * 100, *core::Currency::find("IDR")); }
+
+// A rule that tops `payout` up by IDR 1,000 through `bank` and alerts `ops`.
+core::Rule top_up_rule() {
+  return core::Rule{
+      .name = "low", .account = "payout", .enabled = true,
+      .when = {core::Condition::Kind::below, idr(100), core::Duration(0), core::Duration(0), std::nullopt},
+      .hold_for = core::Duration(0), .clear = std::nullopt,
+      .alert = core::AlertSpec{"warning", {"ops"}, core::Duration(0), true},
+      .top_up = core::TopUpSpec{core::TopUpMethod::direct_debit, "bank", "123",
+                                core::AmountSpec{core::AmountSpec::Kind::fixed, idr(1'000), 0, std::nullopt,
+                                                 std::nullopt, std::nullopt},
+                                std::nullopt, core::Limits{}, core::Verification{}}};
+}
+
+class TopUpExecutorTest : public ::testing::Test {
+ protected:
+  TopUpExecutorTest() {
+    watch_.name = "payout";
+    executor_ = std::make_unique<TopUpExecutor>(
+        io_, clock_, metrics_, *store_,
+        ExecutorNeighbours{
+            [this](const std::string& name) { return name == "payout" ? &watch_ : nullptr; },
+            [this](const std::string& name) { return name == rule_.name ? &rule_ : nullptr; },
+            [this](const adapters::Notification& n, const std::vector<std::string>&) { alerts_.push_back(n); },
+            [] {}});
+    executor_->configure({{"bank", provider_}}, false);
+  }
+
+  core::Decision decision(std::uint32_t sequence = 0, bool needs_approval = false) {
+    core::Decision d{core::DecisionKind::top_up, "low", "payout", "balance low", idr(50), idr(100), std::nullopt,
+                     idr(1'000), core::idempotency_key("low", "payout", clock_.now(), sequence), rule_.top_up,
+                     {}, needs_approval};
+    return d;
+  }
+
+  // Runs a coroutine of the executor to its end on the test's io_context.
+  template <class T>
+  T run(asio::awaitable<T> work) {
+    std::optional<T> out;
+    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e, T value) {
+      if (e) std::rethrow_exception(e);
+      out = std::move(value);
+    });
+    io_.restart();
+    io_.run();
+    return *out;
+  }
+  void run(asio::awaitable<void> work) {
+    bool done = false;
+    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      done = true;
+    });
+    io_.restart();
+    io_.run();
+    ASSERT_TRUE(done);
+  }
+
+  std::string execute(const core::Decision& d) {
+    return run(executor_->execute(d, TopUpRoute{"bank", "payout-id", "123"}, core::RuleState{}));
+  }
+  TopUpState state_of(const std::string& key) {
+    for (const auto& record : executor_->journal()) {
+      if (record.key == key) return record.state;
+    }
+    ADD_FAILURE() << "no record " << key;
+    return TopUpState::failed;
+  }
+  std::vector<std::string> journalled_states(const std::string& key) {
+    std::vector<std::string> out;
+    for (const auto& t : store_->transitions(key)) out.push_back(std::string(core::to_string(t.to)));
+    return out;
+  }
+
+  asio::io_context io_;
+  testing::FakeClock clock_;
+  adapters::Metrics metrics_{"test", "test"};
+  std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
+  std::shared_ptr<testing::FakeProvider> provider_ = std::make_shared<testing::FakeProvider>();
+  core::Rule rule_ = top_up_rule();
+  core::AccountWatch watch_;
+  std::vector<adapters::Notification> alerts_;
+  std::unique_ptr<TopUpExecutor> executor_;
+};
+
+TEST_F(TopUpExecutorTest, TheRecordIsDurableAndSubmittedBeforeTheRequestLeaves) {
+  const auto d = decision();
+  std::vector<TopUpState> seen_by_gateway;
+  provider_->on_submit = [&](const adapters::TopUpRequest& request) {
+    for (const auto& record : store_->open_top_ups()) {
+      if (record.key == request.idempotency_key) seen_by_gateway.push_back(record.state);
+    }
+  };
+  execute(d);
+  EXPECT_EQ(seen_by_gateway, std::vector<TopUpState>{TopUpState::submitted});
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->ledger.size(), 1u);
+}
+
+TEST_F(TopUpExecutorTest, ALostAnswerIsLookedUpNotSentAgain) {
+  const auto d = decision();
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "http_5xx", "HTTP 502"}, true});
+  execute(d);
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::unknown);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);  // found by the look-up: never sent twice
+  EXPECT_EQ(journalled_states(d.idempotency_key), (std::vector<std::string>{"planned", "submitted", "unknown", "succeeded"}));
+}
+
+TEST_F(TopUpExecutorTest, AnUnknownTopUpTheGatewayNeverSawIsSentAgainUnderTheSameKey) {
+  const auto d = decision();
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "timeout", "no answer"}, false});
+  execute(d);
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::unknown);
+  EXPECT_TRUE(provider_->ledger.empty());
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 2);
+  EXPECT_EQ(provider_->ledger.size(), 1u);  // one key, one movement
+}
+
+TEST_F(TopUpExecutorTest, AFailedLookUpChangesNothingAndIsTriedAgain) {
+  const auto d = decision();
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "timeout", "no answer"}, true});
+  execute(d);
+  provider_->look_up_faults.push_back({FailureKind::retryable, "http_5xx", "HTTP 503"});
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::unknown);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, ARefusedRequestFailsAndIsNotRetried) {
+  const auto d = decision();
+  provider_->submit_faults.push_back({{FailureKind::not_retryable, "declined", "insufficient funds"}, false});
+  execute(d);
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::failed);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+  EXPECT_EQ(executor_->journal().back().last_error, "insufficient funds");
+}
+
+TEST_F(TopUpExecutorTest, AnApprovalSendsOnceAndARejectionNever) {
+  const auto approved = decision(0, true);
+  const auto rejected = decision(1, true);
+  execute(approved);
+  execute(rejected);
+  EXPECT_EQ(state_of(approved.idempotency_key), TopUpState::awaiting_approval);
+  EXPECT_TRUE(provider_->submits.empty());
+  EXPECT_EQ(executor_->decide(rejected.idempotency_key, false, "with topupctl"), std::nullopt);
+  EXPECT_EQ(executor_->decide(approved.idempotency_key, true, "with topupctl"), std::nullopt);
+  io_.restart();
+  io_.run();  // the approved request leaves from its own coroutine
+  EXPECT_EQ(state_of(approved.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(state_of(rejected.idempotency_key), TopUpState::rejected);
+  EXPECT_EQ(provider_->submits.count(rejected.idempotency_key), 0u);
+  EXPECT_NE(executor_->decide(approved.idempotency_key, true, "with topupctl"), std::nullopt);  // not twice
+  EXPECT_EQ(provider_->submits[approved.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, AnApprovalExpiresAtTheNextLookAfterItsTime) {
+  const auto d = decision(0, true);
+  execute(d);
+  clock_.advance(rule_.top_up->limits.approval_expires);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::expired);
+  EXPECT_TRUE(provider_->submits.empty());
+}
+
+TEST_F(TopUpExecutorTest, PausedOrDryRunJournalsAndSendsNothing) {
+  executor_->set_paused(true);
+  EXPECT_EQ(execute(decision(0)), "not started: topupd is paused");
+  executor_->set_paused(false);
+  executor_->configure({{"bank", provider_}}, true);
+  EXPECT_NE(execute(decision(1)).find("dry run"), std::string::npos);
+  EXPECT_TRUE(executor_->journal().empty());
+  EXPECT_TRUE(store_->open_top_ups().empty());
+  EXPECT_TRUE(provider_->submits.empty());
+}
+
+TEST_F(TopUpExecutorTest, TheSameDecisionTwiceIsJournalledOnce) {
+  const auto d = decision();
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  execute(d);
+  EXPECT_NE(execute(d).find("already journalled"), std::string::npos);
+  EXPECT_EQ(executor_->journal().size(), 1u);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, ARestartMakesASubmittedTopUpUnknownAndLooksItUp) {
+  const auto d = decision();
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "timeout", "no answer"}, true});
+  execute(d);
+  // As the journal would hold it had topupd died with the request on the wire.
+  core::TopUpRecord on_the_wire = executor_->journal().back();
+  on_the_wire.state = TopUpState::submitted;
+  provider_->ledger.begin()->second.status = adapters::ProviderTopUpStatus::succeeded;
+  executor_->load({on_the_wire});
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::unknown);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, MoneyThatNeverShowsInTheBalanceRaisesTopUpNotReflected) {
+  watch_.latest = core::Observation{"payout", idr(50), clock_.now()};
+  clock_.advance(1s);
+  const auto d = decision();
+  execute(d);
+  ASSERT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  // A poll that shows half of it is not enough.
+  executor_->observed("payout", {"payout", idr(550), clock_.now() + 1s});
+  executor_->expire_verifications(clock_.now() + rule_.top_up->verify.within - 1s);
+  EXPECT_TRUE(alerts_.empty());
+  executor_->expire_verifications(clock_.now() + rule_.top_up->verify.within + 1s);
+  ASSERT_EQ(alerts_.size(), 1u);
+  EXPECT_NE(alerts_[0].reason.find("TopUpNotReflected"), std::string::npos);
+}
+
+TEST_F(TopUpExecutorTest, MoneyThatShowsInTheBalanceIsVerifiedQuietly) {
+  watch_.latest = core::Observation{"payout", idr(50), clock_.now()};
+  clock_.advance(1s);
+  execute(decision());
+  executor_->observed("payout", {"payout", idr(1'040), clock_.now() + 1s});  // within the 5 % tolerance
+  executor_->expire_verifications(clock_.now() + 1h);
+  EXPECT_TRUE(alerts_.empty());
+}
+
+}  // namespace
+}  // namespace topupd::app
