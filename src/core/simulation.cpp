@@ -156,11 +156,12 @@ class Simulator {
     const bool sweep = spec.method == TopUpMethod::sweep;
     std::string reason = decision.reason;
     if (decision.needs_approval) reason += " (assumed approved)";
-    result_.events.push_back({now, rule.name, rule.account, sweep ? "sweep" : "top_up", amount, account.currency, reason});
+    result_.events.push_back({now, rule.name, rule.account, sweep ? "sweep" : "top_up", amount, account.currency, reason,
+                              decision.idempotency_key});
     if (sweep) {
       SimulatedAccount& source = accounts_.at(spec.source);
+      // Later rows of the source show it; until then topupd knows only what it last read, as in the daemon.
       source.adjustment = source.adjustment.checked_sub(amount).value_or(source.adjustment);
-      if (auto& latest = source.watch.latest) latest->balance = latest->balance.checked_sub(amount).value_or(latest->balance);
       summary.sweeps_in_total = summary.sweeps_in_total.checked_add(amount).value_or(summary.sweeps_in_total);
       AccountSummary& out = result_.accounts.at(spec.source);
       out.sweeps_out_total = out.sweeps_out_total.checked_add(amount).value_or(out.sweeps_out_total);

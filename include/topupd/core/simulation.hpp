@@ -10,7 +10,8 @@
 // rows come first, then the time-driven evaluations due at it.
 //
 // Every simulated top-up and sweep changes later rows of the accounts involved: a sweep
-// takes its amount out of the source at once, and the destination receives money
+// takes its amount out of the source at once (later rows of the source show it, as the
+// daemon learns it only at its next poll), and the destination receives money
 // `settle_delay` after the decision (0: at once). A top-up is in flight until then.
 // Top-ups that would need approval are assumed approved (and say so). A balance is
 // fresh for `2 × every + timeout` after its row (a history holds no failed polls).
@@ -47,6 +48,7 @@ struct SimulatedEvent {
   std::optional<Money> amount;
   Currency currency;
   std::string reason;
+  std::string key{};  // top_up and sweep: the idempotency key the daemon would send
 };
 
 struct AccountSummary {
