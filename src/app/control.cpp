@@ -58,7 +58,8 @@ std::string Daemon::control(const std::string& request) {
       if (args.size() < 2) return failure(command + " needs a rule or account and a duration");
       std::string reason;
       for (std::size_t i = 2; i < args.size(); ++i) reason += (reason.empty() ? "" : " ") + args[i];
-      return control_silence(command, args[0], args[1], reason);
+      const auto kind = command == "ack" ? adapters::SilenceKind::ack : adapters::SilenceKind::silence;
+      return control_silence(kind, args[0], args[1], reason);
     }
     if (command == "unsilence") {
       if (args.size() != 1) return failure("unsilence needs a rule or account");
@@ -104,7 +105,7 @@ std::string Daemon::control_status() {
   std::string silences;
   for (const auto& silence : active_silences(now)) {
     silences += fmt::format("{}{{\"target\":{},\"kind\":{},\"reason\":{},\"created_at\":{},\"expires_at\":{}}}",
-                            silences.empty() ? "" : ",", json_string(silence.target), json_string(silence.kind),
+                            silences.empty() ? "" : ",", json_string(silence.target), json_string(adapters::to_string(silence.kind)),
                             json_string(silence.reason), json_string(core::format_rfc3339(silence.created_at)),
                             json_string(core::format_rfc3339(silence.expires_at)));
   }
@@ -149,7 +150,7 @@ std::string Daemon::control_pause(bool pause) {
   return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
 }
 
-std::string Daemon::control_silence(const std::string& kind, const std::string& target, const std::string& duration,
+std::string Daemon::control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                                     const std::string& reason) {
   if (!config_.find_account(target)) {
     bool rule = false;
@@ -163,16 +164,17 @@ std::string Daemon::control_silence(const std::string& kind, const std::string& 
   store_->save_silence(silence);
   std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target && s.kind == kind; });
   silences_.push_back(silence);
-  spdlog::warn("{} with topupctl: {} until={} reason={}", kind == "ack" ? "acknowledged" : "silenced", field(target),
+  const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
+  spdlog::warn("{} with topupctl: {} until={} reason={}", done, field(target),
                core::format_rfc3339(silence.expires_at), field(silence.reason));
   return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                     json_string(fmt::format("{} {} until {}", kind == "ack" ? "acknowledged" : "silenced", target,
+                     json_string(fmt::format("{} {} until {}", done, target,
                                              core::format_rfc3339(silence.expires_at))));
 }
 
 std::string Daemon::control_unsilence(const std::string& target) {
-  const bool silence = store_->remove_silence(target, "silence");
-  const bool ack = store_->remove_silence(target, "ack");
+  const bool silence = store_->remove_silence(target, adapters::SilenceKind::silence);
+  const bool ack = store_->remove_silence(target, adapters::SilenceKind::ack);
   std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target; });
   if (!silence && !ack) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
   spdlog::info("silence lifted with topupctl: {}", field(target));

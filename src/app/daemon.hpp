@@ -104,7 +104,7 @@ class Daemon {
   std::string control_history(const std::vector<std::string>& args);
   std::string control_decide(const std::string& key, bool approve);
   std::string control_pause(bool pause);
-  std::string control_silence(const std::string& kind, const std::string& target, const std::string& duration,
+  std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
   std::vector<adapters::Silence> active_silences(core::Timestamp now);
@@ -129,8 +129,10 @@ class Daemon {
   // An alert decision of the rule runner, with what its top-up did, into the outbox.
   void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
   void apply_notifiers(const config::Config& config);
+  // Puts `notification` in the outbox of each of `notify`. `people_spared`: only the
+  // notifiers that hear every change (Alertmanager) get it, and silences do not apply.
   void enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
-                            bool alertmanagers_only = false);
+                            bool people_spared = false);
   asio::awaitable<void> delivery_loop(std::shared_ptr<NotifierRuntime> runtime);
   asio::awaitable<void> resend_loop(std::shared_ptr<NotifierRuntime> runtime);
   void announce_firing_to_alertmanagers();

@@ -65,7 +65,7 @@ std::vector<adapters::Silence> Daemon::active_silences(core::Timestamp now) {
 std::optional<std::string> Daemon::suppressed(const adapters::Notification& n) {
   for (const auto& s : active_silences(clock_.now())) {
     if (s.target != n.rule && s.target != n.account) continue;
-    if (s.kind == "silence") return fmt::format("silenced until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
+    if (s.kind == adapters::SilenceKind::silence) return fmt::format("silenced until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
     if (n.kind == core::DecisionKind::alert_repeat) {
       return fmt::format("acknowledged until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
     }
@@ -73,26 +73,26 @@ std::optional<std::string> Daemon::suppressed(const adapters::Notification& n) {
   if (n.kind == core::DecisionKind::alert_resolved) {
     // An acknowledgement lasts until what it acknowledged resolves.
     for (const auto& s : silences_) {
-      if (s.kind == "ack" && (s.target == n.rule || s.target == n.account)) {
+      if (s.kind == adapters::SilenceKind::ack && (s.target == n.rule || s.target == n.account)) {
         try {
-          store_->remove_silence(s.target, "ack");
+          store_->remove_silence(s.target, adapters::SilenceKind::ack);
         } catch (const adapters::StoreError&) {
           metrics_.count_store_error("silence");
         }
       }
     }
     std::erase_if(silences_, [&](const adapters::Silence& s) {
-      return s.kind == "ack" && (s.target == n.rule || s.target == n.account);
+      return s.kind == adapters::SilenceKind::ack && (s.target == n.rule || s.target == n.account);
     });
   }
   return std::nullopt;
 }
 
 void Daemon::enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
-                                  bool alertmanagers_only) {
+                                  bool people_spared) {
   const auto now = clock_.now();
   // Alertmanager keeps its own silences; announcing what fires is not a page.
-  if (auto why = alertmanagers_only ? std::nullopt : suppressed(notification)) {
+  if (auto why = people_spared ? std::nullopt : suppressed(notification)) {
     for (const auto& name : notify) {
       if (notifiers_.count(name)) metrics_.count_notification(name, "silenced");
     }
@@ -105,7 +105,7 @@ void Daemon::enqueue_notification(const adapters::Notification& notification, co
   for (const auto& name : notify) {
     auto it = notifiers_.find(name);
     if (it == notifiers_.end()) continue;
-    if (alertmanagers_only && it->second->config.type != "alertmanager") continue;
+    if (people_spared && !it->second->notifier->hears_every_change()) continue;
     OutboxEntry entry;
     entry.notifier = name;
     entry.payload = payload;
@@ -176,7 +176,7 @@ asio::awaitable<void> Daemon::delivery_loop(std::shared_ptr<NotifierRuntime> run
         notifications.push_back(std::move(*n));
         batch.push_back(std::move(entry));
       } else {
-        entry.state = "rejected";
+        entry.state = adapters::OutboxState::rejected;
         entry.last_error = "this topupd cannot read the stored message";
         unreadable.push_back(std::move(entry));
       }
@@ -198,9 +198,9 @@ asio::awaitable<void> Daemon::delivery_loop(std::shared_ptr<NotifierRuntime> run
       entry.attempts += 1;
       entry.last_error = result.detail;
       if (result.kind == adapters::DeliveryResult::Kind::delivered) {
-        entry.state = "delivered";
+        entry.state = adapters::OutboxState::delivered;
       } else if (result.kind == adapters::DeliveryResult::Kind::rejected) {
-        entry.state = "rejected";
+        entry.state = adapters::OutboxState::rejected;
         outcome = "rejected";
       } else {
         outcome = "retry";

@@ -195,16 +195,16 @@ TEST_P(StoreContractTest, OldWebhookEventsAreForgotten) {
 }
 
 TEST_P(StoreContractTest, TheOutboxKeepsEachNotifiersMessagesInOrderUntilFinished) {
-  std::vector<OutboxEntry> entries = {{0, "slack", "{\"n\":1}", at(0), 0, at(0), "pending", ""},
-                                      {0, "email", "{\"n\":1}", at(0), 0, at(0), "pending", ""},
-                                      {0, "slack", "{\"n\":2}", at(1), 0, at(1), "pending", ""}};
+  std::vector<OutboxEntry> entries = {{0, "slack", "{\"n\":1}", at(0), 0, at(0), OutboxState::pending, ""},
+                                      {0, "email", "{\"n\":1}", at(0), 0, at(0), OutboxState::pending, ""},
+                                      {0, "slack", "{\"n\":2}", at(1), 0, at(1), OutboxState::pending, ""}};
   store_->enqueue_notifications(entries);
   EXPECT_LT(entries[0].id, entries[2].id);
   auto slack = store_->pending_notifications("slack", 10);
   ASSERT_EQ(slack.size(), 2u);
   EXPECT_EQ(slack[0].payload, "{\"n\":1}");
   EXPECT_EQ(slack[1].payload, "{\"n\":2}");
-  slack[0].state = "delivered";
+  slack[0].state = OutboxState::delivered;
   slack[0].attempts = 1;
   slack[1].attempts = 3;
   slack[1].next_attempt_at = at(120);
@@ -221,16 +221,16 @@ TEST_P(StoreContractTest, TheOutboxKeepsEachNotifiersMessagesInOrderUntilFinishe
 }
 
 TEST_P(StoreContractTest, SilencesAreReplacedRemovedAndExpire) {
-  store_->save_silence({"payout-low", "silence", "bank maintenance", at(0), at(7200)});
-  store_->save_silence({"payout", "ack", "on it", at(0), at(3600)});
-  store_->save_silence({"payout-low", "silence", "maintenance runs late", at(100), at(10800)});
+  store_->save_silence({"payout-low", SilenceKind::silence, "bank maintenance", at(0), at(7200)});
+  store_->save_silence({"payout", SilenceKind::ack, "on it", at(0), at(3600)});
+  store_->save_silence({"payout-low", SilenceKind::silence, "maintenance runs late", at(100), at(10800)});
   auto active = store_->silences(at(60));
   ASSERT_EQ(active.size(), 2u);
   EXPECT_EQ(active[0].target, "payout");
   EXPECT_EQ(active[1].reason, "maintenance runs late");
   EXPECT_EQ(store_->silences(at(3600)).size(), 1u);  // the ack expired
-  EXPECT_TRUE(store_->remove_silence("payout-low", "silence"));
-  EXPECT_FALSE(store_->remove_silence("payout-low", "silence"));
+  EXPECT_TRUE(store_->remove_silence("payout-low", SilenceKind::silence));
+  EXPECT_FALSE(store_->remove_silence("payout-low", SilenceKind::silence));
   EXPECT_TRUE(store_->silences(at(0)).size() == 1u);
 }
 

@@ -165,6 +165,7 @@ class AlertmanagerNotifier final : public HttpNotifier {
   }
 
   core::Duration resend_every() const override { return config_.resend; }
+  bool hears_every_change() const override { return true; }
 
   boost::asio::awaitable<void> resend() override {
     const auto now = clock_.now();

@@ -55,6 +55,10 @@ class Snap final : public HttpProvider {
     offset_minutes_ = (off[0] == '-' ? -1 : 1) * (std::stoi(off.substr(1, 2)) * 60 + std::stoi(off.substr(4, 2)));
   }
 
+  bool partner_reference_names(const std::string& partner_reference, const std::string& key) const override {
+    return snap_partner_reference(key) == partner_reference;
+  }
+
   asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
     Value body = Value::object()
                      .set("partnerReferenceNo", Value::string(read_external_id()))

@@ -333,7 +333,7 @@ class SqliteStore final : public Store {
     for (auto& e : entries) {
       insert.reset();
       insert.bind(1, e.notifier).bind(2, e.payload).bind(3, millis(e.created_at)).bind(4, std::int64_t{e.attempts});
-      insert.bind(5, millis(e.next_attempt_at)).bind(6, e.state).bind(7, e.last_error);
+      insert.bind(5, millis(e.next_attempt_at)).bind(6, std::string(to_string(e.state))).bind(7, e.last_error);
       insert.step();
       e.id = sqlite3_last_insert_rowid(db_);
     }
@@ -347,7 +347,8 @@ class SqliteStore final : public Store {
     std::vector<OutboxEntry> out;
     while (query.step()) {
       out.push_back({query.integer(0), query.text(1), query.text(2), timestamp(query.integer(3)),
-                     static_cast<int>(query.integer(4)), timestamp(query.integer(5)), query.text(6), query.text(7)});
+                     static_cast<int>(query.integer(4)), timestamp(query.integer(5)), outbox_state_from(query.text(6)),
+                     query.text(7)});
     }
     return out;
   }
@@ -359,7 +360,7 @@ class SqliteStore final : public Store {
                           "WHERE id = ?1");
     for (const auto& e : entries) {
       update.reset();
-      update.bind(1, e.id).bind(2, std::int64_t{e.attempts}).bind(3, millis(e.next_attempt_at)).bind(4, e.state);
+      update.bind(1, e.id).bind(2, std::int64_t{e.attempts}).bind(3, millis(e.next_attempt_at)).bind(4, std::string(to_string(e.state)));
       update.bind(5, e.last_error);
       update.step();
     }
@@ -375,16 +376,16 @@ class SqliteStore final : public Store {
     Statement upsert(db_, "INSERT INTO silences (target, kind, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
                           "ON CONFLICT (target, kind) DO UPDATE SET reason = excluded.reason, "
                           "created_at = excluded.created_at, expires_at = excluded.expires_at");
-    upsert.bind(1, silence.target).bind(2, silence.kind).bind(3, silence.reason).bind(4, millis(silence.created_at));
+    upsert.bind(1, silence.target).bind(2, std::string(to_string(silence.kind))).bind(3, silence.reason).bind(4, millis(silence.created_at));
     upsert.bind(5, millis(silence.expires_at));
     upsert.step();
     transaction.commit();
   }
 
-  bool remove_silence(const std::string& target, const std::string& kind) override {
+  bool remove_silence(const std::string& target, SilenceKind kind) override {
     Transaction transaction(*this);
     Statement remove(db_, "DELETE FROM silences WHERE target = ?1 AND kind = ?2");
-    remove.bind(1, target).bind(2, kind);
+    remove.bind(1, target).bind(2, std::string(to_string(kind)));
     remove.step();
     const bool removed = sqlite3_changes(db_) > 0;
     transaction.commit();
@@ -397,8 +398,9 @@ class SqliteStore final : public Store {
     query.bind(1, millis(now));
     std::vector<Silence> out;
     while (query.step()) {
-      out.push_back({query.text(0), query.text(1), query.text(2), timestamp(query.integer(3)),
-                     timestamp(query.integer(4))});
+      const auto kind = silence_kind_from(query.text(1));
+      if (!kind) continue;  // written by a newer topupd: not ours to apply
+      out.push_back({query.text(0), *kind, query.text(2), timestamp(query.integer(3)), timestamp(query.integer(4))});
     }
     return out;
   }
@@ -502,6 +504,29 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+std::string_view to_string(OutboxState state) {
+  switch (state) {
+    case OutboxState::pending: return "pending";
+    case OutboxState::delivered: return "delivered";
+    case OutboxState::rejected: return "rejected";
+  }
+  return "rejected";
+}
+
+OutboxState outbox_state_from(std::string_view text) {
+  if (text == "pending") return OutboxState::pending;
+  if (text == "delivered") return OutboxState::delivered;
+  return OutboxState::rejected;
+}
+
+std::string_view to_string(SilenceKind kind) { return kind == SilenceKind::ack ? "ack" : "silence"; }
+
+std::optional<SilenceKind> silence_kind_from(std::string_view text) {
+  if (text == "silence") return SilenceKind::silence;
+  if (text == "ack") return SilenceKind::ack;
+  return std::nullopt;
+}
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 

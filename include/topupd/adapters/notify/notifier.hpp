@@ -65,6 +65,10 @@ class Notifier {
   // re-sent) do it in `resend`, called every `resend_every()`; zero: never.
   virtual core::Duration resend_every() const { return core::Duration::zero(); }
   virtual boost::asio::awaitable<void> resend() { co_return; }
+  // Whether it must hear every change of an alert, even one people are spared (a
+  // resolution under `send_resolved: false`): Alertmanager keeps an alert firing
+  // until told it resolved.
+  virtual bool hears_every_change() const { return false; }
 };
 
 }  // namespace topupd::adapters

@@ -69,6 +69,14 @@ class Provider {
   // provider has none (the request never arrived).
   virtual boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
       const TopUpRequest& request, const std::string& reference) = 0;
+  // Whether a webhook's partner reference names the top-up journalled under `key`:
+  // formats that derive their own reference from the key (SNAP's partnerReferenceNo)
+  // say so; others never match.
+  virtual bool partner_reference_names(const std::string& partner_reference, const std::string& key) const {
+    (void)partner_reference;
+    (void)key;
+    return false;
+  }
 };
 
 }  // namespace topupd::adapters

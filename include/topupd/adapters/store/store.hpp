@@ -42,6 +42,17 @@ struct WebhookEventRecord {
   core::Timestamp received_at;
 };
 
+// Where an outbox message stands: waiting (first try or a retry), delivered, or refused
+// by its notifier for good.
+enum class OutboxState { pending, delivered, rejected };
+std::string_view to_string(OutboxState state);
+OutboxState outbox_state_from(std::string_view text);  // anything unknown reads as rejected: never sent again
+
+// `silence`: no notifications at all; `ack`: no repeats until the alert resolves.
+enum class SilenceKind { silence, ack };
+std::string_view to_string(SilenceKind kind);
+std::optional<SilenceKind> silence_kind_from(std::string_view text);
+
 // One message for one notifier in the outbox.
 struct OutboxEntry {
   std::int64_t id = 0;  // set by enqueue; delivery follows it
@@ -50,7 +61,7 @@ struct OutboxEntry {
   core::Timestamp created_at;
   int attempts = 0;
   core::Timestamp next_attempt_at;
-  std::string state = "pending";  // pending | delivered | rejected
+  OutboxState state = OutboxState::pending;
   std::string last_error;
 };
 
@@ -58,7 +69,7 @@ struct OutboxEntry {
 // the alert resolves) of a rule or an account, until it expires.
 struct Silence {
   std::string target;  // a rule or an account name
-  std::string kind;    // silence | ack
+  SilenceKind kind;
   std::string reason;
   core::Timestamp created_at;
   core::Timestamp expires_at;
@@ -113,7 +124,7 @@ class Store {
   // Silences and acks: one per (target, kind); saving again replaces it. `silences`
   // lists those not expired at `now`.
   virtual void save_silence(const Silence& silence) = 0;
-  virtual bool remove_silence(const std::string& target, const std::string& kind) = 0;
+  virtual bool remove_silence(const std::string& target, SilenceKind kind) = 0;
   virtual std::vector<Silence> silences(core::Timestamp now) = 0;
 };
 
