@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "topupd/adapters/notify/http_notifiers.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/providers/http_providers.hpp"
 #include "topupd/adapters/supervise.hpp"
@@ -36,6 +37,10 @@ int Daemon::run() {
   const std::string store_path = config_.store_path.empty() ? ":memory:" : config_.store_path;
   try {
     store_ = adapters::open_sqlite_store(store_path);
+    alerts_ = std::make_unique<AlertDispatcher>(
+        io_, clock_, random_, metrics_, *store_, [this](const config::NotifierConfig& notifier) {
+          return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
+        });
     executor_ = std::make_unique<TopUpExecutor>(
         io_, clock_, metrics_, *store_,
         ExecutorNeighbours{
@@ -44,7 +49,7 @@ int Daemon::run() {
               return account == accounts_.end() ? nullptr : &account->second->watch;
             },
             [this](const std::string& name) { return runner_->find(name); },
-            [this](const adapters::Notification& n, const std::vector<std::string>& to) { enqueue_notification(n, to); },
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); },
             [this] { money_operation_finished(); }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
@@ -194,7 +199,7 @@ void Daemon::apply(config::Config config) {
   providers_ = std::move(providers);
   sandboxes_ = std::move(sandboxes);
   executor_->configure(providers_, config.dry_run);
-  apply_notifiers(config);
+  alerts_->configure(config.notifiers);
   const std::string http_host = admin_ ? config_.http_host : config.http_host;
   const std::uint16_t http_port = admin_ ? config_.http_port : config.http_port;
   config_ = std::move(config);
@@ -216,7 +221,7 @@ void Daemon::load_state() {
   runner_->load_states(store_->load_rule_states());
   const bool paused = store_->setting("paused") == "yes";
   executor_->set_paused(paused);
-  silences_ = store_->silences(clock_.now());
+  alerts_->load_silences();
   metrics_.set_paused(paused);
   if (paused) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
   // Open top-ups whatever their age, and the last two days' for daily limits and runway.
@@ -290,11 +295,7 @@ void Daemon::shutdown() {
     account->timer.cancel();
     account->deadline_timer.cancel();
   }
-  for (auto& [name, notifier] : notifiers_) {
-    notifier->stopped = true;
-    notifier->wake.cancel();
-    notifier->resend_timer.cancel();
-  }
+  if (alerts_) alerts_->stop();
   if (!executor_ || executor_->requests_in_flight() == 0) {
     io_.stop();
     return;

@@ -103,7 +103,7 @@ std::string Daemon::control_status() {
     if (!core::is_terminal(record.state)) open += (open.empty() ? "" : ",") + json_of(record);
   }
   std::string silences;
-  for (const auto& silence : active_silences(now)) {
+  for (const auto& silence : alerts_->active_silences(now)) {
     silences += fmt::format("{}{{\"target\":{},\"kind\":{},\"reason\":{},\"created_at\":{},\"expires_at\":{}}}",
                             silences.empty() ? "" : ",", json_string(silence.target), json_string(adapters::to_string(silence.kind)),
                             json_string(silence.reason), json_string(core::format_rfc3339(silence.created_at)),
@@ -161,9 +161,7 @@ std::string Daemon::control_silence(adapters::SilenceKind kind, const std::strin
   if (!length.value || length.value->count() <= 0) return failure("the duration must be like 30m, 2h or 1d");
   const auto now = clock_.now();
   const adapters::Silence silence{target, kind, reason.empty() ? "(no reason given)" : reason, now, now + *length.value};
-  store_->save_silence(silence);
-  std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target && s.kind == kind; });
-  silences_.push_back(silence);
+  alerts_->silence(silence);
   const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
   spdlog::warn("{} with topupctl: {} until={} reason={}", done, field(target),
                core::format_rfc3339(silence.expires_at), field(silence.reason));
@@ -173,10 +171,7 @@ std::string Daemon::control_silence(adapters::SilenceKind kind, const std::strin
 }
 
 std::string Daemon::control_unsilence(const std::string& target) {
-  const bool silence = store_->remove_silence(target, adapters::SilenceKind::silence);
-  const bool ack = store_->remove_silence(target, adapters::SilenceKind::ack);
-  std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target; });
-  if (!silence && !ack) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
+  if (!alerts_->unsilence(target)) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
   spdlog::info("silence lifted with topupctl: {}", field(target));
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
 }

@@ -33,6 +33,7 @@
 #include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
+#include "alert_dispatcher.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
 
@@ -56,19 +57,6 @@ struct AccountRuntime {
   // earliest instant the rule runner named, and the timer for it.
   std::optional<core::Timestamp> armed_deadline;
   asio::steady_timer deadline_timer;
-};
-
-// One notifier of the current configuration and its delivery loop.
-struct NotifierRuntime {
-  NotifierRuntime(asio::io_context& io, config::NotifierConfig notifier_config,
-                  std::shared_ptr<adapters::Notifier> implementation)
-      : config(std::move(notifier_config)), notifier(std::move(implementation)), wake(io), resend_timer(io) {}
-  config::NotifierConfig config;
-  std::shared_ptr<adapters::Notifier> notifier;
-  asio::steady_timer wake;          // cancelled when a message is enqueued
-  asio::steady_timer resend_timer;  // notifiers that re-send (Alertmanager)
-  std::int64_t pending = 0;
-  bool stopped = false;
 };
 
 // A rule on a schedule: its loop sleeps until the next due time.
@@ -107,9 +95,6 @@ class Daemon {
   std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
-  std::vector<adapters::Silence> active_silences(core::Timestamp now);
-  // Why a notification is held back (a silence, or an ack of a repeat), or nullopt.
-  std::optional<std::string> suppressed(const adapters::Notification& n);
 
   // The poller (poller.cpp): poll → the account's watch → reconcile → the rule runner;
   // each account's rule deadlines; the per-second freshness pass.
@@ -128,13 +113,6 @@ class Daemon {
   // Notifications (notify.cpp).
   // An alert decision of the rule runner, with what its top-up did, into the outbox.
   void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
-  void apply_notifiers(const config::Config& config);
-  // Puts `notification` in the outbox of each of `notify`. `people_spared`: only the
-  // notifiers that hear every change (Alertmanager) get it, and silences do not apply.
-  void enqueue_notification(const adapters::Notification& notification, const std::vector<std::string>& notify,
-                            bool people_spared = false);
-  asio::awaitable<void> delivery_loop(std::shared_ptr<NotifierRuntime> runtime);
-  asio::awaitable<void> resend_loop(std::shared_ptr<NotifierRuntime> runtime);
   void announce_firing_to_alertmanagers();
   void money_operation_finished();
 
@@ -155,14 +133,11 @@ class Daemon {
   config::Config config_;
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
-  std::map<std::string, std::shared_ptr<NotifierRuntime>> notifiers_;
-  std::set<std::string> notifiers_busy_;  // notifiers whose delivery loop is running
-  std::vector<adapters::Silence> silences_;  // from topupctl silence / ack; expire by themselves
-  core::Timestamp notifications_pruned_at_{};
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::unique_ptr<adapters::Store> store_;
-  std::unique_ptr<TopUpExecutor> executor_;  // made once the store is open
+  std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
+  std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
