@@ -9,24 +9,36 @@
 namespace topupd::core {
 namespace {
 
-// Money on its way to an account: journal record `record` settles at `settles_at`.
+// Money on its way to an account: journal record `record` (a sequence number, see
+// Simulator::journal_) settles at `settles_at`.
 struct Movement {
   Timestamp settles_at;
   std::size_t record;
 };
 
+// How long a settled top-up can still matter to a rule: the daily limits look at the
+// current calendar day only (never more than two days back), runway at its window.
+Duration keep_top_ups_for(const std::vector<Rule>& rules) {
+  Duration keep{std::chrono::hours(48)};
+  for (const auto& rule : rules) {
+    if (rule.when.kind == Condition::Kind::runway_below) keep = std::max(keep, rule.when.window);
+  }
+  return keep;
+}
+
 struct SimulatedAccount {
   Currency currency;
   AccountWatch watch;
   Money adjustment;                  // what topupd's settled movements changed so far
-  std::vector<std::size_t> unseen;   // journal records settled, but no row of the account has shown them yet
+  std::vector<std::size_t> unseen;   // journal records (sequence numbers) settled, not yet shown by a row
 };
 
 class Simulator {
  public:
   Simulator(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts, const TimeZone& zone,
             Duration settle_delay)
-      : rules_(rules), zone_(zone), settle_delay_(settle_delay), states_(rules.size()), due_(rules.size()) {
+      : rules_(rules), zone_(zone), settle_delay_(settle_delay), keep_top_ups_(keep_top_ups_for(rules)),
+        states_(rules.size()), due_(rules.size()) {
     for (const auto& account : accounts) {
       const Money zero(0, account.currency);
       AccountWatch watch;
@@ -96,7 +108,7 @@ class Simulator {
     while (!pending_.empty() && pending_.front().settles_at <= now) {
       const std::size_t index = pending_.front().record;
       pending_.pop_front();
-      TopUpRecord& record = journal_[index];
+      TopUpRecord& record = journal_[index - forgotten_];
       record.state = TopUpState::succeeded;
       SimulatedAccount& account = accounts_.at(record.account);
       account.adjustment = account.adjustment.checked_add(record.amount).value_or(account.adjustment);
@@ -109,8 +121,9 @@ class Simulator {
     const Money simulated = row.balance.checked_add(account.adjustment).value_or(row.balance);
     record_observation(account.watch, Observation{row.account, simulated, row.at});
     // A credit is dated by the first poll whose balance can include it, as in the daemon.
-    for (const std::size_t index : account.unseen) journal_[index].settled_at = row.at;
+    for (const std::size_t index : account.unseen) journal_[index - forgotten_].settled_at = row.at;
     account.unseen.clear();
+    if (++rows_seen_ % 4096 == 0) forget_old_top_ups(row.at);
     AccountSummary& summary = result_.accounts.at(row.account);
     if (!summary.min_balance || simulated < *summary.min_balance) summary.min_balance = simulated;
     if (!summary.min_balance_without_topupd || row.balance < *summary.min_balance_without_topupd) {
@@ -134,6 +147,21 @@ class Simulator {
     due_[index] = next_time_driven_evaluation(rule, states_[index], accounts_.at(rule.account).watch);
     // Nothing left to decide at this instant: never step to it twice.
     if (due_[index] && *due_[index] <= now) due_[index].reset();
+  }
+
+  // Drops the oldest journal records that no rule can look at any more, so that a long
+  // backtest does not scan its whole past at every row. Only settled ones go, oldest
+  // first; sequence numbers stay valid through `forgotten_`.
+  void forget_old_top_ups(Timestamp now) {
+    const Timestamp horizon = now - keep_top_ups_;
+    std::size_t drop = 0;
+    while (drop < journal_.size()) {
+      const TopUpRecord& r = journal_[drop];
+      if (!is_terminal(r.state) || !r.settled_at || *r.settled_at >= horizon || r.created_at >= horizon) break;
+      ++drop;
+    }
+    journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(drop));
+    forgotten_ += drop;
   }
 
   void record(const Rule& rule, const Decision& decision, Timestamp now) {
@@ -171,17 +199,22 @@ class Simulator {
     }
     journal_.push_back(TopUpRecord{decision.idempotency_key, rule.name, rule.account, "", spec.method, "",
                                    spec.source, amount, TopUpState::pending, "", "", now, std::nullopt});
-    pending_.push_back({now + settle_delay_, journal_.size() - 1});
+    pending_.push_back({now + settle_delay_, forgotten_ + journal_.size() - 1});
     settle(now);  // a zero delay settles at once
   }
 
   const std::vector<Rule>& rules_;
   const TimeZone& zone_;
   Duration settle_delay_;
+  Duration keep_top_ups_;  // settled top-ups older than this can no longer matter
   std::vector<RuleState> states_;
   std::vector<std::optional<Timestamp>> due_;  // per rule: the next scheduled or time-driven evaluation
   std::map<std::string, SimulatedAccount> accounts_;
-  std::vector<TopUpRecord> journal_;  // every simulated top-up, as the daemon's journal would hold it
+  // The simulated top-ups that can still matter, as the daemon's journal would hold
+  // them; record number n (counted from the first top-up) is journal_[n - forgotten_].
+  std::vector<TopUpRecord> journal_;
+  std::size_t forgotten_ = 0;
+  std::size_t rows_seen_ = 0;
   std::deque<Movement> pending_;      // settle times are non-decreasing: decisions come in time order
   SimulationResult result_;
 };
