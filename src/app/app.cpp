@@ -30,7 +30,6 @@ Daemon::Daemon(config::Config config)
       config_(std::move(config)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       watchdog_timer_(io_),
-      staleness_timer_(io_),
       stop_deadline_(io_) {}
 
 int Daemon::run() {
@@ -44,23 +43,18 @@ int Daemon::run() {
     executor_ = std::make_unique<TopUpExecutor>(
         io_, clock_, metrics_, *store_,
         ExecutorNeighbours{
-            [this](const std::string& name) -> const core::AccountWatch* {
-              const auto account = accounts_.find(name);
-              return account == accounts_.end() ? nullptr : &account->second->watch;
-            },
+            [this](const std::string& name) { return poller_->watch(name); },
             [this](const std::string& name) { return runner_->find(name); },
             [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); },
             [this] { money_operation_finished(); }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
         RuleRunnerNeighbours{
-            [this](const std::string& name) -> const core::AccountWatch* {
-              const auto account = accounts_.find(name);
-              return account == accounts_.end() ? nullptr : &account->second->watch;
-            },
+            [this](const std::string& name) { return poller_->watch(name); },
             [this](const core::Decision& decision, const std::string& action, const std::string& key) {
               notify(decision, action, key);
             }});
+    poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
     load_state();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
@@ -104,7 +98,7 @@ int Daemon::run() {
                config_.dry_run);
 
   asio::co_spawn(io_, signal_loop(), adapters::log_failure("signal handling"));
-  asio::co_spawn(io_, staleness_loop(), adapters::log_failure("staleness checks"));
+  poller_->start_freshness_pass();
   if (auto interval = adapters::systemd::watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval), adapters::log_failure("systemd watchdog"));
   }
@@ -141,41 +135,7 @@ void Daemon::apply(config::Config config) {
 
   adapters::set_log_level(config.log_level);
 
-  // Retire the old poll loops; a loop in the middle of a request finishes it and stops.
-  std::map<std::string, std::shared_ptr<AccountRuntime>> previous_accounts = std::move(accounts_);
-  accounts_.clear();
-  for (auto& [name, account] : previous_accounts) {
-    account->stopped = true;
-    account->timer.cancel();
-    account->deadline_timer.cancel();
-  }
-  const core::Timestamp now = clock_.now();
-  for (const auto& account : config.accounts) {
-    auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
-    if (auto it = previous_accounts.find(account.name); it != previous_accounts.end() &&
-        it->second->config.provider == account.provider && it->second->config.id == account.id &&
-        providers.at(account.provider) == it->second->provider) {
-      // Same balance at the same place: still ready, same history, same staleness clock.
-      runtime->watch = std::move(it->second->watch);
-    } else {
-      runtime->watch.name = account.name;
-      runtime->watch.monitoring_since = now;
-    }
-    runtime->watch.poll_every = account.poll.every;
-    runtime->watch.poll_timeout = account.poll.timeout;
-    runtime->watch.history_window = core::history_window_for(config.rules, account.name);
-    accounts_[account.name] = runtime;
-  }
-  for (auto& schedule : schedules_) {
-    schedule->stopped = true;
-    schedule->timer.cancel();
-  }
-  schedules_.clear();
-  for (const auto& rule : config.rules) {
-    if (rule.when.kind == core::Condition::Kind::schedule && rule.enabled) {
-      schedules_.push_back(std::make_shared<ScheduleRuntime>(io_, rule.name));
-    }
-  }
+  poller_->configure(config, providers);
 
   std::set<std::string> account_names;
   for (const auto& account : config.accounts) account_names.insert(account.name);
@@ -208,13 +168,7 @@ void Daemon::apply(config::Config config) {
   runner_->configure(config_);
   for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
 
-  for (auto& [name, runtime] : accounts_) {
-    asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
-    asio::co_spawn(io_, deadline_loop(runtime), adapters::log_failure("rule deadlines of account " + name));
-  }
-  for (auto& schedule : schedules_) {
-    asio::co_spawn(io_, schedule_loop(schedule), adapters::log_failure("schedule of rule " + schedule->rule));
-  }
+  poller_->start(config_);
 }
 
 void Daemon::load_state() {
@@ -285,16 +239,7 @@ void Daemon::shutdown() {
   if (webhook_server_) webhook_server_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();
-  staleness_timer_.cancel();
-  for (auto& schedule : schedules_) {
-    schedule->stopped = true;
-    schedule->timer.cancel();
-  }
-  for (auto& [name, account] : accounts_) {
-    account->stopped = true;
-    account->timer.cancel();
-    account->deadline_timer.cancel();
-  }
+  if (poller_) poller_->stop();
   if (alerts_) alerts_->stop();
   if (!executor_ || executor_->requests_in_flight() == 0) {
     io_.stop();
@@ -343,7 +288,7 @@ adapters::RouteTable Daemon::routes() {
   table["/healthz"] = [] { return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; };
   table["/readyz"] = [this] {
     std::string waiting;
-    for (const auto& [name, account] : accounts_) {
+    for (const auto& [name, account] : poller_->accounts()) {
       if (!account->watch.latest) waiting += (waiting.empty() ? "" : ", ") + name;
     }
     if (waiting.empty()) return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};

@@ -77,8 +77,8 @@ std::string Daemon::control(const std::string& request) {
 std::string Daemon::control_status() {
   const core::Timestamp now = clock_.now();
   std::string accounts;
-  for (const auto& [name, account] : accounts_) {
-    const auto fresh = fresh_latest(name, now);
+  for (const auto& [name, account] : poller_->accounts()) {
+    const auto fresh = poller_->fresh_latest(name, now);
     accounts += fmt::format(
         "{}{{\"name\":{},\"provider\":{},\"currency\":{},\"balance_minor\":{},\"balance\":{},\"polled_at\":{},"
         "\"fresh\":{},\"consecutive_failures\":{}}}",

@@ -1,6 +1,8 @@
-// The running daemon: one io_context that polls every account, evaluates rules,
-// raises alerts, executes top-ups, serves the admin endpoints, and handles
-// SIGHUP (reload), SIGTERM/SIGINT (stop) and the systemd watchdog.
+// The running daemon: one io_context and the parts that share it — the poller, the
+// rule runner, the top-up executor, the alert dispatcher — plus webhook intake, the
+// admin endpoints, topupctl's commands, SIGHUP (reload: build and apply a new config
+// generation), SIGTERM/SIGINT (stop) and the systemd watchdog. See
+// docs/ARCHITECTURE.md for the map.
 //
 // Private to src/app.
 #pragma once
@@ -34,38 +36,13 @@
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
+#include "poller.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
 
 namespace topupd::app {
 
 namespace asio = boost::asio;
-
-// One polled account of the current config generation.
-struct AccountRuntime {
-  AccountRuntime(asio::io_context& io, config::AccountConfig account,
-                 std::shared_ptr<adapters::Provider> balance_provider)
-      : config(std::move(account)), provider(std::move(balance_provider)), timer(io), deadline_timer(io) {}
-
-  config::AccountConfig config;
-  std::shared_ptr<adapters::Provider> provider;
-  core::AccountWatch watch;  // what the polls have seen: latest, history, failures
-  bool stopped = false;  // set when a reload or shutdown retires this loop
-  bool wake_requested = false;  // poll again now (a webhook said something changed)
-  asio::steady_timer timer;
-  // Time-driven rule conditions (stale_for ages, `for` deadlines, repeats): the
-  // earliest instant the rule runner named, and the timer for it.
-  std::optional<core::Timestamp> armed_deadline;
-  asio::steady_timer deadline_timer;
-};
-
-// A rule on a schedule: its loop sleeps until the next due time.
-struct ScheduleRuntime {
-  explicit ScheduleRuntime(asio::io_context& io, std::string rule_name) : rule(std::move(rule_name)), timer(io) {}
-  std::string rule;
-  bool stopped = false;
-  asio::steady_timer timer;
-};
 
 class Daemon {
  public:
@@ -96,20 +73,6 @@ class Daemon {
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
 
-  // The poller (poller.cpp): poll → the account's watch → reconcile → the rule runner;
-  // each account's rule deadlines; the per-second freshness pass.
-  asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);
-  asio::awaitable<void> poll_once(AccountRuntime& account);
-  asio::awaitable<void> deadline_loop(std::shared_ptr<AccountRuntime> account);
-  // Hands the account to the rule runner and re-arms its deadline timer.
-  asio::awaitable<void> evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
-                                 const std::string& only_rule);
-  // Arms the account's deadline timer for the rule runner's earliest deadline.
-  void arm_deadline(AccountRuntime& account);
-  asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
-  asio::awaitable<void> staleness_loop();
-  std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
-
   // Notifications (notify.cpp).
   // An alert decision of the rule runner, with what its top-up did, into the outbox.
   void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
@@ -124,7 +87,6 @@ class Daemon {
   asio::awaitable<std::optional<bool>> remember_webhook(adapters::WebhookEventRecord record);
   void flush_webhook_inbox();
   void apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
-  void wake(AccountRuntime& account);
 
   asio::io_context io_;
   adapters::SystemClock clock_;
@@ -133,12 +95,11 @@ class Daemon {
   config::Config config_;
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
-  std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
-  std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
   std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise
+  std::unique_ptr<Poller> poller_;           // likewise
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
   std::unique_ptr<adapters::net::Server> webhook_server_;
@@ -151,7 +112,6 @@ class Daemon {
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;
-  asio::steady_timer staleness_timer_;
   asio::steady_timer stop_deadline_;
   bool stopping_ = false;
 };

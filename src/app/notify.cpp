@@ -45,8 +45,8 @@ void Daemon::announce_firing_to_alertmanagers() {
     n.reason = "still firing (announced again after topupd started)";
     n.at = clock_.now();
     n.fired_at = state->second.fired_at.value_or(n.at);
-    if (auto account = accounts_.find(rule.account); account != accounts_.end() && account->second->watch.latest) {
-      n.balance = account->second->watch.latest->balance;
+    if (const core::AccountWatch* watch = poller_->watch(rule.account); watch && watch->latest) {
+      n.balance = watch->latest->balance;
     }
     alerts_->enqueue(n, rule.alert->notify, true);
   }

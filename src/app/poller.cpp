@@ -1,13 +1,13 @@
-// The poller: each account's poll loop, its rule deadlines, the schedules, and the
-// per-second freshness pass. A poll feeds the account's watch (core/rule_inputs.hpp), reconciles
-// its open top-ups, then hands the account to the rule runner.
+// The poller: see poller.hpp.
+#include "poller.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon.hpp"
+#include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 #include "provider_call.hpp"
 #include "topupd/core/schedule.hpp"
@@ -18,7 +18,92 @@ using adapters::field;
 using adapters::FailureKind;
 using adapters::ProviderError;
 
-asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account) {
+Poller::Poller(asio::io_context& io, const core::Clock& clock, core::Random& random, adapters::Metrics& metrics,
+               TopUpExecutor& executor, RuleRunner& runner)
+    : io_(io), clock_(clock), random_(random), metrics_(metrics), executor_(executor), runner_(runner),
+      freshness_timer_(io) {}
+
+void Poller::configure(const config::Config& config,
+                       const std::map<std::string, std::shared_ptr<adapters::Provider>>& providers) {
+  // Retire the old poll loops; a loop in the middle of a request finishes it and stops.
+  std::map<std::string, std::shared_ptr<AccountRuntime>> previous = std::move(accounts_);
+  accounts_.clear();
+  for (auto& [name, account] : previous) {
+    account->stopped = true;
+    account->timer.cancel();
+    account->deadline_timer.cancel();
+  }
+  const core::Timestamp now = clock_.now();
+  for (const auto& account : config.accounts) {
+    auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
+    if (auto it = previous.find(account.name); it != previous.end() &&
+        it->second->config.provider == account.provider && it->second->config.id == account.id &&
+        providers.at(account.provider) == it->second->provider) {
+      runtime->watch = std::move(it->second->watch);
+    } else {
+      runtime->watch.name = account.name;
+      runtime->watch.monitoring_since = now;
+    }
+    runtime->watch.poll_every = account.poll.every;
+    runtime->watch.poll_timeout = account.poll.timeout;
+    runtime->watch.history_window = core::history_window_for(config.rules, account.name);
+    accounts_[account.name] = runtime;
+  }
+  retire_schedules();
+}
+
+void Poller::start(const config::Config& config) {
+  config_ = &config;
+  for (auto& [name, runtime] : accounts_) {
+    asio::co_spawn(io_, poll_loop(runtime), adapters::log_failure("poll loop for account " + name));
+    asio::co_spawn(io_, deadline_loop(runtime), adapters::log_failure("rule deadlines of account " + name));
+  }
+  for (const auto& rule : config.rules) {
+    if (rule.when.kind != core::Condition::Kind::schedule || !rule.enabled) continue;
+    auto schedule = std::make_shared<ScheduleRuntime>(io_, rule.name);
+    schedules_.push_back(schedule);
+    asio::co_spawn(io_, schedule_loop(schedule), adapters::log_failure("schedule of rule " + rule.name));
+  }
+}
+
+void Poller::start_freshness_pass() {
+  asio::co_spawn(io_, freshness_loop(), adapters::log_failure("freshness checks"));
+}
+
+void Poller::retire_schedules() {
+  for (auto& schedule : schedules_) {
+    schedule->stopped = true;
+    schedule->timer.cancel();
+  }
+  schedules_.clear();
+}
+
+void Poller::stop() {
+  stopping_ = true;
+  freshness_timer_.cancel();
+  retire_schedules();
+  for (auto& [name, account] : accounts_) {
+    account->stopped = true;
+    account->timer.cancel();
+    account->deadline_timer.cancel();
+  }
+}
+
+void Poller::wake(const std::string& name) {
+  const auto it = accounts_.find(name);
+  if (it == accounts_.end()) return;
+  AccountRuntime& account = *it->second;
+  if (account.stopped || account.watch.consecutive_failures > 0) return;
+  account.wake_requested = true;
+  account.timer.cancel();
+}
+
+const core::AccountWatch* Poller::watch(const std::string& name) const {
+  const auto it = accounts_.find(name);
+  return it == accounts_.end() ? nullptr : &it->second->watch;
+}
+
+asio::awaitable<void> Poller::poll_loop(std::shared_ptr<AccountRuntime> account) {
   const auto& poll = account->config.poll;
   bool first = true;
   while (!account->stopped) {
@@ -41,7 +126,7 @@ asio::awaitable<void> Daemon::poll_loop(std::shared_ptr<AccountRuntime> account)
   }
 }
 
-asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
+asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   const std::string& name = account.config.name;
   // Timed finer than the clock's milliseconds: loopback and nearby gateways answer in less.
   const auto started = std::chrono::steady_clock::now();
@@ -77,26 +162,26 @@ asio::awaitable<void> Daemon::poll_once(AccountRuntime& account) {
   }
 
   // Known top-ups first: an unknown outcome is looked up before anything new starts.
-  co_await executor_->reconcile(name);
+  co_await executor_.reconcile(name);
   if (account.stopped || stopping_) co_return;
-  executor_->observed(name, observation);
+  executor_.observed(name, observation);
   const std::string every_rule;
   co_await evaluate(account, observation.at, Trigger::poll, every_rule);
 }
 
-std::optional<core::Observation> Daemon::fresh_latest(const std::string& name, core::Timestamp now) const {
+std::optional<core::Observation> Poller::fresh_latest(const std::string& name, core::Timestamp now) const {
   auto it = accounts_.find(name);
   return it == accounts_.end() ? std::nullopt : core::fresh_latest(it->second->watch, now);
 }
 
-asio::awaitable<void> Daemon::evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
+asio::awaitable<void> Poller::evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
                                        const std::string& only_rule) {
-  co_await runner_->evaluate(account.config, account.watch, now, trigger, only_rule);
+  co_await runner_.evaluate(account.config, account.watch, now, trigger, only_rule);
   if (!account.stopped && trigger != Trigger::schedule) arm_deadline(account);
 }
 
-void Daemon::arm_deadline(AccountRuntime& account) {
-  const std::optional<core::Timestamp> earliest = runner_->next_deadline(account.config.name);
+void Poller::arm_deadline(AccountRuntime& account) {
+  const std::optional<core::Timestamp> earliest = runner_.next_deadline(account.config.name);
   // The loop sleeps until the armed deadline and then asks again, so only an earlier
   // one needs to wake it.
   const bool earlier = earliest && (!account.armed_deadline || *earliest < *account.armed_deadline);
@@ -104,8 +189,8 @@ void Daemon::arm_deadline(AccountRuntime& account) {
   if (earlier) account.deadline_timer.cancel();
 }
 
-asio::awaitable<void> Daemon::deadline_loop(std::shared_ptr<AccountRuntime> account) {
-  runner_->recompute_deadlines(account->config.name, account->watch);
+asio::awaitable<void> Poller::deadline_loop(std::shared_ptr<AccountRuntime> account) {
+  runner_.recompute_deadlines(account->config.name, account->watch);
   arm_deadline(*account);
   while (!account->stopped && !stopping_) {
     const std::optional<core::Timestamp> deadline = account->armed_deadline;
@@ -124,18 +209,18 @@ asio::awaitable<void> Daemon::deadline_loop(std::shared_ptr<AccountRuntime> acco
     co_await evaluate(*account, due, Trigger::deadline, every_rule);
     if (account->armed_deadline && *account->armed_deadline <= due) {
       // Nothing at this instant changed what is due: never look at it twice.
-      runner_->passed(account->config.name, due);
-      account->armed_deadline = runner_->next_deadline(account->config.name);
+      runner_.passed(account->config.name, due);
+      account->armed_deadline = runner_.next_deadline(account->config.name);
     }
   }
 }
 
-asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> schedule) {
+asio::awaitable<void> Poller::schedule_loop(std::shared_ptr<ScheduleRuntime> schedule) {
   while (!schedule->stopped) {
-    const core::Rule* rule = runner_->find(schedule->rule);
+    const core::Rule* rule = runner_.find(schedule->rule);
     if (!rule || !rule->when.schedule) co_return;
     const core::Timestamp now = clock_.now();
-    const auto due = core::next_due(*rule->when.schedule, config_.zone, now);
+    const auto due = core::next_due(*rule->when.schedule, config_->zone, now);
     if (!due) {
       spdlog::warn("schedule never comes due rule={} schedule={}", field(rule->name), field(rule->when.schedule->text));
       co_return;
@@ -155,15 +240,15 @@ asio::awaitable<void> Daemon::schedule_loop(std::shared_ptr<ScheduleRuntime> sch
   }
 }
 
-asio::awaitable<void> Daemon::staleness_loop() {
+asio::awaitable<void> Poller::freshness_loop() {
   // Stale conditions change with time alone, so they are checked every second rather
   // than only when a poll answers (a poll that hangs answers late).
   while (!stopping_) {
     const core::Timestamp now = clock_.now();
-    executor_->expire_verifications(now);
+    executor_.expire_verifications(now);
     for (const auto& [name, account] : accounts_) metrics_.set_balance_stale(name, !fresh_latest(name, now));
-    staleness_timer_.expires_after(std::chrono::seconds(1));
-    auto [error] = co_await staleness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    freshness_timer_.expires_after(std::chrono::seconds(1));
+    auto [error] = co_await freshness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
   }
 }

@@ -208,28 +208,21 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
     return account.config.provider == provider && account.config.id == event.account;
   };
   const bool named = !record && !event.account.empty() &&
-                     std::any_of(accounts_.begin(), accounts_.end(),
+                     std::any_of(poller_->accounts().begin(), poller_->accounts().end(),
                                  [&](const auto& entry) { return named_by_event(*entry.second); });
   std::string woken;
-  for (auto& [name, account] : accounts_) {
+  for (const auto& [name, account] : poller_->accounts()) {
     const bool concerned = record  ? account->config.name == record->account
                            : named ? named_by_event(*account)
                                    : account->config.provider == provider;
     if (!concerned) continue;
-    wake(*account);
+    poller_->wake(name);
     woken += (woken.empty() ? "" : ",") + name;
   }
   if (record && !core::is_terminal(record->state)) executor_->hint(record->key, event.id);
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",
                event.status.empty() ? "-" : event.status, woken.empty() ? "-" : woken);
-}
-
-void Daemon::wake(AccountRuntime& account) {
-  // A failing gateway keeps its backoff; webhooks do not turn it into a storm of polls.
-  if (account.stopped || account.watch.consecutive_failures > 0) return;
-  account.wake_requested = true;
-  account.timer.cancel();
 }
 
 }  // namespace topupd::app

@@ -30,8 +30,16 @@ class FakeProvider final : public adapters::Provider {
   adapters::ProviderTopUpStatus outcome = adapters::ProviderTopUpStatus::succeeded;  // of new top-ups
   std::function<void(const adapters::TopUpRequest&)> on_submit;  // sees each request as it arrives
   core::Money balance_value = core::Money(0, *core::Currency::find("IDR"));
+  std::deque<adapters::ProviderError> balance_faults;  // the next balance reads fail with these
+  int balance_reads = 0;
 
   boost::asio::awaitable<adapters::ProviderResult<core::Money>> balance(const adapters::BalanceQuery&) override {
+    balance_reads += 1;
+    if (!balance_faults.empty()) {
+      adapters::ProviderError error = balance_faults.front();
+      balance_faults.pop_front();
+      co_return error;
+    }
     co_return balance_value;
   }
 
