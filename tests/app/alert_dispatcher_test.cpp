@@ -5,17 +5,14 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.hpp"
+#include "fakes/loop.hpp"
 #include "fakes/recording_notifier.hpp"
 
 namespace topupd::app {
 namespace {
 
 using namespace std::chrono_literals;
-
-class FixedRandom final : public core::Random {
- public:
-  std::uint64_t next() override { return 0; }
-};
+using testing::run_until;
 
 class AlertDispatcherTest : public ::testing::Test {
  protected:
@@ -41,17 +38,9 @@ class AlertDispatcherTest : public ::testing::Test {
     return n;
   }
 
-  // Runs the delivery loops until `done` holds, or a second has passed.
-  template <class Done>
-  bool run_until(Done done) {
-    io_.restart();
-    for (int i = 0; i < 100 && !done(); ++i) io_.run_for(10ms);
-    return done();
-  }
-
   asio::io_context io_;
   testing::FakeClock clock_;
-  FixedRandom random_;
+  testing::FixedRandom random_;
   adapters::Metrics metrics_{"test", "test"};
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
   std::shared_ptr<testing::RecordingNotifier> ops_ = std::make_shared<testing::RecordingNotifier>();
@@ -66,7 +55,7 @@ class AlertDispatcherTest : public ::testing::Test {
 TEST_F(AlertDispatcherTest, EveryNotifierNamedGetsTheMessageInOrderAndTheOutboxEmpties) {
   dispatcher_.enqueue(alert(core::DecisionKind::alert_firing), {"ops", "am"});
   dispatcher_.enqueue(alert(core::DecisionKind::alert_resolved), {"ops", "am"});
-  ASSERT_TRUE(run_until([&] { return ops_->batches.size() + am_->batches.size() >= 2 && 
+  ASSERT_TRUE(run_until(io_, [&] { return ops_->batches.size() + am_->batches.size() >= 2 &&
                                      store_->pending_notifications("ops", 10).empty() &&
                                      store_->pending_notifications("am", 10).empty(); }));
   std::vector<core::DecisionKind> ops_kinds;
@@ -80,7 +69,7 @@ TEST_F(AlertDispatcherTest, EveryNotifierNamedGetsTheMessageInOrderAndTheOutboxE
 
 TEST_F(AlertDispatcherTest, WhatPeopleAreSparedGoesOnlyToNotifiersThatHearEveryChange) {
   dispatcher_.enqueue(alert(core::DecisionKind::alert_resolved), {"ops", "am"}, true);
-  ASSERT_TRUE(run_until([&] { return am_->batches.size() == 1; }));
+  ASSERT_TRUE(run_until(io_, [&] { return am_->batches.size() == 1; }));
   EXPECT_TRUE(ops_->batches.empty());
   EXPECT_TRUE(store_->pending_notifications("ops", 10).empty());  // never even queued for people
   dispatcher_.stop();
@@ -94,7 +83,7 @@ TEST_F(AlertDispatcherTest, ASilenceHoldsEverythingBackUntilLifted) {
   EXPECT_TRUE(dispatcher_.unsilence("payout-low"));
   EXPECT_FALSE(dispatcher_.unsilence("payout-low"));
   dispatcher_.enqueue(alert(core::DecisionKind::alert_firing), {"ops"});
-  ASSERT_TRUE(run_until([&] { return ops_->batches.size() == 1; }));
+  ASSERT_TRUE(run_until(io_, [&] { return ops_->batches.size() == 1; }));
   dispatcher_.stop();
 }
 
@@ -121,7 +110,7 @@ TEST_F(AlertDispatcherTest, ASilenceExpiresByItself) {
 TEST_F(AlertDispatcherTest, ARefusedMessageIsNotSentAgain) {
   ops_->answers.push_back(adapters::DeliveryResult::rejected("HTTP 404"));
   dispatcher_.enqueue(alert(core::DecisionKind::alert_firing), {"ops"});
-  ASSERT_TRUE(run_until([&] { return ops_->batches.size() == 1 && store_->pending_notifications("ops", 10).empty(); }));
+  ASSERT_TRUE(run_until(io_, [&] { return ops_->batches.size() == 1 && store_->pending_notifications("ops", 10).empty(); }));
   io_.restart();
   io_.run_for(50ms);
   EXPECT_EQ(ops_->batches.size(), 1u);

@@ -5,17 +5,14 @@
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.hpp"
+#include "fakes/loop.hpp"
 #include "fakes/fake_provider.hpp"
 
 namespace topupd::app {
 namespace {
 
 using namespace std::chrono_literals;
-
-class FixedRandom final : public core::Random {
- public:
-  std::uint64_t next() override { return 0; }
-};
+using testing::run_until;
 
 const char* kConfig = R"(timezone: Asia/Jakarta
 providers:
@@ -49,17 +46,10 @@ class PollerTest : public ::testing::Test {
     io_.run_for(100ms);  // the loops end once stopped
   }
 
-  template <class Done>
-  bool run_until(Done done) {
-    io_.restart();
-    for (int i = 0; i < 100 && !done(); ++i) io_.run_for(10ms);
-    return done();
-  }
-
   config::Config config_;
   asio::io_context io_;
   testing::FakeClock clock_;
-  FixedRandom random_;
+  testing::FixedRandom random_;
   adapters::Metrics metrics_{"test", "test"};
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
   std::shared_ptr<testing::FakeProvider> gateway_ = std::make_shared<testing::FakeProvider>();
@@ -78,7 +68,7 @@ class PollerTest : public ::testing::Test {
 };
 
 TEST_F(PollerTest, TheFirstPollFeedsTheWatchAndTheRules) {
-  ASSERT_TRUE(run_until([&] { return !alerts_.empty(); }));
+  ASSERT_TRUE(run_until(io_, [&] { return !alerts_.empty(); }));
   EXPECT_EQ(alerts_, std::vector<core::DecisionKind>{core::DecisionKind::alert_firing});
   ASSERT_NE(poller_.watch("payout"), nullptr);
   EXPECT_EQ(poller_.watch("payout")->latest->balance.minor(), 50'00);
@@ -87,17 +77,17 @@ TEST_F(PollerTest, TheFirstPollFeedsTheWatchAndTheRules) {
 }
 
 TEST_F(PollerTest, AWebhookWakePollsAtOnce) {
-  ASSERT_TRUE(run_until([&] { return gateway_->balance_reads == 1 && !alerts_.empty(); }));
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1 && !alerts_.empty(); }));
   gateway_->balance_value = core::Money(500'00, *core::Currency::find("IDR"));
   poller_.wake("payout");  // without it, the next poll is an hour away
-  ASSERT_TRUE(run_until([&] { return alerts_.size() == 2; }));
+  ASSERT_TRUE(run_until(io_, [&] { return alerts_.size() == 2; }));
   EXPECT_EQ(alerts_.back(), core::DecisionKind::alert_resolved);
   EXPECT_EQ(gateway_->balance_reads, 2);
 }
 
 TEST_F(PollerTest, AFailingGatewayKeepsItsBackoffAgainstWakes) {
   gateway_->balance_faults.push_back({adapters::FailureKind::retryable, "http_5xx", "HTTP 503"});
-  ASSERT_TRUE(run_until([&] { return gateway_->balance_reads == 1; }));
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
   EXPECT_EQ(poller_.watch("payout")->consecutive_failures, 1);
   EXPECT_FALSE(poller_.fresh_latest("payout", clock_.now()));
   poller_.wake("payout");
@@ -107,7 +97,7 @@ TEST_F(PollerTest, AFailingGatewayKeepsItsBackoffAgainstWakes) {
 }
 
 TEST_F(PollerTest, AReloadKeepsWhatAnAccountAtTheSamePlaceHasSeen) {
-  ASSERT_TRUE(run_until([&] { return gateway_->balance_reads == 1; }));
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
   const core::Timestamp first = poller_.watch("payout")->latest->at;
   poller_.configure(config_, {{"bank", gateway_}});
   ASSERT_NE(poller_.watch("payout"), nullptr);
