@@ -1,4 +1,5 @@
 // A small value-or-error type for expected failures (C++20 has no std::expected).
+// It is [[nodiscard]]: an ignored result is an ignored failure, and the build says so.
 #pragma once
 
 #include <utility>
@@ -7,7 +8,7 @@
 namespace topupd::core {
 
 template <class T, class E>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(E error) : storage_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
