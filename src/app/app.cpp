@@ -55,6 +55,9 @@ int Daemon::run() {
               notify(decision, action, key);
             }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
+    intake_ = std::make_unique<WebhookIntake>(
+        io_, clock_, metrics_, *store_,
+        [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
     load_state();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
@@ -131,7 +134,7 @@ void Daemon::apply(config::Config config) {
 
   // The receiver binds before anything else changes, so a bad address or TLS file
   // rejects the configuration and leaves the running one intact.
-  apply_webhook_server(config);
+  intake_->configure(config);
 
   adapters::set_log_level(config.log_level);
 
@@ -226,7 +229,8 @@ void Daemon::reload() {
 
 std::string Daemon::status_line() const {
   return fmt::format("admin http on {}{}, watching {} accounts", admin_address_,
-                     webhook_server_ ? ", webhooks on " + webhook_address_ : "", config_.accounts.size());
+                     intake_ && !intake_->address().empty() ? ", webhooks on " + intake_->address() : "",
+                     config_.accounts.size());
 }
 
 void Daemon::shutdown() {
@@ -236,7 +240,7 @@ void Daemon::shutdown() {
   spdlog::info("stopping: no new polls or top-ups");
   if (admin_) admin_->stop();
   if (control_) control_->stop();
-  if (webhook_server_) webhook_server_->stop();
+  if (intake_) intake_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();
   if (poller_) poller_->stop();

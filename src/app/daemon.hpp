@@ -39,6 +39,7 @@
 #include "poller.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
+#include "webhook_intake.hpp"
 
 namespace topupd::app {
 
@@ -79,13 +80,7 @@ class Daemon {
   void announce_firing_to_alertmanagers();
   void money_operation_finished();
 
-  // Webhooks (webhooks.cpp): check → remember the event id (batched, durable) →
-  // answer → apply (look the top-up up and poll its account now).
-  struct InboxEntry;
-  void apply_webhook_server(const config::Config& config);
-  asio::awaitable<adapters::net::ServerResponse> receive_webhook(adapters::net::ServerRequest request);
-  asio::awaitable<std::optional<bool>> remember_webhook(adapters::WebhookEventRecord record);
-  void flush_webhook_inbox();
+  // An accepted webhook (webhooks.cpp): look its top-up up, poll its accounts now.
   void apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
 
   asio::io_context io_;
@@ -100,15 +95,9 @@ class Daemon {
   std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise
   std::unique_ptr<Poller> poller_;           // likewise
+  std::unique_ptr<WebhookIntake> intake_;    // likewise
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
-  std::unique_ptr<adapters::net::Server> webhook_server_;
-  config::WebhooksConfig webhook_server_config_;  // what the running receiver was started with
-  std::shared_ptr<const adapters::webhooks::Routes> webhook_routes_;
-  std::string webhook_address_;
-  std::vector<InboxEntry*> webhook_inbox_;  // event ids waiting for the next store write
-  bool webhook_flush_posted_ = false;
-  core::Timestamp webhook_events_pruned_at_{};
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;

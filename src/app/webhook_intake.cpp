@@ -1,0 +1,189 @@
+// Webhook intake: see webhook_intake.hpp.
+#include "webhook_intake.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "topupd/adapters/sys/crash_points.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+namespace webhooks = adapters::webhooks;
+
+struct WebhookIntake::InboxEntry {
+  adapters::WebhookEventRecord record;
+  asio::steady_timer done;
+  bool fresh = false;
+  bool failed = false;
+};
+
+WebhookIntake::WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
+                             adapters::Store& store, Accepted accepted)
+    : io_(io), clock_(clock), metrics_(metrics), store_(store), accepted_(std::move(accepted)) {}
+
+void WebhookIntake::stop() {
+  if (server_) server_->stop();
+}
+
+namespace {
+
+webhooks::Routes routes_of(const config::Config& config) {
+  webhooks::Routes routes;
+  routes.allow_from = config.webhooks.allow_from;
+  routes.trusted_proxies = config.webhooks.trusted_proxies;
+  routes.snap_prefix = config.webhooks.snap_prefix;
+  for (const auto& provider : config.providers) {
+    if (!provider.webhook.enabled) continue;
+    webhooks::Endpoint endpoint;
+    endpoint.provider = provider.name;
+    endpoint.type = provider.type;
+    endpoint.secret = provider.webhook.secret;
+    endpoint.tolerance = provider.webhook.tolerance;
+    endpoint.generic.header = provider.webhook.header;
+    endpoint.generic.base64 = provider.webhook.encoding == "base64";
+    endpoint.generic.timestamp_header = provider.webhook.timestamp_header;
+    endpoint.event_id_pointer = provider.webhook.event_id;
+    endpoint.allow_from = provider.webhook.allow_from;
+    routes.endpoints.push_back(std::move(endpoint));
+  }
+  return routes;
+}
+
+// The settings only a new listening socket can change.
+bool same_server(const config::WebhooksConfig& a, const config::WebhooksConfig& b) {
+  return a.host == b.host && a.port == b.port && a.tls_cert == b.tls_cert && a.tls_key == b.tls_key &&
+         a.max_body == b.max_body && a.timeout == b.timeout && a.max_connections == b.max_connections;
+}
+
+}  // namespace
+
+void WebhookIntake::configure(const config::Config& config) {
+  keep_events_for_ = config.webhooks.keep_events_for;
+  auto routes = std::make_shared<const webhooks::Routes>(routes_of(config));
+  if (!config.webhooks.enabled) {
+    if (server_) {
+      spdlog::info("webhook receiver stopped address={}", address_);
+      server_->stop();
+      server_.reset();
+    }
+    routes_ = std::move(routes);
+    return;
+  }
+  if (server_ && !same_server(config.webhooks, server_config_)) {
+    spdlog::warn("webhooks.listen, tls, max_body, timeout or max_connections changed; the receiver keeps its "
+                 "socket until restart address={} (endpoints, secrets and allow-lists are reloaded)",
+                 address_);
+  }
+  if (!server_) {
+    adapters::net::ServerOptions options;
+    options.tls_cert_file = config.webhooks.tls_cert;
+    options.tls_key_file = config.webhooks.tls_key;
+    options.max_body_bytes = config.webhooks.max_body;
+    options.request_timeout = config.webhooks.timeout;
+    options.max_connections = config.webhooks.max_connections;
+    options.on_too_large = [this](const adapters::net::ServerRequest& request) {
+      const auto delivery = webhooks::too_large(*routes_, request.path);
+      metrics_.count_webhook(delivery.endpoint ? delivery.endpoint->provider : "-",
+                             webhooks::to_string(delivery.outcome));
+      spdlog::warn("webhook refused: body over webhooks.max_body path={} client={}", field(request.path),
+                   request.remote_address);
+      return webhooks::answer(delivery);
+    };
+    auto server = std::make_unique<adapters::net::Server>(
+        io_, std::move(options),
+        adapters::net::AsyncHandler([this](adapters::net::ServerRequest request) {
+          return receive(std::move(request));
+        }));
+    // Throws when the address cannot be bound or the TLS files are unusable: the
+    // caller rejects the configuration before anything else changed.
+    address_ = server->listen(config.webhooks.host, config.webhooks.port);
+    server_ = std::move(server);
+    server_config_ = config.webhooks;
+    std::string paths;
+    for (const auto& endpoint : routes->endpoints) paths += (paths.empty() ? "/webhooks/" : ", /webhooks/") + endpoint.provider;
+    spdlog::info("receiving webhooks address={} tls={} paths={}", address_,
+                 config.webhooks.tls_cert.empty() ? "off" : "on", field(paths));
+  }
+  routes_ = std::move(routes);
+}
+
+asio::awaitable<adapters::net::ServerResponse> WebhookIntake::receive(adapters::net::ServerRequest request) {
+  // Kept alive for this request even if a reload replaces the routes meanwhile.
+  const std::shared_ptr<const webhooks::Routes> routes = routes_;
+  auto delivery = webhooks::check_delivery(*routes, request, clock_.now());
+  const std::string provider = delivery.endpoint ? delivery.endpoint->provider : "-";
+  if (delivery.outcome != webhooks::Outcome::accepted) {
+    metrics_.count_webhook(provider, webhooks::to_string(delivery.outcome));
+    const auto level = delivery.outcome == webhooks::Outcome::not_found ? spdlog::level::debug : spdlog::level::warn;
+    spdlog::log(level, "webhook refused: {} provider={} outcome={} client={} path={}", delivery.detail, provider,
+                webhooks::to_string(delivery.outcome), request.remote_address, field(request.path));
+    co_return webhooks::answer(delivery);
+  }
+  // Durable before the answer: a sender that hears 200 never needs to send it again,
+  // and one that does not hear it redelivers into the duplicate check.
+  adapters::WebhookEventRecord record{provider, delivery.event.id, delivery.event.type, clock_.now()};
+  const std::optional<bool> fresh = co_await remember(std::move(record));
+  if (!fresh) {
+    adapters::net::ServerResponse unavailable =
+        adapters::net::ServerResponse::json(503, R"({"error":"cannot record the event; send it again"})");
+    unavailable.headers.emplace_back("Retry-After", "5");
+    co_return unavailable;
+  }
+  if (!*fresh) {
+    metrics_.count_webhook(provider, webhooks::to_string(webhooks::Outcome::duplicate));
+    spdlog::info("webhook duplicate: already received, nothing to do provider={} event={}", provider,
+                 field(delivery.event.id));
+    co_return webhooks::answer(webhooks::duplicate_of(std::move(delivery)));
+  }
+  metrics_.count_webhook(provider, webhooks::to_string(webhooks::Outcome::accepted));
+  adapters::crash_point("webhook.after_persist");
+  asio::post(io_, [this, provider, event = delivery.event] { accepted_(provider, event); });
+  co_return webhooks::answer(delivery);
+}
+
+asio::awaitable<std::optional<bool>> WebhookIntake::remember(adapters::WebhookEventRecord record) {
+  InboxEntry entry{std::move(record), asio::steady_timer(io_, asio::steady_timer::time_point::max())};
+  inbox_.push_back(&entry);
+  if (!flush_posted_) {
+    // Every delivery that is ready before the flush runs shares its one durable write.
+    flush_posted_ = true;
+    asio::post(io_, [this] { flush(); });
+  }
+  auto [cancelled] = co_await entry.done.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)cancelled;  // the flush cancels the wait when the write is done
+  if (entry.failed) co_return std::nullopt;
+  co_return entry.fresh;
+}
+
+void WebhookIntake::flush() {
+  flush_posted_ = false;
+  std::vector<InboxEntry*> batch;
+  batch.swap(inbox_);
+  std::vector<adapters::WebhookEventRecord> records;
+  records.reserve(batch.size());
+  for (const auto* entry : batch) records.push_back(entry->record);
+  try {
+    const auto fresh = store_.remember_webhook_events(records);
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->fresh = fresh[i];
+    const auto now = clock_.now();
+    if (now - pruned_at_ >= std::chrono::hours(1)) {
+      pruned_at_ = now;
+      const auto forgotten = store_.forget_webhook_events(now - keep_events_for_);
+      if (forgotten > 0) spdlog::info("forgot old webhook event ids count={}", forgotten);
+    }
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("webhook");
+    spdlog::error("cannot record webhook events; answering 503 so the gateways send them again: {} count={}",
+                  e.what(), batch.size());
+    for (auto* entry : batch) entry->failed = true;
+  }
+  for (auto* entry : batch) entry->done.cancel();
+}
+
+}  // namespace topupd::app
