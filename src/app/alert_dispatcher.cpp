@@ -26,8 +26,9 @@ constexpr auto kStoreRetry = std::chrono::seconds(5);
 }  // namespace
 
 AlertDispatcher::AlertDispatcher(asio::io_context& io, const core::Clock& clock, core::Random& random,
-                                 adapters::Metrics& metrics, adapters::Store& store, NotifierFactory make_notifier)
-    : io_(io), clock_(clock), random_(random), metrics_(metrics), store_(store),
+                                 adapters::Metrics& metrics, adapters::Outbox& outbox, adapters::SilenceStore& silences,
+                                 NotifierFactory make_notifier)
+    : io_(io), clock_(clock), random_(random), metrics_(metrics), outbox_(outbox), silence_store_(silences),
       make_notifier_(std::move(make_notifier)) {}
 
 void AlertDispatcher::stop() {
@@ -40,15 +41,15 @@ void AlertDispatcher::stop() {
 }
 
 void AlertDispatcher::silence(const adapters::Silence& silence) {
-  store_.save_silence(silence);
+  silence_store_.save_silence(silence);
   std::erase_if(silences_,
                 [&](const adapters::Silence& s) { return s.target == silence.target && s.kind == silence.kind; });
   silences_.push_back(silence);
 }
 
 bool AlertDispatcher::unsilence(const std::string& target) {
-  const bool silence = store_.remove_silence(target, adapters::SilenceKind::silence);
-  const bool ack = store_.remove_silence(target, adapters::SilenceKind::ack);
+  const bool silence = silence_store_.remove_silence(target, adapters::SilenceKind::silence);
+  const bool ack = silence_store_.remove_silence(target, adapters::SilenceKind::ack);
   std::erase_if(silences_, [&](const adapters::Silence& s) { return s.target == target; });
   return silence || ack;
 }
@@ -98,7 +99,7 @@ std::optional<std::string> AlertDispatcher::suppressed(const adapters::Notificat
     for (const auto& s : silences_) {
       if (s.kind == adapters::SilenceKind::ack && (s.target == n.rule || s.target == n.account)) {
         try {
-          store_.remove_silence(s.target, adapters::SilenceKind::ack);
+          silence_store_.remove_silence(s.target, adapters::SilenceKind::ack);
         } catch (const adapters::StoreError&) {
           metrics_.count_store_error("silence");
         }
@@ -138,7 +139,7 @@ void AlertDispatcher::enqueue(const adapters::Notification& notification, const 
   }
   if (entries.empty()) return;
   try {
-    store_.enqueue_notifications(entries);
+    outbox_.enqueue_notifications(entries);
   } catch (const adapters::StoreError& e) {
     metrics_.count_store_error("outbox");
     spdlog::error("cannot write the notification outbox: {}; the alert is in this log only rule={} account={}", e.what(),
@@ -165,7 +166,7 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
     std::vector<OutboxEntry> pending;
     bool readable = true;
     try {
-      pending = store_.pending_notifications(name, 200);
+      pending = outbox_.pending_notifications(name, 200);
     } catch (const adapters::StoreError& e) {
       metrics_.count_store_error("outbox");
       spdlog::error("cannot read the notification outbox: {} notifier={}", e.what(), field(name));
@@ -207,7 +208,7 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
     if (!unreadable.empty()) {
       spdlog::error("dropping notifications this topupd cannot read notifier={} count={}", field(name), unreadable.size());
       try {
-        store_.update_notifications(unreadable);
+        outbox_.update_notifications(unreadable);
       } catch (const adapters::StoreError&) {
         metrics_.count_store_error("outbox");
       }
@@ -234,7 +235,7 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
       metrics_.count_notification(name, outcome);
     }
     try {
-      store_.update_notifications(batch);
+      outbox_.update_notifications(batch);
     } catch (const adapters::StoreError& e) {
       // Not recorded as delivered: it goes out again after the store recovers, which
       // repeats a message rather than losing one.
@@ -255,7 +256,7 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
     if (finished - pruned_at_ > std::chrono::hours(1)) {
       pruned_at_ = finished;
       try {
-        store_.forget_notifications(finished - kKeepDelivered);
+        outbox_.forget_notifications(finished - kKeepDelivered);
       } catch (const adapters::StoreError&) {
         metrics_.count_store_error("outbox");
       }

@@ -44,10 +44,10 @@ class AlertDispatcher {
   using NotifierFactory = std::function<std::shared_ptr<adapters::Notifier>(const config::NotifierConfig&)>;
 
   AlertDispatcher(asio::io_context& io, const core::Clock& clock, core::Random& random, adapters::Metrics& metrics,
-                  adapters::Store& store, NotifierFactory make_notifier);
+                  adapters::Outbox& outbox, adapters::SilenceStore& silences, NotifierFactory make_notifier);
 
   // At start: the silences the store kept.
-  void load_silences() { silences_ = store_.silences(clock_.now()); }
+  void load_silences() { silences_ = silence_store_.silences(clock_.now()); }
   // A new config generation's notifiers: one with the same settings keeps its loop
   // and state; the others start, and those gone stop.
   void configure(const std::vector<config::NotifierConfig>& notifiers);
@@ -89,7 +89,8 @@ class AlertDispatcher {
   const core::Clock& clock_;
   core::Random& random_;
   adapters::Metrics& metrics_;
-  adapters::Store& store_;
+  adapters::Outbox& outbox_;
+  adapters::SilenceStore& silence_store_;
   NotifierFactory make_notifier_;
   std::map<std::string, std::shared_ptr<NotifierRuntime>> notifiers_;
   std::set<std::string> busy_;  // notifiers whose delivery loop is running

@@ -37,7 +37,7 @@ int Daemon::run() {
   try {
     store_ = adapters::open_sqlite_store(store_path);
     alerts_ = std::make_unique<AlertDispatcher>(
-        io_, clock_, random_, metrics_, *store_, [this](const config::NotifierConfig& notifier) {
+        io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
         });
     executor_ = std::make_unique<TopUpExecutor>(

@@ -13,7 +13,7 @@ namespace topupd::app {
 
 using adapters::field;
 
-RuleRunner::RuleRunner(adapters::Metrics& metrics, adapters::Store& store, TopUpExecutor& executor,
+RuleRunner::RuleRunner(adapters::Metrics& metrics, adapters::RuleStateStore& store, TopUpExecutor& executor,
                        RuleRunnerNeighbours neighbours)
     : metrics_(metrics), store_(store), executor_(executor), neighbours_(std::move(neighbours)) {}
 

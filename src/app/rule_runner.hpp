@@ -49,7 +49,7 @@ struct RuleRunnerNeighbours {
 
 class RuleRunner {
  public:
-  RuleRunner(adapters::Metrics& metrics, adapters::Store& store, TopUpExecutor& executor,
+  RuleRunner(adapters::Metrics& metrics, adapters::RuleStateStore& store, TopUpExecutor& executor,
              RuleRunnerNeighbours neighbours);
 
   // At start: the states the store kept.
@@ -83,7 +83,7 @@ class RuleRunner {
   void persist(const std::string& rule);
 
   adapters::Metrics& metrics_;
-  adapters::Store& store_;
+  adapters::RuleStateStore& store_;
   TopUpExecutor& executor_;
   RuleRunnerNeighbours neighbours_;
   const config::Config* config_ = nullptr;

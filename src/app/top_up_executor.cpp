@@ -32,7 +32,7 @@ core::ProviderOutcome outcome_of(adapters::ProviderTopUpStatus status) {
 }  // namespace
 
 TopUpExecutor::TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-                             adapters::Store& store, ExecutorNeighbours neighbours)
+                             adapters::TopUpJournal& store, ExecutorNeighbours neighbours)
     : io_(io), clock_(clock), metrics_(metrics), store_(store), neighbours_(std::move(neighbours)) {}
 
 void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run) {

@@ -65,7 +65,7 @@ struct TopUpRoute {
 
 class TopUpExecutor {
  public:
-  TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::Store& store,
+  TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::TopUpJournal& store,
                 ExecutorNeighbours neighbours);
 
   // The current config generation's providers and `dry_run`.
@@ -133,7 +133,7 @@ class TopUpExecutor {
   asio::io_context& io_;
   const core::Clock& clock_;
   adapters::Metrics& metrics_;
-  adapters::Store& store_;
+  adapters::TopUpJournal& store_;
   ExecutorNeighbours neighbours_;
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   bool dry_run_ = false;

@@ -24,7 +24,7 @@ struct WebhookIntake::InboxEntry {
 };
 
 WebhookIntake::WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-                             adapters::Store& store, Accepted accepted)
+                             adapters::WebhookInbox& store, Accepted accepted)
     : io_(io), clock_(clock), metrics_(metrics), store_(store), accepted_(std::move(accepted)) {}
 
 void WebhookIntake::stop() {

@@ -43,7 +43,7 @@ class WebhookIntake {
   // An accepted event, new to the store, of `provider`'s endpoint.
   using Accepted = std::function<void(const std::string& provider, const adapters::webhooks::Event& event)>;
 
-  WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::Store& store,
+  WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::WebhookInbox& store,
                 Accepted accepted);
 
   // A new config generation's `webhooks:` and providers' endpoints. Starts the
@@ -68,7 +68,7 @@ class WebhookIntake {
   asio::io_context& io_;
   const core::Clock& clock_;
   adapters::Metrics& metrics_;
-  adapters::Store& store_;
+  adapters::WebhookInbox& store_;
   Accepted accepted_;
   std::unique_ptr<adapters::net::Server> server_;
   config::WebhooksConfig server_config_;  // what the running receiver was started with

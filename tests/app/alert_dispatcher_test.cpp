@@ -45,7 +45,7 @@ class AlertDispatcherTest : public ::testing::Test {
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
   std::shared_ptr<testing::RecordingNotifier> ops_ = std::make_shared<testing::RecordingNotifier>();
   std::shared_ptr<testing::RecordingNotifier> am_ = std::make_shared<testing::RecordingNotifier>(true);
-  AlertDispatcher dispatcher_{io_, clock_, random_, metrics_, *store_,
+  AlertDispatcher dispatcher_{io_, clock_, random_, metrics_, *store_, *store_,
                               [this](const config::NotifierConfig& c) -> std::shared_ptr<adapters::Notifier> {
                                 if (c.name == "am") return am_;
                                 return ops_;

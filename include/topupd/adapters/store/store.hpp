@@ -75,9 +75,13 @@ struct Silence {
   core::Timestamp expires_at;
 };
 
-class Store {
+// The store is split by concern: each part of the daemon takes only the interface it
+// writes. `Store` is all of them, as one database implements them (SQLite today).
+
+// The top-up journal: the executor's.
+class TopUpJournal {
  public:
-  virtual ~Store() = default;
+  virtual ~TopUpJournal() = default;
 
   // Journals a new top-up together with the state of the rule that decided it, in one
   // transaction. Returns false, changing nothing, when the key is already journalled
@@ -96,14 +100,28 @@ class Store {
   virtual std::vector<core::TopUpRecord> top_ups_created_since(core::Timestamp since) = 0;
   // The transitions of one top-up, oldest first; empty for an unknown key.
   virtual std::vector<TopUpTransition> transitions(const std::string& key) = 0;
+};
 
+// Rule states: the rule runner's (a top-up's rule state is written with it, by the journal).
+class RuleStateStore {
+ public:
+  virtual ~RuleStateStore() = default;
   virtual void save_rule_state(const std::string& rule, const core::RuleState& state) = 0;
   virtual std::map<std::string, core::RuleState> load_rule_states() = 0;
+};
 
-  // Small named settings that must survive restarts, such as the pause switch.
+// Small named settings that must survive restarts, such as the pause switch.
+class SettingStore {
+ public:
+  virtual ~SettingStore() = default;
   virtual void set_setting(const std::string& name, const std::string& value) = 0;
   virtual std::optional<std::string> setting(const std::string& name) = 0;
+};
 
+// The event ids of webhooks received: webhook intake's.
+class WebhookInbox {
+ public:
+  virtual ~WebhookInbox() = default;
   // Records the event ids in one transaction (one durable write for a whole batch).
   // result[i] is true when events[i] was not known before — a second delivery of the
   // same (provider, id), in an earlier call or earlier in this one, gives false.
@@ -111,22 +129,37 @@ class Store {
   // Forgets events received before `before`; returns how many.
   virtual std::int64_t forget_webhook_events(core::Timestamp before) = 0;
   virtual std::int64_t count_webhook_events() = 0;
+};
 
-  // The notification outbox. `enqueue` writes every entry in one transaction and sets
-  // their ids; `pending` lists a notifier's undelivered entries, oldest first;
-  // `update` stores attempts, state and next attempt; `forget` drops finished entries
-  // created before `before`.
+// The notification outbox: the alert dispatcher's. `enqueue` writes every entry in one
+// transaction and sets their ids; `pending` lists a notifier's undelivered entries,
+// oldest first; `update` stores attempts, state and next attempt; `forget` drops
+// finished entries created before `before`.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
   virtual void enqueue_notifications(std::vector<OutboxEntry>& entries) = 0;
   virtual std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) = 0;
   virtual void update_notifications(const std::vector<OutboxEntry>& entries) = 0;
   virtual std::int64_t forget_notifications(core::Timestamp before) = 0;
+};
 
-  // Silences and acks: one per (target, kind); saving again replaces it. `silences`
-  // lists those not expired at `now`.
+// Silences and acks, the alert dispatcher's: one per (target, kind); saving again
+// replaces it. `silences` lists those not expired at `now`.
+class SilenceStore {
+ public:
+  virtual ~SilenceStore() = default;
   virtual void save_silence(const Silence& silence) = 0;
   virtual bool remove_silence(const std::string& target, SilenceKind kind) = 0;
   virtual std::vector<Silence> silences(core::Timestamp now) = 0;
 };
+
+class Store : public TopUpJournal,
+              public RuleStateStore,
+              public SettingStore,
+              public WebhookInbox,
+              public Outbox,
+              public SilenceStore {};
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
 // lives as long as the process), applying schema migrations. Throws StoreError.
