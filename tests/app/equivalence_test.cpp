@@ -20,6 +20,7 @@
 
 #include "fakes/fake_clock.hpp"
 #include "fakes/fake_provider.hpp"
+#include "fakes/loop.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
 #include "topupd/core/cron.hpp"
@@ -243,16 +244,7 @@ class DaemonParts {
     drive(runner_.evaluate(*config_.find_account(row.account), watch, row.at, Trigger::poll, every_rule));
   }
 
-  void drive(asio::awaitable<void> work) {
-    bool done = false;
-    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-      done = true;
-    });
-    io_.restart();
-    io_.run();
-    ASSERT_TRUE(done);
-  }
+  void drive(asio::awaitable<void> work) { ASSERT_TRUE(testing::run_to_end(io_, std::move(work))); }
 
   void alert(const core::Decision& decision) {
     if (decision.kind == core::DecisionKind::alert_repeat) return;  // simulate reports changes only

@@ -7,6 +7,7 @@
 
 #include "fakes/fake_clock.hpp"
 #include "fakes/fake_provider.hpp"
+#include "fakes/loop.hpp"
 
 namespace topupd::app {
 namespace {
@@ -63,16 +64,7 @@ class TopUpExecutorTest : public ::testing::Test {
     io_.run();
     return *out;
   }
-  void run(asio::awaitable<void> work) {
-    bool done = false;
-    asio::co_spawn(io_, std::move(work), [&](std::exception_ptr e) {
-      if (e) std::rethrow_exception(e);
-      done = true;
-    });
-    io_.restart();
-    io_.run();
-    ASSERT_TRUE(done);
-  }
+  void run(asio::awaitable<void> work) { ASSERT_TRUE(testing::run_to_end(io_, std::move(work))); }
 
   std::string execute(const core::Decision& d) {
     return run(executor_->execute(d, TopUpRoute{"bank", "payout-id", "123"}, core::RuleState{}));

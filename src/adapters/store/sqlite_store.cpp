@@ -505,29 +505,6 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::string_view to_string(OutboxState state) {
-  switch (state) {
-    case OutboxState::pending: return "pending";
-    case OutboxState::delivered: return "delivered";
-    case OutboxState::rejected: return "rejected";
-  }
-  return "rejected";
-}
-
-OutboxState outbox_state_from(std::string_view text) {
-  if (text == "pending") return OutboxState::pending;
-  if (text == "delivered") return OutboxState::delivered;
-  return OutboxState::rejected;
-}
-
-std::string_view to_string(SilenceKind kind) { return kind == SilenceKind::ack ? "ack" : "silence"; }
-
-std::optional<SilenceKind> silence_kind_from(std::string_view text) {
-  if (text == "silence") return SilenceKind::silence;
-  if (text == "ack") return SilenceKind::ack;
-  return std::nullopt;
-}
-
 std::unique_ptr<Store> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
 
 }  // namespace topupd::adapters
