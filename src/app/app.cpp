@@ -27,13 +27,13 @@ constexpr auto kStopDeadline = std::chrono::milliseconds(1500);
 
 Daemon::Daemon(config::Config config)
     : metrics_(TOPUPD_VERSION, TOPUPD_GIT_REVISION),
-      config_(std::move(config)),
+      generation_{std::move(config), {}, {}, {}},
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       watchdog_timer_(io_),
       stop_deadline_(io_) {}
 
 int Daemon::run() {
-  const std::string store_path = config_.store_path.empty() ? ":memory:" : config_.store_path;
+  const std::string store_path = generation_.config.store_path.empty() ? ":memory:" : generation_.config.store_path;
   try {
     store_ = adapters::open_sqlite_store(store_path);
     alerts_ = std::make_unique<AlertDispatcher>(
@@ -63,15 +63,15 @@ int Daemon::run() {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
     return 1;
   }
-  if (config_.store_path.empty()) {
+  if (generation_.config.store_path.empty()) {
     spdlog::warn("no store configured: the top-up journal and rule states live in memory and a restart "
                  "forgets them; set store.sqlite to a file");
   }
-  config::Config initial = config_;
   try {
-    apply(std::move(initial));
+    install(first_generation(generation_.config, provider_factories()));
   } catch (const std::exception& e) {
-    spdlog::critical("cannot start: {} webhooks.listen={}:{}", e.what(), config_.webhooks.host, config_.webhooks.port);
+    spdlog::critical("cannot start: {} webhooks.listen={}:{}", e.what(), generation_.config.webhooks.host,
+                     generation_.config.webhooks.port);
     return 1;
   }
   announce_firing_to_alertmanagers();
@@ -80,25 +80,26 @@ int Daemon::run() {
   // Serializing /metrics reads only the registry, which prometheus-cpp locks.
   admin_ = std::make_unique<adapters::AdminServer>(io_, routes(), std::set<std::string>{"/metrics"});
   try {
-    admin_address_ = admin_->listen(config_.http_host, config_.http_port);
+    admin_address_ = admin_->listen(generation_.config.http_host, generation_.config.http_port);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen for the admin HTTP server: {} address={}:{}", e.what(),
-                     config_.http_host, config_.http_port);
+                     generation_.config.http_host, generation_.config.http_port);
     return 1;
   }
-  if (!config_.control_socket.empty()) {
+  if (!generation_.config.control_socket.empty()) {
     control_ = std::make_unique<adapters::ControlServer>(io_, [this](const std::string& request) { return control(request); });
     try {
-      control_->listen(config_.control_socket);
+      control_->listen(generation_.config.control_socket);
     } catch (const std::exception& e) {
-      spdlog::critical("cannot open the control socket: {} path={}", e.what(), field(config_.control_socket));
+      spdlog::critical("cannot open the control socket: {} path={}", e.what(),
+                       field(generation_.config.control_socket));
       return 1;
     }
   }
   spdlog::info("topupd {} started: serving /metrics, /healthz and /readyz address={} accounts={} "
                "rules={} dry_run={}",
-               TOPUPD_VERSION, admin_address_, config_.accounts.size(), config_.rules.size(),
-               config_.dry_run);
+               TOPUPD_VERSION, admin_address_, generation_.config.accounts.size(), generation_.config.rules.size(),
+               generation_.config.dry_run);
 
   asio::co_spawn(io_, signal_loop(), adapters::log_failure("signal handling"));
   poller_->start_freshness_pass();
@@ -111,67 +112,38 @@ int Daemon::run() {
   return 0;
 }
 
-void Daemon::apply(config::Config config) {
-  // Providers whose settings did not change are kept, with their state (a sandbox's
-  // balances and ledger, an HTTP client's connections and SNAP token).
-  std::map<std::string, std::shared_ptr<adapters::Provider>> providers;
-  std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes;
-  for (const auto& provider : config.providers) {
-    const config::ProviderConfig* previous = config_.find_provider(provider.name);
-    const bool unchanged = previous && previous->same_settings(provider) && providers_.count(provider.name);
-    if (provider.type != "sandbox") {
-      providers[provider.name] = unchanged ? providers_.at(provider.name)
-                                           : adapters::make_http_provider(provider, io_.get_executor(), clock_, random_);
-      continue;
-    }
-    if (unchanged && sandboxes_.count(provider.name)) {
-      sandboxes[provider.name] = sandboxes_.at(provider.name);
-    } else {
-      sandboxes[provider.name] = std::make_shared<adapters::SandboxProvider>(provider, clock_);
-    }
-    providers[provider.name] = sandboxes[provider.name];
-  }
+ProviderFactories Daemon::provider_factories() {
+  return {[this](const config::ProviderConfig& provider) {
+            return adapters::make_http_provider(provider, io_.get_executor(), clock_, random_);
+          },
+          [this](const config::ProviderConfig& provider) {
+            return std::make_shared<adapters::SandboxProvider>(provider, clock_);
+          }};
+}
 
+void Daemon::install(Generation next) {
   // The receiver binds before anything else changes, so a bad address or TLS file
   // rejects the configuration and leaves the running one intact.
-  intake_->configure(config);
+  intake_->configure(next.config);
 
-  adapters::set_log_level(config.log_level);
+  adapters::set_log_level(next.config.log_level);
+  for (const auto& line : next.kept_until_restart) spdlog::warn("{}", line);
 
-  poller_->configure(config, providers);
+  poller_->configure(next.config, next.providers);
 
   std::set<std::string> account_names;
-  for (const auto& account : config.accounts) account_names.insert(account.name);
+  for (const auto& account : next.config.accounts) account_names.insert(account.name);
   metrics_.retain_accounts(account_names);
-  metrics_.set_rules(config.rules);
+  metrics_.set_rules(next.config.rules);
 
-  if (admin_ && config.control_socket != config_.control_socket) {
-    spdlog::warn("control.socket changed; the daemon keeps its socket until restart path={}",
-                 field(config_.control_socket));
-    config.control_socket = config_.control_socket;
-  }
-  if (admin_ && config.store_path != config_.store_path) {
-    spdlog::warn("store.sqlite changed; the daemon keeps its store until restart path={}", field(config_.store_path));
-    config.store_path = config_.store_path;
-  }
-  if (!config_.path.empty() &&
-      (config.http_host != config_.http_host || config.http_port != config_.http_port) && admin_) {
-    spdlog::warn("http.listen changed; the admin server keeps its address until restart address={}",
-                 admin_address_);
-  }
-  providers_ = std::move(providers);
-  sandboxes_ = std::move(sandboxes);
-  executor_->configure(providers_, config.dry_run);
+  generation_ = std::move(next);
+  const config::Config& config = generation_.config;
+  executor_->configure(generation_.providers, config.dry_run);
   alerts_->configure(config.notifiers);
-  const std::string http_host = admin_ ? config_.http_host : config.http_host;
-  const std::uint16_t http_port = admin_ ? config_.http_port : config.http_port;
-  config_ = std::move(config);
-  config_.http_host = http_host;
-  config_.http_port = http_port;
-  runner_->configure(config_);
+  runner_->configure(config);
   for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
 
-  poller_->start(config_);
+  poller_->start(config);
 }
 
 void Daemon::load_state() {
@@ -200,8 +172,8 @@ void Daemon::load_state() {
 
 void Daemon::reload() {
   adapters::systemd::notify("RELOADING=1");
-  spdlog::info("reloading the configuration file={}", field(config_.path));
-  auto result = config::load_file(config_.path, config::SecretSources::from_process());
+  spdlog::info("reloading the configuration file={}", field(generation_.config.path));
+  auto result = config::load_file(generation_.config.path, config::SecretSources::from_process());
   if (!result.config) {
     for (const auto& diagnostic : result.diagnostics) {
       spdlog::error("config reload rejected: {}", diagnostic.to_string());
@@ -215,7 +187,7 @@ void Daemon::reload() {
   try {
     // Providers are built before anything else changes, so a failure here (an
     // unreadable CA bundle, an unusable key) leaves the running configuration intact.
-    apply(std::move(*result.config));
+    install(next_generation(generation_, std::move(*result.config), provider_factories()));
   } catch (const std::exception& e) {
     spdlog::error("config reload rejected; the previous configuration stays in force: {}", e.what());
     metrics_.set_config_reload(false, clock_.now());
@@ -223,14 +195,15 @@ void Daemon::reload() {
     return;
   }
   metrics_.set_config_reload(true, clock_.now());
-  spdlog::info("configuration reloaded accounts={} rules={}", config_.accounts.size(), config_.rules.size());
+  spdlog::info("configuration reloaded accounts={} rules={}", generation_.config.accounts.size(),
+               generation_.config.rules.size());
   adapters::systemd::notify("READY=1\nSTATUS=" + status_line());
 }
 
 std::string Daemon::status_line() const {
   return fmt::format("admin http on {}{}, watching {} accounts", admin_address_,
                      intake_ && !intake_->address().empty() ? ", webhooks on " + intake_->address() : "",
-                     config_.accounts.size());
+                     generation_.config.accounts.size());
 }
 
 void Daemon::shutdown() {
@@ -303,7 +276,7 @@ adapters::RouteTable Daemon::routes() {
   // for tests that compare it with topupd's journal.
   table["/sandbox/ledger"] = [this] {
     std::string body = "[";
-    for (const auto& [name, sandbox] : sandboxes_) {
+    for (const auto& [name, sandbox] : generation_.sandboxes) {
       body += (body.size() > 1 ? "," : "") + sandbox->ledger_json();
     }
     body += "]\n";

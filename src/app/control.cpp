@@ -90,7 +90,7 @@ std::string Daemon::control_status() {
         account->watch.consecutive_failures);
   }
   std::string rules;
-  for (const auto& rule : config_.rules) {
+  for (const auto& rule : generation_.config.rules) {
     const core::RuleState state = runner_->state(rule.name);
     rules += fmt::format("{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{}}}",
                          rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account),
@@ -111,7 +111,7 @@ std::string Daemon::control_status() {
   }
   return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}],"
                      "\"silences\":[{}]}}",
-                     executor_->paused() ? "true" : "false", config_.dry_run ? "true" : "false", accounts, rules, open, silences);
+                     executor_->paused() ? "true" : "false", generation_.config.dry_run ? "true" : "false", accounts, rules, open, silences);
 }
 
 std::string Daemon::control_history(const std::vector<std::string>& args) {
@@ -152,9 +152,9 @@ std::string Daemon::control_pause(bool pause) {
 
 std::string Daemon::control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                                     const std::string& reason) {
-  if (!config_.find_account(target)) {
+  if (!generation_.config.find_account(target)) {
     bool rule = false;
-    for (const auto& r : config_.rules) rule = rule || r.name == target;
+    for (const auto& r : generation_.config.rules) rule = rule || r.name == target;
     if (!rule) return failure(fmt::format("'{}' is neither a rule nor an account", target));
   }
   const auto length = core::parse_duration(duration);

@@ -1,7 +1,7 @@
 // The running daemon: one io_context and the parts that share it — the poller, the
 // rule runner, the top-up executor, the alert dispatcher — plus webhook intake, the
 // admin endpoints, topupctl's commands, SIGHUP (reload: build and apply a new config
-// generation), SIGTERM/SIGINT (stop) and the systemd watchdog. See
+// generation, generation.hpp), SIGTERM/SIGINT (stop) and the systemd watchdog. See
 // docs/ARCHITECTURE.md for the map.
 //
 // Private to src/app.
@@ -36,6 +36,7 @@
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
+#include "generation.hpp"
 #include "poller.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
@@ -53,7 +54,10 @@ class Daemon {
 
  private:
   // Lifecycle (app.cpp).
-  void apply(config::Config config);
+  // Hands a built generation to the parts; throws (changing nothing) when the webhook
+  // receiver cannot take its new address.
+  void install(Generation next);
+  ProviderFactories provider_factories();
   void reload();
   void shutdown();
   asio::awaitable<void> signal_loop();
@@ -87,9 +91,7 @@ class Daemon {
   adapters::SystemClock clock_;
   adapters::SystemRandom random_;
   adapters::Metrics metrics_;
-  config::Config config_;
-  std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
-  std::map<std::string, std::shared_ptr<adapters::SandboxProvider>> sandboxes_;
+  Generation generation_;  // the configuration in force and its providers
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
   std::unique_ptr<TopUpExecutor> executor_;  // likewise

@@ -34,7 +34,7 @@ void Daemon::notify(const core::Decision& decision, const std::string& action, c
 
 void Daemon::announce_firing_to_alertmanagers() {
   // Alertmanager forgets alerts that are not re-sent: tell it again what is firing.
-  for (const auto& rule : config_.rules) {
+  for (const auto& rule : generation_.config.rules) {
     const auto state = runner_->states().find(rule.name);
     if (!rule.alert || state == runner_->states().end() || state->second.phase != core::RulePhase::firing) continue;
     adapters::Notification n;

@@ -119,22 +119,23 @@ asio::awaitable<void> Poller::poll_loop(std::shared_ptr<AccountRuntime> account)
                 : core::jittered(poll.every, poll.jitter_percent, random_.next());
     first = false;
     account->timer.expires_after(delay);
+    const core::MonotonicTime due = clock_.monotonic() + delay;
     auto [error] = co_await account->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error && (account->stopped || !account->wake_requested)) break;  // retired by a reload or shutdown
     // How late the poll starts: near zero unless the event loop is overloaded.
-    if (!error) metrics_.observe_poll_lateness(std::chrono::steady_clock::now() - account->timer.expiry());
+    if (!error) metrics_.observe_poll_lateness(clock_.monotonic() - due);
   }
 }
 
 asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   const std::string& name = account.config.name;
   // Timed finer than the clock's milliseconds: loopback and nearby gateways answer in less.
-  const auto started = std::chrono::steady_clock::now();
+  const core::MonotonicTime started = clock_.monotonic();
   // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
   const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
   auto call = account.provider->balance(query);
   auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
-  metrics_.observe_poll_duration(name, std::chrono::steady_clock::now() - started);
+  metrics_.observe_poll_duration(name, clock_.monotonic() - started);
   if (account.stopped) co_return;
 
   if (result && !(result->currency() == account.config.currency)) {

@@ -17,11 +17,11 @@ namespace webhooks = adapters::webhooks;
 void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
   if (stopping_) return;
   const core::TopUpRecord* record = nullptr;
-  const auto gateway = providers_.find(provider);
+  const auto gateway = generation_.providers.find(provider);
   for (const auto& r : executor_->journal()) {
     if (r.provider != provider) continue;
     if ((!event.key.empty() && r.key == event.key) || (!event.reference.empty() && r.reference == event.reference) ||
-        (!event.partner_reference.empty() && gateway != providers_.end() &&
+        (!event.partner_reference.empty() && gateway != generation_.providers.end() &&
          gateway->second->partner_reference_names(event.partner_reference, r.key))) {
       record = &r;
       break;

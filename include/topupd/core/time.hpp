@@ -1,7 +1,8 @@
 // Time in topupd: wall-clock timestamps, durations and their text form.
 //
 // `Timestamp` is wall-clock time (for calendars, logs and journal rows) at millisecond
-// resolution; `MonotonicTime` is for measuring intervals. Neither is ever read inside
+// resolution; `MonotonicTime` is for measuring intervals, at the steady clock's own
+// resolution (a loopback answer takes well under a millisecond). Neither is ever read inside
 // `core`: callers pass `now` in, taken from a `Clock` (see clock.hpp).
 #pragma once
 
@@ -14,7 +15,7 @@ namespace topupd::core {
 
 using Duration = std::chrono::milliseconds;
 using Timestamp = std::chrono::sys_time<std::chrono::milliseconds>;
-using MonotonicTime = std::chrono::time_point<std::chrono::steady_clock, std::chrono::milliseconds>;
+using MonotonicTime = std::chrono::steady_clock::time_point;
 
 struct DurationParse {
   std::optional<Duration> value;

@@ -7,7 +7,7 @@ core::Timestamp SystemClock::now() const {
 }
 
 core::MonotonicTime SystemClock::monotonic() const {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now());
+  return std::chrono::steady_clock::now();
 }
 
 SystemRandom::SystemRandom() : engine_(std::random_device{}()) {}
