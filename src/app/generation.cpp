@@ -14,7 +14,7 @@ void build_providers(Generation& next, const Generation* running, const Provider
   for (const auto& provider : next.config.providers) {
     const config::ProviderConfig* previous = running ? running->config.find_provider(provider.name) : nullptr;
     const bool unchanged = previous && previous->same_settings(provider) && running->providers.count(provider.name);
-    if (provider.type != "sandbox") {
+    if (provider.type != config::ProviderType::sandbox) {
       next.providers[provider.name] = unchanged ? running->providers.at(provider.name) : make.http(provider);
       continue;
     }

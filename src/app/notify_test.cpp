@@ -51,7 +51,7 @@ int notify_test(const config::Config& config, const std::string& name) {
   const char* outcome = result.kind == adapters::DeliveryResult::Kind::delivered ? "delivered"
                         : result.kind == adapters::DeliveryResult::Kind::rejected ? "refused (not worth retrying)"
                                                                                    : "failed (would be retried)";
-  std::printf("notifier %s (%s): %s%s%s\n", name.c_str(), notifier_config->type.c_str(), outcome,
+  std::printf("notifier %s (%s): %s%s%s\n", name.c_str(), std::string(config::to_string(notifier_config->type.value_or(config::NotifierType::log))).c_str(), outcome,
               result.detail.empty() ? "" : ": ", result.detail.c_str());
   return result.kind == adapters::DeliveryResult::Kind::delivered ? 0 : 1;
 }

@@ -42,7 +42,8 @@ webhooks::Routes routes_of(const config::Config& config) {
     if (!provider.webhook.enabled) continue;
     webhooks::Endpoint endpoint;
     endpoint.provider = provider.name;
-    endpoint.type = provider.type;
+    if (!provider.type) continue;  // a loaded config always names one
+    endpoint.type = *provider.type;
     endpoint.secret = provider.webhook.secret;
     endpoint.tolerance = provider.webhook.tolerance;
     endpoint.generic.header = provider.webhook.header;

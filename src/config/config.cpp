@@ -36,7 +36,7 @@ const SandboxAccountConfig* ProviderConfig::find_sandbox_account(const std::stri
 }
 
 bool ProviderConfig::can_move_money() const {
-  return type == "sandbox" || type == "stripe" || type == "snap";
+  return type == ProviderType::sandbox || type == ProviderType::stripe || type == ProviderType::snap;
 }
 
 std::string SandboxGatewayConfig::setting(const std::string& key) const {
@@ -83,7 +83,7 @@ SandboxServerConfig default_sandbox_config() {
     g.type = type;
     g.settings = std::move(settings);
     g.simulation.name = type;
-    g.simulation.type = "sandbox";
+    g.simulation.type = ProviderType::sandbox;
     g.simulation.settle_after = std::chrono::seconds(5);
     return g;
   };

@@ -99,12 +99,19 @@ void Loader::load_providers(const YAML::Node& node) {
     if (!map.valid()) continue;
     ProviderConfig provider;
     provider.name = name;
-    if (auto type_text = string_at(map, "type")) provider.type = *type_text;
-    else if (!map.has("type")) map.missing("type", "sandbox, stripe, xendit, snap, midtrans_iris, flip or generic_http");
-    if (provider.type != "sandbox") {
+    if (auto type_text = string_at(map, "type")) {
+      provider.type = provider_type_named(*type_text);
+      if (!provider.type) {
+        error(path + ".type", config_.locations.find(path + ".type"),
+              fmt::format("unknown provider type '{}'; supported: {}", *type_text, provider_type_names()));
+      }
+    } else if (!map.has("type")) {
+      map.missing("type", "sandbox, stripe, xendit, snap, midtrans_iris, flip or generic_http");
+    }
+    if (provider.type != ProviderType::sandbox) {
       load_http_settings(map, provider);
       if (auto key = string_at(map, "api_key")) provider.api_key = *key;
-      if (provider.type == "snap") {
+      if (provider.type == ProviderType::snap) {
         auto& snap = provider.snap;
         if (auto v = string_at(map, "client_id")) snap.client_id = *v;
         if (auto v = string_at(map, "client_secret")) snap.client_secret = *v;
@@ -118,7 +125,7 @@ void Loader::load_providers(const YAML::Node& node) {
         if (auto v = string_at(map, "debit_source")) snap.debit_source = *v;
         if (snap.partner_id.empty()) snap.partner_id = snap.client_id;
       }
-      if (provider.type == "generic_http") load_generic(map, provider);
+      if (provider.type == ProviderType::generic_http) load_generic(map, provider);
       if (const YAML::Node* webhook = map.get("webhook")) load_provider_webhook(*webhook, path, provider);
       config_.providers.push_back(std::move(provider));
       continue;
@@ -190,7 +197,7 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
     SandboxGatewayConfig gateway;
     gateway.type = type;
     gateway.simulation.name = type;
-    gateway.simulation.type = "sandbox";
+    gateway.simulation.type = ProviderType::sandbox;
     for (const auto& key : kSettings.at(type)) {
       if (auto text = string_at(map, key)) gateway.settings[key] = *text;
     }

@@ -56,8 +56,13 @@ void Loader::load_notifiers(const YAML::Node& node) {
     if (!map.valid()) continue;
     NotifierConfig notifier;
     notifier.name = name;
-    if (auto v = string_at(map, "type")) notifier.type = *v;
-    else if (!map.has("type")) map.missing("type", "log, email, slack, telegram, webhook or alertmanager");
+    if (auto v = string_at(map, "type")) {
+      notifier.type = notifier_type_named(*v);
+      if (!notifier.type) {
+        error(path + ".type", config_.locations.find(path + ".type"),
+              fmt::format("unknown notifier type '{}'; supported: {}", *v, notifier_type_names()));
+      }
+    } else if (!map.has("type")) map.missing("type", "log, email, slack, telegram, webhook or alertmanager");
     if (type == "email") {
       if (auto v = string_at(map, "smtp")) notifier.url = *v;
       else if (!map.has("smtp")) map.missing("smtp", "the mail server, e.g. smtp://mail.example.com:587");

@@ -158,29 +158,32 @@ void Loader::load_webhooks(const YAML::Node& node) {
 
 // A provider's `webhook:` block; which keys it takes depends on the type.
 void Loader::load_provider_webhook(const YAML::Node& node, const std::string& path, ProviderConfig& provider) {
-  static const std::map<std::string, std::string> kSecretKey = {
-      {"stripe", "secret"}, {"snap", "public_key"}, {"midtrans_iris", "merchant_key"},
-      {"xendit", "callback_token"}, {"flip", "token"}, {"generic_http", "secret"}};
-  const auto secret_key = kSecretKey.find(provider.type);
-  if (secret_key == kSecretKey.end()) return;  // an unknown type is reported by validate
+  if (!provider.type) return;  // missing or unknown: already reported
+  static const std::map<ProviderType, std::string> kSecretKey = {
+      {ProviderType::stripe, "secret"}, {ProviderType::snap, "public_key"},
+      {ProviderType::midtrans_iris, "merchant_key"}, {ProviderType::xendit, "callback_token"},
+      {ProviderType::flip, "token"}, {ProviderType::generic_http, "secret"}};
+  const auto secret_key = kSecretKey.find(*provider.type);
+  if (secret_key == kSecretKey.end()) return;
   std::vector<std::string> keys = {secret_key->second, "allow_from"};
-  const bool timed = provider.type == "stripe" || provider.type == "snap" || provider.type == "generic_http";
+  const bool timed = provider.type == ProviderType::stripe || provider.type == ProviderType::snap ||
+                     provider.type == ProviderType::generic_http;
   if (timed) keys.push_back("tolerance");
-  if (provider.type == "generic_http") keys.insert(keys.end(), {"header", "encoding", "timestamp_header", "event_id"});
+  if (provider.type == ProviderType::generic_http) keys.insert(keys.end(), {"header", "encoding", "timestamp_header", "event_id"});
   Map map(*this, node, path + ".webhook", keys);
   if (!map.valid()) return;
   auto& w = provider.webhook;
   w.enabled = true;
   if (auto secret = string_at(map, secret_key->second)) w.secret = *secret;
   else if (!map.has(secret_key->second)) {
-    static const std::map<std::string, std::string> kWhat = {
-        {"stripe", "the endpoint's signing secret, whsec_…"},
-        {"snap", "the bank's PEM public key, e.g. ${file:/etc/topupd/bank-public.pem}"},
-        {"midtrans_iris", "the Iris merchant key"},
-        {"xendit", "the callback verification token from the Xendit dashboard"},
-        {"flip", "the validation token from the Flip dashboard"},
-        {"generic_http", "the shared HMAC-SHA512 secret"}};
-    map.missing(secret_key->second, kWhat.at(provider.type));
+    static const std::map<ProviderType, std::string> kWhat = {
+        {ProviderType::stripe, "the endpoint's signing secret, whsec_…"},
+        {ProviderType::snap, "the bank's PEM public key, e.g. ${file:/etc/topupd/bank-public.pem}"},
+        {ProviderType::midtrans_iris, "the Iris merchant key"},
+        {ProviderType::xendit, "the callback verification token from the Xendit dashboard"},
+        {ProviderType::flip, "the validation token from the Flip dashboard"},
+        {ProviderType::generic_http, "the shared HMAC-SHA512 secret"}};
+    map.missing(secret_key->second, kWhat.at(*provider.type));
   }
   if (auto list = networks_at(map, "allow_from")) w.allow_from = *list;
   if (auto d = duration_at(map, "tolerance")) w.tolerance = *d;

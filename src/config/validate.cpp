@@ -50,16 +50,8 @@ class Checker {
   void check_providers() {
     for (const auto& provider : config_.providers) {
       const std::string path = "providers." + provider.name;
-      if (provider.type.empty()) continue;  // reported while loading
-      static const std::set<std::string> kTypes = {"sandbox", "stripe", "xendit", "snap",
-                                                   "midtrans_iris", "flip", "generic_http"};
-      if (!kTypes.count(provider.type)) {
-        problem(path + ".type", fmt::format("unknown provider type '{}'; supported: sandbox, stripe, xendit, "
-                                            "snap, midtrans_iris, flip, generic_http",
-                                            provider.type));
-        continue;
-      }
-      if (provider.type != "sandbox") {
+      if (!provider.type) continue;  // missing or unknown: reported while loading
+      if (provider.type != ProviderType::sandbox) {
         check_http_provider(path, provider);
         continue;
       }
@@ -84,20 +76,20 @@ class Checker {
     if (!http.base_url.empty() && !is_url(http.base_url)) {
       problem(path + ".base_url", "expected an http:// or https:// URL");
     }
-    if (provider.type == "snap" && http.base_url.empty() && !config_.locations.has(path + ".base_url")) {
+    if (provider.type == ProviderType::snap && http.base_url.empty() && !config_.locations.has(path + ".base_url")) {
       problem(path + ".base_url", "missing required field 'base_url' (the bank's SNAP API, e.g. https://api.bank.co.id)");
     }
     for (const auto* timeout : {&http.connect_timeout, &http.tls_timeout, &http.request_timeout}) {
       if (timeout->count() <= 0) problem(path + ".timeouts", "every timeout must be longer than 0s");
     }
-    const bool keyed = provider.type == "stripe" || provider.type == "xendit" || provider.type == "midtrans_iris" ||
-                       provider.type == "flip";
+    const bool keyed = provider.type == ProviderType::stripe || provider.type == ProviderType::xendit || provider.type == ProviderType::midtrans_iris ||
+                       provider.type == ProviderType::flip;
     // A field that was written but failed to load has been reported already.
     auto missing = [&](const std::string& field) { return !config_.locations.has(path + "." + field); };
     if (keyed && provider.api_key.empty() && missing("api_key")) {
       problem(path + ".api_key", "missing required field 'api_key' (write it as ${cred:NAME} or ${env:NAME})");
     }
-    if (provider.type == "snap") {
+    if (provider.type == ProviderType::snap) {
       const auto& snap = provider.snap;
       if (snap.client_id.empty() && missing("client_id")) {
         problem(path + ".client_id", "missing required field 'client_id' (X-CLIENT-KEY)");
@@ -126,7 +118,7 @@ class Checker {
         problem(path + ".utc_offset", "expected +HH:MM, e.g. +07:00");
       }
     }
-    if (provider.type == "generic_http") {
+    if (provider.type == ProviderType::generic_http) {
       const auto& g = provider.generic;
       if (!g.url.empty() && !is_url(g.url)) problem(path + ".url", "expected an http:// or https:// URL");
       if (g.method != "GET" && g.method != "POST") problem(path + ".method", "expected GET or POST");
@@ -156,10 +148,10 @@ class Checker {
       if (!w.enabled) {
         problem(path, "webhooks are received only with a top-level webhooks: {listen: HOST:PORT} section");
       }
-      if (provider.type == "snap" && !hook.secret.empty() && hook.secret.find("PUBLIC KEY-----") == std::string::npos) {
+      if (provider.type == ProviderType::snap && !hook.secret.empty() && hook.secret.find("PUBLIC KEY-----") == std::string::npos) {
         problem(path + ".public_key", "not a PEM public key (expected a 'BEGIN PUBLIC KEY' block)");
       }
-      if (provider.type == "stripe" && hook.secret.find_first_of(" \t\r\n") != std::string::npos) {
+      if (provider.type == ProviderType::stripe && hook.secret.find_first_of(" \t\r\n") != std::string::npos) {
         problem(path + ".secret", "the signing secret contains whitespace; copy it again from the Stripe dashboard");
       }
       if (hook.tolerance.count() <= 0) problem(path + ".tolerance", "must be longer than 0s");
@@ -198,18 +190,19 @@ class Checker {
                                                 known_providers()));
         continue;
       }
-      static const std::map<std::string, std::set<std::string>> kBalances = {
-          {"sandbox", {"available"}}, {"stripe", {"available", "pending"}}, {"xendit", {"available", "holding"}},
-          {"snap", {"available"}}, {"midtrans_iris", {"available"}}, {"flip", {"available"}},
-          {"generic_http", {"available"}}};
-      if (auto kinds = kBalances.find(provider->type);
-          provider->type != "sandbox" && kinds != kBalances.end() && !kinds->second.count(account.balance)) {
+      if (!provider->type) continue;  // reported while loading
+      static const std::map<ProviderType, std::set<std::string>> kBalances = {
+          {ProviderType::stripe, {"available", "pending"}}, {ProviderType::xendit, {"available", "holding"}},
+          {ProviderType::snap, {"available"}}, {ProviderType::midtrans_iris, {"available"}},
+          {ProviderType::flip, {"available"}}, {ProviderType::generic_http, {"available"}}};
+      if (auto kinds = kBalances.find(*provider->type);
+          kinds != kBalances.end() && !kinds->second.count(account.balance)) {
         std::string allowed;
         for (const auto& k : kinds->second) allowed += (allowed.empty() ? "" : ", ") + k;
-        problem(path + ".balance", fmt::format("a {} provider reads: {}; not '{}'", provider->type, allowed,
-                                               account.balance));
+        problem(path + ".balance", fmt::format("a {} provider reads: {}; not '{}'", to_string(*provider->type),
+                                               allowed, account.balance));
       }
-      if (provider->type == "sandbox") {
+      if (provider->type == ProviderType::sandbox) {
         if (account.balance != "available") {
           problem(path + ".balance", fmt::format("the sandbox has one balance per account: "
                                                  "'available', not '{}'",
@@ -230,20 +223,13 @@ class Checker {
   }
 
   void check_notifiers() {
-    static const std::set<std::string> kTypes = {"log", "email", "slack", "telegram", "webhook", "alertmanager"};
     auto is_url = [](const std::string& url) {
       return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
     };
     for (const auto& n : config_.notifiers) {
       const std::string path = "notifiers." + n.name;
-      if (n.type.empty()) continue;
-      if (!kTypes.count(n.type)) {
-        problem(path + ".type", fmt::format("unknown notifier type '{}'; supported: log, email, slack, telegram, "
-                                            "webhook, alertmanager",
-                                            n.type));
-        continue;
-      }
-      if (n.type == "email") {
+      if (!n.type) continue;  // missing or unknown: reported while loading
+      if (n.type == NotifierType::email) {
         if (!n.url.empty() && n.url.rfind("smtp://", 0) != 0 && n.url.rfind("smtps://", 0) != 0) {
           problem(path + ".smtp", "expected smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit TLS)");
         }
@@ -256,12 +242,12 @@ class Checker {
         }
         if (config_.locations.has(path + ".to") && n.to.empty()) problem(path + ".to", "name at least one recipient");
       }
-      const char* url_key = n.type == "slack" ? ".webhook_url" : ".url";
-      if (n.type != "email" && !n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
+      const char* url_key = n.type == NotifierType::slack ? ".webhook_url" : ".url";
+      if (n.type != NotifierType::email && !n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
       for (std::size_t i = 0; i < n.urls.size(); ++i) {
         if (!is_url(n.urls[i])) problem(fmt::format("{}.url", path), "expected http:// or https:// URLs");
       }
-      if (n.type == "telegram" && !is_url(n.api_url)) problem(path + ".api_url", "expected an http:// or https:// URL");
+      if (n.type == NotifierType::telegram && !is_url(n.api_url)) problem(path + ".api_url", "expected an http:// or https:// URL");
       if (n.locale != "en" && n.locale != "id-ID") problem(path + ".locale", "expected en or id-ID");
       if (n.group_wait.count() < 0) problem(path + ".group_wait", "must not be negative");
       if (n.timeout.count() <= 0) problem(path + ".timeout", "must be longer than 0s");
@@ -356,12 +342,12 @@ class Checker {
                                          via, account.name, account.provider));
     }
     const bool sweep = top_up.method == core::TopUpMethod::sweep;
-    if (provider && !provider->can_move_money()) {
+    if (provider && provider->type && !provider->can_move_money()) {
       problem(base + ".method",
               fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
                           "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
-                          provider->name, provider->type));
-    } else if (provider && provider->type == "stripe" && sweep) {
+                          provider->name, to_string(*provider->type)));
+    } else if (provider && provider->type == ProviderType::stripe && sweep) {
       problem(base + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
                                             "(method: direct_debit); Stripe has no sweep between balances",
                                             provider->name));

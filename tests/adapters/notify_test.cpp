@@ -34,7 +34,7 @@ Notification firing() {
 config::NotifierConfig notifier(const char* type) {
   config::NotifierConfig c;
   c.name = type;
-  c.type = type;
+  c.type = config::notifier_type_named(type);
   c.locale = "id-ID";
   c.dashboard_url = "https://grafana.example/d/topupd";
   c.runbook_url = "https://wiki.example/topupd";

@@ -15,7 +15,7 @@ Money idr(std::int64_t major) { return Money(major * 100, *core::Currency::find(
 config::ProviderConfig sandbox_config(int noise_percent = 0) {
   config::ProviderConfig config;
   config.name = "demo";
-  config.type = "sandbox";
+  config.type = config::ProviderType::sandbox;
   config.settle_after = core::Duration(5s);
   config.accounts.push_back({"payout", idr(1'000'000), idr(60'000), idr(0), noise_percent, 0});
   config.accounts.push_back({"settlement", idr(500'000), idr(0), idr(6'000), noise_percent, 0});

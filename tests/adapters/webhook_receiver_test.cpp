@@ -59,18 +59,18 @@ struct Fixture {
   Fixture() {
     Endpoint stripe;
     stripe.provider = "stripe";
-    stripe.type = "stripe";
+    stripe.type = config::ProviderType::stripe;
     stripe.secret = kSecret;
     routes.endpoints.push_back(stripe);
     Endpoint flip;
     flip.provider = "flip";
-    flip.type = "flip";
+    flip.type = config::ProviderType::flip;
     flip.secret = "flip-token";
     flip.allow_from = {cidr("192.0.2.0/24")};
     routes.endpoints.push_back(flip);
     Endpoint generic;
     generic.provider = "bank";
-    generic.type = "generic_http";
+    generic.type = config::ProviderType::generic_http;
     generic.secret = "generic-secret";
     generic.event_id_pointer = "/event/id";
     routes.endpoints.push_back(generic);
@@ -218,7 +218,7 @@ TEST(WebhookReceiver, SnapNotificationsOnTheStandardPathGetSnapAnswers) {
   Routes routes;
   Endpoint snap;
   snap.provider = "bank";
-  snap.type = "snap";
+  snap.type = config::ProviderType::snap;
   snap.secret = "not a key";  // no signature can verify
   routes.endpoints.push_back(snap);
   routes.snap_prefix = "/snap";
@@ -244,7 +244,7 @@ TEST(WebhookReceiver, SnapNotificationsOnTheStandardPathGetSnapAnswers) {
 
 TEST(WebhookReceiver, SnapEventsMapTransactionStatusCodes) {
   Endpoint snap;
-  snap.type = "snap";
+  snap.type = config::ProviderType::snap;
   std::string why;
   auto event = [&](const std::string& body) {
     return parse_event(snap, Incoming{"POST", "/", {}, body, kNow}, why);

@@ -23,7 +23,7 @@ class AlertDispatcherTest : public ::testing::Test {
   static config::NotifierConfig notifier_config(const std::string& name) {
     config::NotifierConfig c;
     c.name = name;
-    c.type = name == "am" ? "alertmanager" : "webhook";
+    c.type = name == "am" ? config::NotifierType::alertmanager : config::NotifierType::webhook;
     return c;
   }
 

@@ -328,3 +328,26 @@ TEST(SandboxConfigTest, TheBuiltInGatewaysCoverEveryFormatButSnap) {
 
 }  // namespace
 }  // namespace topupd::config
+
+namespace topupd::config {
+namespace {
+
+TEST(Kinds, EveryProviderAndNotifierTypeIsSpelledOneWay) {
+  for (const auto type : {ProviderType::sandbox, ProviderType::stripe, ProviderType::xendit, ProviderType::snap,
+                          ProviderType::midtrans_iris, ProviderType::flip, ProviderType::generic_http}) {
+    EXPECT_EQ(provider_type_named(to_string(type)), type) << to_string(type);
+    EXPECT_NE(provider_type_names().find(to_string(type)), std::string::npos);
+  }
+  for (const auto type : {NotifierType::log, NotifierType::email, NotifierType::slack, NotifierType::telegram,
+                          NotifierType::webhook, NotifierType::alertmanager}) {
+    EXPECT_EQ(notifier_type_named(to_string(type)), type) << to_string(type);
+    EXPECT_NE(notifier_type_names().find(to_string(type)), std::string::npos);
+  }
+  EXPECT_FALSE(provider_type_named("Stripe"));
+  EXPECT_FALSE(provider_type_named(""));
+  EXPECT_FALSE(notifier_type_named("pagerduty"));
+  EXPECT_EQ(provider_type_names(), "sandbox, stripe, xendit, snap, midtrans_iris, flip, generic_http");
+}
+
+}  // namespace
+}  // namespace topupd::config

@@ -24,7 +24,7 @@ adapters::webhooks::Routes make_routes() {
   for (const char* type : types) {
     adapters::webhooks::Endpoint endpoint;
     endpoint.provider = type;
-    endpoint.type = type;
+    endpoint.type = *config::provider_type_named(type);
     endpoint.secret = "fuzz-secret-never-in-the-input";
     if (std::string(type) == "generic_http") endpoint.generic.timestamp_header = "X-Timestamp";
     if (std::string(type) == "flip") endpoint.allow_from = {*core::parse_cidr("127.0.0.0/8").value};
@@ -61,8 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto now = core::Timestamp(std::chrono::seconds(1700000000));
   const auto delivery = adapters::webhooks::check_delivery(routes, request, now);
   if (delivery.outcome == adapters::webhooks::Outcome::accepted) {
-    const std::string& type = delivery.endpoint->type;
-    if (type != "xendit" && type != "flip") std::abort();  // a MAC or signature was forged
+    const config::ProviderType type = delivery.endpoint->type;
+    if (type != config::ProviderType::xendit && type != config::ProviderType::flip) std::abort();  // a MAC or signature was forged
   }
   (void)adapters::webhooks::answer(delivery);
   (void)adapters::webhooks::too_large(routes, request.path);

@@ -105,7 +105,7 @@ const TempDir& keys() {
 config::ProviderConfig provider_config(const std::string& type, const std::string& base) {
   config::ProviderConfig c;
   c.name = type;
-  c.type = type;
+  c.type = config::provider_type_named(type);
   c.http.base_url = base;
   c.http.max_attempts = 1;  // the tests look at single answers
   c.http.breaker_failures = 1000;

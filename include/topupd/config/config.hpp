@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "topupd/config/kinds.hpp"
 #include "topupd/core/ip_network.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/rules.hpp"
@@ -141,7 +142,8 @@ struct ProviderWebhookConfig {
 
 struct ProviderConfig {
   std::string name;
-  std::string type;  // sandbox | stripe | xendit | snap | midtrans_iris | flip | generic_http
+  // Empty only in a config that failed to load (a missing or unknown `type:`).
+  std::optional<ProviderType> type;
   // HTTP gateways:
   HttpConfig http;
   std::string api_key;  // stripe, xendit, midtrans_iris, flip
@@ -185,7 +187,7 @@ struct WebhooksConfig {
 // Where alerts go. Every message goes through the durable outbox first.
 struct NotifierConfig {
   std::string name;
-  std::string type;  // log | email | slack | telegram | webhook | alertmanager
+  std::optional<NotifierType> type;  // empty only in a config that failed to load
   std::string url;                // slack: the incoming-webhook URL; webhook: where to POST; email: smtp(s)://host:port
   std::vector<std::string> urls;  // alertmanager: every instance's base URL
   std::string bot_token;          // telegram

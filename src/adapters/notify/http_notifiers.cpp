@@ -340,11 +340,15 @@ std::string alertmanager_payload(std::span<const Notification> alerts, const con
 
 std::shared_ptr<Notifier> make_notifier(const config::NotifierConfig& config, boost::asio::any_io_executor executor,
                                         const core::Clock& clock, core::Random& random) {
-  if (config.type == "slack") return std::make_shared<SlackNotifier>(config, executor, clock, random, 1);
-  if (config.type == "telegram") return std::make_shared<TelegramNotifier>(config, executor, clock, random, 1);
-  if (config.type == "webhook") return std::make_shared<WebhookNotifier>(config, executor, clock, random, 10);
-  if (config.type == "alertmanager") return std::make_shared<AlertmanagerNotifier>(config, executor, clock, random, 10);
-  if (config.type == "email") return make_email_notifier(config, clock, random);
+  using config::NotifierType;
+  switch (config.type.value_or(NotifierType::log)) {
+    case NotifierType::slack: return std::make_shared<SlackNotifier>(config, executor, clock, random, 1);
+    case NotifierType::telegram: return std::make_shared<TelegramNotifier>(config, executor, clock, random, 1);
+    case NotifierType::webhook: return std::make_shared<WebhookNotifier>(config, executor, clock, random, 10);
+    case NotifierType::alertmanager: return std::make_shared<AlertmanagerNotifier>(config, executor, clock, random, 10);
+    case NotifierType::email: return make_email_notifier(config, clock, random);
+    case NotifierType::log: break;
+  }
   return std::make_shared<LogNotifier>(config.name);
 }
 

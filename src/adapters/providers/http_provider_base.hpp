@@ -26,6 +26,8 @@ class HttpProvider : public Provider {
   asio::awaitable<Reply> call(net::Request request);
   // What a non-2xx status means. `moves_money`: a 5xx may have been executed.
   ProviderError status_error(const net::Response& response, bool moves_money) const;
+  // "stripe", "xendit", …: for messages.
+  std::string_view type_name() const { return config_.type ? config::to_string(*config_.type) : "?"; }
   ProviderError malformed(const std::string& what, bool moves_money) const;
   static std::string basic_auth(const std::string& user, const std::string& password);
 

@@ -95,7 +95,7 @@ std::string HttpProvider::basic_auth(const std::string& user, const std::string&
 
 ProviderResult<TopUpReceipt> HttpProvider::unsupported() const {
   return ProviderError{FailureKind::not_retryable, "unsupported",
-                       fmt::format("{} ({}) has no API to move money in", config_.name, config_.type)};
+                       fmt::format("{} ({}) has no API to move money in", config_.name, type_name())};
 }
 
 namespace {
@@ -108,7 +108,7 @@ class BalanceOnly : public HttpProvider {
   asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest&) override { co_return unsupported(); }
   asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest&, const std::string&) override {
     co_return ProviderError{FailureKind::not_retryable, "unsupported",
-                            fmt::format("{} ({}) has no top-ups to look up", config_.name, config_.type)};
+                            fmt::format("{} ({}) has no top-ups to look up", config_.name, type_name())};
   }
 
   asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
@@ -347,13 +347,18 @@ std::shared_ptr<Provider> make_http_provider(const config::ProviderConfig& confi
                                              boost::asio::any_io_executor executor, const core::Clock& clock,
                                              core::Random& random) {
   using namespace providers;
-  if (config.type == "stripe") return std::make_shared<Stripe>(config, std::move(executor), clock, random);
-  if (config.type == "xendit") return std::make_shared<Xendit>(config, std::move(executor), clock, random);
-  if (config.type == "midtrans_iris") return std::make_shared<MidtransIris>(config, std::move(executor), clock, random);
-  if (config.type == "flip") return std::make_shared<Flip>(config, std::move(executor), clock, random);
-  if (config.type == "generic_http") return std::make_shared<GenericHttp>(config, std::move(executor), clock, random);
-  if (config.type == "snap") return make_snap(config, std::move(executor), clock, random);
-  throw std::runtime_error("unknown provider type " + config.type);
+  using config::ProviderType;
+  if (!config.type) throw std::runtime_error("provider " + config.name + " has no type");
+  switch (*config.type) {
+    case ProviderType::stripe: return std::make_shared<Stripe>(config, std::move(executor), clock, random);
+    case ProviderType::xendit: return std::make_shared<Xendit>(config, std::move(executor), clock, random);
+    case ProviderType::midtrans_iris: return std::make_shared<MidtransIris>(config, std::move(executor), clock, random);
+    case ProviderType::flip: return std::make_shared<Flip>(config, std::move(executor), clock, random);
+    case ProviderType::generic_http: return std::make_shared<GenericHttp>(config, std::move(executor), clock, random);
+    case ProviderType::snap: return make_snap(config, std::move(executor), clock, random);
+    case ProviderType::sandbox: break;
+  }
+  throw std::runtime_error("provider " + config.name + " is a sandbox, not an HTTP gateway");
 }
 
 }  // namespace topupd::adapters

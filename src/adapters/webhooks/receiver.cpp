@@ -6,6 +6,8 @@
 #include "topupd/adapters/json.hpp"
 
 namespace topupd::adapters::webhooks {
+
+using config::ProviderType;
 namespace {
 
 constexpr std::string_view kPrefix = "/webhooks/";
@@ -33,11 +35,11 @@ bool allowed(const std::vector<core::Cidr>& list, const core::IpAddress& client)
 }
 
 Verification verify(const Endpoint& endpoint, const Incoming& in) {
-  if (endpoint.type == "stripe") return verify_stripe(in, endpoint.secret, endpoint.tolerance);
-  if (endpoint.type == "snap") return verify_snap(in, endpoint.secret, endpoint.tolerance);
-  if (endpoint.type == "midtrans_iris") return verify_iris(in, endpoint.secret);
-  if (endpoint.type == "xendit") return verify_xendit(in, endpoint.secret);
-  if (endpoint.type == "flip") return verify_flip(in, endpoint.secret);
+  if (endpoint.type == ProviderType::stripe) return verify_stripe(in, endpoint.secret, endpoint.tolerance);
+  if (endpoint.type == ProviderType::snap) return verify_snap(in, endpoint.secret, endpoint.tolerance);
+  if (endpoint.type == ProviderType::midtrans_iris) return verify_iris(in, endpoint.secret);
+  if (endpoint.type == ProviderType::xendit) return verify_xendit(in, endpoint.secret);
+  if (endpoint.type == ProviderType::flip) return verify_flip(in, endpoint.secret);
   GenericScheme scheme = endpoint.generic;
   scheme.tolerance = endpoint.tolerance;
   return verify_generic(in, endpoint.secret, scheme);
@@ -158,15 +160,15 @@ const Endpoint* route(const Routes& routes, const std::string& path) {
   for (const auto& notify : kSnapNotifyPaths) {
     if (path != routes.snap_prefix + notify.path) continue;
     for (const auto& endpoint : routes.endpoints) {
-      if (endpoint.type == "snap") return &endpoint;
+      if (endpoint.type == ProviderType::snap) return &endpoint;
     }
   }
   return nullptr;
 }
 
 std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, std::string& why) {
-  const std::string& type = endpoint.type;
-  if (type == "flip") {
+  const ProviderType type = endpoint.type;
+  if (type == ProviderType::flip) {
     // form: data=<JSON text>&token=…
     std::optional<json::Value> data;
     for (const auto& [name, value] : net::parse_form(in.body)) {
@@ -188,11 +190,11 @@ std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, s
     why = "the body is not a JSON object";
     return std::nullopt;
   }
-  if (type == "stripe") return stripe_event(*body, why);
-  if (type == "snap") return snap_event(*body, why);
-  if (type == "midtrans_iris") return iris_event(*body, why);
+  if (type == ProviderType::stripe) return stripe_event(*body, why);
+  if (type == ProviderType::snap) return snap_event(*body, why);
+  if (type == ProviderType::midtrans_iris) return iris_event(*body, why);
   Event event;
-  if (type == "xendit") {
+  if (type == ProviderType::xendit) {
     event.type = body->string_at("event").value_or("callback");
     if (auto id = body->string_at("id")) event.id = *id;
     else if (auto header = net::find_header(in.headers, "webhook-id")) event.id = *header;
@@ -238,7 +240,7 @@ Delivery check_delivery(const Routes& routes, const net::ServerRequest& request,
 
   if (request.method != "POST") return refuse(Outcome::malformed, "only POST is accepted");
   const std::string media = media_type(request.header("Content-Type"));
-  const char* expected = first->type == "flip" ? "application/x-www-form-urlencoded" : "application/json";
+  const char* expected = first->type == ProviderType::flip ? "application/x-www-form-urlencoded" : "application/json";
   if (media != expected) {
     refuse(Outcome::malformed, fmt::format("content type must be {}", expected));
     out.status = 415;
@@ -252,7 +254,7 @@ Delivery check_delivery(const Routes& routes, const net::ServerRequest& request,
   Verification verdict{Verdict::bad_signature, "no endpoint admits this client"};
   bool admitted = false;
   for (const auto& endpoint : routes.endpoints) {
-    if (shared ? endpoint.type != "snap" : &endpoint != first) continue;
+    if (shared ? endpoint.type != ProviderType::snap : &endpoint != first) continue;
     if (!allowed(endpoint.allow_from, *client)) continue;
     admitted = true;
     out.endpoint = &endpoint;
@@ -275,7 +277,7 @@ net::ServerResponse answer(const Delivery& delivery) {
   const int status = delivery.status;
   const Outcome outcome = delivery.outcome;
   const bool ok = status == 200;
-  if (delivery.endpoint && delivery.endpoint->type == "snap") {
+  if (delivery.endpoint && delivery.endpoint->type == ProviderType::snap) {
     // SNAP answers carry HTTP status, service code and case: 2005600, 4015600, …
     const std::string code = fmt::format("{}{}00", status, delivery.service_code);
     const char* message = ok                ? "Successful"

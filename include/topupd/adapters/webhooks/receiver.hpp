@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "topupd/config/kinds.hpp"
 #include "topupd/core/ip_network.hpp"
 #include "topupd/adapters/net/http_server.hpp"
 #include "topupd/adapters/webhooks/verify.hpp"
@@ -28,7 +29,7 @@ const char* to_string(Outcome outcome);
 
 struct Endpoint {
   std::string provider;  // the provider's name in the config: the route is /webhooks/{provider}
-  std::string type;      // stripe | snap | midtrans_iris | xendit | flip | generic_http
+  config::ProviderType type = config::ProviderType::generic_http;  // the wire format
   // stripe: the endpoint secret (whsec_…); snap: the sender's PEM public key;
   // midtrans_iris: the merchant key; xendit: the callback token; flip: the validation
   // token; generic_http: the HMAC-SHA512 secret.
