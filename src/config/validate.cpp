@@ -1,433 +1,275 @@
 // Semantic validation of a typed Config: references between sections, currencies and
-// ranges. Pure: no I/O, locations come from the config's SourceMap.
+// ranges — servers, providers, webhooks, accounts and notifiers here, rules in
+// validate_rules.cpp. Pure: no I/O, locations come from the config's SourceMap.
 #include <set>
 
 #include <fmt/format.h>
 
-#include "topupd/config/config.hpp"
+#include "checker.hpp"
 
 namespace topupd::config {
-namespace {
 
 using core::Money;
 
-class Checker {
- public:
-  explicit Checker(const Config& config) : config_(config) {}
+void Checker::problem(const std::string& field, std::string message) {
+  diagnostics_.push_back({config_.path, config_.locations.find(field), field, std::move(message)});
+}
 
-  void problem(const std::string& field, std::string message) {
-    diagnostics_.push_back({config_.path, config_.locations.find(field), field, std::move(message)});
+void Checker::currency_matches(const std::string& field, const std::optional<Money>& money,
+                      const AccountConfig& account) {
+  if (money && !(money->currency() == account.currency)) {
+    problem(field, fmt::format("currency {} does not match account '{}' ({})",
+                               money->currency().code(), account.name, account.currency.code()));
   }
+}
 
-  void currency_matches(const std::string& field, const std::optional<Money>& money,
-                        const AccountConfig& account) {
-    if (money && !(money->currency() == account.currency)) {
-      problem(field, fmt::format("currency {} does not match account '{}' ({})",
-                                 money->currency().code(), account.name, account.currency.code()));
+std::vector<Diagnostic> Checker::run() {
+  check_log_level();
+  check_providers();
+  check_webhooks();
+  check_accounts();
+  check_notifiers();
+  check_rules();
+  return std::move(diagnostics_);
+}
+
+void Checker::check_log_level() {
+  for (const char* const* level = kLogLevels; *level; ++level) {
+    if (config_.log_level == *level) return;
+  }
+  problem("log.level", fmt::format("unknown log level '{}'; expected trace, debug, info, warn, "
+                                   "error or off",
+                                   config_.log_level));
+}
+
+void Checker::check_providers() {
+  for (const auto& provider : config_.providers) {
+    const std::string path = "providers." + provider.name;
+    if (!provider.type) continue;  // missing or unknown: reported while loading
+    if (provider.type != ProviderType::sandbox) {
+      check_http_provider(path, provider);
+      continue;
     }
-  }
-
-  std::vector<Diagnostic> run() {
-    check_log_level();
-    check_providers();
-    check_webhooks();
-    check_accounts();
-    check_notifiers();
-    check_rules();
-    return std::move(diagnostics_);
-  }
-
- private:
-  void check_log_level() {
-    for (const char* const* level = kLogLevels; *level; ++level) {
-      if (config_.log_level == *level) return;
-    }
-    problem("log.level", fmt::format("unknown log level '{}'; expected trace, debug, info, warn, "
-                                     "error or off",
-                                     config_.log_level));
-  }
-
-  void check_providers() {
-    for (const auto& provider : config_.providers) {
-      const std::string path = "providers." + provider.name;
-      if (!provider.type) continue;  // missing or unknown: reported while loading
-      if (provider.type != ProviderType::sandbox) {
-        check_http_provider(path, provider);
-        continue;
+    if (provider.settle_after.count() < 0) problem(path + ".settle_after", "must not be negative");
+    for (const auto& account : provider.accounts) {
+      const std::string account_path = path + ".accounts." + account.id;
+      if (account.drain_per_minute.is_negative()) {
+        problem(account_path + ".drain_per_minute", "must not be negative");
       }
-      if (provider.settle_after.count() < 0) problem(path + ".settle_after", "must not be negative");
-      for (const auto& account : provider.accounts) {
-        const std::string account_path = path + ".accounts." + account.id;
-        if (account.drain_per_minute.is_negative()) {
-          problem(account_path + ".drain_per_minute", "must not be negative");
-        }
-        if (account.inflow_per_minute.is_negative()) {
-          problem(account_path + ".inflow_per_minute", "must not be negative");
-        }
+      if (account.inflow_per_minute.is_negative()) {
+        problem(account_path + ".inflow_per_minute", "must not be negative");
       }
     }
   }
+}
 
-  void check_http_provider(const std::string& path, const ProviderConfig& provider) {
-    const auto& http = provider.http;
-    auto is_url = [](const std::string& url) {
-      return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-    };
-    if (!http.base_url.empty() && !is_url(http.base_url)) {
-      problem(path + ".base_url", "expected an http:// or https:// URL");
+void Checker::check_http_provider(const std::string& path, const ProviderConfig& provider) {
+  const auto& http = provider.http;
+  auto is_url = [](const std::string& url) {
+    return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+  };
+  if (!http.base_url.empty() && !is_url(http.base_url)) {
+    problem(path + ".base_url", "expected an http:// or https:// URL");
+  }
+  if (provider.type == ProviderType::snap && http.base_url.empty() && !config_.locations.has(path + ".base_url")) {
+    problem(path + ".base_url", "missing required field 'base_url' (the bank's SNAP API, e.g. https://api.bank.co.id)");
+  }
+  for (const auto* timeout : {&http.connect_timeout, &http.tls_timeout, &http.request_timeout}) {
+    if (timeout->count() <= 0) problem(path + ".timeouts", "every timeout must be longer than 0s");
+  }
+  const bool keyed = provider.type == ProviderType::stripe || provider.type == ProviderType::xendit || provider.type == ProviderType::midtrans_iris ||
+                     provider.type == ProviderType::flip;
+  // A field that was written but failed to load has been reported already.
+  auto missing = [&](const std::string& field) { return !config_.locations.has(path + "." + field); };
+  if (keyed && provider.api_key.empty() && missing("api_key")) {
+    problem(path + ".api_key", "missing required field 'api_key' (write it as ${cred:NAME} or ${env:NAME})");
+  }
+  if (provider.type == ProviderType::snap) {
+    const auto& snap = provider.snap;
+    if (snap.client_id.empty() && missing("client_id")) {
+      problem(path + ".client_id", "missing required field 'client_id' (X-CLIENT-KEY)");
     }
-    if (provider.type == ProviderType::snap && http.base_url.empty() && !config_.locations.has(path + ".base_url")) {
-      problem(path + ".base_url", "missing required field 'base_url' (the bank's SNAP API, e.g. https://api.bank.co.id)");
+    if (snap.client_secret.empty() && missing("client_secret")) {
+      problem(path + ".client_secret", "missing required field 'client_secret'");
     }
-    for (const auto* timeout : {&http.connect_timeout, &http.tls_timeout, &http.request_timeout}) {
-      if (timeout->count() <= 0) problem(path + ".timeouts", "every timeout must be longer than 0s");
+    if (snap.private_key.empty()) {
+      if (missing("private_key")) {
+        problem(path + ".private_key", "missing required field 'private_key' (PEM, e.g. ${file:/etc/topupd/snap.pem})");
+      }
+    } else if (snap.private_key.find("PRIVATE KEY-----") == std::string::npos) {
+      problem(path + ".private_key", "not a PEM private key (expected a PKCS#8 'BEGIN PRIVATE KEY' block)");
     }
-    const bool keyed = provider.type == ProviderType::stripe || provider.type == ProviderType::xendit || provider.type == ProviderType::midtrans_iris ||
-                       provider.type == ProviderType::flip;
-    // A field that was written but failed to load has been reported already.
-    auto missing = [&](const std::string& field) { return !config_.locations.has(path + "." + field); };
-    if (keyed && provider.api_key.empty() && missing("api_key")) {
-      problem(path + ".api_key", "missing required field 'api_key' (write it as ${cred:NAME} or ${env:NAME})");
+    if (snap.signature_encoding != "base64" && snap.signature_encoding != "hex") {
+      problem(path + ".signature_encoding", "expected base64 or hex");
     }
-    if (provider.type == ProviderType::snap) {
-      const auto& snap = provider.snap;
-      if (snap.client_id.empty() && missing("client_id")) {
-        problem(path + ".client_id", "missing required field 'client_id' (X-CLIENT-KEY)");
-      }
-      if (snap.client_secret.empty() && missing("client_secret")) {
-        problem(path + ".client_secret", "missing required field 'client_secret'");
-      }
-      if (snap.private_key.empty()) {
-        if (missing("private_key")) {
-          problem(path + ".private_key", "missing required field 'private_key' (PEM, e.g. ${file:/etc/topupd/snap.pem})");
-        }
-      } else if (snap.private_key.find("PRIVATE KEY-----") == std::string::npos) {
-        problem(path + ".private_key", "not a PEM private key (expected a PKCS#8 'BEGIN PRIVATE KEY' block)");
-      }
-      if (snap.signature_encoding != "base64" && snap.signature_encoding != "hex") {
-        problem(path + ".signature_encoding", "expected base64 or hex");
-      }
-      if (snap.balance_field != "availableBalance" && snap.balance_field != "amount" &&
-          snap.balance_field != "ledgerBalance" && snap.balance_field != "floatAmount" &&
-          snap.balance_field != "holdAmount") {
-        problem(path + ".balance_field",
-                "expected availableBalance, amount, ledgerBalance, floatAmount or holdAmount");
-      }
-      const auto& off = snap.utc_offset;
-      if (off.size() != 6 || (off[0] != '+' && off[0] != '-') || off[3] != ':') {
-        problem(path + ".utc_offset", "expected +HH:MM, e.g. +07:00");
-      }
+    if (snap.balance_field != "availableBalance" && snap.balance_field != "amount" &&
+        snap.balance_field != "ledgerBalance" && snap.balance_field != "floatAmount" &&
+        snap.balance_field != "holdAmount") {
+      problem(path + ".balance_field",
+              "expected availableBalance, amount, ledgerBalance, floatAmount or holdAmount");
     }
-    if (provider.type == ProviderType::generic_http) {
-      const auto& g = provider.generic;
-      if (!g.url.empty() && !is_url(g.url)) problem(path + ".url", "expected an http:// or https:// URL");
-      if (g.method != "GET" && g.method != "POST") problem(path + ".method", "expected GET or POST");
-      if (g.amount_form != "minor" && g.amount_form != "major" && g.amount_form != "string") {
-        problem(path + ".amount.form", "expected minor (integer minor units), major (decimal number) or string (decimal text)");
-      }
-      if (!g.amount_pointer.empty() && g.amount_pointer.front() != '/') {
-        problem(path + ".amount.pointer", "a JSON Pointer starts with '/', e.g. /data/balance");
-      }
-      if (!g.currency.empty() && !core::Currency::find(g.currency)) {
-        problem(path + ".amount.currency", fmt::format("unknown currency '{}'", g.currency));
-      }
-      if (!g.basic_username.empty() && !g.bearer_token.empty()) {
-        problem(path + ".auth", "choose basic or bearer, not both");
-      }
+    const auto& off = snap.utc_offset;
+    if (off.size() != 6 || (off[0] != '+' && off[0] != '-') || off[3] != ':') {
+      problem(path + ".utc_offset", "expected +HH:MM, e.g. +07:00");
     }
   }
-
-  void check_webhooks() {
-    const auto& w = config_.webhooks;
-    bool any = false;
-    for (const auto& provider : config_.providers) {
-      if (!provider.webhook.enabled) continue;
-      any = true;
-      const std::string path = "providers." + provider.name + ".webhook";
-      const auto& hook = provider.webhook;
-      if (!w.enabled) {
-        problem(path, "webhooks are received only with a top-level webhooks: {listen: HOST:PORT} section");
-      }
-      if (provider.type == ProviderType::snap && !hook.secret.empty() && hook.secret.find("PUBLIC KEY-----") == std::string::npos) {
-        problem(path + ".public_key", "not a PEM public key (expected a 'BEGIN PUBLIC KEY' block)");
-      }
-      if (provider.type == ProviderType::stripe && hook.secret.find_first_of(" \t\r\n") != std::string::npos) {
-        problem(path + ".secret", "the signing secret contains whitespace; copy it again from the Stripe dashboard");
-      }
-      if (hook.tolerance.count() <= 0) problem(path + ".tolerance", "must be longer than 0s");
-      if (hook.encoding != "hex" && hook.encoding != "base64") problem(path + ".encoding", "expected hex or base64");
-      if (!hook.event_id.empty() && hook.event_id.front() != '/') {
-        problem(path + ".event_id", "a JSON Pointer starts with '/', e.g. /id");
-      }
+  if (provider.type == ProviderType::generic_http) {
+    const auto& g = provider.generic;
+    if (!g.url.empty() && !is_url(g.url)) problem(path + ".url", "expected an http:// or https:// URL");
+    if (g.method != "GET" && g.method != "POST") problem(path + ".method", "expected GET or POST");
+    if (g.amount_form != "minor" && g.amount_form != "major" && g.amount_form != "string") {
+      problem(path + ".amount.form", "expected minor (integer minor units), major (decimal number) or string (decimal text)");
     }
-    if (!w.enabled) return;
-    if (!any) {
-      problem("webhooks", "no provider has a webhook: block, so nothing would be received; add one "
-                          "(e.g. providers.stripe.webhook.secret) or remove this section");
+    if (!g.amount_pointer.empty() && g.amount_pointer.front() != '/') {
+      problem(path + ".amount.pointer", "a JSON Pointer starts with '/', e.g. /data/balance");
     }
-    if (w.tls_cert.empty() != w.tls_key.empty()) problem("webhooks.tls", "give both cert and key");
-    if (w.timeout.count() <= 0) problem("webhooks.timeout", "must be longer than 0s");
-    if (w.keep_events_for < std::chrono::hours(1)) {
-      problem("webhooks.keep_events_for", "keep event ids for at least 1h, longer than any gateway redelivers");
+    if (!g.currency.empty() && !core::Currency::find(g.currency)) {
+      problem(path + ".amount.currency", fmt::format("unknown currency '{}'", g.currency));
     }
-    if (!w.snap_prefix.empty() && (w.snap_prefix.front() != '/' || w.snap_prefix.back() == '/')) {
-      problem("webhooks.snap_prefix", "expected a path such as /snap (leading '/', no trailing '/')");
-    }
-    if (w.enabled && w.port != 0 && w.port == config_.http_port && w.host == config_.http_host) {
-      problem("webhooks.listen", "is the same address as http.listen; give the receiver its own port");
+    if (!g.basic_username.empty() && !g.bearer_token.empty()) {
+      problem(path + ".auth", "choose basic or bearer, not both");
     }
   }
+}
 
-  void check_accounts() {
-    for (const auto& account : config_.accounts) {
-      const std::string path = "accounts." + account.name;
-      if (account.poll.every.count() <= 0) problem(path + ".poll.every", "must be longer than 0s");
-      if (account.poll.timeout.count() <= 0) problem(path + ".poll.timeout", "must be longer than 0s");
-      if (account.provider.empty()) continue;
-      const ProviderConfig* provider = config_.find_provider(account.provider);
-      if (!provider) {
-        problem(path + ".provider", fmt::format("unknown provider '{}'{}", account.provider,
-                                                known_providers()));
-        continue;
-      }
-      if (!provider->type) continue;  // reported while loading
-      static const std::map<ProviderType, std::set<std::string>> kBalances = {
-          {ProviderType::stripe, {"available", "pending"}}, {ProviderType::xendit, {"available", "holding"}},
-          {ProviderType::snap, {"available"}}, {ProviderType::midtrans_iris, {"available"}},
-          {ProviderType::flip, {"available"}}, {ProviderType::generic_http, {"available"}}};
-      if (auto kinds = kBalances.find(*provider->type);
-          kinds != kBalances.end() && !kinds->second.count(account.balance)) {
-        std::string allowed;
-        for (const auto& k : kinds->second) allowed += (allowed.empty() ? "" : ", ") + k;
-        problem(path + ".balance", fmt::format("a {} provider reads: {}; not '{}'", to_string(*provider->type),
-                                               allowed, account.balance));
-      }
-      if (provider->type == ProviderType::sandbox) {
-        if (account.balance != "available") {
-          problem(path + ".balance", fmt::format("the sandbox has one balance per account: "
-                                                 "'available', not '{}'",
-                                                 account.balance));
-        }
-        const SandboxAccountConfig* simulated = provider->find_sandbox_account(account.id);
-        if (!simulated) {
-          problem(path + (config_.locations.find(path + ".id").line ? ".id" : ".provider"),
-                  fmt::format("sandbox '{}' has no account '{}'; add it under providers.{}.accounts",
-                              provider->name, account.id, provider->name));
-        } else if (!(simulated->opening_balance.currency() == account.currency)) {
-          problem(path + ".currency",
-                  fmt::format("sandbox account '{}' holds {}, not {}", account.id,
-                              simulated->opening_balance.currency().code(), account.currency.code()));
-        }
-      }
+void Checker::check_webhooks() {
+  const auto& w = config_.webhooks;
+  bool any = false;
+  for (const auto& provider : config_.providers) {
+    if (!provider.webhook.enabled) continue;
+    any = true;
+    const std::string path = "providers." + provider.name + ".webhook";
+    const auto& hook = provider.webhook;
+    if (!w.enabled) {
+      problem(path, "webhooks are received only with a top-level webhooks: {listen: HOST:PORT} section");
+    }
+    if (provider.type == ProviderType::snap && !hook.secret.empty() && hook.secret.find("PUBLIC KEY-----") == std::string::npos) {
+      problem(path + ".public_key", "not a PEM public key (expected a 'BEGIN PUBLIC KEY' block)");
+    }
+    if (provider.type == ProviderType::stripe && hook.secret.find_first_of(" \t\r\n") != std::string::npos) {
+      problem(path + ".secret", "the signing secret contains whitespace; copy it again from the Stripe dashboard");
+    }
+    if (hook.tolerance.count() <= 0) problem(path + ".tolerance", "must be longer than 0s");
+    if (hook.encoding != "hex" && hook.encoding != "base64") problem(path + ".encoding", "expected hex or base64");
+    if (!hook.event_id.empty() && hook.event_id.front() != '/') {
+      problem(path + ".event_id", "a JSON Pointer starts with '/', e.g. /id");
     }
   }
-
-  void check_notifiers() {
-    auto is_url = [](const std::string& url) {
-      return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
-    };
-    for (const auto& n : config_.notifiers) {
-      const std::string path = "notifiers." + n.name;
-      if (!n.type) continue;  // missing or unknown: reported while loading
-      if (n.type == NotifierType::email) {
-        if (!n.url.empty() && n.url.rfind("smtp://", 0) != 0 && n.url.rfind("smtps://", 0) != 0) {
-          problem(path + ".smtp", "expected smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit TLS)");
-        }
-        if (n.starttls != "required" && n.starttls != "opportunistic" && n.starttls != "off") {
-          problem(path + ".starttls", "expected required, opportunistic or off");
-        }
-        if (!n.from.empty() && n.from.find('@') == std::string::npos) problem(path + ".from", "expected an address");
-        for (const auto& address : n.to) {
-          if (address.find('@') == std::string::npos) problem(path + ".to", "expected addresses such as finance@example.com");
-        }
-        if (config_.locations.has(path + ".to") && n.to.empty()) problem(path + ".to", "name at least one recipient");
-      }
-      const char* url_key = n.type == NotifierType::slack ? ".webhook_url" : ".url";
-      if (n.type != NotifierType::email && !n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
-      for (std::size_t i = 0; i < n.urls.size(); ++i) {
-        if (!is_url(n.urls[i])) problem(fmt::format("{}.url", path), "expected http:// or https:// URLs");
-      }
-      if (n.type == NotifierType::telegram && !is_url(n.api_url)) problem(path + ".api_url", "expected an http:// or https:// URL");
-      if (n.locale != "en" && n.locale != "id-ID") problem(path + ".locale", "expected en or id-ID");
-      if (n.group_wait.count() < 0) problem(path + ".group_wait", "must not be negative");
-      if (n.timeout.count() <= 0) problem(path + ".timeout", "must be longer than 0s");
-      if (n.resend < std::chrono::seconds(1)) problem(path + ".resend", "must be at least 1s");
-      if (!n.body_template.empty() && n.body_template.find("{{") == std::string::npos) {
-        problem(path + ".body_template", "has no {{field}}; see the README for the fields");
-      }
-    }
+  if (!w.enabled) return;
+  if (!any) {
+    problem("webhooks", "no provider has a webhook: block, so nothing would be received; add one "
+                        "(e.g. providers.stripe.webhook.secret) or remove this section");
   }
-
-  void check_rules() {
-    std::set<std::string> names;
-    for (std::size_t i = 0; i < config_.rules.size(); ++i) {
-      const core::Rule& rule = config_.rules[i];
-      const std::string path = rule_path(i);
-      if (!rule.name.empty() && !names.insert(rule.name).second) {
-        problem(path + ".name", fmt::format("duplicate rule name '{}'", rule.name));
-      }
-      if (rule.account.empty()) continue;  // reported while loading
-      const AccountConfig* account = config_.find_account(rule.account);
-      if (!account) {
-        problem(path + ".account", fmt::format("unknown account '{}'{}", rule.account, known_accounts()));
-        continue;
-      }
-      check_condition(path, rule, *account);
-      if (rule.alert) check_alert(path, *rule.alert);
-      if (rule.top_up) check_top_up(path, *rule.top_up, *account);
-    }
+  if (w.tls_cert.empty() != w.tls_key.empty()) problem("webhooks.tls", "give both cert and key");
+  if (w.timeout.count() <= 0) problem("webhooks.timeout", "must be longer than 0s");
+  if (w.keep_events_for < std::chrono::hours(1)) {
+    problem("webhooks.keep_events_for", "keep event ids for at least 1h, longer than any gateway redelivers");
   }
-
-  void check_condition(const std::string& path, const core::Rule& rule, const AccountConfig& account) {
-    using Kind = core::Condition::Kind;
-    const core::Condition& when = rule.when;
-    const bool threshold = when.kind == Kind::below || when.kind == Kind::above;
-    if (threshold) currency_matches(path + ".when." + std::string(core::to_string(when.kind)), when.threshold, account);
-    if (when.kind == Kind::runway_below) {
-      if (when.duration.count() <= 0) problem(path + ".when.runway_below", "must be longer than 0s");
-      if (when.window.count() <= 0) problem(path + ".when.window", "must be longer than 0s");
-    }
-    if (when.kind == Kind::stale_for && when.duration.count() <= 0) problem(path + ".when.stale_for", "must be longer than 0s");
-    if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
-    if (rule.clear) {
-      const std::string clear_path = path + (rule.clear->above ? ".clear.above" : ".clear.below");
-      currency_matches(clear_path, rule.clear->value, account);
-      if (!threshold) {
-        problem(clear_path, "clear applies to below/above conditions; other conditions resolve when they stop holding");
-      } else if (rule.clear->above != (when.kind == Kind::below)) {
-        problem(clear_path, when.kind == Kind::below ? "a below condition clears 'above' a balance"
-                                                     : "an above condition clears 'below' a balance");
-      } else if (rule.clear->value.currency() == when.threshold.currency() &&
-                 (rule.clear->above ? rule.clear->value < when.threshold : rule.clear->value > when.threshold)) {
-        problem(clear_path, fmt::format("must not be {} when.{}, or the rule would resolve while still firing",
-                                        rule.clear->above ? "below" : "above", core::to_string(when.kind)));
-      }
-    }
-    if (when.kind == Kind::schedule) {
-      if (rule.alert) problem(path + ".alert", "a schedule rule does not fire or resolve; its top-ups are logged and counted");
-      if (!rule.top_up) problem(path + ".schedule", "a schedule rule needs a top_up to run");
-      if (rule.hold_for.count() > 0) problem(path + ".schedule", "'for' does not apply to schedules");
-    }
-    if (when.kind == Kind::stale_for && rule.top_up) {
-      problem(path + ".top_up", "a stale_for rule cannot top up: topupd never moves money on a stale balance");
-    }
-    if (when.kind == Kind::above && rule.top_up) {
-      problem(path + ".top_up", "an above rule cannot top up; use it to alert on too much money");
-    }
+  if (!w.snap_prefix.empty() && (w.snap_prefix.front() != '/' || w.snap_prefix.back() == '/')) {
+    problem("webhooks.snap_prefix", "expected a path such as /snap (leading '/', no trailing '/')");
   }
-
-  void check_alert(const std::string& path, const core::AlertSpec& alert) {
-    static const std::set<std::string> kSeverities{"info", "warning", "critical"};
-    if (!kSeverities.count(alert.severity)) {
-      problem(path + ".alert.severity",
-              fmt::format("unknown severity '{}'; expected info, warning or critical", alert.severity));
-    }
-    for (std::size_t j = 0; j < alert.notify.size(); ++j) {
-      if (!config_.find_notifier(alert.notify[j])) {
-        problem(fmt::format("{}.alert.notify[{}]", path, j),
-                fmt::format("unknown notifier '{}'{}", alert.notify[j], known_notifiers()));
-      }
-    }
+  if (w.enabled && w.port != 0 && w.port == config_.http_port && w.host == config_.http_host) {
+    problem("webhooks.listen", "is the same address as http.listen; give the receiver its own port");
   }
+}
 
-  void check_top_up(const std::string& path, const core::TopUpSpec& top_up,
-                    const AccountConfig& account) {
-    const std::string base = path + ".top_up";
-    std::string via = top_up.via.empty() ? account.provider : top_up.via;
-    const ProviderConfig* provider = config_.find_provider(via);
+void Checker::check_accounts() {
+  for (const auto& account : config_.accounts) {
+    const std::string path = "accounts." + account.name;
+    if (account.poll.every.count() <= 0) problem(path + ".poll.every", "must be longer than 0s");
+    if (account.poll.timeout.count() <= 0) problem(path + ".poll.timeout", "must be longer than 0s");
+    if (account.provider.empty()) continue;
+    const ProviderConfig* provider = config_.find_provider(account.provider);
     if (!provider) {
-      problem(base + ".via", fmt::format("unknown provider '{}'{}", via, known_providers()));
-    } else if (provider->name != account.provider) {
-      problem(base + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
-                                         via, account.name, account.provider));
+      problem(path + ".provider", fmt::format("unknown provider '{}'{}", account.provider,
+                                              known_providers()));
+      continue;
     }
-    const bool sweep = top_up.method == core::TopUpMethod::sweep;
-    if (provider && provider->type && !provider->can_move_money()) {
-      problem(base + ".method",
-              fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
-                          "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
-                          provider->name, to_string(*provider->type)));
-    } else if (provider && provider->type == ProviderType::stripe && sweep) {
-      problem(base + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
-                                            "(method: direct_debit); Stripe has no sweep between balances",
-                                            provider->name));
+    if (!provider->type) continue;  // reported while loading
+    static const std::map<ProviderType, std::set<std::string>> kBalances = {
+        {ProviderType::stripe, {"available", "pending"}}, {ProviderType::xendit, {"available", "holding"}},
+        {ProviderType::snap, {"available"}}, {ProviderType::midtrans_iris, {"available"}},
+        {ProviderType::flip, {"available"}}, {ProviderType::generic_http, {"available"}}};
+    if (auto kinds = kBalances.find(*provider->type);
+        kinds != kBalances.end() && !kinds->second.count(account.balance)) {
+      std::string allowed;
+      for (const auto& k : kinds->second) allowed += (allowed.empty() ? "" : ", ") + k;
+      problem(path + ".balance", fmt::format("a {} provider reads: {}; not '{}'", to_string(*provider->type),
+                                             allowed, account.balance));
     }
-    if (sweep) {
-      const AccountConfig* source = config_.find_account(top_up.source);
-      if (!source) {
-        problem(base + ".from", fmt::format("unknown account '{}'{}", top_up.source, known_accounts()));
-      } else if (source->name == account.name) {
-        problem(base + ".from", "a sweep needs a source account other than the rule's account");
-      } else if (source->provider != account.provider || !(source->currency == account.currency)) {
-        problem(base + ".from", fmt::format("cannot sweep from '{}' to '{}': they must be at the "
-                                            "same provider and in the same currency",
-                                            source->name, account.name));
+    if (provider->type == ProviderType::sandbox) {
+      if (account.balance != "available") {
+        problem(path + ".balance", fmt::format("the sandbox has one balance per account: "
+                                               "'available', not '{}'",
+                                               account.balance));
+      }
+      const SandboxAccountConfig* simulated = provider->find_sandbox_account(account.id);
+      if (!simulated) {
+        problem(path + (config_.locations.find(path + ".id").line ? ".id" : ".provider"),
+                fmt::format("sandbox '{}' has no account '{}'; add it under providers.{}.accounts",
+                            provider->name, account.id, provider->name));
+      } else if (!(simulated->opening_balance.currency() == account.currency)) {
+        problem(path + ".currency",
+                fmt::format("sandbox account '{}' holds {}, not {}", account.id,
+                            simulated->opening_balance.currency().code(), account.currency.code()));
       }
     }
-    const auto& amount = top_up.amount;
-    const std::string amount_path = base + ".amount";
-    using Kind = core::AmountSpec::Kind;
-    if (amount.kind == Kind::percent_of_source && !sweep) {
-      problem(amount_path + ".percent_of_source", "percent_of_source is for sweeps (a direct debit has no source balance)");
+  }
+}
+
+void Checker::check_notifiers() {
+  auto is_url = [](const std::string& url) {
+    return url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;
+  };
+  for (const auto& n : config_.notifiers) {
+    const std::string path = "notifiers." + n.name;
+    if (!n.type) continue;  // missing or unknown: reported while loading
+    if (n.type == NotifierType::email) {
+      if (!n.url.empty() && n.url.rfind("smtp://", 0) != 0 && n.url.rfind("smtps://", 0) != 0) {
+        problem(path + ".smtp", "expected smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit TLS)");
+      }
+      if (n.starttls != "required" && n.starttls != "opportunistic" && n.starttls != "off") {
+        problem(path + ".starttls", "expected required, opportunistic or off");
+      }
+      if (!n.from.empty() && n.from.find('@') == std::string::npos) problem(path + ".from", "expected an address");
+      for (const auto& address : n.to) {
+        if (address.find('@') == std::string::npos) problem(path + ".to", "expected addresses such as finance@example.com");
+      }
+      if (config_.locations.has(path + ".to") && n.to.empty()) problem(path + ".to", "name at least one recipient");
     }
-    if (amount.kind != Kind::percent_of_source) {
-      const std::string value_path = amount_path + (amount.kind == Kind::fixed ? ".fixed" : ".to_target");
-      currency_matches(value_path, amount.value, account);
-      if (amount.kind == Kind::fixed && !amount.value.is_positive()) problem(value_path, "must be positive");
+    const char* url_key = n.type == NotifierType::slack ? ".webhook_url" : ".url";
+    if (n.type != NotifierType::email && !n.url.empty() && !is_url(n.url)) problem(path + url_key, "expected an http:// or https:// URL");
+    for (std::size_t i = 0; i < n.urls.size(); ++i) {
+      if (!is_url(n.urls[i])) problem(fmt::format("{}.url", path), "expected http:// or https:// URLs");
     }
-    positive_amount(amount_path + ".min", amount.min, account);
-    positive_amount(amount_path + ".max", amount.max, account);
-    positive_amount(amount_path + ".round_up_to", amount.round_up_to, account);
-    positive_amount(base + ".limits.per_day", top_up.limits.per_day, account);
-    positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
-    currency_matches(base + ".keep_in_source", top_up.keep_in_source, account);
-    if (top_up.keep_in_source && top_up.keep_in_source->is_negative()) problem(base + ".keep_in_source", "must not be negative");
-    if (amount.min && amount.max && amount.min->currency() == amount.max->currency() && *amount.min > *amount.max) {
-      problem(amount_path + ".min", fmt::format("min {} is greater than max {}", core::format_human(*amount.min),
-                                                core::format_human(*amount.max)));
-    }
-    if (top_up.limits.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
-    if (top_up.limits.approval_expires.count() <= 0) problem(base + ".limits.approval_expires", "must be longer than 0s");
-    if (top_up.verify.within.count() <= 0) problem(base + ".verify.within", "must be longer than 0s");
-  }
-
-  void positive_amount(const std::string& field, const std::optional<Money>& money, const AccountConfig& account) {
-    if (!money) return;
-    if (!(money->currency() == account.currency)) {
-      currency_matches(field, money, account);
-    } else if (!money->is_positive()) {
-      problem(field, "must be positive");
+    if (n.type == NotifierType::telegram && !is_url(n.api_url)) problem(path + ".api_url", "expected an http:// or https:// URL");
+    if (n.locale != "en" && n.locale != "id-ID") problem(path + ".locale", "expected en or id-ID");
+    if (n.group_wait.count() < 0) problem(path + ".group_wait", "must not be negative");
+    if (n.timeout.count() <= 0) problem(path + ".timeout", "must be longer than 0s");
+    if (n.resend < std::chrono::seconds(1)) problem(path + ".resend", "must be at least 1s");
+    if (!n.body_template.empty() && n.body_template.find("{{") == std::string::npos) {
+      problem(path + ".body_template", "has no {{field}}; see the README for the fields");
     }
   }
+}
 
-  // Rules that failed to load are not in config_.rules, so their list index is kept
-  // beside them rather than recomputed.
-  std::string rule_path(std::size_t loaded_index) const {
-    return loaded_index < config_.rule_paths.size() ? config_.rule_paths[loaded_index]
-                                                     : fmt::format("rules[{}]", loaded_index);
-  }
+std::string Checker::known_providers() const {
+  std::string names;
+  for (const auto& p : config_.providers) names += (names.empty() ? "" : ", ") + p.name;
+  return names.empty() ? "" : "; configured: " + names;
+}
 
-  std::string known_providers() const {
-    std::string names;
-    for (const auto& p : config_.providers) names += (names.empty() ? "" : ", ") + p.name;
-    return names.empty() ? "" : "; configured: " + names;
-  }
-  std::string known_accounts() const {
-    std::string names;
-    for (const auto& a : config_.accounts) names += (names.empty() ? "" : ", ") + a.name;
-    return names.empty() ? "" : "; configured: " + names;
-  }
-  std::string known_notifiers() const {
-    std::string names;
-    for (const auto& n : config_.notifiers) names += (names.empty() ? "" : ", ") + n.name;
-    return names.empty() ? "; no notifiers are configured" : "; configured: " + names;
-  }
+std::string Checker::known_accounts() const {
+  std::string names;
+  for (const auto& a : config_.accounts) names += (names.empty() ? "" : ", ") + a.name;
+  return names.empty() ? "" : "; configured: " + names;
+}
 
-  const Config& config_;
-  std::vector<Diagnostic> diagnostics_;
-};
-
-}  // namespace
+std::string Checker::known_notifiers() const {
+  std::string names;
+  for (const auto& n : config_.notifiers) names += (names.empty() ? "" : ", ") + n.name;
+  return names.empty() ? "; no notifiers are configured" : "; configured: " + names;
+}
 
 std::vector<Diagnostic> validate(const Config& config) { return Checker(config).run(); }
 

@@ -1,0 +1,162 @@
+// Semantic validation of rules: their account, condition, alert and top-up, and the
+// amounts and currencies in them (checker.hpp). Pure: no I/O.
+#include <set>
+
+#include <fmt/format.h>
+
+#include "checker.hpp"
+
+namespace topupd::config {
+
+using core::Money;
+
+void Checker::check_rules() {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < config_.rules.size(); ++i) {
+    const core::Rule& rule = config_.rules[i];
+    const std::string path = rule_path(i);
+    if (!rule.name.empty() && !names.insert(rule.name).second) {
+      problem(path + ".name", fmt::format("duplicate rule name '{}'", rule.name));
+    }
+    if (rule.account.empty()) continue;  // reported while loading
+    const AccountConfig* account = config_.find_account(rule.account);
+    if (!account) {
+      problem(path + ".account", fmt::format("unknown account '{}'{}", rule.account, known_accounts()));
+      continue;
+    }
+    check_condition(path, rule, *account);
+    if (rule.alert) check_alert(path, *rule.alert);
+    if (rule.top_up) check_top_up(path, *rule.top_up, *account);
+  }
+}
+
+void Checker::check_condition(const std::string& path, const core::Rule& rule, const AccountConfig& account) {
+  using Kind = core::Condition::Kind;
+  const core::Condition& when = rule.when;
+  const bool threshold = when.kind == Kind::below || when.kind == Kind::above;
+  if (threshold) currency_matches(path + ".when." + std::string(core::to_string(when.kind)), when.threshold, account);
+  if (when.kind == Kind::runway_below) {
+    if (when.duration.count() <= 0) problem(path + ".when.runway_below", "must be longer than 0s");
+    if (when.window.count() <= 0) problem(path + ".when.window", "must be longer than 0s");
+  }
+  if (when.kind == Kind::stale_for && when.duration.count() <= 0) problem(path + ".when.stale_for", "must be longer than 0s");
+  if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
+  if (rule.clear) {
+    const std::string clear_path = path + (rule.clear->above ? ".clear.above" : ".clear.below");
+    currency_matches(clear_path, rule.clear->value, account);
+    if (!threshold) {
+      problem(clear_path, "clear applies to below/above conditions; other conditions resolve when they stop holding");
+    } else if (rule.clear->above != (when.kind == Kind::below)) {
+      problem(clear_path, when.kind == Kind::below ? "a below condition clears 'above' a balance"
+                                                   : "an above condition clears 'below' a balance");
+    } else if (rule.clear->value.currency() == when.threshold.currency() &&
+               (rule.clear->above ? rule.clear->value < when.threshold : rule.clear->value > when.threshold)) {
+      problem(clear_path, fmt::format("must not be {} when.{}, or the rule would resolve while still firing",
+                                      rule.clear->above ? "below" : "above", core::to_string(when.kind)));
+    }
+  }
+  if (when.kind == Kind::schedule) {
+    if (rule.alert) problem(path + ".alert", "a schedule rule does not fire or resolve; its top-ups are logged and counted");
+    if (!rule.top_up) problem(path + ".schedule", "a schedule rule needs a top_up to run");
+    if (rule.hold_for.count() > 0) problem(path + ".schedule", "'for' does not apply to schedules");
+  }
+  if (when.kind == Kind::stale_for && rule.top_up) {
+    problem(path + ".top_up", "a stale_for rule cannot top up: topupd never moves money on a stale balance");
+  }
+  if (when.kind == Kind::above && rule.top_up) {
+    problem(path + ".top_up", "an above rule cannot top up; use it to alert on too much money");
+  }
+}
+
+void Checker::check_alert(const std::string& path, const core::AlertSpec& alert) {
+  static const std::set<std::string> kSeverities{"info", "warning", "critical"};
+  if (!kSeverities.count(alert.severity)) {
+    problem(path + ".alert.severity",
+            fmt::format("unknown severity '{}'; expected info, warning or critical", alert.severity));
+  }
+  for (std::size_t j = 0; j < alert.notify.size(); ++j) {
+    if (!config_.find_notifier(alert.notify[j])) {
+      problem(fmt::format("{}.alert.notify[{}]", path, j),
+              fmt::format("unknown notifier '{}'{}", alert.notify[j], known_notifiers()));
+    }
+  }
+}
+
+void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_up,
+                  const AccountConfig& account) {
+  const std::string base = path + ".top_up";
+  std::string via = top_up.via.empty() ? account.provider : top_up.via;
+  const ProviderConfig* provider = config_.find_provider(via);
+  if (!provider) {
+    problem(base + ".via", fmt::format("unknown provider '{}'{}", via, known_providers()));
+  } else if (provider->name != account.provider) {
+    problem(base + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
+                                       via, account.name, account.provider));
+  }
+  const bool sweep = top_up.method == core::TopUpMethod::sweep;
+  if (provider && provider->type && !provider->can_move_money()) {
+    problem(base + ".method",
+            fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
+                        "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
+                        provider->name, to_string(*provider->type)));
+  } else if (provider && provider->type == ProviderType::stripe && sweep) {
+    problem(base + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
+                                          "(method: direct_debit); Stripe has no sweep between balances",
+                                          provider->name));
+  }
+  if (sweep) {
+    const AccountConfig* source = config_.find_account(top_up.source);
+    if (!source) {
+      problem(base + ".from", fmt::format("unknown account '{}'{}", top_up.source, known_accounts()));
+    } else if (source->name == account.name) {
+      problem(base + ".from", "a sweep needs a source account other than the rule's account");
+    } else if (source->provider != account.provider || !(source->currency == account.currency)) {
+      problem(base + ".from", fmt::format("cannot sweep from '{}' to '{}': they must be at the "
+                                          "same provider and in the same currency",
+                                          source->name, account.name));
+    }
+  }
+  const auto& amount = top_up.amount;
+  const std::string amount_path = base + ".amount";
+  using Kind = core::AmountSpec::Kind;
+  if (amount.kind == Kind::percent_of_source && !sweep) {
+    problem(amount_path + ".percent_of_source", "percent_of_source is for sweeps (a direct debit has no source balance)");
+  }
+  if (amount.kind != Kind::percent_of_source) {
+    const std::string value_path = amount_path + (amount.kind == Kind::fixed ? ".fixed" : ".to_target");
+    currency_matches(value_path, amount.value, account);
+    if (amount.kind == Kind::fixed && !amount.value.is_positive()) problem(value_path, "must be positive");
+  }
+  positive_amount(amount_path + ".min", amount.min, account);
+  positive_amount(amount_path + ".max", amount.max, account);
+  positive_amount(amount_path + ".round_up_to", amount.round_up_to, account);
+  positive_amount(base + ".limits.per_day", top_up.limits.per_day, account);
+  positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
+  currency_matches(base + ".keep_in_source", top_up.keep_in_source, account);
+  if (top_up.keep_in_source && top_up.keep_in_source->is_negative()) problem(base + ".keep_in_source", "must not be negative");
+  if (amount.min && amount.max && amount.min->currency() == amount.max->currency() && *amount.min > *amount.max) {
+    problem(amount_path + ".min", fmt::format("min {} is greater than max {}", core::format_human(*amount.min),
+                                              core::format_human(*amount.max)));
+  }
+  if (top_up.limits.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
+  if (top_up.limits.approval_expires.count() <= 0) problem(base + ".limits.approval_expires", "must be longer than 0s");
+  if (top_up.verify.within.count() <= 0) problem(base + ".verify.within", "must be longer than 0s");
+}
+
+void Checker::positive_amount(const std::string& field, const std::optional<Money>& money, const AccountConfig& account) {
+  if (!money) return;
+  if (!(money->currency() == account.currency)) {
+    currency_matches(field, money, account);
+  } else if (!money->is_positive()) {
+    problem(field, "must be positive");
+  }
+}
+
+// Rules that failed to load are not in config_.rules, so their list index is kept
+// beside them rather than recomputed.
+std::string Checker::rule_path(std::size_t loaded_index) const {
+  return loaded_index < config_.rule_paths.size() ? config_.rule_paths[loaded_index]
+                                                   : fmt::format("rules[{}]", loaded_index);
+}
+
+}  // namespace topupd::config
