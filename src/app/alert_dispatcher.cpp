@@ -79,6 +79,9 @@ void AlertDispatcher::configure(const std::vector<config::NotifierConfig>& notif
     }
   }
   notifiers_ = std::move(runtimes);
+  std::vector<std::string> names;
+  for (const auto& [name, runtime] : notifiers_) names.push_back(name);
+  metrics_.set_notifiers(names);
 }
 
 std::vector<adapters::Silence> AlertDispatcher::active_silences(core::Timestamp now) {

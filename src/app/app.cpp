@@ -77,7 +77,7 @@ int Daemon::run() {
   announce_firing_to_alertmanagers();
   metrics_.set_config_reload(true, clock_.now());
 
-  // Serializing /metrics reads only the registry, which prometheus-cpp locks.
+  // Serializing /metrics reads only the metrics registry, which is safe from another thread.
   admin_ = std::make_unique<adapters::AdminServer>(io_, routes(), std::set<std::string>{"/metrics"});
   try {
     admin_address_ = admin_->listen(generation_.config.http_host, generation_.config.http_port);

@@ -135,7 +135,7 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
   auto call = account.provider->balance(query);
   auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
-  metrics_.observe_poll_duration(name, clock_.monotonic() - started);
+  metrics_.observe_poll_duration(account.config.provider, clock_.monotonic() - started);
   if (account.stopped) co_return;
 
   if (result && !(result->currency() == account.config.currency)) {
@@ -154,7 +154,8 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
     co_return;
   }
   const core::Observation observation{name, *result, clock_.now()};
-  core::record_observation(account.watch, observation);
+  const bool runway_sampled = core::record_observation(account.watch, observation);
+  if (runway_sampled) runner_.export_runway(name, observation.at);
   metrics_.set_balance(name, observation.balance);
   metrics_.set_last_successful_poll(name, observation.at);
   metrics_.set_balance_stale(name, false);

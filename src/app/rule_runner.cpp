@@ -60,6 +60,20 @@ TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::Ac
   return route;
 }
 
+void RuleRunner::export_runway(const std::string& account, core::Timestamp now) {
+  if (const auto own = by_account_.find(account); own != by_account_.end()) {
+    for (const core::Rule* rule : own->second) {
+      if (rule->enabled && rule->when.kind == core::Condition::Kind::runway_below) return;  // the rule exports its own
+    }
+  }
+  const core::AccountWatch* watch = neighbours_.watch(account);
+  if (!watch) return;
+  std::vector<core::Credit> credits;
+  core::append_credits(executor_.journal(), account, credits);
+  const auto estimate = core::estimate_runway(watch->runway_samples, credits, now, core::kExportedRunwayWindow);
+  if (estimate.enough_data) metrics_.set_runway(account, estimate.runway);
+}
+
 asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account, const core::AccountWatch& watch,
                                             core::Timestamp now, Trigger trigger, const std::string& only_rule) {
   std::vector<core::Decision> top_ups;

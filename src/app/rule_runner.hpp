@@ -72,6 +72,9 @@ class RuleRunner {
 
   const core::Rule* find(const std::string& name) const;
   const std::map<std::string, core::RuleState>& states() const { return states_; }
+  // The runway metric of an account that no runway rule watches, over
+  // core::kExportedRunwayWindow of its sampled balances, once there is enough of them.
+  void export_runway(const std::string& account, core::Timestamp now);
   core::RuleState state(const std::string& rule) const;
 
  private:

@@ -74,6 +74,7 @@ void WebhookIntake::configure(const config::Config& config) {
       server_.reset();
     }
     routes_ = std::move(routes);
+    metrics_.set_webhook_providers(false, {});
     return;
   }
   if (server_ && !same_server(config.webhooks, server_config_)) {
@@ -111,6 +112,9 @@ void WebhookIntake::configure(const config::Config& config) {
     spdlog::info("receiving webhooks address={} tls={} paths={}", address_,
                  config.webhooks.tls_cert.empty() ? "off" : "on", field(paths));
   }
+  std::vector<std::string> providers;
+  for (const auto& endpoint : routes->endpoints) providers.push_back(endpoint.provider);
+  metrics_.set_webhook_providers(true, providers);
   routes_ = std::move(routes);
 }
 

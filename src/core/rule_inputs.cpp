@@ -4,16 +4,27 @@
 
 namespace topupd::core {
 
-void record_observation(AccountWatch& watch, const Observation& observation) {
+namespace {
+
+// Appends `observation` and drops what is older than `window` before it.
+void keep_window(std::vector<Observation>& rows, const Observation& observation, Duration window) {
+  rows.push_back(observation);
+  const Timestamp horizon = observation.at - window;
+  const auto keep = std::find_if(rows.begin(), rows.end(), [&](const Observation& o) { return o.at >= horizon; });
+  rows.erase(rows.begin(), keep);
+}
+
+}  // namespace
+
+bool record_observation(AccountWatch& watch, const Observation& observation) {
   watch.consecutive_failures = 0;
   watch.previous = std::move(watch.latest);
   watch.latest = observation;
-  if (watch.history_window.count() <= 0) return;
-  watch.history.push_back(observation);
-  const Timestamp horizon = observation.at - watch.history_window;
-  const auto keep = std::find_if(watch.history.begin(), watch.history.end(),
-                                 [&](const Observation& o) { return o.at >= horizon; });
-  watch.history.erase(watch.history.begin(), keep);
+  if (watch.history_window.count() > 0) keep_window(watch.history, observation, watch.history_window);
+  const bool sampled =
+      watch.runway_samples.empty() || observation.at - watch.runway_samples.back().at >= kRunwaySampleSpacing;
+  if (sampled) keep_window(watch.runway_samples, observation, kExportedRunwayWindow);
+  return sampled;
 }
 
 void record_poll_failure(AccountWatch& watch) { watch.consecutive_failures += 1; }

@@ -2,7 +2,11 @@
 
 #include <chrono>
 
+#include <limits>
+
 #include "topupd/adapters/metrics/metrics.hpp"
+#include "topupd/adapters/metrics/registry.hpp"
+#include "topupd/config/config.hpp"
 
 namespace topupd::adapters {
 namespace {
@@ -17,7 +21,6 @@ void touch_everything(Metrics& metrics, const std::string& account) {
   metrics.set_last_successful_poll(account, core::Timestamp(std::chrono::seconds(1'700'000'000)));
   metrics.set_balance_stale(account, true);
   metrics.set_runway(account, std::chrono::hours(2));
-  metrics.observe_poll_duration(account, std::chrono::microseconds(700));
 }
 
 TEST(Metrics, PerAccountSeriesAreUpdatedInPlace) {
@@ -25,17 +28,28 @@ TEST(Metrics, PerAccountSeriesAreUpdatedInPlace) {
   touch_everything(metrics, "ops");
   metrics.set_balance("ops", usd(500));
   metrics.set_balance_stale("ops", false);
-  metrics.observe_poll_duration("ops", std::chrono::milliseconds(30));
   const std::string text = metrics.serialize();
   EXPECT_TRUE(has(text, "topupd_balance{account=\"ops\",currency=\"USD\"} 500\n")) << text;
   EXPECT_FALSE(has(text, "12345"));
   EXPECT_TRUE(has(text, "topupd_balance_stale{account=\"ops\"} 0\n"));
   EXPECT_TRUE(has(text, "topupd_last_successful_poll_timestamp_seconds{account=\"ops\"} 1700000000\n"));
   EXPECT_TRUE(has(text, "topupd_runway_seconds{account=\"ops\"} 7200\n"));
-  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_count{account=\"ops\"} 2\n"));
+}
+
+TEST(Metrics, PollDurationIsOneHistogramPerProvider) {
+  Metrics metrics("1.0", "abc");
+  metrics.observe_poll_duration("stripe", std::chrono::microseconds(700));
+  metrics.observe_poll_duration("stripe", std::chrono::milliseconds(30));
+  metrics.observe_poll_duration("bca", std::chrono::seconds(20));
+  const std::string text = metrics.serialize();
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_count{provider=\"stripe\"} 2\n")) << text;
   // Sub-millisecond answers land in their own bucket.
-  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{account=\"ops\",le=\"0.001\"} 1\n"));
-  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{account=\"ops\",le=\"0.05\"} 2\n"));
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{provider=\"stripe\",le=\"0.001\"} 1\n"));
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{provider=\"stripe\",le=\"0.05\"} 2\n"));
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{provider=\"bca\",le=\"10\"} 0\n"));
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_bucket{provider=\"bca\",le=\"+Inf\"} 1\n"));
+  EXPECT_TRUE(has(text, "topupd_poll_duration_seconds_sum{provider=\"bca\"} 20\n"));
+  EXPECT_FALSE(has(text, "account="));
 }
 
 TEST(Metrics, PollLatenessIsOneHistogramForAllAccounts) {
@@ -66,12 +80,112 @@ TEST(Metrics, RetainingAccountsDropsEverySeriesOfTheOthers) {
   const std::string text = metrics.serialize();
   EXPECT_FALSE(has(text, "account=\"retired\"")) << text;
   for (const char* family : {"topupd_balance{", "topupd_balance_stale{", "topupd_runway_seconds{",
-                             "topupd_last_successful_poll_timestamp_seconds{", "topupd_poll_duration_seconds_count{"}) {
+                             "topupd_last_successful_poll_timestamp_seconds{"}) {
     EXPECT_TRUE(has(text, std::string(family) + "account=\"kept\"")) << family;
   }
   // A retired account that comes back starts new series.
   metrics.set_balance_stale("retired", true);
   EXPECT_TRUE(has(metrics.serialize(), "topupd_balance_stale{account=\"retired\"} 1\n"));
+}
+
+// The rules of a config with `rules` (YAML list items).
+std::vector<core::Rule> rules_of(const std::string& rules) {
+  const std::string yaml = R"(timezone: Asia/Jakarta
+providers:
+  bank: {type: sandbox, accounts: {payout: {balance: IDR 0}, settlement: {balance: IDR 0}}}
+accounts:
+  payout: {provider: bank, currency: IDR}
+  settlement: {provider: bank, currency: IDR}
+notifiers:
+  ops: {type: log}
+rules:
+)" + rules;
+  auto loaded = config::load_string(yaml, "metrics.yaml", config::SecretSources::from_process());
+  if (!loaded.config) {
+    ADD_FAILURE() << loaded.diagnostics.at(0).to_string();
+    return {};
+  }
+  return loaded.config->rules;
+}
+
+const std::string kLow =
+    "  - {name: low, account: payout, when: {below: IDR 1000}, alert: {severity: critical, notify: [ops]},\n"
+    "     top_up: {method: sweep, from: settlement, amount: {fixed: IDR 100}}}\n";
+const std::string kWatch =
+    "  - {name: watch, account: payout, when: {below: IDR 500}, alert: {severity: critical, notify: [ops]}}\n";
+const std::string kGone =
+    "  - {name: gone, account: settlement, when: {below: IDR 1000}, alert: {severity: critical, notify: [ops]},\n"
+    "     top_up: {method: sweep, from: payout, amount: {fixed: IDR 100}}}\n";
+
+TEST(Metrics, CountersOfWhatTheConfigNamesStartAtZero) {
+  Metrics metrics("1.0", "abc");
+  metrics.set_rules(rules_of(kLow + kWatch));
+  metrics.set_notifiers({"ops"});
+  metrics.set_webhook_providers(true, {"stripe"});
+  const std::string text = metrics.serialize();
+  for (const char* line : {
+           "topupd_alerts_total{rule=\"low\",severity=\"critical\"} 0\n",
+           "topupd_alerts_total{rule=\"watch\",severity=\"critical\"} 0\n",
+           "topupd_topups_total{rule=\"low\",method=\"sweep\",outcome=\"succeeded\"} 0\n",
+           "topupd_topups_total{rule=\"low\",method=\"sweep\",outcome=\"store_error\"} 0\n",
+           "topupd_topup_amount_minor_total{account=\"payout\",method=\"sweep\"} 0\n",
+           "topupd_topups_not_reflected_total{rule=\"low\"} 0\n",
+           "topupd_notifications_total{notifier=\"ops\",outcome=\"delivered\"} 0\n",
+           "topupd_notifications_total{notifier=\"ops\",outcome=\"retry\"} 0\n",
+           "topupd_notifications_pending{notifier=\"ops\"} 0\n",
+           "topupd_webhooks_total{provider=\"stripe\",outcome=\"accepted\"} 0\n",
+           "topupd_webhooks_total{provider=\"stripe\",outcome=\"bad_signature\"} 0\n",
+           "topupd_webhooks_total{provider=\"-\",outcome=\"not_found\"} 0\n",
+           "topupd_store_errors_total{operation=\"plan\"} 0\n",
+       }) {
+    EXPECT_TRUE(has(text, line)) << line << text;
+  }
+  EXPECT_FALSE(has(text, "topupd_topups_total{rule=\"watch\"")) << "an alert-only rule has no top-up counters";
+}
+
+TEST(Metrics, AReloadKeepsTheCountsOfWhatStaysAndDropsWhatWent) {
+  Metrics metrics("1.0", "abc");
+  metrics.set_rules(rules_of(kLow + kGone));
+  metrics.set_notifiers({"ops", "old"});
+  metrics.set_webhook_providers(true, {"stripe"});
+  metrics.count_alert("low", "critical");
+  metrics.count_top_up("low", core::TopUpMethod::sweep, "succeeded");
+  metrics.count_notification("ops", "delivered");
+  metrics.set_rules(rules_of(kLow));
+  metrics.set_notifiers({"ops"});
+  metrics.set_webhook_providers(false, {});
+  const std::string text = metrics.serialize();
+  EXPECT_TRUE(has(text, "topupd_alerts_total{rule=\"low\",severity=\"critical\"} 1\n")) << text;
+  EXPECT_TRUE(has(text, "topupd_topups_total{rule=\"low\",method=\"sweep\",outcome=\"succeeded\"} 1\n"));
+  EXPECT_TRUE(has(text, "topupd_notifications_total{notifier=\"ops\",outcome=\"delivered\"} 1\n"));
+  EXPECT_FALSE(has(text, "rule=\"gone\""));
+  EXPECT_FALSE(has(text, "notifier=\"old\""));
+  EXPECT_FALSE(has(text, "topupd_webhooks_total{"));
+}
+
+TEST(MetricsRegistry, WritesTheTextFormatWithEscapedLabelsAndSpecialValues) {
+  metrics::Registry registry;
+  auto& gauge = registry.gauge("x_gauge", "A gauge\\with a backslash\nand a line", {"name"});
+  gauge.value({"quote \" back\\slash\nline"}).set(std::numeric_limits<double>::infinity());
+  gauge.value({"nan"}).set(std::numeric_limits<double>::quiet_NaN());
+  gauge.value({"small"}).set(0.25);
+  gauge.value({"big"}).set(1'764'477'000.125);
+  registry.counter("x_total", "A counter").value({}).add(3);
+  const std::string text = registry.serialize();
+  EXPECT_EQ(text,
+            "# HELP x_gauge A gauge\\\\with a backslash\\nand a line\n"
+            "# TYPE x_gauge gauge\n"
+            "x_gauge{name=\"big\"} 1764477000.125\n"
+            "x_gauge{name=\"nan\"} NaN\n"
+            "x_gauge{name=\"quote \\\" back\\\\slash\\nline\"} +Inf\n"
+            "x_gauge{name=\"small\"} 0.25\n"
+            "# HELP x_total A counter\n"
+            "# TYPE x_total counter\n"
+            "x_total 3\n");
+  auto& removed = gauge.value({"small"});
+  gauge.remove(removed);
+  EXPECT_EQ(gauge.size(), 3u);
+  EXPECT_THROW(gauge.value({"a", "b"}), std::logic_error);
 }
 
 }  // namespace

@@ -109,5 +109,28 @@ TEST_F(PollerTest, AReloadKeepsWhatAnAccountAtTheSamePlaceHasSeen) {
   EXPECT_FALSE(poller_.watch("payout")->latest);
 }
 
+TEST_F(PollerTest, AnAccountWithoutARunwayRuleExportsItsRunwayOnceHalfAnHourIsSampled) {
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
+  const auto runway_line = [&] {
+    const std::string text = metrics_.serialize();
+    const auto at = text.find("topupd_runway_seconds{account=\"payout\"} ");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  // IDR 50.00 falling by IDR 1.00 every 2 minutes (IDR 30.00 an hour), with polls
+  // every 30 s: only one poll in four is a sample.
+  for (int poll = 1; poll <= 80; ++poll) {
+    clock_.advance(30s);
+    gateway_->balance_value = core::Money(50'00 - poll / 4 * 1'00, *core::Currency::find("IDR"));
+    poller_.wake("payout");
+    ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == poll + 1; }));
+    if (poll == 56) {
+      EXPECT_EQ(runway_line(), "") << "28 minutes are not enough";
+    }
+  }
+  EXPECT_EQ(poller_.watch("payout")->runway_samples.size(), 21u);
+  // 40 minutes later IDR 30.00 is left: an hour at IDR 30.00 an hour.
+  EXPECT_EQ(runway_line(), "topupd_runway_seconds{account=\"payout\"} 3600");
+}
+
 }  // namespace
 }  // namespace topupd::app

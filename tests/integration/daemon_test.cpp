@@ -231,7 +231,7 @@ rules:
   EXPECT_LT(*runway, 3600.0);
 
   const std::vector<std::string> swept = {R"(rule="kolkata-sweep")", R"(method="sweep")", R"(outcome="succeeded")"};
-  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_total", swept), std::nullopt);  // not before its minute
+  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_total", swept), 0.0);  // not before its minute
   ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_topups_total", swept) == 1.0; },
                          duration_cast<milliseconds>(due - system_clock::now()) + 15s))
       << "cron " << cron << "\n" << daemon.log();
@@ -528,7 +528,7 @@ rules:
   EXPECT_NE(log.find("account=sink"), std::string::npos);
   // The alert went to the rule's notifier, and the steady account was never accused.
   EXPECT_NE(log.find("ALERT FIRING: TopUpNotReflected"), std::string::npos) << log;
-  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_not_reflected_total", {R"(rule="steady-low")"}), std::nullopt);
+  EXPECT_EQ(sample(daemon.metrics(), "topupd_topups_not_reflected_total", {R"(rule="steady-low")"}), 0.0);
   std::smatch reflected;
   ASSERT_TRUE(std::regex_search(log, reflected, std::regex("top-up reflected in the balance topup=\\S+ account=(\\S+)")));
   EXPECT_EQ(reflected[1], "steady");

@@ -33,13 +33,19 @@ struct AccountWatch {
   std::optional<Observation> previous;  // the successful poll before it
   std::vector<Observation> history;     // oldest first, trimmed to `history_window`
   Duration history_window{0};           // the longest runway window of the account's rules
+  // A thin sample of the last kExportedRunwayWindow, one observation per
+  // kRunwaySampleSpacing: the runway every account exports, whatever its rules.
+  std::vector<Observation> runway_samples;
   Timestamp monitoring_since{};         // when watching began: stale_for counts from here before any success
   int consecutive_failures = 0;
 };
 
+inline constexpr Duration kExportedRunwayWindow = std::chrono::hours(1);
+inline constexpr Duration kRunwaySampleSpacing = kExportedRunwayWindow / 30;
+
 // A successful poll: becomes `latest`, joins the history, and older rows that no rule
-// looks at any more are dropped.
-void record_observation(AccountWatch& watch, const Observation& observation);
+// looks at any more are dropped. Returns whether it also joined `runway_samples`.
+bool record_observation(AccountWatch& watch, const Observation& observation);
 // A failed poll: the balance is no longer fresh until the next success.
 void record_poll_failure(AccountWatch& watch);
 

@@ -2,18 +2,16 @@
 
 #include <algorithm>
 #include <limits>
-#include <sstream>
 #include <unordered_map>
 
-#include <prometheus/counter.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
+#include "topupd/adapters/metrics/registry.hpp"
+#include "topupd/adapters/webhooks/receiver.hpp"
 
 namespace topupd::adapters {
 namespace {
+
+using metrics::Family;
+using metrics::Value;
 
 // Prometheus samples are floating point by definition of the format; amounts are
 // converted only here, at the edge (exact below 2^53 minor units).
@@ -21,175 +19,175 @@ double as_sample(std::int64_t value) { return static_cast<double>(value); }
 
 double seconds_of(core::Duration duration) { return as_sample(duration.count()) / 1000.0; }
 
+const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+// The final outcomes a top-up is counted under: its terminal states, and what stops
+// it before it is journalled.
+constexpr std::string_view kTopUpOutcomes[] = {"succeeded", "failed", "rejected", "expired",
+                                               "paused", "dry_run", "store_error"};
+constexpr std::string_view kNotificationOutcomes[] = {"delivered", "rejected", "retry", "silenced"};
+
+// A set of counters made present for what the config names; a new config keeps the
+// counts of those it names again and drops the rest.
+class PresentSeries {
+ public:
+  void replace(std::vector<std::pair<Family*, Value*>> wanted) {
+    std::sort(wanted.begin(), wanted.end());
+    for (const auto& old : current_) {
+      if (!std::binary_search(wanted.begin(), wanted.end(), old)) old.first->remove(*old.second);
+    }
+    current_ = std::move(wanted);
+  }
+
+ private:
+  std::vector<std::pair<Family*, Value*>> current_;
+};
+
 }  // namespace
 
 struct Metrics::Families {
-  prometheus::Family<prometheus::Gauge>& balance;
-  prometheus::Family<prometheus::Gauge>& threshold;
-  prometheus::Family<prometheus::Gauge>& runway;
-  prometheus::Family<prometheus::Gauge>& last_successful_poll;
-  prometheus::Family<prometheus::Gauge>& balance_stale;
-  prometheus::Family<prometheus::Histogram>& poll_duration;
-  prometheus::Family<prometheus::Histogram>& poll_lateness;
-  prometheus::Family<prometheus::Counter>& poll_errors;
-  prometheus::Family<prometheus::Gauge>& rule_state;
-  prometheus::Family<prometheus::Counter>& alerts;
-  prometheus::Family<prometheus::Counter>& not_reflected;
-  prometheus::Family<prometheus::Counter>& notifications;
-  prometheus::Family<prometheus::Counter>& webhooks;
-  prometheus::Family<prometheus::Gauge>& notifications_pending;
-  prometheus::Family<prometheus::Counter>& top_ups;
-  prometheus::Family<prometheus::Counter>& top_up_amount;
-  prometheus::Family<prometheus::Gauge>& top_ups_in_state;
-  prometheus::Family<prometheus::Gauge>& reload_successful;
-  prometheus::Family<prometheus::Gauge>& reload_timestamp;
-  prometheus::Family<prometheus::Gauge>& build_info;
-  prometheus::Family<prometheus::Counter>& store_errors;
-  prometheus::Family<prometheus::Gauge>& paused;
+  metrics::Registry registry;
+  Family& balance = registry.gauge(
+      "topupd_balance", "Latest polled balance, in minor units of the currency label (aggregate only by currency)",
+      {"account", "currency"});
+  Family& threshold = registry.gauge(
+      "topupd_threshold", "Balance below (or above) which a rule fires, in minor units of the currency label",
+      {"rule", "account", "currency"});
+  Family& runway = registry.gauge(
+      "topupd_runway_seconds",
+      "Estimated time until the balance runs out at the observed burn rate (over a runway rule's window, else "
+      "the last hour); +Inf when not falling",
+      {"account"});
+  Family& last_successful_poll = registry.gauge("topupd_last_successful_poll_timestamp_seconds",
+                                                "Unix time of the last successful balance poll", {"account"});
+  Family& balance_stale = registry.gauge(
+      "topupd_balance_stale",
+      "1 while the account's balance is stale (its last poll failed or is overdue); no top-up acts on it",
+      {"account"});
+  Family& poll_duration = registry.histogram(
+      "topupd_poll_duration_seconds", "Time taken by balance polls, successful or not, by provider", {"provider"},
+      kLatencyBuckets);
+  Family& poll_lateness = registry.histogram(
+      "topupd_poll_lateness_seconds",
+      "How long after its scheduled time each poll started; high when topupd is overloaded", {},
+      {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+  Family& poll_errors =
+      registry.counter("topupd_poll_errors_total", "Failed balance polls by reason", {"account", "reason"});
+  Family& rule_state = registry.gauge(
+      "topupd_rule_state", "1 for the state each rule is in (inactive, pending, firing), 0 otherwise",
+      {"rule", "state"});
+  Family& alerts = registry.counter("topupd_alerts_total", "Alerts that started firing", {"rule", "severity"});
+  Family& not_reflected = registry.counter(
+      "topupd_topups_not_reflected_total",
+      "Top-ups reported succeeded whose amount did not show in the balance within verify.within", {"rule"});
+  Family& notifications = registry.counter("topupd_notifications_total",
+                                           "Notifications handed to notifiers, by outcome", {"notifier", "outcome"});
+  Family& webhooks = registry.counter(
+      "topupd_webhooks_total",
+      "Webhook deliveries by provider and outcome (accepted, duplicate, bad_signature, stale, forbidden_ip, "
+      "too_large, malformed, not_found)",
+      {"provider", "outcome"});
+  Family& notifications_pending = registry.gauge(
+      "topupd_notifications_pending", "Messages in the outbox not yet delivered, by notifier", {"notifier"});
+  Family& top_ups = registry.counter("topupd_topups_total", "Top-ups and sweeps by rule, method and final outcome",
+                                     {"rule", "method", "outcome"});
+  Family& top_up_amount = registry.counter(
+      "topupd_topup_amount_minor_total", "Money moved by settled top-ups and sweeps, in minor units",
+      {"account", "method"});
+  Family& top_ups_in_state = registry.gauge("topupd_topups_in_state", "Top-ups in the journal by state", {"state"});
+  Family& reload_successful = registry.gauge(
+      "topupd_config_last_reload_successful", "1 if the last configuration load or reload succeeded, 0 if it was rejected");
+  Family& reload_timestamp = registry.gauge("topupd_config_last_reload_success_timestamp_seconds",
+                                            "Unix time of the last successful configuration load");
+  Family& build_info =
+      registry.gauge("topupd_build_info", "Always 1; labels carry the version and git revision", {"version", "revision"});
+  Family& store_errors = registry.counter(
+      "topupd_store_errors_total", "Failed reads or writes of the store; while writes fail no money is moved",
+      {"operation"});
+  Family& paused = registry.gauge(
+      "topupd_paused", "Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)");
+
   // Series created per account, looked up by name once and then kept: a poll updates
   // them without building label sets; a reload removes those of retired accounts.
   struct AccountSeries {
-    prometheus::Gauge* balance = nullptr;
+    Value* balance = nullptr;
     std::string balance_currency;
-    prometheus::Gauge* last_poll = nullptr;
-    prometheus::Gauge* stale = nullptr;
-    prometheus::Gauge* runway = nullptr;
-    prometheus::Histogram* poll_duration = nullptr;
+    Value* last_poll = nullptr;
+    Value* stale = nullptr;
+    Value* runway = nullptr;
   };
   std::unordered_map<std::string, AccountSeries> accounts;
-  std::vector<prometheus::Gauge*> threshold_series;
-  std::vector<prometheus::Gauge*> rule_state_series;
-  prometheus::Histogram* lateness;
+  std::unordered_map<std::string, metrics::Histogram*> poll_durations;  // by provider
+  std::vector<Value*> threshold_series;
+  std::vector<Value*> rule_state_series;
+  PresentSeries rule_counters;
+  PresentSeries notifier_counters;
+  PresentSeries webhook_counters;
+  metrics::Histogram& lateness = poll_lateness.histogram({});
 
   AccountSeries& series(const std::string& account) { return accounts[account]; }
 
-  static prometheus::Gauge& once(prometheus::Gauge*& slot, prometheus::Family<prometheus::Gauge>& family,
-                                 const std::string& account) {
-    if (!slot) slot = &family.Add({{"account", account}});
+  static Value& once(Value*& slot, Family& family, const std::string& account) {
+    if (!slot) slot = &family.value({account});
     return *slot;
   }
 
   void remove(const AccountSeries& s) {
-    if (s.balance) balance.Remove(s.balance);
-    if (s.last_poll) last_successful_poll.Remove(s.last_poll);
-    if (s.stale) balance_stale.Remove(s.stale);
-    if (s.runway) runway.Remove(s.runway);
-    if (s.poll_duration) poll_duration.Remove(s.poll_duration);
+    if (s.balance) balance.remove(*s.balance);
+    if (s.last_poll) last_successful_poll.remove(*s.last_poll);
+    if (s.stale) balance_stale.remove(*s.stale);
+    if (s.runway) runway.remove(*s.runway);
   }
 };
 
-Metrics::Metrics(const std::string& version, const std::string& revision)
-    : registry_(std::make_shared<prometheus::Registry>()) {
-  auto& r = *registry_;
-  families_ = std::unique_ptr<Families>(new Families{
-      prometheus::BuildGauge().Name("topupd_balance")
-          .Help("Latest polled balance, in minor units of the currency label (aggregate only by currency)")
-          .Register(r),
-      prometheus::BuildGauge().Name("topupd_threshold")
-          .Help("Balance below (or above) which a rule fires, in minor units of the currency label")
-          .Register(r),
-      prometheus::BuildGauge().Name("topupd_runway_seconds")
-          .Help("Estimated time until the balance runs out at the observed burn rate (runway rules); +Inf when not falling")
-          .Register(r),
-      prometheus::BuildGauge().Name("topupd_last_successful_poll_timestamp_seconds")
-          .Help("Unix time of the last successful balance poll").Register(r),
-      prometheus::BuildGauge().Name("topupd_balance_stale")
-          .Help("1 while the account's balance is stale (its last poll failed or is overdue); no top-up acts on it")
-          .Register(r),
-      prometheus::BuildHistogram().Name("topupd_poll_duration_seconds")
-          .Help("Time taken by balance polls, successful or not").Register(r),
-      prometheus::BuildHistogram().Name("topupd_poll_lateness_seconds")
-          .Help("How long after its scheduled time each poll started; high when topupd is overloaded").Register(r),
-      prometheus::BuildCounter().Name("topupd_poll_errors_total")
-          .Help("Failed balance polls by reason").Register(r),
-      prometheus::BuildGauge().Name("topupd_rule_state")
-          .Help("1 for the state each rule is in (inactive, pending, firing), 0 otherwise").Register(r),
-      prometheus::BuildCounter().Name("topupd_alerts_total")
-          .Help("Alerts that started firing").Register(r),
-      prometheus::BuildCounter().Name("topupd_topups_not_reflected_total")
-          .Help("Top-ups reported succeeded whose amount did not show in the balance within verify.within")
-          .Register(r),
-      prometheus::BuildCounter().Name("topupd_notifications_total")
-          .Help("Notifications handed to notifiers, by outcome").Register(r),
-      prometheus::BuildCounter().Name("topupd_webhooks_total")
-          .Help("Webhook deliveries by provider and outcome (accepted, duplicate, bad_signature, stale, "
-                "forbidden_ip, too_large, malformed, not_found)").Register(r),
-      prometheus::BuildGauge().Name("topupd_notifications_pending")
-          .Help("Messages in the outbox not yet delivered, by notifier").Register(r),
-      prometheus::BuildCounter().Name("topupd_topups_total")
-          .Help("Top-ups and sweeps by rule, method and final outcome").Register(r),
-      prometheus::BuildCounter().Name("topupd_topup_amount_minor_total")
-          .Help("Money moved by settled top-ups and sweeps, in minor units").Register(r),
-      prometheus::BuildGauge().Name("topupd_topups_in_state")
-          .Help("Top-ups in the journal by state").Register(r),
-      prometheus::BuildGauge().Name("topupd_config_last_reload_successful")
-          .Help("1 if the last configuration load or reload succeeded, 0 if it was rejected").Register(r),
-      prometheus::BuildGauge().Name("topupd_config_last_reload_success_timestamp_seconds")
-          .Help("Unix time of the last successful configuration load").Register(r),
-      prometheus::BuildGauge().Name("topupd_build_info")
-          .Help("Always 1; labels carry the version and git revision").Register(r),
-      prometheus::BuildCounter().Name("topupd_store_errors_total")
-          .Help("Failed reads or writes of the store; while writes fail no money is moved").Register(r),
-      prometheus::BuildGauge().Name("topupd_paused")
-          .Help("Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)").Register(r),
-      {}, {}, {}, nullptr});
-  families_->lateness = &families_->poll_lateness.Add(
-      {}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
-  families_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
+Metrics::Metrics(const std::string& version, const std::string& revision) : families_(std::make_unique<Families>()) {
+  families_->build_info.value({version, revision}).set(1);
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
-  families_->reload_successful.Add({}).Set(0);
+  families_->reload_successful.value({}).set(0);
   set_paused(false);
   // Present from the start, so rate() and increase() see the first error.
   for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control"}) {
-    families_->store_errors.Add({{"operation", operation}});
+    families_->store_errors.value({operation});
   }
 }
 
 Metrics::~Metrics() = default;
 
-std::string Metrics::serialize() const {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
-  return out.str();
-}
+std::string Metrics::serialize() const { return families_->registry.serialize(); }
 
 void Metrics::set_balance(const std::string& account, const core::Money& balance) {
   auto& s = families_->series(account);
   const std::string_view currency = balance.currency().code();
   if (!s.balance || s.balance_currency != currency) {
-    if (s.balance) families_->balance.Remove(s.balance);  // the account's currency changed
+    if (s.balance) families_->balance.remove(*s.balance);  // the account's currency changed
     s.balance_currency = std::string(currency);
-    s.balance = &families_->balance.Add({{"account", account}, {"currency", s.balance_currency}});
+    s.balance = &families_->balance.value({account, s.balance_currency});
   }
-  s.balance->Set(as_sample(balance.minor()));
+  s.balance->set(as_sample(balance.minor()));
 }
 
 void Metrics::set_last_successful_poll(const std::string& account, core::Timestamp at) {
   auto& s = families_->series(account);
-  Families::once(s.last_poll, families_->last_successful_poll, account).Set(seconds_of(at.time_since_epoch()));
+  Families::once(s.last_poll, families_->last_successful_poll, account).set(seconds_of(at.time_since_epoch()));
 }
 
 void Metrics::set_balance_stale(const std::string& account, bool stale) {
   auto& s = families_->series(account);
-  Families::once(s.stale, families_->balance_stale, account).Set(stale ? 1 : 0);
+  Families::once(s.stale, families_->balance_stale, account).set(stale ? 1 : 0);
 }
 
-void Metrics::observe_poll_duration(const std::string& account, std::chrono::nanoseconds duration) {
-  auto& s = families_->series(account);
-  if (!s.poll_duration) {
-    s.poll_duration = &families_->poll_duration.Add(
-        {{"account", account}},
-        prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
-  }
-  s.poll_duration->Observe(std::chrono::duration<double>(duration).count());
+void Metrics::observe_poll_duration(const std::string& provider, std::chrono::nanoseconds duration) {
+  auto& slot = families_->poll_durations[provider];
+  if (!slot) slot = &families_->poll_duration.histogram({provider});
+  slot->observe(std::chrono::duration<double>(duration).count());
 }
 
 void Metrics::observe_poll_lateness(std::chrono::nanoseconds lateness) {
-  families_->lateness->Observe(std::chrono::duration<double>(std::max(lateness, std::chrono::nanoseconds(0))).count());
+  families_->lateness.observe(std::chrono::duration<double>(std::max(lateness, std::chrono::nanoseconds(0))).count());
 }
 
 void Metrics::count_poll_error(const std::string& account, std::string_view reason) {
-  families_->poll_errors.Add({{"account", account}, {"reason", std::string(reason)}}).Increment();
+  families_->poll_errors.value({account, reason}).add(1);
 }
 
 void Metrics::retain_accounts(const std::set<std::string>& keep) {
@@ -201,84 +199,115 @@ void Metrics::retain_accounts(const std::set<std::string>& keep) {
 }
 
 void Metrics::set_rules(const std::vector<core::Rule>& rules) {
-  for (auto* gauge : families_->threshold_series) families_->threshold.Remove(gauge);
-  for (auto* gauge : families_->rule_state_series) families_->rule_state.Remove(gauge);
-  families_->threshold_series.clear();
-  families_->rule_state_series.clear();
+  auto& f = *families_;
+  for (auto* gauge : f.threshold_series) f.threshold.remove(*gauge);
+  for (auto* gauge : f.rule_state_series) f.rule_state.remove(*gauge);
+  f.threshold_series.clear();
+  f.rule_state_series.clear();
+  std::vector<std::pair<Family*, Value*>> counters;
   for (const auto& rule : rules) {
     if (rule.when.kind == core::Condition::Kind::below || rule.when.kind == core::Condition::Kind::above) {
-      auto& threshold = families_->threshold.Add({{"rule", rule.name},
-                                                  {"account", rule.account},
-                                                  {"currency", std::string(rule.when.threshold.currency().code())}});
-      threshold.Set(as_sample(rule.when.threshold.minor()));
-      families_->threshold_series.push_back(&threshold);
+      auto& threshold = f.threshold.value({rule.name, rule.account, rule.when.threshold.currency().code()});
+      threshold.set(as_sample(rule.when.threshold.minor()));
+      f.threshold_series.push_back(&threshold);
     }
     for (auto phase : {core::RulePhase::inactive, core::RulePhase::pending, core::RulePhase::firing}) {
-      auto& state = families_->rule_state.Add({{"rule", rule.name}, {"state", std::string(core::to_string(phase))}});
-      state.Set(phase == core::RulePhase::inactive ? 1 : 0);
-      families_->rule_state_series.push_back(&state);
+      auto& state = f.rule_state.value({rule.name, core::to_string(phase)});
+      state.set(phase == core::RulePhase::inactive ? 1 : 0);
+      f.rule_state_series.push_back(&state);
+    }
+    if (rule.alert) counters.emplace_back(&f.alerts, &f.alerts.value({rule.name, rule.alert->severity}));
+    if (rule.top_up) {
+      const std::string_view method = core::to_string(rule.top_up->method);
+      for (const auto outcome : kTopUpOutcomes) {
+        counters.emplace_back(&f.top_ups, &f.top_ups.value({rule.name, method, outcome}));
+      }
+      counters.emplace_back(&f.top_up_amount, &f.top_up_amount.value({rule.account, method}));
+      counters.emplace_back(&f.not_reflected, &f.not_reflected.value({rule.name}));
     }
   }
+  f.rule_counters.replace(std::move(counters));
+}
+
+void Metrics::set_notifiers(const std::vector<std::string>& notifiers) {
+  auto& f = *families_;
+  std::vector<std::pair<Family*, Value*>> counters;
+  for (const auto& notifier : notifiers) {
+    for (const auto outcome : kNotificationOutcomes) {
+      counters.emplace_back(&f.notifications, &f.notifications.value({notifier, outcome}));
+    }
+    counters.emplace_back(&f.notifications_pending, &f.notifications_pending.value({notifier}));
+  }
+  f.notifier_counters.replace(std::move(counters));
+}
+
+void Metrics::set_webhook_providers(bool receiving, const std::vector<std::string>& providers) {
+  auto& f = *families_;
+  std::vector<std::pair<Family*, Value*>> counters;
+  // A path no endpoint serves.
+  if (receiving) {
+    counters.emplace_back(&f.webhooks, &f.webhooks.value({"-", webhooks::to_string(webhooks::Outcome::not_found)}));
+  }
+  for (const auto& provider : providers) {
+    for (const auto outcome : {webhooks::Outcome::accepted, webhooks::Outcome::duplicate,
+                               webhooks::Outcome::bad_signature, webhooks::Outcome::stale,
+                               webhooks::Outcome::forbidden_ip, webhooks::Outcome::too_large,
+                               webhooks::Outcome::malformed}) {
+      counters.emplace_back(&f.webhooks, &f.webhooks.value({provider, webhooks::to_string(outcome)}));
+    }
+  }
+  f.webhook_counters.replace(std::move(counters));
 }
 
 void Metrics::set_runway(const std::string& account, std::optional<core::Duration> runway) {
   auto& s = families_->series(account);
   Families::once(s.runway, families_->runway, account)
-      .Set(runway ? seconds_of(*runway) : std::numeric_limits<double>::infinity());
+      .set(runway ? seconds_of(*runway) : std::numeric_limits<double>::infinity());
 }
 
 void Metrics::set_rule_state(const std::string& rule, core::RulePhase phase) {
   for (auto candidate : {core::RulePhase::inactive, core::RulePhase::pending, core::RulePhase::firing}) {
-    families_->rule_state.Add({{"rule", rule}, {"state", std::string(core::to_string(candidate))}})
-        .Set(candidate == phase ? 1 : 0);
+    families_->rule_state.value({rule, core::to_string(candidate)}).set(candidate == phase ? 1 : 0);
   }
 }
 
-void Metrics::count_not_reflected(const std::string& rule) {
-  families_->not_reflected.Add({{"rule", rule}}).Increment();
-}
+void Metrics::count_not_reflected(const std::string& rule) { families_->not_reflected.value({rule}).add(1); }
 
 void Metrics::count_alert(const std::string& rule, const std::string& severity) {
-  families_->alerts.Add({{"rule", rule}, {"severity", severity}}).Increment();
+  families_->alerts.value({rule, severity}).add(1);
 }
 
 void Metrics::set_notifications_pending(const std::string& notifier, std::int64_t count) {
-  families_->notifications_pending.Add({{"notifier", notifier}}).Set(static_cast<double>(count));
+  families_->notifications_pending.value({notifier}).set(as_sample(count));
 }
 
 void Metrics::count_webhook(const std::string& provider, std::string_view outcome) {
-  families_->webhooks.Add({{"provider", provider}, {"outcome", std::string(outcome)}}).Increment();
+  families_->webhooks.value({provider, outcome}).add(1);
 }
 
 void Metrics::count_notification(const std::string& notifier, std::string_view outcome) {
-  families_->notifications.Add({{"notifier", notifier}, {"outcome", std::string(outcome)}}).Increment();
+  families_->notifications.value({notifier, outcome}).add(1);
 }
 
 void Metrics::count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome) {
-  families_->top_ups
-      .Add({{"rule", rule}, {"method", std::string(core::to_string(method))}, {"outcome", std::string(outcome)}})
-      .Increment();
+  families_->top_ups.value({rule, core::to_string(method), outcome}).add(1);
 }
 
-void Metrics::add_top_up_amount(const std::string& account, core::TopUpMethod method,
-                                const core::Money& amount) {
-  families_->top_up_amount.Add({{"account", account}, {"method", std::string(core::to_string(method))}})
-      .Increment(as_sample(amount.minor()));
+void Metrics::add_top_up_amount(const std::string& account, core::TopUpMethod method, const core::Money& amount) {
+  families_->top_up_amount.value({account, core::to_string(method)}).add(as_sample(amount.minor()));
 }
 
 void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
-  families_->top_ups_in_state.Add({{"state", std::string(core::to_string(state))}}).Set(as_sample(count));
+  families_->top_ups_in_state.value({core::to_string(state)}).set(as_sample(count));
 }
 
-void Metrics::count_store_error(std::string_view operation) {
-  families_->store_errors.Add({{"operation", std::string(operation)}}).Increment();
-}
+void Metrics::count_store_error(std::string_view operation) { families_->store_errors.value({operation}).add(1); }
 
-void Metrics::set_paused(bool paused) { families_->paused.Add({}).Set(paused ? 1 : 0); }
+void Metrics::set_paused(bool paused) { families_->paused.value({}).set(paused ? 1 : 0); }
 
 void Metrics::set_config_reload(bool successful, core::Timestamp at) {
-  families_->reload_successful.Add({}).Set(successful ? 1 : 0);
-  if (successful) families_->reload_timestamp.Add({}).Set(seconds_of(at.time_since_epoch()));
+  families_->reload_successful.value({}).set(successful ? 1 : 0);
+  if (successful) families_->reload_timestamp.value({}).set(seconds_of(at.time_since_epoch()));
 }
 
 }  // namespace topupd::adapters

@@ -1,8 +1,12 @@
-// topupd's Prometheus metrics: one registry, serialized by us for GET /metrics.
+// topupd's Prometheus metrics: one registry (registry.hpp), serialized for GET /metrics.
 //
 // Names follow Prometheus conventions: `topupd_` prefix, base units, `_total` on
 // counters, HELP on every family, and only low-cardinality labels (account, rule,
-// provider, notifier names from the config; never ids or amounts).
+// provider, notifier names from the config; never ids or amounts). What grows with
+// the number of accounts is one gauge each (balance, runway, staleness, last poll)
+// and a threshold per rule; latency histograms are per provider. Every counter whose
+// label values the config names is present at 0 from the start, so rate() and
+// increase() answer 0 rather than nothing.
 // Amounts are exported in minor units of their currency (label `currency`):
 // aggregate them only by currency.
 #pragma once
@@ -20,15 +24,6 @@
 #include "topupd/core/time.hpp"
 #include "topupd/core/topup.hpp"
 
-namespace prometheus {
-class Registry;
-class Gauge;
-class Counter;
-class Histogram;
-template <typename T>
-class Family;
-}  // namespace prometheus
-
 namespace topupd::adapters {
 
 class Metrics {
@@ -45,7 +40,7 @@ class Metrics {
   void set_balance(const std::string& account, const core::Money& balance);
   void set_last_successful_poll(const std::string& account, core::Timestamp at);
   void set_balance_stale(const std::string& account, bool stale);
-  void observe_poll_duration(const std::string& account, std::chrono::nanoseconds duration);
+  void observe_poll_duration(const std::string& provider, std::chrono::nanoseconds duration);
   // How long after its scheduled time a poll started (all accounts together).
   void observe_poll_lateness(std::chrono::nanoseconds lateness);
   void count_poll_error(const std::string& account, std::string_view reason);
@@ -54,8 +49,14 @@ class Metrics {
   // Drops every per-account series of accounts not in `keep` (after a reload).
   void retain_accounts(const std::set<std::string>& keep);
 
-  // Replaces the threshold and rule-state series with those of `rules`.
+  // Replaces the threshold and rule-state series with those of `rules`, and makes
+  // each rule's alert and top-up counters present (keeping the counts of rules that
+  // stay; dropping those of rules that went).
   void set_rules(const std::vector<core::Rule>& rules);
+  // The notifiers, and the providers whose webhooks are received (`receiving`: the
+  // receiver runs): their counters at 0.
+  void set_notifiers(const std::vector<std::string>& notifiers);
+  void set_webhook_providers(bool receiving, const std::vector<std::string>& providers);
   void set_rule_state(const std::string& rule, core::RulePhase phase);
 
   void count_alert(const std::string& rule, const std::string& severity);
@@ -75,7 +76,6 @@ class Metrics {
 
  private:
   struct Families;
-  std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<Families> families_;
 };
 

@@ -1,0 +1,101 @@
+// A Prometheus registry of topupd's own: families of counters, gauges and histograms
+// whose label values are fixed when a series is added, written in the text exposition
+// format (version 0.0.4) straight into one string.
+//
+// Threads: the event loop adds, finds, updates and removes series; serialize() runs
+// on another thread at the same time. A value is an atomic, so an update takes no
+// lock; finding a series and serializing share a lock, and only adding or removing
+// one takes it alone, so a series is never freed while it is read.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace topupd::adapters::metrics {
+
+// A counter's or a gauge's value.
+class Value {
+ public:
+  void set(double value) { value_.store(value, std::memory_order_relaxed); }
+  void add(double amount) { value_.fetch_add(amount, std::memory_order_relaxed); }
+  double get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<double> value_{0};
+};
+
+class Histogram {
+ public:
+  // `bounds`: the buckets' upper bounds, ascending, without +Inf; owned by the family.
+  explicit Histogram(const std::vector<double>& bounds);
+  void observe(double value);
+
+ private:
+  friend class Family;
+  const std::vector<double>& bounds_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> counts_;  // per bucket, not cumulative; +Inf last
+  std::atomic<double> sum_{0};
+};
+
+class Family {
+ public:
+  enum class Kind { counter, gauge, histogram };
+
+  Family(std::shared_mutex& lock, std::string name, std::string help, Kind kind, std::vector<std::string> labels,
+         std::vector<double> bounds);
+
+  // The series with these label values (in the order of the family's label names),
+  // added at 0 if it is new. The reference stays valid until the series is removed.
+  Value& value(std::initializer_list<std::string_view> labels);
+  Histogram& histogram(std::initializer_list<std::string_view> labels);
+  // Removes the series that `value(...)` or `histogram(...)` returned.
+  void remove(const Value& series);
+  void remove(const Histogram& series);
+  std::size_t size() const;
+
+ private:
+  friend class Registry;
+  void write(std::string& out) const;  // the caller holds the registry's lock
+  struct Series {
+    std::string labels;  // `{name="value",…}` as written, or empty
+    std::unique_ptr<Value> value;
+    std::unique_ptr<Histogram> histogram;
+  };
+  Series& find_or_add(std::initializer_list<std::string_view> labels);
+  void remove_where(const void* series);
+
+  std::shared_mutex& lock_;
+  std::string name_;
+  std::string help_;
+  Kind kind_;
+  std::vector<std::string> label_names_;
+  std::vector<double> bounds_;
+  std::vector<std::string> bound_text_;  // `le="0.005"` for each bound, then `le="+Inf"`
+  std::map<std::string, Series, std::less<>> series_;  // by labels: the output is sorted
+};
+
+class Registry {
+ public:
+  Family& counter(std::string name, std::string help, std::vector<std::string> labels = {});
+  Family& gauge(std::string name, std::string help, std::vector<std::string> labels = {});
+  Family& histogram(std::string name, std::string help, std::vector<std::string> labels, std::vector<double> bounds);
+
+  // Every family in the order registered.
+  std::string serialize() const;
+
+ private:
+  mutable std::shared_mutex lock_;
+  std::vector<std::unique_ptr<Family>> families_;
+};
+
+// A sample as the exposition format writes it: shortest round-trip form, +Inf, -Inf, NaN.
+void append_sample(std::string& out, double value);
+
+}  // namespace topupd::adapters::metrics
