@@ -1,6 +1,7 @@
 # topupd — the two commands a newcomer needs:
 #   make demo   install what is missing, build, run the daemon on the embedded sandbox
 #   make demo-gateways   the same against the stand-alone sandbox over HTTP
+#   make demo-observe    demo-gateways with a Prometheus scraping it on 127.0.0.1:9090
 #   make test   install what is missing, build with ASan+UBSan, run every test
 #
 # Other targets: make build (release build only), make deb (the .deb, lintian-checked),
@@ -14,7 +15,7 @@ FUZZ_SECONDS ?= 600
 DEMO_CONFIG ?= etc/topupd/demo.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: demo demo-gateways test build setup clean fuzz fuzz-build crash-test deb
+.PHONY: demo demo-gateways demo-observe test build setup clean fuzz fuzz-build crash-test deb
 
 setup:
 	@scripts/setup
@@ -37,6 +38,18 @@ demo-gateways: setup build
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:12111/_sandbox/ledger"
 	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
+	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+
+# demo-gateways and a real Prometheus scraping it every 5 s on 127.0.0.1:9090: every
+# panel of dashboards/topupd-overview.json has data within two minutes.
+demo-observe: setup build
+	@echo "topupd demo with Prometheus on http://127.0.0.1:9090 scraping http://127.0.0.1:9464/metrics; Ctrl-C stops all."
+	@dir=$$(mktemp -d); \
+	  printf 'global: {scrape_interval: 5s, evaluation_interval: 5s}\nscrape_configs:\n  - job_name: topupd\n    static_configs: [{targets: ["127.0.0.1:9464"]}]\n' > $$dir/prometheus.yml; \
+	  prometheus --config.file=$$dir/prometheus.yml --storage.tsdb.path=$$dir/data \
+	    --web.listen-address=127.0.0.1:9090 > $$dir/prometheus.log 2>&1 & prometheus=$$!; \
+	  $(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
+	  trap 'kill $$sandbox $$prometheus 2>/dev/null; rm -rf $$dir' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 
 # The Debian package of the release build, checked by lintian: build/release/topupd_*.deb

@@ -102,6 +102,8 @@ SandboxServerConfig default_sandbox_config() {
   flip.simulation.accounts = {account("main", "IDR 30_000_000", "IDR 500_000")};
   auto generic = gateway("generic", {{"token", "generic-sandbox-token"}});
   generic.simulation.accounts = {account("wallet", "IDR 10_000_000", "IDR 100_000")};
+  // A flaky API: one balance read in five fails, so a demo shows what topupd does then.
+  generic.simulation.accounts.front().fail_percent = 20;
   out.gateways = {stripe, xendit, iris, flip, generic};
   return out;
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "topupd/adapters/net/gzip.hpp"
 #include "integration/harness.hpp"
 
 namespace topupd::testing {
@@ -124,6 +125,26 @@ TEST(DaemonTest, PollsTopsUpExportsMetricsReloadsAndStops) {
   EXPECT_EQ(*status, 0) << daemon.log();
   EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 2s);
   EXPECT_TRUE(daemon.notify().wait_for("STOPPING=1", 1s));
+}
+
+TEST(DaemonTest, MetricsAreGzippedForAClientThatAsksForIt) {
+  Daemon daemon(daemon_config("payout-low"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const auto ask = [&](const std::string& encoding) {
+    return http_send("127.0.0.1", daemon.admin_port(),
+                     "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: " + encoding +
+                         "\r\nConnection: close\r\n\r\n");
+  };
+  const HttpResult zipped = ask("gzip, deflate");
+  ASSERT_EQ(zipped.status, 200);
+  const auto text = adapters::net::gunzip(zipped.body);
+  ASSERT_TRUE(text) << "not gzip: " << zipped.body.substr(0, 200);
+  EXPECT_NE(text->find("# TYPE topupd_balance gauge\n"), std::string::npos) << *text;
+  EXPECT_LT(zipped.body.size(), text->size());
+  const HttpResult plain = ask("identity");
+  ASSERT_EQ(plain.status, 200);
+  EXPECT_FALSE(adapters::net::gunzip(plain.body));
+  EXPECT_NE(plain.body.find("# TYPE topupd_balance gauge\n"), std::string::npos);
 }
 
 TEST(DaemonTest, SigintStopsCleanly) {

@@ -23,6 +23,7 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string content_encoding{};  // set by the server when it compresses the body
 };
 
 using RouteTable = std::map<std::string, std::function<HttpResponse()>>;
@@ -30,8 +31,9 @@ using RouteTable = std::map<std::string, std::function<HttpResponse()>>;
 class AdminServer {
  public:
   // Routes named in `off_loop` run on a worker thread of their own, so that a slow
-  // one (a /metrics of 10,000 accounts takes ~0.3 s) never holds up the daemon's
-  // event loop; their handlers must be safe to call from another thread.
+  // one (a /metrics of 10,000 accounts) never holds up the daemon's event loop; their
+  // handlers must be safe to call from another thread. Their answers are gzipped
+  // there for a client that accepts it.
   AdminServer(boost::asio::io_context& io, RouteTable routes, std::set<std::string> off_loop = {},
               std::size_t max_connections = 64);
   ~AdminServer();
