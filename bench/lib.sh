@@ -7,6 +7,13 @@ http_get() {
   cat <&3
   exec 3<&-
 }
+# The same with Accept-Encoding: gzip, as Prometheus scrapes.
+http_get_gzip() {
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n' "$2" >&3
+  cat <&3
+  exec 3<&-
+}
 wait_for() {  # FILE REGEX → first capture group
   for _ in $(seq 200); do
     if line=$(grep -oE "$2" "$1" | head -1) && [[ -n "$line" ]]; then
