@@ -49,10 +49,11 @@ namespace {
 struct ConditionCheck {
   bool known = false;  // false: nothing to judge by yet (no observation); state stays as it is
   bool holds = false;
-  std::string text;    // "balance IDR 9.00 < IDR 10.00", "runway 1h < 2h", …
   std::optional<Duration> runway;
+  RunwayEstimate estimate;  // runway_below
 };
 
+// Judging is cheap and happens at every poll; the words come only with a decision.
 ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
   ConditionCheck out;
   const Condition& c = rule.when;
@@ -62,51 +63,66 @@ ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
       if (!in.latest) return out;
       const Money& balance = in.latest->balance;
       out.known = true;
-      const bool below = c.kind == Condition::Kind::below;
-      out.holds = below ? balance < c.threshold : balance > c.threshold;
-      out.text = fmt::format("balance {} {} {}", format_human(balance),
-                             out.holds ? (below ? "<" : ">") : (below ? ">=" : "<="), format_human(c.threshold));
+      out.holds = c.kind == Condition::Kind::below ? balance < c.threshold : balance > c.threshold;
       return out;
     }
     case Condition::Kind::runway_below: {
       if (!in.latest) return out;
       out.known = true;
-      const RunwayEstimate estimate = estimate_runway(in.history, in.own_credits, in.now, c.window);
-      out.runway = estimate.runway;
-      if (!estimate.enough_data) {
-        out.text = fmt::format("not enough observations in the last {} to estimate a runway", format_duration(c.window));
-      } else if (!estimate.runway) {
-        out.text = fmt::format("balance {} is not falling", format_human(in.latest->balance));
-      } else {
-        out.holds = *estimate.runway < c.duration;
-        out.text = fmt::format("runway {} {} {} (balance {}, burning {} an hour over the last {})",
-                               format_duration(std::chrono::floor<std::chrono::seconds>(*estimate.runway)),
-                               out.holds ? "<" : ">=", format_duration(c.duration), format_human(in.latest->balance),
-                               format_human(Money(estimate.burn_per_hour_minor, in.latest->balance.currency())),
-                               format_duration(c.window));
-      }
+      out.estimate = estimate_runway(in.history, in.own_credits, in.now, c.window);
+      out.runway = out.estimate.runway;
+      out.holds = out.estimate.enough_data && out.runway && *out.runway < c.duration;
       return out;
     }
     case Condition::Kind::stale_for: {
       const std::optional<Timestamp> since = in.latest ? std::optional(in.latest->at) : in.monitoring_since;
       if (!since) return out;
       out.known = true;
-      const Duration age = in.now - *since;
-      out.holds = age >= c.duration;
-      const std::string age_text = format_duration(std::chrono::floor<std::chrono::seconds>(age));
-      if (!out.holds) {
-        out.text = fmt::format("last successful poll {} ago", age_text);
-      } else if (in.latest) {
-        out.text = fmt::format("no successful poll for {} (since {})", age_text, format_rfc3339(*since));
-      } else {
-        out.text = fmt::format("no successful poll since monitoring began {} ago", age_text);
-      }
+      out.holds = in.now - *since >= c.duration;
       return out;
     }
     case Condition::Kind::schedule:
       return out;
   }
   return out;
+}
+
+// "balance IDR 9.00 < IDR 10.00", "runway 1h < 2h (…)", …: what `check` found, in words.
+std::string condition_text(const Rule& rule, const RuleInputs& in, const ConditionCheck& check) {
+  const Condition& c = rule.when;
+  switch (c.kind) {
+    case Condition::Kind::below:
+    case Condition::Kind::above: {
+      if (!in.latest) return "";
+      const bool below = c.kind == Condition::Kind::below;
+      return fmt::format("balance {} {} {}", format_human(in.latest->balance),
+                         check.holds ? (below ? "<" : ">") : (below ? ">=" : "<="), format_human(c.threshold));
+    }
+    case Condition::Kind::runway_below: {
+      if (!in.latest) return "";
+      const RunwayEstimate& estimate = check.estimate;
+      if (!estimate.enough_data) {
+        return fmt::format("not enough observations in the last {} to estimate a runway", format_duration(c.window));
+      }
+      if (!estimate.runway) return fmt::format("balance {} is not falling", format_human(in.latest->balance));
+      return fmt::format("runway {} {} {} (balance {}, burning {} an hour over the last {})",
+                         format_duration(std::chrono::floor<std::chrono::seconds>(*estimate.runway)),
+                         check.holds ? "<" : ">=", format_duration(c.duration), format_human(in.latest->balance),
+                         format_human(Money(estimate.burn_per_hour_minor, in.latest->balance.currency())),
+                         format_duration(c.window));
+    }
+    case Condition::Kind::stale_for: {
+      const std::optional<Timestamp> since = in.latest ? std::optional(in.latest->at) : in.monitoring_since;
+      if (!since) return "";
+      const std::string age_text = format_duration(std::chrono::floor<std::chrono::seconds>(in.now - *since));
+      if (!check.holds) return fmt::format("last successful poll {} ago", age_text);
+      if (in.latest) return fmt::format("no successful poll for {} (since {})", age_text, format_rfc3339(*since));
+      return fmt::format("no successful poll since monitoring began {} ago", age_text);
+    }
+    case Condition::Kind::schedule:
+      return "";
+  }
+  return "";
 }
 
 Decision make_decision(DecisionKind kind, const Rule& rule, const RuleInputs& in, std::string reason,
@@ -121,8 +137,8 @@ Decision make_decision(DecisionKind kind, const Rule& rule, const RuleInputs& in
 }
 
 // Adds a top-up decision when every guard allows one; otherwise says why not.
-void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, const std::string& trigger,
-                const ConditionCheck& check, Evaluation& out) {
+void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, const ConditionCheck& check,
+                Evaluation& out) {
   const TopUpSpec& spec = *rule.top_up;
   RuleState& next = out.next;
   if (in.top_up_in_flight) {
@@ -163,7 +179,10 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
   for (const auto& limit : amount.shaped_by) shaped += (shaped.empty() ? "" : ", ") + limit;
   Decision decision = make_decision(
       DecisionKind::top_up, rule, in,
-      fmt::format("{}; {} {} {}{}", trigger, to_string(spec.method), format_human(*amount.amount), strategy,
+      fmt::format("{}; {} {} {}{}",
+                  rule.when.kind == Condition::Kind::schedule ? fmt::format("schedule \"{}\" due", rule.when.schedule->text)
+                                                              : condition_text(rule, in, check),
+                  to_string(spec.method), format_human(*amount.amount), strategy,
                   shaped.empty() ? "" : " (shaped by " + shaped + ")"),
       check);
   decision.amount = amount.amount;
@@ -264,7 +283,7 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
   if (rule.when.kind == Condition::Kind::schedule) {
     if (!in.schedule_due || !rule.top_up) return out;
     next.top_ups_in_episode = 0;  // each due time is its own window
-    try_top_up(rule, in, in.now, fmt::format("schedule \"{}\" due", rule.when.schedule->text), ConditionCheck{}, out);
+    try_top_up(rule, in, in.now, ConditionCheck{}, out);
     return out;
   }
 
@@ -292,24 +311,25 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
         out.decisions.push_back(make_decision(
             DecisionKind::alert_firing, rule, in,
             rule.hold_for.count() > 0
-                ? fmt::format("{} for {}", check.text, format_duration(in.now - *next.condition_since))
-                : check.text,
+                ? fmt::format("{} for {}", condition_text(rule, in, check),
+                              format_duration(in.now - *next.condition_since))
+                : condition_text(rule, in, check),
             check));
       }
       break;
     }
     case RulePhase::firing: {
       bool cleared = !check.holds;
-      std::string why = check.text;
       if (rule.clear) {
         if (!in.latest) break;
         const Money& balance = in.latest->balance;
         cleared = rule.clear->above ? balance > rule.clear->value : balance < rule.clear->value;
-        why = fmt::format("balance {} {} clear {}", format_human(balance),
-                          cleared ? (rule.clear->above ? ">" : "<") : (rule.clear->above ? "<=" : ">="),
-                          format_human(rule.clear->value));
       }
       if (cleared) {
+        const std::string why =
+            rule.clear ? fmt::format("balance {} {} clear {}", format_human(in.latest->balance),
+                                     rule.clear->above ? ">" : "<", format_human(rule.clear->value))
+                       : condition_text(rule, in, check);
         next.phase = RulePhase::inactive;
         next.condition_since.reset();
         next.fired_at.reset();
@@ -320,13 +340,14 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
           in.now - *next.last_alert_at >= rule.alert->repeat) {
         next.last_alert_at = in.now;
         out.decisions.push_back(make_decision(DecisionKind::alert_repeat, rule, in,
-                                              fmt::format("{}; firing since {}", check.text, format_rfc3339(*next.fired_at)),
+                                              fmt::format("{}; firing since {}", condition_text(rule, in, check),
+                                                          format_rfc3339(*next.fired_at)),
                                               check));
       }
       break;
     }
   }
-  if (next.phase == RulePhase::firing && rule.top_up) try_top_up(rule, in, *next.fired_at, check.text, check, out);
+  if (next.phase == RulePhase::firing && rule.top_up) try_top_up(rule, in, *next.fired_at, check, out);
   return out;
 }
 

@@ -1,6 +1,6 @@
 #include "topupd/core/runway.hpp"
 
-#include <vector>
+#include <algorithm>
 
 namespace topupd::core {
 namespace {
@@ -27,9 +27,14 @@ RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<c
                                Timestamp now, Duration window) {
   RunwayEstimate out;
   const Timestamp start = now - window;
-  std::vector<std::pair<std::int64_t, std::int64_t>> points;  // (ms since start, adjusted minor)
-  for (const auto& observation : history) {
-    if (observation.at < start || observation.at > now) continue;
+  // The least-squares sums over the points (ms since start, adjusted minor), in one pass.
+  Wide n = 0, st = 0, sb = 0, stt = 0, stb = 0;
+  std::int64_t first_t = 0, last_t = 0;
+  // Oldest first: skip to the window's start rather than looking at every older row.
+  const auto first = std::lower_bound(history.begin(), history.end(), start,
+                                      [](const Observation& o, Timestamp at) { return o.at < at; });
+  for (const auto& observation : std::span(first, history.end())) {
+    if (observation.at > now) break;
     // Remove what topupd added since the window began, so only the outside world's
     // movements (payouts, incoming payments) shape the slope. A credit is dated by the
     // first observation that showed it, so it counts for that one and every later one.
@@ -38,20 +43,20 @@ RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<c
       if (credit.at > start && credit.at <= observation.at) adjusted -= credit.amount.minor();
     }
     if (adjusted > INT64_MAX || adjusted < INT64_MIN) return out;
-    points.emplace_back((observation.at - start).count(), static_cast<std::int64_t>(adjusted));
-  }
-  if (points.size() < 3 || points.back().first - points.front().first < window.count() / 2) return out;
-  out.enough_data = true;
-
-  // slope = (nΣtb − ΣtΣb) / (nΣt² − (Σt)²), in minor units per millisecond, kept as a fraction.
-  const Wide n = static_cast<Wide>(points.size());
-  Wide st = 0, sb = 0, stt = 0, stb = 0;
-  for (const auto& [t, b] : points) {
+    const std::int64_t t = (observation.at - start).count();
+    const Wide b = adjusted;
+    if (n == 0) first_t = t;
+    last_t = t;
+    n += 1;
     st += t;
     sb += b;
     stt += static_cast<Wide>(t) * t;
     stb += static_cast<Wide>(t) * b;
   }
+  if (n < 3 || last_t - first_t < window.count() / 2) return out;
+  out.enough_data = true;
+
+  // slope = (nΣtb − ΣtΣb) / (nΣt² − (Σt)²), in minor units per millisecond, kept as a fraction.
   const Wide numerator = n * stb - st * sb;
   const Wide denominator = n * stt - st * st;
   if (denominator <= 0 || numerator >= 0) return out;  // flat or rising: no runway limit

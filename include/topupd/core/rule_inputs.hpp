@@ -31,7 +31,7 @@ struct AccountWatch {
   Duration poll_timeout{std::chrono::seconds(5)};
   std::optional<Observation> latest;    // the last successful poll
   std::optional<Observation> previous;  // the successful poll before it
-  std::vector<Observation> history;     // oldest first, trimmed to `history_window`
+  std::vector<Observation> history;     // oldest first: `history_window` and at most as much before it
   Duration history_window{0};           // the longest runway window of the account's rules
   // A thin sample of the last kExportedRunwayWindow, one observation per
   // kRunwaySampleSpacing: the runway every account exports, whatever its rules.
