@@ -35,13 +35,14 @@ Daemon::Daemon(config::Config config)
 int Daemon::run() {
   const std::string store_path = generation_.config.store_path.empty() ? ":memory:" : generation_.config.store_path;
   try {
-    store_ = adapters::open_sqlite_store(store_path);
+    store_ = adapters::open_sqlite_store(store_path, true);
+    durability_ = std::make_unique<adapters::Durability>(io_.get_executor(), store_path);
     alerts_ = std::make_unique<AlertDispatcher>(
         io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
         });
     executor_ = std::make_unique<TopUpExecutor>(
-        io_, clock_, metrics_, *store_,
+        io_, clock_, metrics_, *store_, *durability_,
         ExecutorNeighbours{
             [this](const std::string& name) { return poller_->watch(name); },
             [this](const std::string& name) { return runner_->find(name); },
@@ -56,7 +57,7 @@ int Daemon::run() {
             }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
     intake_ = std::make_unique<WebhookIntake>(
-        io_, clock_, metrics_, *store_,
+        io_, clock_, metrics_, *store_, *durability_,
         [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
     load_state();
   } catch (const adapters::StoreError& e) {

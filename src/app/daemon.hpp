@@ -28,6 +28,7 @@
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/providers/sandbox_provider.hpp"
+#include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
@@ -93,6 +94,7 @@ class Daemon {
   adapters::Metrics metrics_;
   Generation generation_;  // the configuration in force and its providers
   std::unique_ptr<adapters::Store> store_;
+  std::unique_ptr<adapters::Durability> durability_;  // flushes the store's commits to disk
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
   std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise

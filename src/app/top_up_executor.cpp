@@ -32,8 +32,10 @@ core::ProviderOutcome outcome_of(adapters::ProviderTopUpStatus status) {
 }  // namespace
 
 TopUpExecutor::TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-                             adapters::TopUpJournal& store, ExecutorNeighbours neighbours)
-    : io_(io), clock_(clock), metrics_(metrics), store_(store), neighbours_(std::move(neighbours)) {}
+                             adapters::TopUpJournal& store, adapters::Durability& durability,
+                             ExecutorNeighbours neighbours)
+    : io_(io), clock_(clock), metrics_(metrics), store_(store), durability_(durability),
+      neighbours_(std::move(neighbours)) {}
 
 void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run) {
   providers_ = std::move(providers);
@@ -235,8 +237,29 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   if (!sending_.insert(r.key).second) co_return;
   adapters::crash_point("send.before_submitted");
   transition(journal_[index], TopUpState::submitted, why);
+  // The record and its key on disk before the request leaves. A disk that refuses the
+  // flush sends nothing: the machine has the top-up looked up, as after a lost answer.
+  const bool durable = co_await durability_.flushed();
+  if (!durable) {
+    sending_.erase(journal_[index].key);
+    metrics_.count_store_error("transition");
+    auto actions = core::step(journal_[index], core::TopUpEvent{core::TopUpEvent::Kind::no_answer,
+                                                                core::ProviderOutcome::pending, "",
+                                                                "the journal could not be flushed to disk"});
+    co_await perform(index, std::move(actions));
+    co_return;
+  }
   adapters::crash_point("send.before_request");
-  const adapters::TopUpRequest request{r.key, r.method, r.destination_id, r.source, r.amount};
+  // The journal may have grown and a reload replaced the providers while flushing.
+  const TopUpRecord& sent = journal_[index];
+  const adapters::TopUpRequest request{sent.key, sent.method, sent.destination_id, sent.source, sent.amount};
+  provider = providers_.find(sent.provider);
+  if (provider == providers_.end()) {
+    sending_.erase(sent.key);
+    spdlog::error("top-up provider is no longer configured topup={} provider={}", field(sent.key),
+                  field(sent.provider));
+    co_return;
+  }
   ++requests_in_flight_;
   auto call = provider->second->submit(request);
   auto result = co_await with_timeout(std::move(call), kTopUpTimeout, FailureKind::outcome_unknown);

@@ -8,7 +8,8 @@
 // machine (core/topup_machine.hpp), and the executor only performs the actions it
 // returns.
 //
-// It may call: the store (journal writes), the providers of the current config
+// It may call: the store (journal writes, and waits for their flush to disk before a
+// request leaves), the providers of the current config
 // generation (submit and look-up, each bounded by a timeout), the clock, metrics, and
 // its `Neighbours` — the accounts' watches, the current rules, and the alert outbox.
 // Nothing else in the daemon writes the journal.
@@ -31,6 +32,7 @@
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
+#include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/core/clock.hpp"
 #include "topupd/core/rule_inputs.hpp"
@@ -65,8 +67,10 @@ struct TopUpRoute {
 
 class TopUpExecutor {
  public:
+  // `durability`: flushes `store`'s commits to disk; a request leaves only after the
+  // flush that covers its journal record.
   TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::TopUpJournal& store,
-                ExecutorNeighbours neighbours);
+                adapters::Durability& durability, ExecutorNeighbours neighbours);
 
   // The current config generation's providers and `dry_run`.
   void configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run);
@@ -134,6 +138,7 @@ class TopUpExecutor {
   const core::Clock& clock_;
   adapters::Metrics& metrics_;
   adapters::TopUpJournal& store_;
+  adapters::Durability& durability_;
   ExecutorNeighbours neighbours_;
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   bool dry_run_ = false;

@@ -2,12 +2,14 @@
 #include "webhook_intake.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/crash_points.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 
@@ -24,8 +26,9 @@ struct WebhookIntake::InboxEntry {
 };
 
 WebhookIntake::WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-                             adapters::WebhookInbox& store, Accepted accepted)
-    : io_(io), clock_(clock), metrics_(metrics), store_(store), accepted_(std::move(accepted)) {}
+                             adapters::WebhookInbox& store, adapters::Durability& durability, Accepted accepted)
+    : io_(io), clock_(clock), metrics_(metrics), store_(store), durability_(durability),
+      accepted_(std::move(accepted)) {}
 
 void WebhookIntake::stop() {
   if (server_) server_->stop();
@@ -187,8 +190,25 @@ void WebhookIntake::flush() {
     spdlog::error("cannot record webhook events; answering 503 so the gateways send them again: {} count={}",
                   e.what(), batch.size());
     for (auto* entry : batch) entry->failed = true;
+    for (auto* entry : batch) entry->done.cancel();
+    return;
   }
-  for (auto* entry : batch) entry->done.cancel();
+  // Answered once the write is on disk; deliveries that arrive meanwhile form the next
+  // batch, and one flush may cover both.
+  asio::co_spawn(io_, answer_when_durable(std::move(batch)), adapters::log_failure("webhook inbox flush"));
+}
+
+asio::awaitable<void> WebhookIntake::answer_when_durable(std::vector<InboxEntry*> batch) {
+  const bool durable = co_await durability_.flushed();
+  if (!durable) {
+    metrics_.count_store_error("webhook");
+    spdlog::error("cannot flush webhook events to disk; answering 503 so the gateways send them again count={}",
+                  batch.size());
+  }
+  for (auto* entry : batch) {
+    if (!durable) entry->failed = true;
+    entry->done.cancel();
+  }
 }
 
 }  // namespace topupd::app

@@ -4,8 +4,8 @@
 // settings change only at a restart, its endpoints, secrets and allow-lists at every
 // reload) and the inbox of event ids waiting for the store. A delivery is checked
 // (adapters/webhooks: signature, sender, size, replay), its event id is written to the
-// store — every delivery ready before the write shares it, one durable group commit —
-// and only then answered; an accepted, new event goes to its `accepted` neighbour.
+// store — every delivery ready before the write shares it, one group commit, then its
+// flush to disk on the Durability thread — and only then answered; an accepted, new event goes to its `accepted` neighbour.
 //
 // A webhook is a hint, never the truth about money: the daemon turns an accepted event
 // into a look-up of its top-up and a poll of its account, and the journal moves on
@@ -29,6 +29,7 @@
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/http_server.hpp"
+#include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
 #include "topupd/config/config.hpp"
@@ -44,7 +45,7 @@ class WebhookIntake {
   using Accepted = std::function<void(const std::string& provider, const adapters::webhooks::Event& event)>;
 
   WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::WebhookInbox& store,
-                Accepted accepted);
+                adapters::Durability& durability, Accepted accepted);
 
   // A new config generation's `webhooks:` and providers' endpoints. Starts the
   // receiver when it is enabled and not yet listening (throws when the address cannot
@@ -64,11 +65,13 @@ class WebhookIntake {
   // nullopt: the store failed; otherwise whether the event id is new.
   asio::awaitable<std::optional<bool>> remember(adapters::WebhookEventRecord record);
   void flush();
+  asio::awaitable<void> answer_when_durable(std::vector<InboxEntry*> batch);
 
   asio::io_context& io_;
   const core::Clock& clock_;
   adapters::Metrics& metrics_;
   adapters::WebhookInbox& store_;
+  adapters::Durability& durability_;
   Accepted accepted_;
   std::unique_ptr<adapters::net::Server> server_;
   config::WebhooksConfig server_config_;  // what the running receiver was started with

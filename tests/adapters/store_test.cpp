@@ -238,6 +238,10 @@ INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
                                    [](const fs::path& dir) { return open_sqlite_store((dir / "topupd.db").string()); }},
+                      StoreFactory{"SqliteFileFlushedByDurability",
+                                   [](const fs::path& dir) {
+                                     return open_sqlite_store((dir / "topupd.db").string(), true);
+                                   }},
                       StoreFactory{"SqliteMemory", [](const fs::path&) { return open_sqlite_store(":memory:"); }}),
     [](const ::testing::TestParamInfo<StoreFactory>& param_info) { return param_info.param.name; });
 

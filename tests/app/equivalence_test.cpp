@@ -258,11 +258,12 @@ class DaemonParts {
   core::Timestamp now_{};
   adapters::Metrics metrics_{"test", "test"};
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
+  adapters::Durability durability_{io_.get_executor(), ":memory:"};
   std::shared_ptr<testing::FakeProvider> gateway_ = std::make_shared<testing::FakeProvider>();
   std::map<std::string, core::AccountWatch> watches_;
   std::map<std::string, std::optional<core::Timestamp>> schedules_;  // schedule rule → its next due time
   std::vector<Event> events_;
-  TopUpExecutor executor_{io_, clock_, metrics_, *store_,
+  TopUpExecutor executor_{io_, clock_, metrics_, *store_, durability_,
                           ExecutorNeighbours{[this](const std::string& name) -> const core::AccountWatch* {
                                                auto it = watches_.find(name);
                                                return it == watches_.end() ? nullptr : &it->second;

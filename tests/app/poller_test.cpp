@@ -52,9 +52,10 @@ class PollerTest : public ::testing::Test {
   testing::FixedRandom random_;
   adapters::Metrics metrics_{"test", "test"};
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
+  adapters::Durability durability_{io_.get_executor(), ":memory:"};
   std::shared_ptr<testing::FakeProvider> gateway_ = std::make_shared<testing::FakeProvider>();
   std::vector<core::DecisionKind> alerts_;
-  TopUpExecutor executor_{io_, clock_, metrics_, *store_,
+  TopUpExecutor executor_{io_, clock_, metrics_, *store_, durability_,
                           ExecutorNeighbours{[this](const std::string& name) { return poller_.watch(name); },
                                              [this](const std::string& name) { return runner_.find(name); },
                                              [](const adapters::Notification&, const std::vector<std::string>&) {},

@@ -36,7 +36,7 @@ class TopUpExecutorTest : public ::testing::Test {
   TopUpExecutorTest() {
     watch_.name = "payout";
     executor_ = std::make_unique<TopUpExecutor>(
-        io_, clock_, metrics_, *store_,
+        io_, clock_, metrics_, *store_, durability_,
         ExecutorNeighbours{
             [this](const std::string& name) { return name == "payout" ? &watch_ : nullptr; },
             [this](const std::string& name) { return name == rule_.name ? &rule_ : nullptr; },
@@ -86,6 +86,7 @@ class TopUpExecutorTest : public ::testing::Test {
   testing::FakeClock clock_;
   adapters::Metrics metrics_{"test", "test"};
   std::unique_ptr<adapters::Store> store_ = adapters::open_sqlite_store(":memory:");
+  adapters::Durability durability_{io_.get_executor(), ":memory:"};
   std::shared_ptr<testing::FakeProvider> provider_ = std::make_shared<testing::FakeProvider>();
   core::Rule rule_ = top_up_rule();
   core::AccountWatch watch_;

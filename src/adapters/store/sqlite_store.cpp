@@ -1,4 +1,4 @@
-// The SQLite Store: WAL journal, synchronous=FULL, versioned migrations.
+// The SQLite Store: WAL journal, synchronous=FULL (or NORMAL with a Durability flushing it), versioned migrations.
 #include <sqlite3.h>
 
 #include <fmt/format.h>
@@ -180,7 +180,7 @@ TopUpRecord record_of(const Statement& row) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& path) {
+  SqliteStore(const std::string& path, bool flushed_by_durability) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
       const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -191,7 +191,14 @@ class SqliteStore final : public Store {
       sqlite3_busy_timeout(db_, 5000);
       // WAL for concurrent readers; FULL so a commit survives power loss, not only a crash.
       if (path != ":memory:") exec("PRAGMA journal_mode = WAL");
-      exec("PRAGMA synchronous = FULL");
+      if (flushed_by_durability && path != ":memory:") {
+        // The Durability thread flushes the log and checkpoints it: a commit here never
+        // waits for the disk.
+        exec("PRAGMA synchronous = NORMAL");
+        exec("PRAGMA wal_autocheckpoint = 0");
+      } else {
+        exec("PRAGMA synchronous = FULL");
+      }
       exec("PRAGMA foreign_keys = ON");
       migrate();
     } catch (...) {
@@ -505,6 +512,8 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path) { return std::make_unique<SqliteStore>(path); }
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_by_durability) {
+  return std::make_unique<SqliteStore>(path, flushed_by_durability);
+}
 
 }  // namespace topupd::adapters

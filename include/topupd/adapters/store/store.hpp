@@ -163,6 +163,9 @@ class Store : public TopUpJournal,
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
 // lives as long as the process), applying schema migrations. Throws StoreError.
-std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// Every commit waits for the disk, unless `flushed_by_durability`: then commits only
+// reach the operating system and a Durability (durability.hpp) on the same file
+// flushes and checkpoints them off the caller's thread.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_by_durability = false);
 
 }  // namespace topupd::adapters

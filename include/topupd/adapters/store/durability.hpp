@@ -1,0 +1,70 @@
+// Durability off the event loop: the disk flushes of the SQLite store, on a thread of
+// their own.
+//
+// The daemon's store commits without waiting for the disk (WAL, synchronous=NORMAL):
+// a commit is in the operating system's cache when it returns, so a killed process
+// loses nothing, but a power cut could lose the last commits. This thread makes them
+// durable: it flushes the write-ahead log (fdatasync) whenever someone waits and at
+// least every kFlushEvery, and checkpoints the log into the database on its own
+// connection. Whoever must not act before a commit is on disk — a top-up request
+// leaving, a webhook's 200 — commits, then co_awaits flushed(); every waiter of one
+// flush shares it (group commit), and the event loop never waits on the disk.
+//
+// Built without a path (an in-memory store), flushed() answers at once.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+namespace topupd::adapters {
+
+class Durability {
+ public:
+  static constexpr std::chrono::milliseconds kFlushEvery{200};
+  static constexpr std::chrono::seconds kCheckpointEvery{5};
+
+  // `database`: the store's file ("" or ":memory:": nothing to flush). `loop`: where
+  // flushed() is awaited.
+  Durability(boost::asio::any_io_executor loop, const std::string& database);
+  ~Durability();
+  Durability(const Durability&) = delete;
+  Durability& operator=(const Durability&) = delete;
+
+  // Completes once everything committed before the call is on stable storage; false
+  // when the flush failed (the disk refused: nothing may rely on it).
+  boost::asio::awaitable<bool> flushed();
+
+  // Flushes so far, for tests and the log.
+  std::uint64_t flushes() const;
+
+ private:
+  struct Waiter;
+  void run();
+  void wake_waiters(std::uint64_t done, bool ok);
+
+  boost::asio::any_io_executor loop_;
+  std::string database_;
+  std::string wal_;
+  bool in_memory_;
+  // Shared with the thread, under mutex_.
+  mutable std::mutex mutex_;
+  std::condition_variable wanted_;
+  std::uint64_t requested_ = 0;  // flushes asked for
+  std::uint64_t completed_ = 0;  // the last request the last good flush covered
+  std::uint64_t flushes_ = 0;
+  bool stopping_ = false;
+  // The event loop's own: who waits for which request.
+  std::vector<std::shared_ptr<Waiter>> waiters_;
+  std::thread thread_;
+};
+
+}  // namespace topupd::adapters
