@@ -1,9 +1,12 @@
 // Journal write latency: how long a durable journal write takes on this disk.
 //
-// Opens a SQLite store in a scratch directory (WAL, synchronous=FULL, as the daemon
-// does) and times N top-ups through their life: the plan (record + rule state, one
-// transaction) and three transitions (submitted, pending, succeeded). Prints the
-// percentiles in microseconds. Usage: journal_latency [N] [DIRECTORY]
+// Times N top-ups through their life in a SQLite store in a scratch directory: the plan
+// (record + rule state, one transaction) and three transitions (submitted, pending,
+// succeeded). Twice: as the daemon does it (the commit on the event loop without
+// waiting for the disk, then the Durability thread's flush that a request waits for),
+// and with every commit flushed in place (synchronous=FULL), the way a store without
+// that thread works. Prints the percentiles in microseconds.
+// Usage: journal_latency [N] [DIRECTORY]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,16 +16,103 @@
 
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
 
 namespace {
 
+namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 long long percentile(std::vector<long long> values, double p) {
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1));
   return values[index];
+}
+
+long long micros_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+}
+
+struct Figures {
+  std::vector<long long> plan;        // the commit, where the caller waits for it
+  std::vector<long long> durable;     // plan until on disk (the daemon: commit + flush)
+  std::vector<long long> transition;  // each transition's commit
+};
+
+topupd::core::TopUpRecord record_of(int i) {
+  const auto idr = *topupd::core::Currency::find("IDR");
+  const topupd::core::Timestamp now{std::chrono::milliseconds(1'795'000'000'000LL + i)};
+  return {"bench-" + std::to_string(i), "payout-low", "payout", "bank", topupd::core::TopUpMethod::direct_debit,
+          "acct", "1234567890", topupd::core::Money(4'100'000'000, idr), topupd::core::TopUpState::planned, "", "",
+          now, std::nullopt};
+}
+
+void transitions(topupd::adapters::Store& store, topupd::core::TopUpRecord& record, Figures& out) {
+  for (auto next : {topupd::core::TopUpState::submitted, topupd::core::TopUpState::pending,
+                    topupd::core::TopUpState::succeeded}) {
+    const auto from = record.state;
+    record.state = next;
+    const auto start = Clock::now();
+    store.record_transition(record, from, record.created_at, "");
+    out.transition.push_back(micros_since(start));
+  }
+}
+
+Figures as_the_daemon(const std::filesystem::path& dir, int n) {
+  Figures out;
+  const std::string path = (dir / "daemon.db").string();
+  auto store = topupd::adapters::open_sqlite_store(path, true);
+  asio::io_context io;
+  topupd::adapters::Durability durability(io.get_executor(), path);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        topupd::core::RuleState state;
+        for (int i = 0; i < n; ++i) {
+          auto record = record_of(i);
+          state.top_ups_in_episode = static_cast<std::uint32_t>(i);
+          const auto start = Clock::now();
+          store->plan_top_up(record, "payout-low", state);
+          out.plan.push_back(micros_since(start));
+          const bool ok = co_await durability.flushed();
+          if (!ok) std::fprintf(stderr, "flush failed\n");
+          out.durable.push_back(micros_since(start));
+          transitions(*store, record, out);
+        }
+      },
+      asio::detached);
+  io.run();
+  return out;
+}
+
+Figures flushed_in_place(const std::filesystem::path& dir, int n) {
+  Figures out;
+  auto store = topupd::adapters::open_sqlite_store((dir / "full.db").string());
+  topupd::core::RuleState state;
+  for (int i = 0; i < n; ++i) {
+    auto record = record_of(i);
+    state.top_ups_in_episode = static_cast<std::uint32_t>(i);
+    const auto start = Clock::now();
+    store->plan_top_up(record, "payout-low", state);
+    out.plan.push_back(micros_since(start));
+    out.durable.push_back(out.plan.back());
+    transitions(*store, record, out);
+  }
+  return out;
+}
+
+void print(const char* prefix, const Figures& f) {
+  std::printf("%splan_p50_us=%lld %splan_p99_us=%lld %splan_max_us=%lld %sdurable_p50_us=%lld %sdurable_p99_us=%lld "
+              "%stransition_p50_us=%lld %stransition_p99_us=%lld %stransition_max_us=%lld ",
+              prefix, percentile(f.plan, 0.5), prefix, percentile(f.plan, 0.99), prefix, percentile(f.plan, 1.0),
+              prefix, percentile(f.durable, 0.5), prefix, percentile(f.durable, 0.99), prefix,
+              percentile(f.transition, 0.5), prefix, percentile(f.transition, 0.99), prefix,
+              percentile(f.transition, 1.0));
 }
 
 }  // namespace
@@ -33,36 +123,12 @@ int main(int argc, char** argv) {
       std::filesystem::path(argc > 2 ? argv[2] : std::filesystem::temp_directory_path().string()) /
       ("topupd-journal-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  std::vector<long long> plan;
-  std::vector<long long> transition;
-  {
-    auto store = topupd::adapters::open_sqlite_store((dir / "topupd.db").string());
-    const auto idr = *topupd::core::Currency::find("IDR");
-    topupd::core::RuleState state;
-    for (int i = 0; i < n; ++i) {
-      const topupd::core::Timestamp now{std::chrono::milliseconds(1'795'000'000'000LL + i)};
-      topupd::core::TopUpRecord record{"bench-" + std::to_string(i), "payout-low", "payout", "bank",
-                                       topupd::core::TopUpMethod::direct_debit, "acct", "1234567890",
-                                       topupd::core::Money(4'100'000'000, idr), topupd::core::TopUpState::planned, "",
-                                       "", now, std::nullopt};
-      state.top_ups_in_episode = static_cast<std::uint32_t>(i);
-      auto start = Clock::now();
-      store->plan_top_up(record, "payout-low", state);
-      plan.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
-      for (auto next : {topupd::core::TopUpState::submitted, topupd::core::TopUpState::pending,
-                        topupd::core::TopUpState::succeeded}) {
-        const auto from = record.state;
-        record.state = next;
-        start = Clock::now();
-        store->record_transition(record, from, now, "");
-        transition.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
-      }
-    }
-  }
+  const Figures daemon = as_the_daemon(dir, n);
+  const Figures full = flushed_in_place(dir, n);
   std::filesystem::remove_all(dir);
-  std::printf("top_ups=%d plan_p50_us=%lld plan_p99_us=%lld plan_max_us=%lld transition_p50_us=%lld "
-              "transition_p99_us=%lld transition_max_us=%lld\n",
-              n, percentile(plan, 0.5), percentile(plan, 0.99), percentile(plan, 1.0), percentile(transition, 0.5),
-              percentile(transition, 0.99), percentile(transition, 1.0));
+  std::printf("top_ups=%d ", n);
+  print("", daemon);
+  print("full_", full);
+  std::printf("\n");
   return 0;
 }
