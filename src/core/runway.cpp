@@ -1,6 +1,8 @@
 #include "topupd/core/runway.hpp"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 namespace topupd::core {
 namespace {
@@ -30,18 +32,26 @@ RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<c
   // The least-squares sums over the points (ms since start, adjusted minor), in one pass.
   Wide n = 0, st = 0, sb = 0, stt = 0, stb = 0;
   std::int64_t first_t = 0, last_t = 0;
+  // Remove what topupd added since the window began, so only the outside world's
+  // movements (payouts, incoming payments) shape the slope. A credit is dated by the
+  // first observation that showed it, so it counts for that one and every later one:
+  // the window's credits, oldest first, are added up as the observations pass them.
+  std::vector<std::pair<Timestamp, std::int64_t>> credits;
+  for (const auto& credit : own_credits) {
+    if (credit.at > start && credit.at <= now) credits.emplace_back(credit.at, credit.amount.minor());
+  }
+  std::sort(credits.begin(), credits.end());
+  std::size_t next_credit = 0;
+  Wide credited = 0;
   // Oldest first: skip to the window's start rather than looking at every older row.
   const auto first = std::lower_bound(history.begin(), history.end(), start,
                                       [](const Observation& o, Timestamp at) { return o.at < at; });
   for (const auto& observation : std::span(first, history.end())) {
     if (observation.at > now) break;
-    // Remove what topupd added since the window began, so only the outside world's
-    // movements (payouts, incoming payments) shape the slope. A credit is dated by the
-    // first observation that showed it, so it counts for that one and every later one.
-    Wide adjusted = observation.balance.minor();
-    for (const auto& credit : own_credits) {
-      if (credit.at > start && credit.at <= observation.at) adjusted -= credit.amount.minor();
+    while (next_credit < credits.size() && credits[next_credit].first <= observation.at) {
+      credited += credits[next_credit++].second;
     }
+    const Wide adjusted = Wide{observation.balance.minor()} - credited;
     if (adjusted > INT64_MAX || adjusted < INT64_MIN) return out;
     const std::int64_t t = (observation.at - start).count();
     const Wide b = adjusted;
