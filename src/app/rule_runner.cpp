@@ -94,12 +94,10 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
     std::vector<core::Credit> credits;
     core::RuleInputs inputs = inputs_for(rule, account, watch, now, credits);
     inputs.schedule_due = schedule_due;
-    if (rule.when.kind == core::Condition::Kind::runway_below) {
-      metrics_.set_runway(rule.account, core::estimate_runway(inputs.history, inputs.own_credits, now, rule.when.window).runway);
-    }
     core::RuleState& state = states_[rule.name];
     const auto previous = state.phase;
     auto evaluation = core::evaluate(rule, state, inputs);
+    if (evaluation.runway_estimate) metrics_.set_runway(rule.account, evaluation.runway_estimate->runway);
     const bool changed = !(state == evaluation.next);
     state = evaluation.next;
     const bool tops_up = std::any_of(evaluation.decisions.begin(), evaluation.decisions.end(),

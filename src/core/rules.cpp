@@ -289,6 +289,7 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
 
   const ConditionCheck check = check_condition(rule, in);
   if (!check.known) return out;
+  if (rule.when.kind == Condition::Kind::runway_below) out.runway_estimate = check.estimate;
 
   switch (state.phase) {
     case RulePhase::inactive:

@@ -175,11 +175,19 @@ struct Decision {
   bool needs_approval = false;        // above approval_above
 };
 
+struct RunwayEstimate {
+  bool enough_data = false;           // at least 3 observations spanning ≥ half the window
+  std::optional<Duration> runway;     // nullopt: not falling (or not enough data)
+  std::int64_t burn_per_hour_minor = 0;  // positive when falling
+};
+
 struct Evaluation {
   RuleState next;
   std::vector<Decision> decisions;
   // Why a top-up the rule wanted did not start (in flight, cooldown, a limit, no data).
   std::optional<std::string> top_up_held_back;
+  // A runway rule's estimate, when it made one (for the runway metric).
+  std::optional<RunwayEstimate> runway_estimate{};
 };
 
 Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& inputs);

@@ -16,11 +16,7 @@
 
 namespace topupd::core {
 
-struct RunwayEstimate {
-  bool enough_data = false;           // at least 3 observations spanning ≥ half the window
-  std::optional<Duration> runway;     // nullopt: not falling (or not enough data)
-  std::int64_t burn_per_hour_minor = 0;  // positive when falling
-};
+// RunwayEstimate is declared in rules.hpp, beside the evaluation that carries it.
 
 // `history` oldest first; only observations within [now - window, now] are used.
 RunwayEstimate estimate_runway(std::span<const Observation> history, std::span<const Credit> own_credits,
