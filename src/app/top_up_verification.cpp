@@ -1,0 +1,70 @@
+// The top-up executor's verifications (top_up_executor.hpp): after a top-up succeeded
+// at the gateway, the balance must show the money within the rule's verify.within, or
+// TopUpNotReflected fires.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "top_up_executor.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using core::TopUpRecord;
+
+void TopUpExecutor::start_verification(const TopUpRecord& record) {
+  const core::AccountWatch* watch = neighbours_.watch(record.account);
+  const core::Rule* rule = neighbours_.rule(record.rule);
+  if (!watch || !rule || !rule->top_up || !record.settled_at) return;
+  // The last poll that cannot include the credit: the latest if it came before the
+  // settlement, otherwise the one before it.
+  std::optional<core::Observation> before = watch->latest;
+  if (before && before->at >= *record.settled_at) before = watch->previous;
+  if (!before || !(before->balance.currency() == record.amount.currency())) return;
+  const auto& verify = rule->top_up->verify;
+  verifications_.push_back({record.key, record.rule, record.account, record.amount, before->balance,
+                            *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
+}
+
+void TopUpExecutor::observed(const std::string& account, const core::Observation& observation) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (v.account != account || observation.at < v.settled_at) return false;
+    if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
+    spdlog::info("top-up reflected in the balance topup={} account={} before={} now={}", field(v.key), field(v.account),
+                 field(core::format_human(v.before)), field(core::format_human(observation.balance)));
+    return true;
+  });
+}
+
+void TopUpExecutor::expire_verifications(core::Timestamp now) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) {
+    if (now <= v.deadline) return false;
+    metrics_.count_not_reflected(v.rule);
+    const core::AccountWatch* watch = neighbours_.watch(v.account);
+    const std::optional<core::Money> balance =
+        watch && watch->latest ? std::optional(watch->latest->balance) : std::nullopt;
+    const std::string reason = fmt::format(
+        "TopUpNotReflected: the gateway reported {} succeeded, but within {} the balance did not rise by it "
+        "(was {} before it settled{})",
+        core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
+        balance ? ", now " + core::format_human(*balance) : "");
+    spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
+    const core::Rule* rule = neighbours_.rule(v.rule);
+    if (rule && rule->alert) {
+      adapters::Notification n;
+      n.kind = core::DecisionKind::alert_firing;
+      n.rule = v.rule;
+      n.account = v.account;
+      n.severity = "critical";
+      n.reason = reason;
+      n.balance = balance;
+      n.action = fmt::format("top-up {} of {} succeeded at the gateway", v.key, core::format_human(v.amount));
+      n.at = n.fired_at = clock_.now();
+      metrics_.count_alert(v.rule, "critical");
+      neighbours_.alert(n, rule->alert->notify);
+    }
+    return true;
+  });
+}
+
+}  // namespace topupd::app
