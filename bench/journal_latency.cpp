@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -63,6 +64,17 @@ void transitions(topupd::adapters::Store& store, topupd::core::TopUpRecord& reco
   }
 }
 
+// Plans top-up `i`; returns it and when its write began.
+std::pair<topupd::core::TopUpRecord, Clock::time_point> plan(topupd::adapters::Store& store, int i, Figures& out) {
+  auto record = record_of(i);
+  topupd::core::RuleState state;
+  state.top_ups_in_episode = static_cast<std::uint32_t>(i);
+  const auto start = Clock::now();
+  store.plan_top_up(record, "payout-low", state);
+  out.plan.push_back(micros_since(start));
+  return {std::move(record), start};
+}
+
 Figures as_the_daemon(const std::filesystem::path& dir, int n) {
   Figures out;
   const std::string path = (dir / "daemon.db").string();
@@ -72,13 +84,8 @@ Figures as_the_daemon(const std::filesystem::path& dir, int n) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        topupd::core::RuleState state;
         for (int i = 0; i < n; ++i) {
-          auto record = record_of(i);
-          state.top_ups_in_episode = static_cast<std::uint32_t>(i);
-          const auto start = Clock::now();
-          store->plan_top_up(record, "payout-low", state);
-          out.plan.push_back(micros_since(start));
+          auto [record, start] = plan(*store, i, out);
           const bool ok = co_await durability.flushed();
           if (!ok) std::fprintf(stderr, "flush failed\n");
           out.durable.push_back(micros_since(start));
@@ -93,13 +100,8 @@ Figures as_the_daemon(const std::filesystem::path& dir, int n) {
 Figures flushed_in_place(const std::filesystem::path& dir, int n) {
   Figures out;
   auto store = topupd::adapters::open_sqlite_store((dir / "full.db").string());
-  topupd::core::RuleState state;
   for (int i = 0; i < n; ++i) {
-    auto record = record_of(i);
-    state.top_ups_in_episode = static_cast<std::uint32_t>(i);
-    const auto start = Clock::now();
-    store->plan_top_up(record, "payout-low", state);
-    out.plan.push_back(micros_since(start));
+    auto [record, start] = plan(*store, i, out);
     out.durable.push_back(out.plan.back());
     transitions(*store, record, out);
   }
