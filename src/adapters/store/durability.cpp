@@ -182,6 +182,10 @@ void Durability::run() {
       if (!ok) completed_ = std::max(completed_, target);
     }
   }
+  // Stopping: what was committed since the last flush goes to disk before the store closes.
+  lock.unlock();
+  if (wal.changed()) wal.flush();
+  checkpointer.run();
 }
 
 }  // namespace topupd::adapters
