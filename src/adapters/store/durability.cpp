@@ -113,7 +113,9 @@ Durability::Durability(asio::any_io_executor loop, const std::string& database)
       database_(database),
       wal_(database + "-wal"),
       in_memory_(database.empty() || database == ":memory:") {
-  if (!in_memory_) thread_ = std::thread([this] { run(); });
+  if (in_memory_) return;
+  thread_ = std::thread([this] { run(); });
+  checkpoint_thread_ = std::thread([this] { checkpoints(); });
 }
 
 Durability::~Durability() {
@@ -122,7 +124,9 @@ Durability::~Durability() {
     stopping_ = true;
   }
   wanted_.notify_all();
+  stopping_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (checkpoint_thread_.joinable()) checkpoint_thread_.join();
 }
 
 std::uint64_t Durability::flushes() const {
@@ -156,8 +160,6 @@ void Durability::wake_waiters(std::uint64_t done, bool ok) {
 
 void Durability::run() {
   WalFile wal(wal_);
-  Checkpointer checkpointer(database_);
-  auto last_checkpoint = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   while (true) {
     wanted_.wait_for(lock, kFlushEvery, [&] { return stopping_ || requested_ > completed_; });
@@ -169,10 +171,6 @@ void Durability::run() {
     // rule states, the outbox) reaches the disk soon as well.
     const bool flush = asked || wal.changed();
     const bool ok = !flush || wal.flush();
-    if (std::chrono::steady_clock::now() - last_checkpoint >= kCheckpointEvery) {
-      checkpointer.run();
-      last_checkpoint = std::chrono::steady_clock::now();
-    }
     lock.lock();
     if (flush) flushes_ += 1;
     if (ok) completed_ = std::max(completed_, target);
@@ -185,7 +183,17 @@ void Durability::run() {
   // Stopping: what was committed since the last flush goes to disk before the store closes.
   lock.unlock();
   if (wal.changed()) wal.flush();
-  checkpointer.run();
+}
+
+void Durability::checkpoints() {
+  Checkpointer checkpointer(database_);
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    stopping_cv_.wait_for(lock, kCheckpointEvery, [&] { return stopping_; });
+    lock.unlock();
+    checkpointer.run();  // once more when stopping
+    lock.lock();
+  }
 }
 
 }  // namespace topupd::adapters

@@ -5,8 +5,8 @@
 // a commit is in the operating system's cache when it returns, so a killed process
 // loses nothing, but a power cut could lose the last commits. This thread makes them
 // durable: it flushes the write-ahead log (fdatasync) whenever someone waits and at
-// least every kFlushEvery, and checkpoints the log into the database on its own
-// connection. Whoever must not act before a commit is on disk — a top-up request
+// least every kFlushEvery; a second thread checkpoints the log into the database on
+// its own connection, so a waiter never waits behind a checkpoint's disk writes. Whoever must not act before a commit is on disk — a top-up request
 // leaving, a webhook's 200 — commits, then co_awaits flushed(); every waiter of one
 // flush shares it (group commit), and the event loop never waits on the disk.
 //
@@ -49,6 +49,7 @@ class Durability {
  private:
   struct Waiter;
   void run();
+  void checkpoints();
   void wake_waiters(std::uint64_t done, bool ok);
 
   boost::asio::any_io_executor loop_;
@@ -57,7 +58,8 @@ class Durability {
   bool in_memory_;
   // Shared with the thread, under mutex_.
   mutable std::mutex mutex_;
-  std::condition_variable wanted_;
+  std::condition_variable wanted_;    // the flush thread's: a waiter, or stopping
+  std::condition_variable stopping_cv_;  // the checkpoint thread's: stopping
   std::uint64_t requested_ = 0;  // flushes asked for
   std::uint64_t completed_ = 0;  // the last request the last good flush covered
   std::uint64_t flushes_ = 0;
@@ -65,6 +67,7 @@ class Durability {
   // The event loop's own: who waits for which request.
   std::vector<std::shared_ptr<Waiter>> waiters_;
   std::thread thread_;
+  std::thread checkpoint_thread_;
 };
 
 }  // namespace topupd::adapters
