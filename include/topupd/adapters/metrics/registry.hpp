@@ -20,7 +20,9 @@
 
 namespace topupd::adapters::metrics {
 
-// A counter's or a gauge's value.
+// A counter's or a gauge's value. Samples are floating point by definition of the
+// exposition format; an amount arrives here already converted, at the edge
+// (metrics.cpp's as_sample), and nothing reads it back as money.
 class Value {
  public:
   void set(double value) { value_.store(value, std::memory_order_relaxed); }
