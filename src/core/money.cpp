@@ -59,13 +59,18 @@ MoneyParse parse_amount(std::string_view text, Currency currency) {
   std::string_view fraction =
       first_dot == std::string_view::npos ? std::string_view{} : text.substr(first_dot + 1);
 
-  auto digits_of = [](std::string_view part, std::string& out) -> bool {
+  // Checks a run of digits with '_' only between digits and adds them to `minor`,
+  // as the decimal's next digits; `overflow` notes a value past int64.
+  std::int64_t minor = 0;
+  bool overflow = false;
+  auto take_digits = [&](std::string_view part, int& count) -> bool {
     char previous = '_';
     for (char c : part) {
       if (c == '_') {
         if (previous == '_') return false;  // leading or doubled underscore
       } else if (is_digit(c)) {
-        out.push_back(c);
+        count += 1;
+        overflow = overflow || __builtin_mul_overflow(minor, 10, &minor) || __builtin_add_overflow(minor, c - '0', &minor);
       } else {
         return false;
       }
@@ -73,35 +78,36 @@ MoneyParse parse_amount(std::string_view text, Currency currency) {
     }
     return part.empty() || previous != '_';
   };
-  std::string whole_digits;
-  std::string fraction_digits;
-  if (!digits_of(whole, whole_digits) || whole_digits.empty()) {
+  const auto digits = [](std::string_view part) {
+    std::string out;
+    for (char c : part) {
+      if (c != '_') out.push_back(c);
+    }
+    return out;
+  };
+  int whole_count = 0;
+  int fraction_count = 0;
+  if (!take_digits(whole, whole_count) || whole_count == 0) {
     return fail(fmt::format("'{}' is not a number (digits, '_' between digits, one '.')", original));
   }
-  if (first_dot != std::string_view::npos &&
-      (!digits_of(fraction, fraction_digits) || fraction_digits.empty())) {
+  if (first_dot != std::string_view::npos && (!take_digits(fraction, fraction_count) || fraction_count == 0)) {
     return fail(fmt::format("'{}' is not a number (digits, '_' between digits, one '.')", original));
   }
   const int exponent = currency.exponent();
-  if (static_cast<int>(fraction_digits.size()) > exponent) {
-    if (fraction_digits.size() == 3 && exponent != 3) {
+  if (fraction_count > exponent) {
+    if (fraction_count == 3 && exponent != 3) {
       return fail(fmt::format(
           "'{}' is ambiguous: {} has {} decimal digits, and '.' followed by three digits "
           "looks like a thousands separator; write {}_{} for thousands",
-          original, currency.code(), exponent, whole_digits, fraction_digits));
+          original, currency.code(), exponent, digits(whole), digits(fraction)));
     }
     return fail(fmt::format("'{}' has more decimal digits than {} allows ({})", original,
                             currency.code(), exponent));
   }
-  while (static_cast<int>(fraction_digits.size()) < exponent) fraction_digits.push_back('0');
-
-  std::int64_t minor = 0;
-  for (char c : whole_digits + fraction_digits) {
-    if (__builtin_mul_overflow(minor, 10, &minor) ||
-        __builtin_add_overflow(minor, c - '0', &minor)) {
-      return fail(fmt::format("'{}' is too large", original));
-    }
+  for (int missing = exponent - fraction_count; missing > 0; --missing) {
+    overflow = overflow || __builtin_mul_overflow(minor, 10, &minor);
   }
+  if (overflow) return fail(fmt::format("'{}' is too large", original));
   if (negative) minor = -minor;
   return {Money(minor, currency), {}};
 }

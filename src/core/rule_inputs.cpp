@@ -9,12 +9,17 @@ namespace {
 // Appends `observation` and drops rows older than `window` before it — in batches,
 // once the oldest is a whole window past it, so a row costs O(1) on average rather
 // than moving the whole window. Readers look only within their window.
-void keep_window(std::vector<Observation>& rows, const Observation& observation, Duration window) {
+void keep_window(std::vector<Observation>& rows, const Observation& observation, Duration window,
+                 RunwayIndex* index = nullptr) {
   rows.push_back(observation);
   const Timestamp horizon = observation.at - window;
-  if (rows.front().at >= horizon - window) return;
+  if (rows.front().at >= horizon - window) {
+    if (index) index->append(rows);
+    return;
+  }
   const auto keep = std::find_if(rows.begin(), rows.end(), [&](const Observation& o) { return o.at >= horizon; });
   rows.erase(rows.begin(), keep);
+  if (index) index->rebuild(rows);
 }
 
 }  // namespace
@@ -23,7 +28,10 @@ bool record_observation(AccountWatch& watch, const Observation& observation) {
   watch.consecutive_failures = 0;
   watch.previous = std::move(watch.latest);
   watch.latest = observation;
-  if (watch.history_window.count() > 0) keep_window(watch.history, observation, watch.history_window);
+  if (watch.history_window.count() > 0) {
+    keep_window(watch.history, observation, watch.history_window,
+                watch.history_index ? &*watch.history_index : nullptr);
+  }
   const bool sampled =
       watch.runway_samples.empty() || observation.at - watch.runway_samples.back().at >= kRunwaySampleSpacing;
   if (sampled) keep_window(watch.runway_samples, observation, kExportedRunwayWindow);
@@ -83,6 +91,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
   in.latest_is_fresh = fresh_latest(account, now).has_value();
   in.monitoring_since = account.monitoring_since;
   in.history = account.history;
+  if (account.history_index) in.history_index = &*account.history_index;
   if (rule.when.kind == Condition::Kind::runway_below) append_credits(journal, rule.account, credits);
   in.own_credits = credits;
   if (!rule.top_up) return in;  // the rest reads the journal; only a top-up needs it

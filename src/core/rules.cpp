@@ -69,7 +69,7 @@ ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
     case Condition::Kind::runway_below: {
       if (!in.latest) return out;
       out.known = true;
-      out.estimate = estimate_runway(in.history, in.own_credits, in.now, c.window);
+      out.estimate = estimate_runway(in.history, in.own_credits, in.now, c.window, in.history_index);
       out.runway = out.estimate.runway;
       out.holds = out.estimate.enough_data && out.runway && *out.runway < c.duration;
       return out;

@@ -46,6 +46,7 @@ class Simulator {
       watch.poll_every = account.poll_every;
       watch.poll_timeout = account.poll_timeout;
       watch.history_window = history_window_for(rules_, account.name);
+      if (watch.history_window.count() > 0) watch.history_index.emplace();
       accounts_.emplace(account.name, SimulatedAccount{account.currency, std::move(watch), zero, {}});
       result_.accounts.emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt});
     }

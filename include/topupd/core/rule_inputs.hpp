@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "topupd/core/rules.hpp"
+#include "topupd/core/runway.hpp"
 #include "topupd/core/timezone.hpp"
 #include "topupd/core/topup.hpp"
 
@@ -33,6 +34,10 @@ struct AccountWatch {
   std::optional<Observation> previous;  // the successful poll before it
   std::vector<Observation> history;     // oldest first: `history_window` and at most as much before it
   Duration history_window{0};           // the longest runway window of the account's rules
+  // Running sums of `history` for runway estimates that do not read every row. A
+  // backtest evaluates at every row and keeps them; the daemon evaluates once per poll
+  // and reads the rows, which costs it no memory.
+  std::optional<RunwayIndex> history_index;
   // A thin sample of the last kExportedRunwayWindow, one observation per
   // kRunwaySampleSpacing: the runway every account exports, whatever its rules.
   std::vector<Observation> runway_samples;

@@ -30,6 +30,8 @@
 
 namespace topupd::core {
 
+struct RunwayIndex;  // runway.hpp
+
 // A successful balance reading of one account.
 struct Observation {
   std::string account;
@@ -149,7 +151,8 @@ struct RuleInputs {
   bool latest_is_fresh = false;                // the last poll succeeded and the next is not overdue
   std::optional<Timestamp> monitoring_since;   // for stale_for before any success
   std::span<const Observation> history;        // the account's observations, oldest first
-  std::span<const Credit> own_credits;       // money topupd added, for runway
+  std::span<const Credit> own_credits;         // money topupd added, for runway
+  const RunwayIndex* history_index = nullptr;  // running sums of `history`, when kept
   std::optional<Money> source_balance;         // sweeps: the source's latest fresh balance
   bool top_up_in_flight = false;               // for this rule's account
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
