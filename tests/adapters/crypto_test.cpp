@@ -18,6 +18,18 @@ TEST(Crypto, StripeSignatureMatchesOpenssl) {
             "4c15fb2a43f93ef61eaa3e0893866d57cad9cad4223242cfb96f362480cb4021");
 }
 
+TEST(Crypto, HmacKeysShorterAndLongerThanABlockMatchOpenssl) {
+  // RFC 4231 cases 2 and 6. printf '%s' 'what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe -hex
+  EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A 131-byte key is hashed first. printf '%s' "$DATA" | openssl dgst -sha256 -mac HMAC -macopt hexkey:aa…aa -hex
+  const std::string long_key(131, '\xaa');
+  const std::string data = "Test Using Larger Than Block-Size Key - Hash Key First";
+  EXPECT_EQ(hex(hmac_sha256(long_key, data)), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(hex(hmac_sha512(long_key, data)),
+            "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598");
+}
+
 TEST(Crypto, SnapSymmetricSignatureMatchesOpenssl) {
   const std::string body = R"({"partnerReferenceNo":"2020102900000000000001","accountNo":"1234567890"})";
   // printf '%s' "$BODY" | openssl dgst -sha256 -hex

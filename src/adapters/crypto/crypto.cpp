@@ -1,12 +1,12 @@
 #include "topupd/adapters/crypto/crypto.hpp"
 
+#include <initializer_list>
 #include <memory>
 #include <stdexcept>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -24,20 +24,70 @@ struct MdCtxFree {
 };
 using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 
+// The digests, fetched once: OpenSSL 3 looks an algorithm up by name on every
+// implicit fetch, which costs more than hashing a webhook.
+const EVP_MD* fetched(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  if (!md) throw std::runtime_error(std::string("digest unavailable: ") + name);
+  return md;  // kept for the life of the process
+}
+const EVP_MD* sha256_md() {
+  static const EVP_MD* const md = fetched("SHA256");
+  return md;
+}
+const EVP_MD* sha512_md() {
+  static const EVP_MD* const md = fetched("SHA512");
+  return md;
+}
+
+// One digest context per thread, reused.
+EVP_MD_CTX* context() {
+  thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx) throw std::runtime_error("out of memory for a digest");
+  return ctx.get();
+}
+
+std::size_t digest_into(const EVP_MD* md, std::initializer_list<std::string_view> parts, unsigned char* out) {
+  EVP_MD_CTX* ctx = context();
+  unsigned int size = 0;
+  bool ok = EVP_DigestInit_ex(ctx, md, nullptr) == 1;
+  for (const auto part : parts) ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+  if (!ok || EVP_DigestFinal_ex(ctx, out, &size) != 1) throw std::runtime_error("digest failed");
+  return size;
+}
+
 std::string digest(const EVP_MD* md, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), out, &size, md, nullptr) != 1) throw std::runtime_error("digest failed");
+  const std::size_t size = digest_into(md, {data}, out);
   return std::string(reinterpret_cast<const char*>(out), size);
 }
 
+// HMAC (RFC 2104): H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ data)), K padded to the block size
+// and first hashed when longer than it.
 std::string mac(const EVP_MD* md, std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (!HMAC(md, key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-            data.size(), out, &size)) {
-    throw std::runtime_error("hmac failed");
+  const auto block = static_cast<std::size_t>(EVP_MD_get_block_size(md));
+  unsigned char hashed_key[EVP_MAX_MD_SIZE];
+  if (key.size() > block) {
+    const std::size_t size = digest_into(md, {key}, hashed_key);
+    key = std::string_view(reinterpret_cast<const char*>(hashed_key), size);
   }
+  constexpr std::size_t kLargestBlock = 128;  // SHA-512's
+  if (block > kLargestBlock) throw std::runtime_error("hmac: digest block too large");
+  char inner_pad[kLargestBlock] = {};
+  char outer_pad[kLargestBlock] = {};
+  for (std::size_t i = 0; i < block; ++i) {
+    const char k = i < key.size() ? key[i] : 0;
+    inner_pad[i] = static_cast<char>(k ^ 0x36);
+    outer_pad[i] = static_cast<char>(k ^ 0x5c);
+  }
+  unsigned char inner[EVP_MAX_MD_SIZE];
+  const std::size_t inner_size = digest_into(md, {std::string_view(inner_pad, block), data}, inner);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  const std::size_t size =
+      digest_into(md, {std::string_view(outer_pad, block), std::string_view(reinterpret_cast<const char*>(inner), inner_size)}, out);
+  OPENSSL_cleanse(inner_pad, sizeof inner_pad);
+  OPENSSL_cleanse(outer_pad, sizeof outer_pad);
+  OPENSSL_cleanse(hashed_key, sizeof hashed_key);
   return std::string(reinterpret_cast<const char*>(out), size);
 }
 
@@ -60,10 +110,10 @@ Key read_key(std::string_view pem, bool private_key) {
 
 }  // namespace
 
-std::string sha256(std::string_view data) { return digest(EVP_sha256(), data); }
-std::string sha512(std::string_view data) { return digest(EVP_sha512(), data); }
-std::string hmac_sha256(std::string_view key, std::string_view data) { return mac(EVP_sha256(), key, data); }
-std::string hmac_sha512(std::string_view key, std::string_view data) { return mac(EVP_sha512(), key, data); }
+std::string sha256(std::string_view data) { return digest(sha256_md(), data); }
+std::string sha512(std::string_view data) { return digest(sha512_md(), data); }
+std::string hmac_sha256(std::string_view key, std::string_view data) { return mac(sha256_md(), key, data); }
+std::string hmac_sha512(std::string_view key, std::string_view data) { return mac(sha512_md(), key, data); }
 
 std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
