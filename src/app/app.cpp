@@ -139,7 +139,7 @@ void Daemon::install(Generation next) {
 
   generation_ = std::move(next);
   const config::Config& config = generation_.config;
-  executor_->configure(generation_.providers, config.dry_run);
+  executor_->configure(generation_.providers, config.dry_run, core::keep_top_ups_for(config.rules));
   alerts_->configure(config.notifiers);
   runner_->configure(config);
   for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
@@ -154,9 +154,11 @@ void Daemon::load_state() {
   alerts_->load_silences();
   metrics_.set_paused(paused);
   if (paused) spdlog::warn("paused (topupctl pause): no top-up will start until topupctl resume");
-  // Open top-ups whatever their age, and the last two days' for daily limits and runway.
+  // Open top-ups whatever their age, and those the rules may still look at (daily
+  // limits, runway credits): what the executor keeps in memory as it runs.
   std::map<std::string, core::TopUpRecord> recent;
-  for (auto& record : store_->top_ups_created_since(clock_.now() - std::chrono::hours(48))) {
+  const core::Timestamp since = clock_.now() - core::keep_top_ups_for(generation_.config.rules);
+  for (auto& record : store_->top_ups_created_since(since)) {
     recent.emplace(record.key, std::move(record));
   }
   for (auto& record : store_->open_top_ups()) recent.emplace(record.key, std::move(record));

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "top_up_executor.hpp"
+
+#include <stdexcept>
 #include "topupd/adapters/sys/logging.hpp"
 #include "provider_call.hpp"
 #include "topupd/adapters/supervise.hpp"
@@ -38,13 +40,16 @@ TopUpExecutor::TopUpExecutor(asio::io_context& io, const core::Clock& clock, ada
     : io_(io), clock_(clock), metrics_(metrics), store_(store), durability_(durability),
       neighbours_(std::move(neighbours)) {}
 
-void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run) {
+void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run,
+                              core::Duration keep_for) {
   providers_ = std::move(providers);
   dry_run_ = dry_run;
+  keep_for_ = keep_for;
 }
 
 void TopUpExecutor::load(std::vector<TopUpRecord> records) {
   journal_ = std::move(records);
+  forgotten_ = 0;
   // A request that may have reached the provider before topupd stopped is looked up first.
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
@@ -57,24 +62,46 @@ std::optional<std::string> TopUpExecutor::decide(const std::string& key, bool ap
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     TopUpRecord& record = journal_[i];
     if (record.key != key) continue;
+    const std::size_t seq = forgotten_ + i;
     if (record.state != TopUpState::awaiting_approval) {
       return fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state));
     }
     using Kind = core::TopUpEvent::Kind;
     if (!approve) {
       const core::TopUpEvent rejected{Kind::rejected, core::ProviderOutcome::pending, "", "rejected " + how};
-      journal_until_io(i, core::step(record, rejected));
+      journal_until_io(seq, core::step(record, rejected));
       return std::nullopt;
     }
     if (paused_) return std::string("topupd is paused; resume it before approving");
     spdlog::info("top-up approved {} topup={} amount={}", how, field(key), field(core::format_human(record.amount)));
     // The approval is journalled before this returns; the request leaves from its own coroutine.
     const core::TopUpEvent approved{Kind::approved, core::ProviderOutcome::pending, "", "approved " + how};
-    auto rest = journal_until_io(i, core::step(record, approved));
-    asio::co_spawn(io_, perform(i, std::move(rest)), adapters::log_failure("approved top-up " + key));
+    auto rest = journal_until_io(seq, core::step(record, approved));
+    asio::co_spawn(io_, perform(seq, std::move(rest)), adapters::log_failure("approved top-up " + key));
     return std::nullopt;
   }
   return fmt::format("no open top-up has the key {}", key);
+}
+
+TopUpRecord& TopUpExecutor::at(std::size_t seq) {
+  // A forgotten record is never named: only finished ones long past go. Should that
+  // fail, this throws rather than touch another record.
+  if (seq < forgotten_) throw std::out_of_range(fmt::format("top-up record {} was forgotten", seq));
+  return journal_.at(seq - forgotten_);
+}
+
+void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
+  const core::Timestamp horizon = now - keep_for_;
+  std::size_t drop = 0;
+  while (drop < journal_.size() && core::forgettable(journal_[drop], horizon) && !sending_.count(journal_[drop].key)) {
+    webhook_hints_.erase(journal_[drop].key);
+    ++drop;
+  }
+  if (drop == 0) return;
+  journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(drop));
+  forgotten_ += drop;
+  count_states();
+  spdlog::debug("forgot finished top-ups no rule looks at any more count={} kept={}", drop, journal_.size());
 }
 
 void TopUpExecutor::count_states() {
@@ -160,7 +187,7 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
   }
   adapters::crash_point("plan.after_write");
   journal_.push_back(std::move(record));
-  const std::size_t index = journal_.size() - 1;
+  const std::size_t index = forgotten_ + journal_.size() - 1;
   count_states();
   if (decision.needs_approval) {
     spdlog::warn("top-up awaits approval: {} topup={} rule={} account={} method={} amount={}", decision.reason,
@@ -174,15 +201,15 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
                core::to_string(spec.method), field(core::format_human(*decision.amount)));
   // Named, not temporaries: GCC 12 destroys temporaries inside co_await expressions twice.
   const core::TopUpEvent planned{core::TopUpEvent::Kind::planned};
-  auto actions = core::step(journal_[index], planned);
+  auto actions = core::step(at(index), planned);
   co_await perform(index, std::move(actions));
-  const TopUpRecord& sent = journal_[index];
+  const TopUpRecord& sent = at(index);
   co_return fmt::format("{} {} of {} {}", core::to_string(sent.method), sent.key, core::format_human(sent.amount),
                         core::to_string(sent.state));
 }
 
 void TopUpExecutor::journal(std::size_t index, const core::TopUpAction& action) {
-  TopUpRecord& record = journal_[index];
+  TopUpRecord& record = at(index);
   if (!action.reference.empty()) record.reference = action.reference;
   if (!action.error.empty()) record.last_error = action.error;
   std::optional<core::Timestamp> visible_from;
@@ -202,7 +229,7 @@ std::vector<core::TopUpAction> TopUpExecutor::journal_until_io(std::size_t index
     if (action.kind == core::TopUpAction::Kind::journal) {
       journal(index, action);
     } else if (action.kind == core::TopUpAction::Kind::start_verification) {
-      start_verification(journal_[index]);
+      start_verification(at(index));
     } else {
       break;
     }
@@ -226,25 +253,25 @@ asio::awaitable<void> TopUpExecutor::perform(std::size_t index, std::vector<core
 }
 
 asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
-  auto provider = providers_.find(journal_[index].provider);
+  auto provider = providers_.find(at(index).provider);
   if (provider == providers_.end()) {
     spdlog::error("top-up provider is no longer configured topup={} provider={}",
-                  field(journal_[index].key), field(journal_[index].provider));
+                  field(at(index).key), field(at(index).provider));
     co_return;
   }
-  const TopUpRecord& r = journal_[index];
+  const TopUpRecord& r = at(index);
   // One request per key at a time: an approval sends from its own coroutine while the
   // account's loop may be reconciling.
   if (!sending_.insert(r.key).second) co_return;
   adapters::crash_point("send.before_submitted");
-  transition(journal_[index], TopUpState::submitted, why);
+  transition(at(index), TopUpState::submitted, why);
   // The record and its key on disk before the request leaves. A disk that refuses the
   // flush sends nothing: the machine has the top-up looked up, as after a lost answer.
   const bool durable = co_await durability_.flushed();
   if (!durable) {
-    sending_.erase(journal_[index].key);
+    sending_.erase(at(index).key);
     metrics_.count_store_error("transition");
-    auto actions = core::step(journal_[index], core::TopUpEvent{core::TopUpEvent::Kind::no_answer,
+    auto actions = core::step(at(index), core::TopUpEvent{core::TopUpEvent::Kind::no_answer,
                                                                 core::ProviderOutcome::pending, "",
                                                                 "the journal could not be flushed to disk"});
     co_await perform(index, std::move(actions));
@@ -252,7 +279,7 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   }
   adapters::crash_point("send.before_request");
   // The journal may have grown and a reload replaced the providers while flushing.
-  const TopUpRecord& sent = journal_[index];
+  const TopUpRecord& sent = at(index);
   const adapters::TopUpRequest request{sent.key, sent.method, sent.destination_id, sent.source, sent.amount};
   provider = providers_.find(sent.provider);
   if (provider == providers_.end()) {
@@ -280,7 +307,7 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
     event = {Kind::no_answer, core::ProviderOutcome::pending, "", result.error().message};
   }
   // The journal may have grown meanwhile; the index still names this record.
-  auto actions = core::step(journal_[index], event);
+  auto actions = core::step(at(index), event);
   co_await perform(index, std::move(actions));
   adapters::crash_point("send.after_journal");
 }
@@ -293,7 +320,7 @@ void TopUpExecutor::expire_approvals(const std::string& account, core::Timestamp
     if (now - record.created_at >= limit) {
       const core::TopUpEvent expired{core::TopUpEvent::Kind::approval_expired, core::ProviderOutcome::pending, "",
                                      fmt::format("not approved within {}; nothing was sent", core::format_duration(limit))};
-      const auto index = static_cast<std::size_t>(&record - journal_.data());
+      const auto index = forgotten_ + static_cast<std::size_t>(&record - journal_.data());
       journal_until_io(index, core::step(record, expired));
     }
   }
@@ -301,25 +328,29 @@ void TopUpExecutor::expire_approvals(const std::string& account, core::Timestamp
 
 asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
   expire_approvals(account, clock_.now());
-  for (std::size_t i = 0; i < journal_.size(); ++i) {
-    if (journal_[i].account != account || sending_.count(journal_[i].key)) {
+  // By sequence number: the journal may grow, and forget old records, while a look-up waits.
+  for (std::size_t seq = forgotten_; seq < forgotten_ + journal_.size(); ++seq) {
+    if (seq < forgotten_) seq = forgotten_;  // old records were forgotten while it waited
+    if (seq >= forgotten_ + journal_.size()) break;
+    TopUpRecord& record = at(seq);
+    if (record.account != account || sending_.count(record.key)) {
       continue;  // another account's, or its request is on the wire: nothing to look up
     }
     const core::TopUpEvent due{core::TopUpEvent::Kind::look_up_due};
-    auto actions = core::step(journal_[i], due);
-    co_await perform(i, std::move(actions));
+    auto actions = core::step(record, due);
+    co_await perform(seq, std::move(actions));
   }
 }
 
 asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
-  auto provider = providers_.find(journal_[index].provider);
-  const core::AccountWatch* watch = neighbours_.watch(journal_[index].account);
+  auto provider = providers_.find(at(index).provider);
+  const core::AccountWatch* watch = neighbours_.watch(at(index).account);
   if (provider == providers_.end() || !watch) co_return;
   const core::Duration timeout = watch->poll_timeout;
-  const std::string key = journal_[index].key;
-  const adapters::TopUpRequest original{key, journal_[index].method, journal_[index].destination_id,
-                                        journal_[index].source, journal_[index].amount};
-  const std::string reference = journal_[index].reference;
+  const std::string key = at(index).key;
+  const adapters::TopUpRequest original{key, at(index).method, at(index).destination_id,
+                                        at(index).source, at(index).amount};
+  const std::string reference = at(index).reference;
   adapters::crash_point("reconcile.before_look_up");
   auto call = provider->second->look_up(original, reference);
   auto found = co_await with_timeout(std::move(call), timeout, FailureKind::retryable);
@@ -328,19 +359,19 @@ asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
   if (!found) {
     spdlog::warn("top-up look-up failed; will try again topup={} reason={}", field(key), found.error().reason);
     const core::TopUpEvent failed{Kind::look_up_failed, core::ProviderOutcome::pending, "", found.error().message};
-    auto actions = core::step(journal_[index], failed);
+    auto actions = core::step(at(index), failed);
     co_await perform(index, std::move(actions));
     co_return;
   }
   if (!found.value()) {
     adapters::crash_point("reconcile.before_resend");
     const core::TopUpEvent not_found{Kind::not_found};
-    auto actions = core::step(journal_[index], not_found);
+    auto actions = core::step(at(index), not_found);
     co_await perform(index, std::move(actions));
     co_return;
   }
   const auto& receipt = *found.value();
-  TopUpRecord& record = journal_[index];
+  TopUpRecord& record = at(index);
   if (record.reference.empty()) record.reference = receipt.reference;
   std::string why = receipt.failure;
   const auto hint = webhook_hints_.find(key);

@@ -72,8 +72,10 @@ class TopUpExecutor {
   TopUpExecutor(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::TopUpJournal& store,
                 adapters::Durability& durability, ExecutorNeighbours neighbours);
 
-  // The current config generation's providers and `dry_run`.
-  void configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run);
+  // The current config generation's providers and `dry_run`; `keep_for`: how long a
+  // finished top-up stays in memory for the rules (core::keep_top_ups_for).
+  void configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run,
+                 core::Duration keep_for = std::chrono::hours(48));
   // The kill switch: no new top-up starts while paused (monitoring and look-ups go on).
   void set_paused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
@@ -101,7 +103,11 @@ class TopUpExecutor {
   void observed(const std::string& account, const core::Observation& observation);
   // Verifications past their deadline raise TopUpNotReflected.
   void expire_verifications(core::Timestamp now);
+  // Finished top-ups no rule can look at any more leave memory (the store keeps them),
+  // so a daemon that runs for months keeps the same size and per-poll cost.
+  void forget_old_top_ups(core::Timestamp now);
 
+  // Open top-ups and those the rules may still look at, oldest first.
   const std::vector<core::TopUpRecord>& journal() const { return journal_; }
   // Money requests on the wire now (a stop waits for them).
   int requests_in_flight() const { return requests_in_flight_; }
@@ -119,6 +125,10 @@ class TopUpExecutor {
     int tolerance_percent;
   };
 
+  // The record with sequence number `seq` (counted from the first loaded): indices held
+  // across a wait stay valid when old records are forgotten meanwhile.
+  core::TopUpRecord& at(std::size_t seq);
+  // Below, `index` is a record's sequence number, as `at` takes it.
   // Performs the actions in order: journal and verification actions at once, sends and
   // look-ups awaited.
   asio::awaitable<void> perform(std::size_t index, std::vector<core::TopUpAction> actions);
@@ -144,6 +154,8 @@ class TopUpExecutor {
   bool dry_run_ = false;
   bool paused_ = false;
   std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
+  std::size_t forgotten_ = 0;               // records dropped from the front: journal_[seq - forgotten_]
+  core::Duration keep_for_{std::chrono::hours(48)};
   std::set<std::string> sending_;           // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
   std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up

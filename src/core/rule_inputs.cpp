@@ -74,6 +74,21 @@ DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, c
   return usage;
 }
 
+Duration keep_top_ups_for(std::span<const Rule> rules) {
+  Duration keep{std::chrono::hours(48)};
+  for (const auto& rule : rules) {
+    if (rule.when.kind == Condition::Kind::runway_below) keep = std::max(keep, rule.when.window);
+  }
+  return keep;
+}
+
+bool forgettable(const TopUpRecord& record, Timestamp horizon) {
+  if (!is_terminal(record.state) || record.created_at >= horizon) return false;
+  // A credit counts from the poll that first shows it: until it has one, runway needs it.
+  if (record.state == TopUpState::succeeded) return record.settled_at && *record.settled_at < horizon;
+  return true;
+}
+
 void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out) {
   for (const auto& record : journal) {
     if (record.account == account && record.state == TopUpState::succeeded && record.settled_at) {

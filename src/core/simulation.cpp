@@ -16,16 +16,6 @@ struct Movement {
   std::size_t record;
 };
 
-// How long a settled top-up can still matter to a rule: the daily limits look at the
-// current calendar day only (never more than two days back), runway at its window.
-Duration keep_top_ups_for(const std::vector<Rule>& rules) {
-  Duration keep{std::chrono::hours(48)};
-  for (const auto& rule : rules) {
-    if (rule.when.kind == Condition::Kind::runway_below) keep = std::max(keep, rule.when.window);
-  }
-  return keep;
-}
-
 struct SimulatedAccount {
   Currency currency;
   AccountWatch watch;
@@ -157,8 +147,7 @@ class Simulator {
     const Timestamp horizon = now - keep_top_ups_;
     std::size_t drop = 0;
     while (drop < journal_.size()) {
-      const TopUpRecord& r = journal_[drop];
-      if (!is_terminal(r.state) || !r.settled_at || *r.settled_at >= horizon || r.created_at >= horizon) break;
+      if (!forgettable(journal_[drop], horizon)) break;
       ++drop;
     }
     journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(drop));

@@ -240,5 +240,44 @@ TEST_F(TopUpExecutorTest, MoneyThatShowsInTheBalanceIsVerifiedQuietly) {
   EXPECT_TRUE(alerts_.empty());
 }
 
+TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay) {
+  const auto old_done = decision(1);
+  execute(old_done);
+  clock_.advance(1min);
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  const auto still_open = decision(2);
+  execute(still_open);
+  provider_->outcome = adapters::ProviderTopUpStatus::succeeded;
+  clock_.advance(1min);
+  const auto newer_done = decision(3);
+  execute(newer_done);
+  ASSERT_EQ(state_of(still_open.idempotency_key), TopUpState::pending);
+
+  // Two days on, only the oldest goes: an open top-up keeps itself and what follows it.
+  clock_.advance(49h);
+  executor_->forget_old_top_ups(clock_.now());
+  ASSERT_EQ(executor_->journal().size(), 2u);
+  EXPECT_EQ(executor_->journal().front().key, still_open.idempotency_key);
+  // The open one is still looked up and settled, under its own key, with nothing sent twice.
+  provider_->ledger.at(still_open.idempotency_key).status = adapters::ProviderTopUpStatus::succeeded;
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(still_open.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->ledger.size(), 3u);
+  for (const auto* d : {&old_done, &still_open, &newer_done}) EXPECT_EQ(provider_->submits[d->idempotency_key], 1);
+  // It settled just now: runway may count it for the next two days.
+  executor_->forget_old_top_ups(clock_.now());
+  EXPECT_EQ(executor_->journal().size(), 2u);
+  clock_.advance(49h);
+  executor_->forget_old_top_ups(clock_.now());
+  EXPECT_TRUE(executor_->journal().empty());
+  // The store keeps every one of them.
+  EXPECT_EQ(journalled_states(old_done.idempotency_key), (std::vector<std::string>{"planned", "submitted", "succeeded"}));
+  // A new top-up after forgetting is journalled, sent and found like any other.
+  const auto later = decision(4);
+  execute(later);
+  EXPECT_EQ(state_of(later.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->ledger.size(), 4u);
+}
+
 }  // namespace
 }  // namespace topupd::app

@@ -68,6 +68,14 @@ bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view acc
 DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
                        const TimeZone& zone, Timestamp now);
 
+// How long a finished top-up can still matter to `rules`: the daily limits look at the
+// current calendar day only (never more than two days back), runway at its window.
+Duration keep_top_ups_for(std::span<const Rule> rules);
+// Whether no rule can look at `record` any more: it is finished, created before
+// `horizon` (now − keep_top_ups_for) and, if it succeeded, shown by a poll before it.
+// The store keeps it; memory need not.
+bool forgettable(const TopUpRecord& record, Timestamp horizon);
+
 // Money topupd added to `account`: every succeeded top-up with the poll that could first show it.
 void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out);
 
