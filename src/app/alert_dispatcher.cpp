@@ -97,8 +97,9 @@ std::optional<std::string> AlertDispatcher::suppressed(const adapters::Notificat
       return fmt::format("acknowledged until {} ({})", core::format_rfc3339(s.expires_at), s.reason);
     }
   }
-  if (n.kind == core::DecisionKind::alert_resolved) {
-    // An acknowledgement lasts until what it acknowledged resolves.
+  if (n.kind == core::DecisionKind::alert_resolved && n.alert.empty()) {
+    // An acknowledgement lasts until what it acknowledged resolves: the rule's condition,
+    // not an alert about one of its top-ups.
     for (const auto& s : silences_) {
       if (s.kind == adapters::SilenceKind::ack && (s.target == n.rule || s.target == n.account)) {
         try {

@@ -248,6 +248,7 @@ asio::awaitable<void> Poller::freshness_loop() {
   while (!stopping_) {
     const core::Timestamp now = clock_.now();
     executor_.expire_verifications(now);
+    executor_.watch_stuck(now);
     executor_.forget_old_top_ups(now);
     for (const auto& [name, account] : accounts_) metrics_.set_balance_stale(name, !fresh_latest(name, now));
     freshness_timer_.expires_after(std::chrono::seconds(1));

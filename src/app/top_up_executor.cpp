@@ -50,6 +50,8 @@ void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Pr
 void TopUpExecutor::load(std::vector<TopUpRecord> records) {
   journal_ = std::move(records);
   forgotten_ = 0;
+  stuck_ = core::StuckWatch{};
+  stuck_.seed(journal_);
   // A request that may have reached the provider before topupd stopped is looked up first.
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};

@@ -37,6 +37,7 @@
 #include "topupd/core/clock.hpp"
 #include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
+#include "topupd/core/stuck.hpp"
 #include "topupd/core/topup.hpp"
 #include "topupd/core/topup_machine.hpp"
 
@@ -103,6 +104,9 @@ class TopUpExecutor {
   void observed(const std::string& account, const core::Observation& observation);
   // Verifications past their deadline raise TopUpNotReflected.
   void expire_verifications(core::Timestamp now);
+  // Sent top-ups still without a final outcome after their rule's stuck_after raise
+  // TopUpStuck through the rule's notifiers, once; it resolves when they end.
+  void watch_stuck(core::Timestamp now);
   // Finished top-ups no rule can look at any more leave memory (the store keeps them),
   // so a daemon that runs for months keeps the same size and per-poll cost.
   void forget_old_top_ups(core::Timestamp now);
@@ -158,6 +162,7 @@ class TopUpExecutor {
   core::Duration keep_for_{std::chrono::hours(48)};
   std::set<std::string> sending_;           // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
+  core::StuckWatch stuck_;  // in memory: after a restart a top-up still stuck is announced again
   std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
   int requests_in_flight_ = 0;
 };

@@ -1,6 +1,7 @@
-// The top-up executor's verifications (top_up_executor.hpp): after a top-up succeeded
-// at the gateway, the balance must show the money within the rule's verify.within, or
-// TopUpNotReflected fires.
+// The top-up executor's watch over sent top-ups (top_up_executor.hpp): after a top-up
+// succeeded at the gateway, the balance must show the money within the rule's
+// verify.within, or TopUpNotReflected fires; a top-up without a final outcome for the
+// rule's stuck_after raises TopUpStuck, resolved when it ends.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -65,6 +66,46 @@ void TopUpExecutor::expire_verifications(core::Timestamp now) {
     }
     return true;
   });
+}
+
+void TopUpExecutor::watch_stuck(core::Timestamp now) {
+  const core::StuckWatch::StuckAfter stuck_after = [this](const TopUpRecord& record) {
+    const core::Rule* rule = neighbours_.rule(record.rule);
+    return rule && rule->top_up ? rule->top_up->stuck_after : core::kDefaultStuckAfter;
+  };
+  for (const auto& change : stuck_.step(journal_, stuck_after, now)) {
+    const TopUpRecord& r = change.record;
+    const bool started = change.kind == core::StuckChange::Kind::started;
+    const std::string age = core::format_duration(std::chrono::floor<std::chrono::seconds>(change.age));
+    const std::string reference = r.reference.empty() ? "none yet" : r.reference;
+    adapters::Notification n;
+    n.kind = started ? core::DecisionKind::alert_firing : core::DecisionKind::alert_resolved;
+    n.rule = r.rule;
+    n.alert = "TopUpStuck";
+    n.account = r.account;
+    n.severity = "warning";
+    n.reason = started ? fmt::format("TopUpStuck: top-up {} has been {} for {} (gateway reference: {}); topupd keeps "
+                                     "looking it up and never sends it again",
+                                     r.key, core::to_string(r.state), age, reference)
+                       : fmt::format("top-up {} ended {} after {} (gateway reference: {})", r.key,
+                                     core::to_string(r.state), age, reference);
+    n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
+                                      std::string(core::to_string(r.state)), false};
+    if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
+      n.balance = watch->latest->balance;
+    }
+    n.at = now;
+    n.fired_at = change.stuck_at;
+    if (started) {
+      spdlog::warn("{} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule), field(r.account));
+      metrics_.count_alert(r.rule, n.severity);
+    } else {
+      spdlog::info("TopUpStuck resolved: {} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule),
+                   field(r.account));
+    }
+    const core::Rule* rule = neighbours_.rule(r.rule);
+    if (rule && rule->alert) neighbours_.alert(n, rule->alert->notify);
+  }
 }
 
 }  // namespace topupd::app

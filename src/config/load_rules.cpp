@@ -231,7 +231,8 @@ std::optional<std::int32_t> parse_percent(std::string text) {
 
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
                                                    std::optional<Currency> currency) {
-  Map map(*this, node, path, {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify"});
+  Map map(*this, node, path,
+          {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify", "stuck_after"});
   if (!map.valid()) return std::nullopt;
   bool complete = true;
   auto method = core::TopUpMethod::direct_debit;
@@ -329,8 +330,10 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     if (auto within = duration_at(verify_map, "within")) verify.within = *within;
     if (auto tolerance = percent_at(verify_map, "tolerance", 0, 100)) verify.tolerance_percent = *tolerance;
   }
+  core::Duration stuck_after{core::kDefaultStuckAfter};
+  if (auto stuck = duration_at(map, "stuck_after")) stuck_after = *stuck;
   if (!complete || !amount_spec) return std::nullopt;
-  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits, verify};
+  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits, verify, stuck_after};
 }
 
 }  // namespace topupd::config::detail

@@ -141,6 +141,7 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
   if (top_up.limits.cooldown.count() < 0) problem(base + ".limits.cooldown", "must not be negative");
   if (top_up.limits.approval_expires.count() <= 0) problem(base + ".limits.approval_expires", "must be longer than 0s");
   if (top_up.verify.within.count() <= 0) problem(base + ".verify.within", "must be longer than 0s");
+  if (top_up.stuck_after.count() <= 0) problem(base + ".stuck_after", "must be longer than 0s");
 }
 
 void Checker::positive_amount(const std::string& field, const std::optional<Money>& money, const AccountConfig& account) {

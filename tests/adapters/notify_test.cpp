@@ -153,6 +153,27 @@ TEST(NotifyPayload, AlertmanagerAlertsAreIdentifiedByLabelsAndExpireUnlessResent
   EXPECT_EQ(a.string_at("generatorURL"), "https://grafana.example/d/topupd");
 }
 
+TEST(NotifyPayload, AnAlertAboutOneTopUpIsItsOwnAlertAndSurvivesTheOutbox) {
+  Notification stuck = firing();
+  stuck.alert = "TopUpStuck";
+  stuck.severity = "warning";
+  const std::vector<Notification> batch = {firing(), stuck};
+  auto body = json::parse(alertmanager_payload(batch, notifier("alertmanager"), at(1'800'000'100)));
+  ASSERT_TRUE(body && body->is_array());
+  const auto& rules_own = body->items().at(0);
+  const auto& about_top_up = body->items().at(1);
+  EXPECT_EQ(rules_own.at_pointer("/labels/alertname")->text(), "payout-low");
+  EXPECT_EQ(rules_own.at_pointer("/labels/topup_id"), nullptr);  // the rule's alert keeps its identity
+  EXPECT_EQ(about_top_up.at_pointer("/labels/alertname")->text(), "TopUpStuck");
+  EXPECT_EQ(about_top_up.at_pointer("/labels/rule")->text(), "payout-low");
+  EXPECT_EQ(about_top_up.at_pointer("/labels/topup_id")->text(), "k1");
+  EXPECT_EQ(about_top_up.at_pointer("/annotations/summary")->text(), "[FIRING] TopUpStuck of payout-low on payout (warning)");
+  auto back = notify::notification_from_json(notify::to_json(stuck));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->alert, "TopUpStuck");
+  EXPECT_EQ(notify::to_json(*back), notify::to_json(stuck));
+}
+
 TEST(NotifyPayload, EmailHeadersAreEncodedAndDated) {
   EXPECT_EQ(encode_header("[FIRING] payout-low"), "[FIRING] payout-low");
   const std::string encoded = encode_header("Saldo rendah \xE2\x80\x94 payout");

@@ -240,6 +240,42 @@ TEST_F(TopUpExecutorTest, MoneyThatShowsInTheBalanceIsVerifiedQuietly) {
   EXPECT_TRUE(alerts_.empty());
 }
 
+TEST_F(TopUpExecutorTest, ATopUpPendingPastStuckAfterAlertsOnceAndResolvesWhenItEnds) {
+  watch_.latest = core::Observation{"payout", idr(50), clock_.now()};
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  const auto d = decision();
+  execute(d);
+  ASSERT_EQ(state_of(d.idempotency_key), TopUpState::pending);
+  const core::Timestamp sent = clock_.now();
+  executor_->watch_stuck(sent);
+  executor_->watch_stuck(sent + 29min);
+  EXPECT_TRUE(alerts_.empty());
+  executor_->watch_stuck(sent + 31min);
+  ASSERT_EQ(alerts_.size(), 1u);
+  const adapters::Notification stuck = alerts_[0];
+  EXPECT_EQ(stuck.kind, core::DecisionKind::alert_firing);
+  EXPECT_EQ(stuck.alert, "TopUpStuck");
+  EXPECT_EQ(stuck.rule, "low");
+  ASSERT_TRUE(stuck.top_up);
+  EXPECT_EQ(stuck.top_up->key, d.idempotency_key);
+  EXPECT_EQ(stuck.top_up->state, "pending");
+  for (const std::string& part : {d.idempotency_key, std::string("pending for 31m"), "ref-" + d.idempotency_key}) {
+    EXPECT_NE(stuck.reason.find(part), std::string::npos) << stuck.reason;
+  }
+  executor_->watch_stuck(sent + 40min);
+  EXPECT_EQ(alerts_.size(), 1u);  // once
+  // The gateway settles it; the next look-up finds it, and the alert resolves.
+  provider_->ledger.at(d.idempotency_key).status = adapters::ProviderTopUpStatus::succeeded;
+  clock_.advance(45min);
+  run(executor_->reconcile("payout"));
+  executor_->watch_stuck(clock_.now());
+  ASSERT_EQ(alerts_.size(), 2u);
+  EXPECT_EQ(alerts_[1].kind, core::DecisionKind::alert_resolved);
+  EXPECT_EQ(alerts_[1].fired_at, stuck.fired_at);
+  EXPECT_NE(alerts_[1].reason.find("ended succeeded after 45m"), std::string::npos) << alerts_[1].reason;
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
 TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay) {
   const auto old_done = decision(1);
   execute(old_done);

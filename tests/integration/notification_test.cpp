@@ -7,6 +7,7 @@
 // restart.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "integration/harness.hpp"
@@ -105,6 +106,59 @@ TEST(Notifications, SlackTelegramAndWebhookGetTheAlertWithWhatTopupdDid) {
   EXPECT_EQ(daemon.metric("topupd_notifications_total", {"slack", "delivered"}), 1);
   EXPECT_EQ(daemon.metric("topupd_notifications_pending", {"telegram"}), 0);
   EXPECT_EQ(daemon.log().find("secret-token"), std::string::npos) << "the bot token must never be logged";
+}
+
+// Every alert a webhook sink received, in order, as "ALERT STATUS".
+std::vector<std::string> alerts_heard(const Sink& hook) {
+  std::vector<std::string> out;
+  for (const auto& request : hook.accepted()) {
+    auto body = body_json(request);
+    if (!body || !body->find("alerts")) continue;
+    for (const auto& alert : body->find("alerts")->items()) {
+      out.push_back(alert.string_at("alert").value_or("?") + " " + alert.string_at("status").value_or("?"));
+    }
+  }
+  return out;
+}
+
+TEST(Notifications, ATopUpStuckPendingAlertsOnceAndResolvesWhenItSettles) {
+  Sink hook;
+  Daemon daemon(fmt::format(R"(
+http: {{listen: 127.0.0.1:0}}
+providers:
+  sim:
+    type: sandbox
+    settle_after: 6s
+    accounts:
+      payout: {{balance: IDR 90_000}}
+accounts:
+  payout: {{provider: sim, currency: IDR, poll: {{every: 200ms, timeout: 1s, jitter: 0%}}}}
+notifiers:
+  hook: {{type: webhook, url: "{}"}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {{below: IDR 95_000}}
+    alert: {{severity: critical, notify: [hook]}}
+    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}, stuck_after: 2s}}
+)",
+                            hook.url("/alerts")));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const auto heard = [&](const std::string& what) {
+    const auto all = alerts_heard(hook);
+    return std::count(all.begin(), all.end(), what);
+  };
+  ASSERT_TRUE(eventually([&] { return heard("TopUpStuck FIRING") == 1; }, 10s)) << daemon.log();
+  EXPECT_NE(daemon.log().find("TopUpStuck: top-up topupd-payout-low-payout-"), std::string::npos) << daemon.log();
+  ASSERT_TRUE(eventually([&] { return heard("TopUpStuck RESOLVED") == 1; }, 15s)) << daemon.log();
+  ASSERT_TRUE(eventually([&] { return heard("payout-low RESOLVED") == 1; }, 10s)) << daemon.log();
+  // Once each: the stuck alert neither repeats nor resolves the rule's own alert.
+  EXPECT_EQ(heard("TopUpStuck FIRING"), 1);
+  EXPECT_EQ(heard("TopUpStuck RESOLVED"), 1);
+  EXPECT_EQ(heard("payout-low FIRING"), 1);
+  // The witness: one movement for the one top-up, however long it was pending.
+  const auto ledger = daemon.get("/sandbox/ledger").body;
+  EXPECT_EQ(ledger_keys(ledger).size(), 1u) << ledger;
 }
 
 TEST(Notifications, ANotifierThatIsDownGetsTheMessageWhenBackEvenAcrossAKill) {

@@ -69,6 +69,8 @@ struct Verification {
   int tolerance_percent = 5;
 };
 
+inline constexpr Duration kDefaultStuckAfter = std::chrono::minutes(30);
+
 struct TopUpSpec {
   TopUpMethod method;
   std::string via;                       // provider that executes it
@@ -77,6 +79,9 @@ struct TopUpSpec {
   std::optional<Money> keep_in_source;   // sweeps never leave less than this in the source
   Limits limits;
   Verification verify;
+  // A top-up sent and still without a final outcome (submitted, pending, unknown) this
+  // long raises TopUpStuck through the rule's notifiers, once, resolved when it ends.
+  Duration stuck_after{kDefaultStuckAfter};
 };
 
 // Whether a balance seen after a top-up settled shows it: it rose from `before` by at

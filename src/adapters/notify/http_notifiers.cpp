@@ -311,11 +311,13 @@ std::string alertmanager_payload(std::span<const Notification> alerts, const con
   for (const auto& n : alerts) {
     auto f = notify::template_fields(n, p);
     Value labels = Value::object()
-                       .set("alertname", Value::string(n.rule))
+                       .set("alertname", Value::string(n.alert.empty() ? n.rule : n.alert))
                        .set("rule", Value::string(n.rule))
                        .set("account", Value::string(n.account))
                        .set("severity", Value::string(n.severity))
                        .set("source", Value::string("topupd"));
+    // An alert about one top-up is that top-up's: two stuck at once are two alerts.
+    if (!n.alert.empty() && n.top_up) labels.set("topup_id", Value::string(n.top_up->key));
     Value annotations = Value::object()
                             .set("summary", Value::string(notify::headline(n)))
                             .set("description", Value::string(notify::message_text(n, p)));

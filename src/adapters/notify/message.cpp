@@ -61,6 +61,9 @@ const char* status_word(core::DecisionKind kind) {
 }
 
 std::string headline(const Notification& n) {
+  if (!n.alert.empty()) {
+    return fmt::format("[{}] {} of {} on {} ({})", status_word(n.kind), n.alert, n.rule, n.account, n.severity);
+  }
   return fmt::format("[{}] {} on {} ({})", status_word(n.kind), n.rule, n.account, n.severity);
 }
 
@@ -68,6 +71,7 @@ std::map<std::string, std::string> template_fields(const Notification& n, const 
   std::map<std::string, std::string> f;
   f["status"] = status_word(n.kind);
   f["rule"] = n.rule;
+  f["alert"] = n.alert.empty() ? n.rule : n.alert;
   f["account"] = n.account;
   f["severity"] = n.severity;
   f["reason"] = n.reason;
@@ -149,6 +153,7 @@ std::string to_json(const Notification& n) {
   Value v = Value::object();
   v.set("kind", Value::string(std::string(core::to_string(n.kind))));
   v.set("rule", Value::string(n.rule)).set("account", Value::string(n.account));
+  if (!n.alert.empty()) v.set("alert", Value::string(n.alert));
   v.set("severity", Value::string(n.severity)).set("reason", Value::string(n.reason));
   if (n.balance) v.set("balance", money_json(*n.balance));
   if (n.threshold) v.set("threshold", money_json(*n.threshold));
@@ -179,6 +184,7 @@ std::optional<Notification> notification_from_json(std::string_view text) {
   else if (kind == core::to_string(core::DecisionKind::alert_resolved)) n.kind = core::DecisionKind::alert_resolved;
   else return std::nullopt;
   n.rule = v->string_at("rule").value_or("");
+  n.alert = v->string_at("alert").value_or("");
   n.account = v->string_at("account").value_or("");
   n.severity = v->string_at("severity").value_or("");
   n.reason = v->string_at("reason").value_or("");

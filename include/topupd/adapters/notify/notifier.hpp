@@ -31,6 +31,9 @@ struct TopUpSummary {
 struct Notification {
   core::DecisionKind kind = core::DecisionKind::alert_firing;  // alert_firing, alert_repeat or alert_resolved
   std::string rule;
+  // The alert's own name when it is about one top-up of the rule rather than the rule's
+  // condition (TopUpStuck): its own identity, firing and resolving apart from the rule's.
+  std::string alert;
   std::string account;
   std::string severity;
   std::string reason;
