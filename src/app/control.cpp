@@ -92,11 +92,18 @@ std::string Daemon::control_status() {
   std::string rules;
   for (const auto& rule : generation_.config.rules) {
     const core::RuleState state = runner_->state(rule.name);
-    rules += fmt::format("{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{}}}",
-                         rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account),
-                         rule.enabled ? "true" : "false", json_string(core::to_string(rule.when.kind)),
-                         json_string(core::to_string(state.phase)),
-                         optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since));
+    std::string caps;
+    if (const config::AccountConfig* account = generation_.config.find_account(rule.account)) {
+      for (const auto& left : runner_->caps_left(rule, account->currency, now)) {
+        caps += fmt::format("{}{{\"cap\":{},\"remaining_minor\":{},\"remaining\":{}}}", caps.empty() ? "" : ",",
+                            json_string(left.cap), left.remaining.minor(), json_string(core::format_human(left.remaining)));
+      }
+    }
+    rules += fmt::format(
+        "{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{},\"caps_left\":[{}]}}",
+        rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account), rule.enabled ? "true" : "false",
+        json_string(core::to_string(rule.when.kind)), json_string(core::to_string(state.phase)),
+        optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since), caps);
   }
   std::string open;
   for (const auto& record : executor_->journal()) {

@@ -128,6 +128,19 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
   }
   for (const auto& decision : alerts) neighbours_.alert(decision, actions[decision.rule], keys[decision.rule]);
   if (!schedule_due) recompute_deadlines(account.name, watch);
+  for (const core::Rule* rule : own->second) export_caps(*rule, account.currency, now);
+}
+
+std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const core::Currency& currency,
+                                                 core::Timestamp now) const {
+  if (!rule.top_up) return {};
+  const auto& limits = rule.top_up->limits;
+  if (!limits.per_day && !limits.per_week && !limits.per_month) return {};
+  return core::caps_left(limits, core::usage_now(executor_.journal(), rule, currency, config_->zone, now));
+}
+
+void RuleRunner::export_caps(const core::Rule& rule, const core::Currency& currency, core::Timestamp now) {
+  for (const auto& left : caps_left(rule, currency, now)) metrics_.set_cap_remaining(rule.name, left.cap, left.remaining);
 }
 
 void RuleRunner::recompute_deadlines(const std::string& account, const core::AccountWatch& watch) {

@@ -63,6 +63,7 @@ class RuleRunner {
   boost::asio::awaitable<void> evaluate(const config::AccountConfig& account, const core::AccountWatch& watch,
                                         core::Timestamp now, Trigger trigger, const std::string& only_rule);
   // Recomputes when each of `account`'s rules next needs a look with no new poll.
+  void export_caps(const core::Rule& rule, const core::Currency& currency, core::Timestamp now);
   void recompute_deadlines(const std::string& account, const core::AccountWatch& watch);
   // The earliest deadline of `account`'s rules, if any.
   std::optional<core::Timestamp> next_deadline(const std::string& account) const;
@@ -72,6 +73,9 @@ class RuleRunner {
 
   const core::Rule* find(const std::string& name) const;
   const std::map<std::string, core::RuleState>& states() const { return states_; }
+  // What is left of `rule`'s calendar caps at `now`, from the journal (empty: none set).
+  std::vector<core::CapLeft> caps_left(const core::Rule& rule, const core::Currency& currency,
+                                       core::Timestamp now) const;
   // The runway metric of an account that no runway rule watches, over
   // core::kExportedRunwayWindow of its sampled balances, once there is enough of them.
   void export_runway(const std::string& account, core::Timestamp now);

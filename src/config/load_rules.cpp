@@ -317,8 +317,10 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   core::Limits limits;
   if (const YAML::Node* limits_node = map.get("limits")) {
     Map limit_map(*this, *limits_node, path + ".limits",
-                  {"per_day", "max_per_day", "cooldown", "approval_above", "approval_expires"});
+                  {"per_day", "per_week", "per_month", "max_per_day", "cooldown", "approval_above", "approval_expires"});
     limits.per_day = money_at(limit_map, "per_day", currency);
+    limits.per_week = money_at(limit_map, "per_week", currency);
+    limits.per_month = money_at(limit_map, "per_month", currency);
     if (auto count = integer_at(limit_map, "max_per_day", 1, 1'000'000)) limits.max_per_day = static_cast<std::uint32_t>(*count);
     if (auto cooldown = duration_at(limit_map, "cooldown")) limits.cooldown = *cooldown;
     limits.approval_above = money_at(limit_map, "approval_above", currency);

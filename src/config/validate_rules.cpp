@@ -131,6 +131,8 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
   positive_amount(amount_path + ".max", amount.max, account);
   positive_amount(amount_path + ".round_up_to", amount.round_up_to, account);
   positive_amount(base + ".limits.per_day", top_up.limits.per_day, account);
+  positive_amount(base + ".limits.per_week", top_up.limits.per_week, account);
+  positive_amount(base + ".limits.per_month", top_up.limits.per_month, account);
   positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
   currency_matches(base + ".keep_in_source", top_up.keep_in_source, account);
   if (top_up.keep_in_source && top_up.keep_in_source->is_negative()) problem(base + ".keep_in_source", "must not be negative");

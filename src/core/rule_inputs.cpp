@@ -61,23 +61,54 @@ bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view acc
                      [&](const TopUpRecord& r) { return r.account == account && !is_terminal(r.state); });
 }
 
-DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
-                       const TimeZone& zone, Timestamp now) {
-  const auto day = zone.local_day(now);
-  DailyUsage usage{day, Money(0, currency), 0};
+CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+                   const TimeZone& zone, Timestamp now) {
+  using namespace std::chrono;
+  const sys_days day = zone.local_day(now);
+  const sys_days monday = day - days((weekday(day).iso_encoding() + 6) % 7);
+  const year_month month = year_month_day(day).year() / year_month_day(day).month();
+  CapUsage usage{day, Money(0, currency), 0};
+  const auto add = [](std::optional<Money>& total, const Money& amount) {
+    if (!total) total = Money(0, amount.currency());
+    if (auto sum = total->checked_add(amount)) total = *sum;
+  };
   for (const auto& record : journal) {
     if (record.rule != rule.name || !counts_toward_limits(record.state)) continue;
-    if (zone.local_day(record.created_at) != day) continue;
-    if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
-    usage.count += 1;
+    const sys_days created = zone.local_day(record.created_at);
+    if (created == day) {
+      if (auto total = usage.amount.checked_add(record.amount)) usage.amount = *total;
+      usage.count += 1;
+    }
+    if (created >= monday && created < monday + days(7)) add(usage.week_amount, record.amount);
+    const year_month_day created_date(created);
+    if (created_date.year() / created_date.month() == month) add(usage.month_amount, record.amount);
   }
   return usage;
 }
 
+std::vector<CapLeft> caps_left(const Limits& limits, const CapUsage& usage) {
+  std::vector<CapLeft> out;
+  const std::pair<const std::optional<Money>*, std::optional<Money>> caps[] = {
+      {&limits.per_day, usage.amount}, {&limits.per_week, usage.week_amount}, {&limits.per_month, usage.month_amount}};
+  const char* names[] = {"per_day", "per_week", "per_month"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto& cap = *caps[i].first;
+    if (!cap) continue;
+    const Money zero(0, cap->currency());
+    const auto left = cap->checked_sub(caps[i].second.value_or(zero));
+    out.push_back({names[i], left && left->is_positive() ? *left : zero});
+  }
+  return out;
+}
+
 Duration keep_top_ups_for(std::span<const Rule> rules) {
-  Duration keep{std::chrono::hours(48)};
+  using namespace std::chrono;
+  Duration keep{hours(48)};
   for (const auto& rule : rules) {
     if (rule.when.kind == Condition::Kind::runway_below) keep = std::max(keep, rule.when.window);
+    // A calendar period began at most its length ago, plus a day for the time zone.
+    if (rule.top_up && rule.top_up->limits.per_week) keep = std::max<Duration>(keep, days(8));
+    if (rule.top_up && rule.top_up->limits.per_month) keep = std::max<Duration>(keep, days(32));
   }
   return keep;
 }
@@ -114,7 +145,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
     if (auto balance = fresh_latest(*source, now)) in.source_balance = balance->balance;
   }
   in.top_up_in_flight = top_up_in_flight(journal, rule.account);
-  in.today = usage_today(journal, rule, currency, zone, now);
+  in.today = usage_now(journal, rule, currency, zone, now);
   return in;
 }
 

@@ -202,7 +202,7 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
 }  // namespace
 
 AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
-                            const std::optional<Money>& source_balance, const std::optional<DailyUsage>& today) {
+                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& today) {
   const AmountSpec& a = spec.amount;
   AmountResult out;
   const bool sweep = spec.method == TopUpMethod::sweep;
@@ -253,13 +253,26 @@ AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& b
               out.shaped_by};
     }
   }
-  if (spec.limits.per_day) {
-    const Money used = today ? today->amount : Money(0, spec.limits.per_day->currency());
-    const Money remaining = *spec.limits.per_day->checked_sub(used);
-    if (*amount > remaining) shape(remaining, "per_day");
+  // The calendar caps, shortest first: what is left of each in its period.
+  const struct {
+    const std::optional<Money>& cap;
+    std::optional<Money> used;
+    const char* name;
+    const char* period;
+  } caps[] = {
+      {spec.limits.per_day, today ? std::optional(today->amount) : std::nullopt, "per_day", "today"},
+      {spec.limits.per_week, today ? today->week_amount : std::nullopt, "per_week", "this week"},
+      {spec.limits.per_month, today ? today->month_amount : std::nullopt, "per_month", "this month"},
+  };
+  for (const auto& c : caps) {
+    if (!c.cap) continue;
+    const Money used = c.used.value_or(Money(0, c.cap->currency()));
+    const auto remaining = c.cap->checked_sub(used);
+    if (!remaining) return {std::nullopt, fmt::format("{} minus what was used overflows", c.name), out.shaped_by};
+    if (*amount > *remaining) shape(*remaining, c.name);
     if (!amount->is_positive()) {
       return {std::nullopt,
-              fmt::format("per_day {} already used today ({})", format_human(*spec.limits.per_day), format_human(used)),
+              fmt::format("{} {} already used {} ({})", c.name, format_human(*c.cap), c.period, format_human(used)),
               out.shaped_by};
     }
   }

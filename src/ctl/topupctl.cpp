@@ -102,11 +102,19 @@ void print_status(const json::object& status) {
     std::printf("%-20s %24s  %-25s %-6s %s\n", str(o.at("name")).c_str(), str(o.at("balance")).c_str(),
                 str(o.at("polled_at")).c_str(), str(o.at("fresh")).c_str(), str(o.at("consecutive_failures")).c_str());
   }
-  std::printf("\n%-24s %-16s %-13s %-9s %s\n", "RULE", "ACCOUNT", "CONDITION", "STATE", "SINCE");
+  std::printf("\n%-24s %-16s %-13s %-9s %-25s %s\n", "RULE", "ACCOUNT", "CONDITION", "STATE", "SINCE", "CAPS LEFT");
   for (const auto& r : status.at("rules").as_array()) {
     const auto& o = r.as_object();
-    std::printf("%-24s %-16s %-13s %-9s %s\n", str(o.at("name")).c_str(), str(o.at("account")).c_str(),
-                str(o.at("condition")).c_str(), str(o.at("state")).c_str(), str(o.at("since")).c_str());
+    std::string caps;
+    if (o.contains("caps_left")) {
+      for (const auto& c : o.at("caps_left").as_array()) {
+        const auto& cap = c.as_object();
+        caps += (caps.empty() ? "" : ", ") + str(cap.at("cap")) + " " + str(cap.at("remaining"));
+      }
+    }
+    std::printf("%-24s %-16s %-13s %-9s %-25s %s\n", str(o.at("name")).c_str(), str(o.at("account")).c_str(),
+                str(o.at("condition")).c_str(), str(o.at("state")).c_str(), str(o.at("since")).c_str(),
+                caps.empty() ? "-" : caps.c_str());
   }
   const auto& open = status.at("open_top_ups").as_array();
   std::printf("\n%zu top-up%s in flight\n", open.size(), open.size() == 1 ? "" : "s");

@@ -63,7 +63,7 @@ class RuleDriver {
     in.top_up_in_flight = in_flight;
     in.schedule_due = due;
     const auto day = std::chrono::floor<std::chrono::days>(in.now);
-    if (usage_.day != day) usage_ = DailyUsage{day, idr(0), 0};
+    if (usage_.day != day) usage_ = CapUsage{day, idr(0), 0};
     in.today = usage_;
     last_ = evaluate(rule_, state_, in);
     state_ = last_.next;
@@ -87,7 +87,7 @@ class RuleDriver {
   std::vector<Credit> credits_;
   std::optional<Money> source_;
   std::optional<Timestamp> monitoring_since_;
-  DailyUsage usage_{std::chrono::sys_days{}, idr(0), 0};
+  CapUsage usage_{std::chrono::sys_days{}, idr(0), 0};
 };
 
 using Kinds = std::vector<DecisionKind>;

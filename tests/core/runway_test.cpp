@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-const Currency& idr() { return *Currency::find("IDR"); }
+Currency idr() { return *Currency::find("IDR"); }
 
 void expect_same(const RunwayEstimate& by_rows, const RunwayEstimate& by_index, const std::string& where) {
   EXPECT_EQ(by_rows.enough_data, by_index.enough_data) << where;

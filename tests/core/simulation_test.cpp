@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 Money idr(std::int64_t major) { return Money(major * 100, *Currency::find("IDR")); }
 
-TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
+TEST(SimulationPropertyTest, NoRandomHistoryExceedsAnyCalendarCapMaxPerDayOrMax) {
   const TimeZone zone = TimeZone::fixed("WIB", 7 * 3600);
   std::mt19937_64 random(20261125);
   for (int run = 0; run < 200; ++run) {
@@ -32,6 +32,11 @@ TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
                                   std::nullopt,
                                   Limits{idr(per_day), max_per_day, Duration((random() % 4) * 600'000), std::nullopt},
                                   Verification{}}};
+    // Calendar caps over the week and the month, sometimes.
+    const std::int64_t per_week = 30'000 + static_cast<std::int64_t>(random() % 400'000);
+    const std::int64_t per_month = 60'000 + static_cast<std::int64_t>(random() % 800'000);
+    if (random() % 2) rule.top_up->limits.per_week = idr(per_week);
+    if (random() % 2) rule.top_up->limits.per_month = idr(per_month);
     // A jagged history over several days with random gaps and dips.
     std::vector<HistoryRow> rows;
     Timestamp at = Timestamp(std::chrono::milliseconds(1'793'000'000'000));
@@ -43,6 +48,8 @@ TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
     const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}}, zone, rows, settle);
 
     std::map<std::chrono::sys_days, std::pair<std::int64_t, std::uint32_t>> per_day_totals;
+    std::map<std::chrono::sys_days, std::int64_t> per_week_totals;  // by Monday
+    std::map<std::chrono::year_month, std::int64_t> per_month_totals;
     for (const auto& event : result.events) {
       if (event.type != "top_up") continue;
       ASSERT_TRUE(event.amount);
@@ -51,10 +58,20 @@ TEST(SimulationPropertyTest, NoRandomHistoryExceedsPerDayMaxPerDayOrMax) {
       auto& [total, count] = per_day_totals[zone.local_day(event.at)];
       total += event.amount->minor();
       count += 1;
+      const auto day = zone.local_day(event.at);
+      const std::chrono::year_month_day date(day);
+      per_week_totals[day - std::chrono::days((std::chrono::weekday(day).iso_encoding() + 6) % 7)] += event.amount->minor();
+      per_month_totals[date.year() / date.month()] += event.amount->minor();
     }
     for (const auto& [day, totals] : per_day_totals) {
       EXPECT_LE(totals.first, idr(per_day).minor());
       EXPECT_LE(totals.second, max_per_day);
+    }
+    if (rule.top_up->limits.per_week) {
+      for (const auto& [monday, total] : per_week_totals) EXPECT_LE(total, idr(per_week).minor());
+    }
+    if (rule.top_up->limits.per_month) {
+      for (const auto& [month, total] : per_month_totals) EXPECT_LE(total, idr(per_month).minor());
     }
   }
 }

@@ -1,5 +1,6 @@
 // topupctl against the real daemon: status, history, approvals, the kill switch.
 #include <csignal>
+#include <regex>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -108,6 +109,41 @@ TEST(TopupctlTest, AnApprovalNotGivenInTimeExpiresAndFreesTheAccount) {
   EXPECT_EQ(expired.status, 1);
   EXPECT_NE(expired.output.find("is expired, not awaiting approval"), std::string::npos) << expired.output;
   EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing ever sent
+}
+
+TEST(TopupctlTest, CapsLeftAreShownAndComeFromTheJournalAcrossARestart) {
+  TempDir dir;
+  const std::string caps = ", per_week: IDR 500_000, per_month: IDR 2_000_000";
+  const std::vector<std::string> week = {R"(rule="payout-low")", R"(cap="per_week")"};
+  double week_left = 0;
+  {
+    RunningDaemon daemon(dir, caps);
+    // Whole before the rule has used any of it.
+    ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_topups_in_state", {R"(state="awaiting_approval")"}) == 1; }, 10s))
+        << daemon.log();
+    const auto history = daemon.ctl({"history", "--json"});
+    std::smatch match;
+    ASSERT_TRUE(std::regex_search(history.output, match, std::regex(R"#("amount_minor":(\d+))#"))) << history.output;
+    const double amount = std::stod(match[1]);
+    // What waits for approval may still move money: it counts against the caps.
+    ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_top_up_cap_remaining", week) == 50'000'000 - amount; }, 5s))
+        << daemon.metrics();
+    week_left = 50'000'000 - amount;
+    EXPECT_EQ(daemon.metric("topupd_top_up_cap_remaining", {R"(rule="payout-low")", R"(cap="per_month")"}),
+              200'000'000 - amount);
+    const auto status = daemon.ctl({"status"});
+    EXPECT_NE(status.output.find("CAPS LEFT"), std::string::npos) << status.output;
+    EXPECT_NE(status.output.find("per_week IDR "), std::string::npos) << status.output;
+    const auto status_json = daemon.ctl({"--json", "status"});
+    EXPECT_NE(status_json.output.find(R"("cap":"per_month","remaining_minor":)" +
+                                      std::to_string(static_cast<long long>(200'000'000 - amount))),
+              std::string::npos)
+        << status_json.output;
+  }
+  // A restart resets nothing: the caps are summed from the journal.
+  RunningDaemon restarted(dir, caps);
+  ASSERT_TRUE(eventually([&] { return restarted.metric("topupd_top_up_cap_remaining", week) == week_left; }, 5s))
+      << restarted.metrics();
 }
 
 TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {

@@ -63,13 +63,23 @@ Duration history_window_for(std::span<const Rule> rules, std::string_view accoun
 // Whether a top-up of `account` is in flight (any journal record not in a terminal state).
 bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account);
 
-// `rule`'s top-ups on `now`'s calendar day in `zone`, from the journal, so the count
-// cannot drift from what was actually started. Amounts in `currency`.
-DailyUsage usage_today(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+// `rule`'s top-ups in `now`'s calendar day, week and month in `zone`, from the journal,
+// so no cap can drift from what was actually started, restarts included. Amounts in
+// `currency`.
+CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
                        const TimeZone& zone, Timestamp now);
 
+// What is left of each calendar cap of `limits` (per_day, per_week, per_month, in that
+// order, only those set) after `usage`; never below zero.
+struct CapLeft {
+  const char* cap;
+  Money remaining;
+};
+std::vector<CapLeft> caps_left(const Limits& limits, const CapUsage& usage);
+
 // How long a finished top-up can still matter to `rules`: the daily limits look at the
-// current calendar day only (never more than two days back), runway at its window.
+// current calendar day only (never more than two days back), weekly and monthly caps at
+// their calendar week and month, runway at its window.
 Duration keep_top_ups_for(std::span<const Rule> rules);
 // Whether no rule can look at `record` any more: it is finished, created before
 // `horizon` (now − keep_top_ups_for) and, if it succeeded, shown by a poll before it.

@@ -59,6 +59,8 @@ struct Limits {
   Duration cooldown{0};                  // minimum time between two top-ups of this rule
   std::optional<Money> approval_above;   // larger top-ups wait for a person ...
   Duration approval_expires{std::chrono::hours(24)};  // ... this long at most, then expire
+  std::optional<Money> per_week{};       // total per calendar week, Monday to Sunday (config time zone)
+  std::optional<Money> per_month{};      // total per calendar month (config time zone)
 };
 
 // After a top-up succeeds, the account's balance must show it: within `within` a poll
@@ -142,11 +144,14 @@ struct Credit {
   Money amount;
 };
 
-// This rule's top-ups so far on the current calendar day.
-struct DailyUsage {
+// This rule's top-ups so far in the current calendar periods of the config's time zone:
+// the day (amount and count), and the week (from Monday) and the month around it.
+struct CapUsage {
   std::chrono::sys_days day{};
   Money amount;
   std::uint32_t count = 0;
+  std::optional<Money> week_amount{};   // nullopt: nothing this week
+  std::optional<Money> month_amount{};  // nullopt: nothing this month
 };
 
 // Everything a rule may look at, gathered by the caller at `now`.
@@ -161,7 +166,7 @@ struct RuleInputs {
   std::optional<Money> source_balance;         // sweeps: the source's latest fresh balance
   bool top_up_in_flight = false;               // for this rule's account
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
-  std::optional<DailyUsage> today;             // this rule's usage on `now`'s local day
+  std::optional<CapUsage> today;               // this rule's usage in `now`'s local day, week and month
 };
 
 enum class DecisionKind { alert_firing, alert_repeat, alert_resolved, top_up };
@@ -218,7 +223,7 @@ struct AmountResult {
   std::vector<std::string> shaped_by;
 };
 AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
-                            const std::optional<Money>& source_balance, const std::optional<DailyUsage>& today);
+                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& today);
 
 // Deterministic idempotency key: the same (rule, account, window start, sequence)
 // always gives the same key.

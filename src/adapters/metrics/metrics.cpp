@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <unordered_map>
 
 #include "topupd/adapters/metrics/registry.hpp"
@@ -53,6 +54,11 @@ struct Metrics::Families {
   Family& threshold = registry.gauge(
       "topupd_threshold", "Balance below (or above) which a rule fires, in minor units of the currency label",
       {"rule", "account", "currency"});
+  Family& cap_remaining = registry.gauge(
+      "topupd_top_up_cap_remaining",
+      "What is left of a rule's calendar cap (per_day, per_week, per_month) in its current period, in minor "
+      "units of the currency label",
+      {"rule", "cap", "currency"});
   Family& runway = registry.gauge(
       "topupd_runway_seconds",
       "Estimated time until the balance runs out at the observed burn rate (over a runway rule's window, else "
@@ -119,6 +125,7 @@ struct Metrics::Families {
   std::unordered_map<std::string, AccountSeries> accounts;
   std::unordered_map<std::string, metrics::Histogram*> poll_durations;  // by provider
   std::vector<Value*> threshold_series;
+  std::map<std::pair<std::string, std::string>, Value*> cap_series;  // (rule, cap)
   std::vector<Value*> rule_state_series;
   PresentSeries rule_counters;
   PresentSeries notifier_counters;
@@ -202,6 +209,8 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
   auto& f = *families_;
   for (auto* gauge : f.threshold_series) f.threshold.remove(*gauge);
   for (auto* gauge : f.rule_state_series) f.rule_state.remove(*gauge);
+  for (auto& [key, gauge] : f.cap_series) f.cap_remaining.remove(*gauge);
+  f.cap_series.clear();
   f.threshold_series.clear();
   f.rule_state_series.clear();
   std::vector<std::pair<Family*, Value*>> counters;
@@ -218,6 +227,15 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
     }
     if (rule.alert) counters.emplace_back(&f.alerts, &f.alerts.value({rule.name, rule.alert->severity}));
     if (rule.top_up) {
+      // Whole until the rule's first evaluation says what is used.
+      const auto& limits = rule.top_up->limits;
+      for (const auto& [cap, name] : {std::pair{&limits.per_day, "per_day"}, std::pair{&limits.per_week, "per_week"},
+                                      std::pair{&limits.per_month, "per_month"}}) {
+        if (!*cap) continue;
+        auto& gauge = f.cap_remaining.value({rule.name, name, (*cap)->currency().code()});
+        gauge.set(as_sample((*cap)->minor()));
+        f.cap_series[{rule.name, name}] = &gauge;
+      }
       const std::string_view method = core::to_string(rule.top_up->method);
       for (const auto outcome : kTopUpOutcomes) {
         counters.emplace_back(&f.top_ups, &f.top_ups.value({rule.name, method, outcome}));
@@ -227,6 +245,11 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
     }
   }
   f.rule_counters.replace(std::move(counters));
+}
+
+void Metrics::set_cap_remaining(const std::string& rule, std::string_view cap, const core::Money& remaining) {
+  const auto it = families_->cap_series.find({rule, std::string(cap)});
+  if (it != families_->cap_series.end()) it->second->set(as_sample(remaining.minor()));
 }
 
 void Metrics::set_notifiers(const std::vector<std::string>& notifiers) {
