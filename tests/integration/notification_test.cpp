@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 // The payout account starts below IDR 95,000; a IDR 50,000 top-up settles after
 // `settle_after` and resolves the alert.
 std::string alerting_config(const std::string& notifiers, const std::string& notify, const std::string& store = "",
-                            const std::string& settle_after = "1h") {
+                            const std::string& settle_after = "1h", const std::string& more_top_up = "") {
   return fmt::format(R"(
 http: {{listen: 127.0.0.1:0}}
 {}
@@ -43,9 +43,10 @@ rules:
     account: payout
     when: {{below: IDR 95_000}}
     alert: {{severity: critical, notify: [{}]}}
-    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}}}
+    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}{}}}
 )",
-                     store.empty() ? "" : "store: {sqlite: \"" + store + "\"}", settle_after, notifiers, notify);
+                     store.empty() ? "" : "store: {sqlite: \"" + store + "\"}", settle_after, notifiers, notify,
+                     more_top_up);
 }
 
 std::optional<adapters::json::Value> body_json(const adapters::net::ServerRequest& r) {
@@ -123,26 +124,9 @@ std::vector<std::string> alerts_heard(const Sink& hook) {
 
 TEST(Notifications, ATopUpStuckPendingAlertsOnceAndResolvesWhenItSettles) {
   Sink hook;
-  Daemon daemon(fmt::format(R"(
-http: {{listen: 127.0.0.1:0}}
-providers:
-  sim:
-    type: sandbox
-    settle_after: 6s
-    accounts:
-      payout: {{balance: IDR 90_000}}
-accounts:
-  payout: {{provider: sim, currency: IDR, poll: {{every: 200ms, timeout: 1s, jitter: 0%}}}}
-notifiers:
-  hook: {{type: webhook, url: "{}"}}
-rules:
-  - name: payout-low
-    account: payout
-    when: {{below: IDR 95_000}}
-    alert: {{severity: critical, notify: [hook]}}
-    top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}, stuck_after: 2s}}
-)",
-                            hook.url("/alerts")));
+  // Pending for the sandbox's 6 s settlement, stuck after 2 s.
+  Daemon daemon(alerting_config(fmt::format("  hook: {{type: webhook, url: \"{}\"}}\n", hook.url("/alerts")), "hook", "",
+                                "6s", ", stuck_after: 2s"));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   const auto heard = [&](const std::string& what) {
     const auto all = alerts_heard(hook);
