@@ -41,20 +41,29 @@ int Daemon::run() {
         io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
         });
+    suspensions_ = std::make_unique<RuleSuspensions>(
+        clock_, metrics_, *store_,
+        SuspensionNeighbours{
+            [this](const std::string& name) { return runner_->find(name); },
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); }});
     executor_ = std::make_unique<TopUpExecutor>(
         io_, clock_, metrics_, *store_, *durability_,
         ExecutorNeighbours{
             [this](const std::string& name) { return poller_->watch(name); },
             [this](const std::string& name) { return runner_->find(name); },
             [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); },
-            [this] { money_operation_finished(); }});
+            [this] { money_operation_finished(); },
+            [this](const std::string& rule, const std::optional<std::string>& failure, const std::string& error) {
+              suspensions_->outcome(rule, failure, error);
+            }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
         RuleRunnerNeighbours{
             [this](const std::string& name) { return poller_->watch(name); },
             [this](const core::Decision& decision, const std::string& action, const std::string& key) {
               notify(decision, action, key);
-            }});
+            },
+            [this](const std::string& rule) { return suspensions_->suspended(rule); }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
     intake_ = std::make_unique<WebhookIntake>(
         io_, clock_, metrics_, *store_, *durability_,
@@ -142,6 +151,7 @@ void Daemon::install(Generation next) {
   executor_->configure(generation_.providers, config.dry_run, core::keep_top_ups_for(config.rules));
   alerts_->configure(config.notifiers);
   runner_->configure(config);
+  suspensions_->configure(config.rules);
   for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
 
   poller_->start(config);

@@ -54,6 +54,7 @@ std::string Daemon::control(const std::string& request) {
       return control_decide(args[0], command == "approve");
     }
     if (command == "pause" || command == "resume") return control_pause(command == "pause");
+    if (command == "resume-rule") return control_resume_rule(args);
     if (command == "silence" || command == "ack") {
       if (args.size() < 2) return failure(command + " needs a rule or account and a duration");
       std::string reason;
@@ -70,7 +71,7 @@ std::string Daemon::control(const std::string& request) {
     return failure(std::string("the store failed: ") + e.what());
   }
   return failure(fmt::format("unknown command '{}'; expected status, history, approve, reject, pause, resume, "
-                             "silence, ack or unsilence",
+                             "resume-rule, silence, ack or unsilence",
                              command));
 }
 
@@ -92,6 +93,7 @@ std::string Daemon::control_status() {
   std::string rules;
   for (const auto& rule : generation_.config.rules) {
     const core::RuleState state = runner_->state(rule.name);
+    const std::optional<std::string> suspended = suspensions_->suspended(rule.name);
     std::string caps;
     if (const config::AccountConfig* account = generation_.config.find_account(rule.account)) {
       for (const auto& left : runner_->caps_left(rule, account->currency, now)) {
@@ -100,10 +102,12 @@ std::string Daemon::control_status() {
       }
     }
     rules += fmt::format(
-        "{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{},\"caps_left\":[{}]}}",
+        "{}{{\"name\":{},\"account\":{},\"enabled\":{},\"condition\":{},\"state\":{},\"since\":{},\"caps_left\":[{}],"
+        "\"suspended\":{}}}",
         rules.empty() ? "" : ",", json_string(rule.name), json_string(rule.account), rule.enabled ? "true" : "false",
         json_string(core::to_string(rule.when.kind)), json_string(core::to_string(state.phase)),
-        optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since), caps);
+        optional_time(state.phase == core::RulePhase::firing ? state.fired_at : state.condition_since), caps,
+        suspended ? json_string(*suspended) : "null");
   }
   std::string open;
   for (const auto& record : executor_->journal()) {
@@ -119,6 +123,13 @@ std::string Daemon::control_status() {
   return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}],"
                      "\"silences\":[{}]}}",
                      executor_->paused() ? "true" : "false", generation_.config.dry_run ? "true" : "false", accounts, rules, open, silences);
+}
+
+std::string Daemon::control_resume_rule(const std::vector<std::string>& args) {
+  if (args.size() != 1) return failure("resume-rule takes the rule's name");
+  if (auto refused = suspensions_->resume(args[0], "with topupctl")) return failure(*refused);
+  return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                     json_string(fmt::format("rule {} resumed: it may top up again", args[0])));
 }
 
 std::string Daemon::control_history(const std::vector<std::string>& args) {

@@ -39,6 +39,7 @@
 #include "alert_dispatcher.hpp"
 #include "generation.hpp"
 #include "poller.hpp"
+#include "rule_suspensions.hpp"
 #include "rule_runner.hpp"
 #include "top_up_executor.hpp"
 #include "webhook_intake.hpp"
@@ -75,6 +76,7 @@ class Daemon {
   std::string control_history(const std::vector<std::string>& args);
   std::string control_decide(const std::string& key, bool approve);
   std::string control_pause(bool pause);
+  std::string control_resume_rule(const std::vector<std::string>& args);
   std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
@@ -98,6 +100,7 @@ class Daemon {
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
   std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise
+  std::unique_ptr<RuleSuspensions> suspensions_;  // likewise
   std::unique_ptr<Poller> poller_;           // likewise
   std::unique_ptr<WebhookIntake> intake_;    // likewise
   std::unique_ptr<adapters::AdminServer> admin_;

@@ -47,8 +47,10 @@ core::RuleInputs RuleRunner::inputs_for(const core::Rule& rule, const config::Ac
                                         std::vector<core::Credit>& credits) const {
   const core::AccountWatch* source = nullptr;
   if (rule.top_up && rule.top_up->method == core::TopUpMethod::sweep) source = neighbours_.watch(rule.top_up->source);
-  return core::gather_rule_inputs(rule, watch, source, executor_.journal(), account.currency, config_->zone, now,
-                                  credits);
+  core::RuleInputs in = core::gather_rule_inputs(rule, watch, source, executor_.journal(), account.currency,
+                                                 config_->zone, now, credits);
+  if (rule.top_up && neighbours_.suspended) in.suspended = neighbours_.suspended(rule.name);
+  return in;
 }
 
 TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::AccountConfig& account) const {

@@ -45,6 +45,8 @@ struct RuleRunnerNeighbours {
   std::function<const core::AccountWatch*(const std::string& account)> watch;
   // An alert decision for the outbox, with what its rule's top-up did and that top-up's key.
   std::function<void(const core::Decision& decision, const std::string& action, const std::string& top_up_key)> alert;
+  // Why a rule is suspended (it plans no top-up), or nullopt.
+  std::function<std::optional<std::string>(const std::string& rule)> suspended{};
 };
 
 class RuleRunner {

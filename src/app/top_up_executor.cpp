@@ -1,14 +1,14 @@
 // The top-up executor: journals a decided top-up before anything leaves, then
 // performs what the top-up machine (core/topup_machine.hpp) decides for each event —
-// sends, look-ups, journal transitions. Watching the balance for the money is in
-// top_up_verification.cpp.
+// sends, look-ups, journal transitions, and tells its neighbours how each ended.
+// Watching sent top-ups (verification, stuck ones) is in top_up_verification.cpp.
+#include <stdexcept>
+
 #include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "top_up_executor.hpp"
-
-#include <stdexcept>
 #include "topupd/adapters/sys/logging.hpp"
 #include "provider_call.hpp"
 #include "topupd/adapters/supervise.hpp"
@@ -146,6 +146,21 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
   if (core::is_terminal(next)) {
     metrics_.count_top_up(record.rule, record.method, core::to_string(next));
     if (next == TopUpState::succeeded) metrics_.add_top_up_amount(record.account, record.method, record.amount);
+  }
+  if (neighbours_.outcome) {
+    const std::string error = record.last_error.empty() ? why : record.last_error;
+    if (next == TopUpState::succeeded) {
+      neighbours_.outcome(record.rule, std::nullopt, "");
+    } else if (next == TopUpState::failed) {
+      const auto code = failure_codes_.find(record.key);
+      neighbours_.outcome(record.rule, code == failure_codes_.end() ? "declined" : code->second, error);
+    } else if (next == TopUpState::unknown && from == TopUpState::submitted && lost_.insert(record.key).second) {
+      neighbours_.outcome(record.rule, "unknown_outcomes", error);  // once per top-up, however often resent
+    }
+  }
+  if (core::is_terminal(next)) {
+    failure_codes_.erase(record.key);
+    lost_.erase(record.key);
   }
 }
 
@@ -302,6 +317,7 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   if (result) {
     event = {Kind::answered, outcome_of(result->status), result->reference, result->failure};
   } else if (result.error().kind == FailureKind::not_retryable) {
+    failure_codes_[request.idempotency_key] = core::failure_code(result.error().reason);
     event = {Kind::refused, core::ProviderOutcome::pending, "", result.error().message};
   } else {
     // Retryable or unknown: the provider may hold it. The machine has it looked up

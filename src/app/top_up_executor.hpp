@@ -57,6 +57,10 @@ struct ExecutorNeighbours {
   std::function<void(const adapters::Notification&, const std::vector<std::string>& notify)> alert;
   // The last money request on the wire finished (the daemon may be waiting to stop).
   std::function<void()> money_request_finished;
+  // A top-up of `rule` succeeded (`failure` nullopt), failed, lost its outcome or did
+  // not show in the balance (`failure` its coded reason, core/suspension.hpp).
+  std::function<void(const std::string& rule, const std::optional<std::string>& failure, const std::string& error)>
+      outcome{};
 };
 
 // Where a decided top-up goes: resolved from the config by the rule runner.
@@ -164,6 +168,8 @@ class TopUpExecutor {
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
   core::StuckWatch stuck_;  // in memory: after a restart a top-up still stuck is announced again
   std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
+  std::map<std::string, std::string> failure_codes_;  // top-up key → why the gateway refused it, until journalled
+  std::set<std::string> lost_;                        // keys whose outcome was lost once already (reported once)
   int requests_in_flight_ = 0;
 };
 

@@ -50,6 +50,7 @@ void TopUpExecutor::expire_verifications(core::Timestamp now) {
         core::format_human(v.amount), core::format_duration(v.deadline - v.settled_at), core::format_human(v.before),
         balance ? ", now " + core::format_human(*balance) : "");
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
+    if (neighbours_.outcome) neighbours_.outcome(v.rule, "not_reflected", reason);
     const core::Rule* rule = neighbours_.rule(v.rule);
     if (rule && rule->alert) {
       adapters::Notification n;

@@ -232,7 +232,8 @@ std::optional<std::int32_t> parse_percent(std::string text) {
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
                                                    std::optional<Currency> currency) {
   Map map(*this, node, path,
-          {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify", "stuck_after"});
+          {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify", "stuck_after",
+           "suspend_after"});
   if (!map.valid()) return std::nullopt;
   bool complete = true;
   auto method = core::TopUpMethod::direct_debit;
@@ -334,8 +335,11 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   }
   core::Duration stuck_after{core::kDefaultStuckAfter};
   if (auto stuck = duration_at(map, "stuck_after")) stuck_after = *stuck;
+  std::uint32_t suspend_after = core::kDefaultSuspendAfter;
+  if (auto count = integer_at(map, "suspend_after", 0, 1'000)) suspend_after = static_cast<std::uint32_t>(*count);
   if (!complete || !amount_spec) return std::nullopt;
-  return core::TopUpSpec{method, via, source, *amount_spec, keep_in_source, limits, verify, stuck_after};
+  return core::TopUpSpec{method,        via,    source,      *amount_spec, keep_in_source,
+                         limits,        verify, stuck_after, suspend_after};
 }
 
 }  // namespace topupd::config::detail

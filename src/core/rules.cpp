@@ -141,6 +141,11 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
                 Evaluation& out) {
   const TopUpSpec& spec = *rule.top_up;
   RuleState& next = out.next;
+  if (in.suspended) {
+    out.top_up_held_back = fmt::format("the rule is suspended ({}); topupctl resume-rule {} lets it top up again",
+                                       *in.suspended, rule.name);
+    return;
+  }
   if (in.top_up_in_flight) {
     out.top_up_held_back = "a top-up for this account is in flight";
     return;

@@ -41,6 +41,7 @@ constexpr const char* kUsage =
     "  ack RULE|ACCOUNT [--for DURATION] [--reason TEXT]\n"
     "                              stop repeats of a firing alert until it resolves (at most DURATION, default 24h)\n"
     "  unsilence RULE|ACCOUNT      lift a silence or acknowledgement early\n"
+    "  resume-rule RULE            let a rule that suspended itself after failed top-ups top up again\n"
     "\n"
     "Options: --socket PATH (default /run/topupd/control.sock, as control.socket in the config),\n"
     "--json (print the daemon's JSON answer).\n"
@@ -115,6 +116,9 @@ void print_status(const json::object& status) {
     std::printf("%-24s %-16s %-13s %-9s %-25s %s\n", str(o.at("name")).c_str(), str(o.at("account")).c_str(),
                 str(o.at("condition")).c_str(), str(o.at("state")).c_str(), str(o.at("since")).c_str(),
                 caps.empty() ? "-" : caps.c_str());
+    if (o.contains("suspended") && o.at("suspended").is_string()) {
+      std::printf("  SUSPENDED: %s (topupctl resume-rule %s)\n", str(o.at("suspended")).c_str(), str(o.at("name")).c_str());
+    }
   }
   const auto& open = status.at("open_top_ups").as_array();
   std::printf("\n%zu top-up%s in flight\n", open.size(), open.size() == 1 ? "" : "s");
@@ -210,7 +214,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = words[0];
   const bool takes_key = command == "approve" || command == "reject" || command == "silence" || command == "ack" ||
-                         command == "unsilence";
+                         command == "unsilence" || command == "resume-rule";
   const bool known = command == "status" || command == "history" || takes_key || command == "pause" || command == "resume";
   const bool silencing = command == "silence" || command == "ack";
   if (!known || (takes_key && words.size() != 2) || (!takes_key && command != "history" && words.size() != 1) ||

@@ -41,7 +41,10 @@ class TopUpExecutorTest : public ::testing::Test {
             [this](const std::string& name) { return name == "payout" ? &watch_ : nullptr; },
             [this](const std::string& name) { return name == rule_.name ? &rule_ : nullptr; },
             [this](const adapters::Notification& n, const std::vector<std::string>&) { alerts_.push_back(n); },
-            [] {}});
+            [] {},
+            [this](const std::string& rule, const std::optional<std::string>& failure, const std::string&) {
+              outcomes_.push_back(rule + " " + failure.value_or("succeeded"));
+            }});
     executor_->configure({{"bank", provider_}}, false);
   }
 
@@ -91,6 +94,7 @@ class TopUpExecutorTest : public ::testing::Test {
   core::Rule rule_ = top_up_rule();
   core::AccountWatch watch_;
   std::vector<adapters::Notification> alerts_;
+  std::vector<std::string> outcomes_;  // "RULE succeeded" or "RULE CODE", as the executor reported them
   std::unique_ptr<TopUpExecutor> executor_;
 };
 
@@ -274,6 +278,19 @@ TEST_F(TopUpExecutorTest, ATopUpPendingPastStuckAfterAlertsOnceAndResolvesWhenIt
   EXPECT_EQ(alerts_[1].fired_at, stuck.fired_at);
   EXPECT_NE(alerts_[1].reason.find("ended succeeded after 45m"), std::string::npos) << alerts_[1].reason;
   EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, EachEndIsReportedWithItsCodedReason) {
+  execute(decision(1));
+  provider_->submit_faults.push_back({{FailureKind::not_retryable, "insufficient_funds", "HTTP 403 (insufficient funds)"}, false});
+  execute(decision(2));
+  provider_->submit_faults.push_back({{FailureKind::not_retryable, "unknown_account", "HTTP 404"}, false});
+  execute(decision(3));
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "timeout", "no answer"}, true});
+  execute(decision(4));
+  run(executor_->reconcile("payout"));  // found: it succeeded after all
+  EXPECT_EQ(outcomes_, (std::vector<std::string>{"low succeeded", "low insufficient_funds", "low declined",
+                                                 "low unknown_outcomes", "low succeeded"}));
 }
 
 TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay) {

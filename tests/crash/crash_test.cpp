@@ -136,6 +136,7 @@ rules:
     top_up:
       method: direct_debit
       amount: {{to_target: USD 1_100}}
+      suspend_after: 0   # declines and lost answers are the point here: keep trying
 )",
                                        db, sandbox.url()));
 

@@ -361,7 +361,8 @@ TEST(DaemonTest, UnknownOutcomesAreLookedUpAndNeverMoveMoneyTwice) {
   scenario.drain_per_minute = "IDR 1_200_000";
   scenario.poll_every = "50ms";
   scenario.sandbox_fields = {"seed: 11", "faults: {lose_answers: 40%, fail_before_apply: 30%}"};
-  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}})";
+  // suspend_after: 0 — lost answers are the point here, not a reason to stop.
+  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}, suspend_after: 0})";
   const std::string config = payout_config(scenario);
   Daemon daemon(config);
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();

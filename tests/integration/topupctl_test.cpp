@@ -1,6 +1,7 @@
 // topupctl against the real daemon: status, history, approvals, the kill switch.
 #include <csignal>
 #include <regex>
+#include <thread>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -144,6 +145,51 @@ TEST(TopupctlTest, CapsLeftAreShownAndComeFromTheJournalAcrossARestart) {
   RunningDaemon restarted(dir, caps);
   ASSERT_TRUE(eventually([&] { return restarted.metric("topupd_top_up_cap_remaining", week) == week_left; }, 5s))
       << restarted.metrics();
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(TopupctlTest, ARuleWhoseTopUpsKeepFailingSuspendsItselfUntilResumedAcrossARestart) {
+  TempDir dir;
+  PayoutScenario scenario;
+  scenario.store = dir.file("topupd.db");
+  scenario.control = dir.file("control.sock");
+  scenario.sandbox_fields = {"faults: {decline: 100}"};  // every debit declined by the bank
+  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 50_000}, suspend_after: 3})";
+  const std::string config = payout_config(scenario);
+  const std::vector<std::string> suspended = {R"(rule="payout-low")"};
+  {
+    Daemon daemon(config);
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+    ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_rule_suspended", suspended) == 1; }, 10s)) << daemon.log();
+    // No request after the third failure, however long the balance stays low.
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(ledger_keys(daemon.get("/sandbox/ledger").body).size(), 3u);
+    const std::string log = daemon.log();
+    EXPECT_EQ(count_of(log, "RuleSuspended: declined: 3 top-ups in a row failed"), 1u) << log;
+    EXPECT_NE(log.find("top-up held back: the rule is suspended (declined"), std::string::npos) << log;
+    const auto status = topupctl(scenario.control, {"--json", "status"});
+    EXPECT_NE(status.output.find(R"("suspended":"declined: 3 top-ups in a row failed)"), std::string::npos)
+        << status.output;
+    daemon.process().signal(SIGTERM);
+    daemon.process().wait(5s);
+  }
+  Daemon restarted(config);
+  ASSERT_TRUE(restarted.wait_ready()) << restarted.log();
+  EXPECT_EQ(restarted.metric("topupd_rule_suspended", suspended), 1);
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(ledger_keys(restarted.get("/sandbox/ledger").body).empty()) << "still suspended after the restart";
+  const auto resumed = topupctl(scenario.control, {"resume-rule", "payout-low"});
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("rule payout-low resumed"), std::string::npos) << resumed.output;
+  EXPECT_EQ(topupctl(scenario.control, {"resume-rule", "payout-low"}).status, 1);  // not suspended any more
+  ASSERT_TRUE(eventually([&] { return !ledger_keys(restarted.get("/sandbox/ledger").body).empty(); }, 5s))
+      << restarted.log();
+  EXPECT_NE(restarted.log().find("rule resumed with topupctl"), std::string::npos);
 }
 
 TEST(TopupctlTest, PauseStopsTopUpsAndSurvivesARestart) {

@@ -25,6 +25,7 @@
 
 #include "topupd/core/cron.hpp"
 #include "topupd/core/money.hpp"
+#include "topupd/core/suspension.hpp"
 #include "topupd/core/time.hpp"
 #include "topupd/core/timezone.hpp"
 
@@ -84,6 +85,9 @@ struct TopUpSpec {
   // A top-up sent and still without a final outcome (submitted, pending, unknown) this
   // long raises TopUpStuck through the rule's notifiers, once, resolved when it ends.
   Duration stuck_after{kDefaultStuckAfter};
+  // This many failed top-ups in a row suspend the rule until `topupctl resume-rule`
+  // (core/suspension.hpp); 0: never.
+  std::uint32_t suspend_after = kDefaultSuspendAfter;
 };
 
 // Whether a balance seen after a top-up settled shows it: it rose from `before` by at
@@ -166,6 +170,7 @@ struct RuleInputs {
   std::optional<Money> source_balance;         // sweeps: the source's latest fresh balance
   bool top_up_in_flight = false;               // for this rule's account
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
+  std::optional<std::string> suspended;         // the rule stopped itself: why; no top-up until resumed
   std::optional<CapUsage> today;               // this rule's usage in `now`'s local day, week and month
 };
 

@@ -54,6 +54,10 @@ struct Metrics::Families {
   Family& threshold = registry.gauge(
       "topupd_threshold", "Balance below (or above) which a rule fires, in minor units of the currency label",
       {"rule", "account", "currency"});
+  Family& rule_suspended = registry.gauge(
+      "topupd_rule_suspended",
+      "1 while a rule is suspended after consecutive failed top-ups (topupctl resume-rule lets it top up again)",
+      {"rule"});
   Family& cap_remaining = registry.gauge(
       "topupd_top_up_cap_remaining",
       "What is left of a rule's calendar cap (per_day, per_week, per_month) in its current period, in minor "
@@ -126,6 +130,7 @@ struct Metrics::Families {
   std::unordered_map<std::string, metrics::Histogram*> poll_durations;  // by provider
   std::vector<Value*> threshold_series;
   std::map<std::pair<std::string, std::string>, Value*> cap_series;  // (rule, cap)
+  std::map<std::string, Value*> suspended_series;                      // by rule
   std::vector<Value*> rule_state_series;
   PresentSeries rule_counters;
   PresentSeries notifier_counters;
@@ -211,6 +216,8 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
   for (auto* gauge : f.rule_state_series) f.rule_state.remove(*gauge);
   for (auto& [key, gauge] : f.cap_series) f.cap_remaining.remove(*gauge);
   f.cap_series.clear();
+  for (auto& [rule, gauge] : f.suspended_series) f.rule_suspended.remove(*gauge);
+  f.suspended_series.clear();
   f.threshold_series.clear();
   f.rule_state_series.clear();
   std::vector<std::pair<Family*, Value*>> counters;
@@ -227,6 +234,9 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
     }
     if (rule.alert) counters.emplace_back(&f.alerts, &f.alerts.value({rule.name, rule.alert->severity}));
     if (rule.top_up) {
+      auto& suspended = f.rule_suspended.value({rule.name});
+      suspended.set(0);
+      f.suspended_series[rule.name] = &suspended;
       // Whole until the rule's first evaluation says what is used.
       const auto& limits = rule.top_up->limits;
       for (const auto& [cap, name] : {std::pair{&limits.per_day, "per_day"}, std::pair{&limits.per_week, "per_week"},
@@ -250,6 +260,11 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
 void Metrics::set_cap_remaining(const std::string& rule, std::string_view cap, const core::Money& remaining) {
   const auto it = families_->cap_series.find({rule, std::string(cap)});
   if (it != families_->cap_series.end()) it->second->set(as_sample(remaining.minor()));
+}
+
+void Metrics::set_rule_suspended(const std::string& rule, bool suspended) {
+  const auto it = families_->suspended_series.find(rule);
+  if (it != families_->suspended_series.end()) it->second->set(suspended ? 1 : 0);
 }
 
 void Metrics::set_notifiers(const std::vector<std::string>& notifiers) {

@@ -58,6 +58,7 @@ class Metrics {
   void set_notifiers(const std::vector<std::string>& notifiers);
   void set_webhook_providers(bool receiving, const std::vector<std::string>& providers);
   void set_rule_state(const std::string& rule, core::RulePhase phase);
+  void set_rule_suspended(const std::string& rule, bool suspended);
   // What is left of `rule`'s calendar cap `cap` (per_day, per_week, per_month).
   void set_cap_remaining(const std::string& rule, std::string_view cap, const core::Money& remaining);
 
