@@ -1,0 +1,91 @@
+// A top-up's amount: the strategy, then each limit that shapes it, in the order the
+// README gives (rules.hpp declares compute_amount).
+#include <fmt/format.h>
+
+#include "topupd/core/rules.hpp"
+
+namespace topupd::core {
+
+AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
+                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& today) {
+  const AmountSpec& a = spec.amount;
+  AmountResult out;
+  const bool sweep = spec.method == TopUpMethod::sweep;
+  if (sweep && !source_balance) return {std::nullopt, fmt::format("no fresh balance of the source {}", spec.source), {}};
+  std::optional<Money> amount;
+  switch (a.kind) {
+    case AmountSpec::Kind::fixed: amount = a.value; break;
+    case AmountSpec::Kind::to_target:
+      if (!balance) return {std::nullopt, "no fresh balance to compute the amount to target", {}};
+      amount = a.value.checked_sub(*balance);
+      if (!amount) return {std::nullopt, "target minus balance overflows", {}};
+      break;
+    case AmountSpec::Kind::percent_of_source: {
+      if (!source_balance) return {std::nullopt, "no fresh balance of the source", {}};
+      __extension__ typedef __int128 Wide;
+      // Rounded down to the minor unit (toward zero for positive balances).
+      const Wide scaled = static_cast<Wide>(source_balance->minor()) * a.percent_basis_points / 10'000;
+      amount = Money(static_cast<std::int64_t>(scaled), source_balance->currency());
+      break;
+    }
+  }
+  auto shape = [&](const Money& shaped, const char* limit) {
+    if (!(shaped == *amount)) {
+      amount = shaped;
+      out.shaped_by.emplace_back(limit);
+    }
+  };
+  if (a.round_up_to && a.round_up_to->is_positive() && amount->is_positive()) {
+    const std::int64_t step = a.round_up_to->minor();
+    const std::int64_t remainder = amount->minor() % step;
+    if (remainder != 0) {
+      auto rounded = amount->checked_add(Money(step - remainder, amount->currency()));
+      if (!rounded) return {std::nullopt, "rounding up overflows", {}};
+      shape(*rounded, "round_up_to");
+    }
+  }
+  if (a.min && *amount < *a.min) shape(*a.min, "min");
+  if (a.max && *amount > *a.max) shape(*a.max, "max");
+  if (sweep) {
+    const Money keep = spec.keep_in_source.value_or(Money(0, source_balance->currency()));
+    auto available = source_balance->checked_sub(keep);
+    if (!available) return {std::nullopt, "source balance minus keep_in_source overflows", {}};
+    if (*amount > *available) shape(*available, "keep_in_source");
+    if (!amount->is_positive()) {
+      return {std::nullopt,
+              fmt::format("source {} holds {}, not more than keep_in_source {}", spec.source,
+                          format_human(*source_balance), format_human(keep)),
+              out.shaped_by};
+    }
+  }
+  // The calendar caps, shortest first: what is left of each in its period.
+  const struct {
+    const std::optional<Money>& cap;
+    std::optional<Money> used;
+    const char* name;
+    const char* period;
+  } caps[] = {
+      {spec.limits.per_day, today ? std::optional(today->amount) : std::nullopt, "per_day", "today"},
+      {spec.limits.per_week, today ? today->week_amount : std::nullopt, "per_week", "this week"},
+      {spec.limits.per_month, today ? today->month_amount : std::nullopt, "per_month", "this month"},
+  };
+  for (const auto& c : caps) {
+    if (!c.cap) continue;
+    const Money used = c.used.value_or(Money(0, c.cap->currency()));
+    const auto remaining = c.cap->checked_sub(used);
+    if (!remaining) return {std::nullopt, fmt::format("{} minus what was used overflows", c.name), out.shaped_by};
+    if (*amount > *remaining) shape(*remaining, c.name);
+    if (!amount->is_positive()) {
+      return {std::nullopt,
+              fmt::format("{} {} already used {} ({})", c.name, format_human(*c.cap), c.period, format_human(used)),
+              out.shaped_by};
+    }
+  }
+  if (!amount->is_positive()) {
+    return {std::nullopt, fmt::format("amount {} is not positive", format_human(*amount)), out.shaped_by};
+  }
+  out.amount = amount;
+  return out;
+}
+
+}  // namespace topupd::core
