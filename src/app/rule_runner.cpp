@@ -130,7 +130,10 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
   }
   for (const auto& decision : alerts) neighbours_.alert(decision, actions[decision.rule], keys[decision.rule]);
   if (!schedule_due) recompute_deadlines(account.name, watch);
-  for (const core::Rule* rule : own->second) export_caps(*rule, account.currency, now);
+  // Found again: a reload while a top-up was sent replaces the rules.
+  if (const auto rules = by_account_.find(account.name); rules != by_account_.end()) {
+    for (const core::Rule* rule : rules->second) export_caps(*rule, account.currency, now);
+  }
 }
 
 std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const core::Currency& currency,

@@ -144,7 +144,7 @@ rules:
     account: payout
     when: {below: IDR 95_000}
     alert: {notify: [ops]}
-    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 50_000}, limits: {cooldown: 1h}}
+    top_up: {method: direct_debit, from_account: "1", amount: {fixed: IDR 50_000}, limits: {cooldown: 1h, per_month: IDR 10_000_000}}
   - name: payout-watch
     account: payout
     when: {below: IDR 1_000_000_000}
@@ -173,7 +173,7 @@ rules:
   for (const auto& answer : answers) {
     EXPECT_TRUE(answer.has_data) << answer.title << ": " << answer.query << " → " << answer.body;
   }
-  EXPECT_EQ(answers.size(), 20u);
+  EXPECT_EQ(answers.size(), 22u);
 }
 
 // `make demo-observe`: the stand-alone sandbox's built-in gateways and the daemon on
@@ -210,7 +210,7 @@ TEST(Dashboards, EveryPanelHasDataWithinTwoMinutesOfTheObservedDemo) {
     EXPECT_TRUE(answer.has_data) << answer.title << ": " << answer.query << " → " << answer.body;
   }
   EXPECT_TRUE(all) << daemon.log();
-  EXPECT_EQ(answers.size(), 20u);
+  EXPECT_EQ(answers.size(), 22u);
   // And within the same two minutes the demo shows each kind of event for real: a
   // webhook acted on, a failed poll, a runway, a delivered notification.
   std::string metrics;
