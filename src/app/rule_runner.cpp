@@ -140,7 +140,7 @@ std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const c
                                                  core::Timestamp now) const {
   if (!rule.top_up) return {};
   const auto& limits = rule.top_up->limits;
-  if (!limits.per_day && !limits.per_week && !limits.per_month) return {};
+  if (core::cap_uses(limits, std::nullopt).empty()) return {};  // no journal scan for a rule without caps
   return core::caps_left(limits, core::usage_now(executor_.journal(), rule, currency, config_->zone, now));
 }
 

@@ -6,8 +6,26 @@
 
 namespace topupd::core {
 
+std::vector<CapUse> cap_uses(const Limits& limits, const std::optional<CapUsage>& usage) {
+  const struct {
+    const std::optional<Money>& cap;
+    std::optional<Money> used;
+    const char* name;
+    const char* period;
+  } caps[] = {
+      {limits.per_day, usage ? std::optional(usage->amount) : std::nullopt, "per_day", "today"},
+      {limits.per_week, usage ? usage->week_amount : std::nullopt, "per_week", "this week"},
+      {limits.per_month, usage ? usage->month_amount : std::nullopt, "per_month", "this month"},
+  };
+  std::vector<CapUse> out;
+  for (const auto& c : caps) {
+    if (c.cap) out.push_back({c.name, c.period, *c.cap, c.used.value_or(Money(0, c.cap->currency()))});
+  }
+  return out;
+}
+
 AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
-                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& today) {
+                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& usage) {
   const AmountSpec& a = spec.amount;
   AmountResult out;
   const bool sweep = spec.method == TopUpMethod::sweep;
@@ -59,25 +77,13 @@ AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& b
     }
   }
   // The calendar caps, shortest first: what is left of each in its period.
-  const struct {
-    const std::optional<Money>& cap;
-    std::optional<Money> used;
-    const char* name;
-    const char* period;
-  } caps[] = {
-      {spec.limits.per_day, today ? std::optional(today->amount) : std::nullopt, "per_day", "today"},
-      {spec.limits.per_week, today ? today->week_amount : std::nullopt, "per_week", "this week"},
-      {spec.limits.per_month, today ? today->month_amount : std::nullopt, "per_month", "this month"},
-  };
-  for (const auto& c : caps) {
-    if (!c.cap) continue;
-    const Money used = c.used.value_or(Money(0, c.cap->currency()));
-    const auto remaining = c.cap->checked_sub(used);
+  for (const auto& c : cap_uses(spec.limits, usage)) {
+    const auto remaining = c.cap.checked_sub(c.used);
     if (!remaining) return {std::nullopt, fmt::format("{} minus what was used overflows", c.name), out.shaped_by};
     if (*amount > *remaining) shape(*remaining, c.name);
     if (!amount->is_positive()) {
       return {std::nullopt,
-              fmt::format("{} {} already used {} ({})", c.name, format_human(*c.cap), c.period, format_human(used)),
+              fmt::format("{} {} already used {} ({})", c.name, format_human(c.cap), c.period, format_human(c.used)),
               out.shaped_by};
     }
   }

@@ -88,15 +88,10 @@ CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const
 
 std::vector<CapLeft> caps_left(const Limits& limits, const CapUsage& usage) {
   std::vector<CapLeft> out;
-  const std::pair<const std::optional<Money>*, std::optional<Money>> caps[] = {
-      {&limits.per_day, usage.amount}, {&limits.per_week, usage.week_amount}, {&limits.per_month, usage.month_amount}};
-  const char* names[] = {"per_day", "per_week", "per_month"};
-  for (std::size_t i = 0; i < 3; ++i) {
-    const auto& cap = *caps[i].first;
-    if (!cap) continue;
-    const Money zero(0, cap->currency());
-    const auto left = cap->checked_sub(caps[i].second.value_or(zero));
-    out.push_back({names[i], left && left->is_positive() ? *left : zero});
+  for (const auto& c : cap_uses(limits, usage)) {
+    const Money zero(0, c.cap.currency());
+    const auto left = c.cap.checked_sub(c.used);
+    out.push_back({c.name, left && left->is_positive() ? *left : zero});
   }
   return out;
 }
@@ -145,7 +140,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
     if (auto balance = fresh_latest(*source, now)) in.source_balance = balance->balance;
   }
   in.top_up_in_flight = top_up_in_flight(journal, rule.account);
-  in.today = usage_now(journal, rule, currency, zone, now);
+  in.usage = usage_now(journal, rule, currency, zone, now);
   return in;
 }
 

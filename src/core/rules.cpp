@@ -161,12 +161,12 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
                                        format_duration(spec.limits.cooldown));
     return;
   }
-  if (spec.limits.max_per_day && in.today && in.today->count >= *spec.limits.max_per_day) {
+  if (spec.limits.max_per_day && in.usage && in.usage->count >= *spec.limits.max_per_day) {
     out.top_up_held_back = fmt::format("max_per_day {} reached", *spec.limits.max_per_day);
     return;
   }
   const std::optional<Money> balance = in.latest ? std::optional(in.latest->balance) : std::nullopt;
-  AmountResult amount = compute_amount(spec, balance, in.source_balance, in.today);
+  AmountResult amount = compute_amount(spec, balance, in.source_balance, in.usage);
   if (!amount.amount) {
     out.top_up_held_back = amount.why;
     return;

@@ -64,7 +64,7 @@ class RuleDriver {
     in.schedule_due = due;
     const auto day = std::chrono::floor<std::chrono::days>(in.now);
     if (usage_.day != day) usage_ = CapUsage{day, idr(0), 0};
-    in.today = usage_;
+    in.usage = usage_;
     last_ = evaluate(rule_, state_, in);
     state_ = last_.next;
     std::vector<DecisionKind> kinds;

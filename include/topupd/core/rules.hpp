@@ -171,7 +171,7 @@ struct RuleInputs {
   bool top_up_in_flight = false;               // for this rule's account
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
   std::optional<std::string> suspended;         // the rule stopped itself: why; no top-up until resumed
-  std::optional<CapUsage> today;               // this rule's usage in `now`'s local day, week and month
+  std::optional<CapUsage> usage;               // this rule's usage in `now`'s local day, week and month
 };
 
 enum class DecisionKind { alert_firing, alert_repeat, alert_resolved, top_up };
@@ -228,7 +228,17 @@ struct AmountResult {
   std::vector<std::string> shaped_by;
 };
 AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
-                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& today);
+                            const std::optional<Money>& source_balance, const std::optional<CapUsage>& usage);
+
+// One calendar cap that `limits` sets, with what `usage` used of it in its period.
+struct CapUse {
+  const char* name;    // per_day, per_week, per_month
+  const char* period;  // today, this week, this month
+  Money cap;
+  Money used;          // 0 without usage
+};
+// The caps `limits` sets, shortest period first: the one table of them.
+std::vector<CapUse> cap_uses(const Limits& limits, const std::optional<CapUsage>& usage);
 
 // Deterministic idempotency key: the same (rule, account, window start, sequence)
 // always gives the same key.

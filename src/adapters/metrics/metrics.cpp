@@ -238,13 +238,10 @@ void Metrics::set_rules(const std::vector<core::Rule>& rules) {
       suspended.set(0);
       f.suspended_series[rule.name] = &suspended;
       // Whole until the rule's first evaluation says what is used.
-      const auto& limits = rule.top_up->limits;
-      for (const auto& [cap, name] : {std::pair{&limits.per_day, "per_day"}, std::pair{&limits.per_week, "per_week"},
-                                      std::pair{&limits.per_month, "per_month"}}) {
-        if (!*cap) continue;
-        auto& gauge = f.cap_remaining.value({rule.name, name, (*cap)->currency().code()});
-        gauge.set(as_sample((*cap)->minor()));
-        f.cap_series[{rule.name, name}] = &gauge;
+      for (const auto& cap : core::cap_uses(rule.top_up->limits, std::nullopt)) {
+        auto& gauge = f.cap_remaining.value({rule.name, cap.name, cap.cap.currency().code()});
+        gauge.set(as_sample(cap.cap.minor()));
+        f.cap_series[{rule.name, cap.name}] = &gauge;
       }
       const std::string_view method = core::to_string(rule.top_up->method);
       for (const auto outcome : kTopUpOutcomes) {
