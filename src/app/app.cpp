@@ -55,7 +55,8 @@ int Daemon::run() {
             [this] { money_operation_finished(); },
             [this](const std::string& rule, const std::optional<std::string>& failure, const std::string& error) {
               suspensions_->outcome(rule, failure, error);
-            }});
+            },
+            [this](const std::string& account) { poller_->wake(account); }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
         RuleRunnerNeighbours{
@@ -63,7 +64,8 @@ int Daemon::run() {
             [this](const core::Decision& decision, const std::string& action, const std::string& key) {
               notify(decision, action, key);
             },
-            [this](const std::string& rule) { return suspensions_->suspended(rule); }});
+            [this](const std::string& rule) { return suspensions_->suspended(rule); },
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
     intake_ = std::make_unique<WebhookIntake>(
         io_, clock_, metrics_, *store_, *durability_,

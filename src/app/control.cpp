@@ -31,11 +31,13 @@ std::string optional_time(const std::optional<core::Timestamp>& at) {
 std::string json_of(const core::TopUpRecord& r) {
   return fmt::format(
       "{{\"key\":{},\"rule\":{},\"account\":{},\"provider\":{},\"method\":{},\"amount_minor\":{},\"currency\":{},"
-      "\"amount\":{},\"state\":{},\"reference\":{},\"last_error\":{},\"created_at\":{},\"settled_at\":{}}}",
+      "\"amount\":{},\"state\":{},\"reference\":{},\"last_error\":{},\"created_at\":{},\"settled_at\":{},"
+      "\"rail\":{},\"need\":{}}}",
       json_string(r.key), json_string(r.rule), json_string(r.account), json_string(r.provider),
       json_string(core::to_string(r.method)), r.amount.minor(), json_string(r.amount.currency().code()),
       json_string(core::format_human(r.amount)), json_string(core::to_string(r.state)), json_string(r.reference),
-      json_string(r.last_error), json_string(core::format_rfc3339(r.created_at)), optional_time(r.settled_at));
+      json_string(r.last_error), json_string(core::format_rfc3339(r.created_at)), optional_time(r.settled_at),
+      r.rail + 1, json_string(r.need.empty() ? r.key : r.need));
 }
 
 }  // namespace

@@ -45,10 +45,8 @@ core::RuleState RuleRunner::state(const std::string& rule) const {
 core::RuleInputs RuleRunner::inputs_for(const core::Rule& rule, const config::AccountConfig& account,
                                         const core::AccountWatch& watch, core::Timestamp now,
                                         std::vector<core::Credit>& credits) const {
-  const core::AccountWatch* source = nullptr;
-  if (rule.top_up && rule.top_up->method == core::TopUpMethod::sweep) source = neighbours_.watch(rule.top_up->source);
-  core::RuleInputs in = core::gather_rule_inputs(rule, watch, source, executor_.journal(), account.currency,
-                                                 config_->zone, now, credits);
+  core::RuleInputs in = core::gather_rule_inputs(rule, watch, neighbours_.watch, executor_.journal(),
+                                                 account.currency, config_->zone, now, credits);
   if (rule.top_up && neighbours_.suspended) in.suspended = neighbours_.suspended(rule.name);
   return in;
 }
@@ -87,8 +85,14 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
   for (const core::Rule* each : own->second) {
     const core::Rule& rule = *each;
     if (!only_rule.empty() && rule.name != only_rule) continue;
-    // Schedules keep to their own times; a deadline looks only at the rules it is for.
-    if ((rule.when.kind == core::Condition::Kind::schedule) != schedule_due) continue;
+    // Schedules keep to their own times — but a poll goes on with a scheduled need
+    // whose rail failed — and a deadline looks only at the rules it is for.
+    const bool is_schedule = rule.when.kind == core::Condition::Kind::schedule;
+    if (!is_schedule && schedule_due) continue;
+    if (is_schedule && !schedule_due &&
+        (trigger != Trigger::poll || !core::rail_continuation(rule, executor_.journal(), config_->zone, now))) {
+      continue;
+    }
     if (trigger == Trigger::deadline) {
       const auto deadline = deadlines.find(rule.name);
       if (deadline == deadlines.end() || deadline->second > now) continue;
@@ -112,9 +116,11 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
                     core::to_string(state.phase));
     }
     if (evaluation.top_up_held_back) {
-      spdlog::log(schedule_due ? spdlog::level::warn : spdlog::level::debug, "top-up held back: {} rule={} account={}",
-                  *evaluation.top_up_held_back, field(rule.name), field(rule.account));
+      spdlog::log(schedule_due || evaluation.held_back_by_source ? spdlog::level::warn : spdlog::level::debug,
+                  "top-up held back: {} rule={} account={}", *evaluation.top_up_held_back, field(rule.name),
+                  field(rule.account));
     }
+    watch_sources(rule, evaluation, now);
     for (auto& decision : evaluation.decisions) {
       (decision.kind == core::DecisionKind::top_up ? top_ups : alerts).push_back(std::move(decision));
     }
@@ -146,6 +152,37 @@ std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const c
 
 void RuleRunner::export_caps(const core::Rule& rule, const core::Currency& currency, core::Timestamp now) {
   for (const auto& left : caps_left(rule, currency, now)) metrics_.set_cap_remaining(rule.name, left.cap, left.remaining);
+}
+
+void RuleRunner::watch_sources(const core::Rule& rule, const core::Evaluation& evaluation, core::Timestamp now) {
+  const bool short_now = evaluation.held_back_by_source;
+  const bool planned = std::any_of(evaluation.decisions.begin(), evaluation.decisions.end(),
+                                   [](const core::Decision& d) { return d.kind == core::DecisionKind::top_up; });
+  const auto alerted = source_short_.find(rule.name);
+  // Fires once while the top-up is held back for its sources; ends with a top-up
+  // planned or the need gone (the rule no longer firing).
+  const bool need_gone = rule.when.kind != core::Condition::Kind::schedule && evaluation.next.phase != core::RulePhase::firing;
+  const bool ends = alerted != source_short_.end() && !short_now && (planned || need_gone);
+  if (!(short_now && alerted == source_short_.end()) && !ends) return;
+  adapters::Notification n;
+  n.kind = short_now ? core::DecisionKind::alert_firing : core::DecisionKind::alert_resolved;
+  n.rule = rule.name;
+  n.alert = "TopUpSourceShort";
+  n.account = rule.account;
+  n.severity = "critical";
+  n.reason = short_now ? fmt::format("TopUpSourceShort: no top-up of {}: {}; no request was sent", rule.account,
+                                     evaluation.top_up_held_back.value_or(""))
+                       : (planned ? "a rail's source covers the top-up again: planned"
+                                  : "the rule no longer needs a top-up");
+  n.at = now;
+  n.fired_at = short_now ? now : alerted->second;
+  if (short_now) {
+    source_short_.emplace(rule.name, now);
+    metrics_.count_alert(rule.name, "critical");
+  } else {
+    source_short_.erase(alerted);
+  }
+  if (rule.alert && neighbours_.notify) neighbours_.notify(n, rule.alert->notify);
 }
 
 void RuleRunner::recompute_deadlines(const std::string& account, const core::AccountWatch& watch) {

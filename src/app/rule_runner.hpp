@@ -26,6 +26,7 @@
 
 #include "top_up_executor.hpp"
 #include "topupd/adapters/metrics/metrics.hpp"
+#include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/config/config.hpp"
 #include "topupd/core/rule_inputs.hpp"
@@ -47,6 +48,8 @@ struct RuleRunnerNeighbours {
   std::function<void(const core::Decision& decision, const std::string& action, const std::string& top_up_key)> alert;
   // Why a rule is suspended (it plans no top-up), or nullopt.
   std::function<std::optional<std::string>(const std::string& rule)> suspended{};
+  // Puts an alert of the rule's own (TopUpSourceShort) in the outbox of these notifiers.
+  std::function<void(const adapters::Notification&, const std::vector<std::string>& notify)> notify{};
 };
 
 class RuleRunner {
@@ -90,6 +93,9 @@ class RuleRunner {
   // Where a top-up decided for `account` goes: the provider and the ids at it.
   TopUpRoute route_of(const core::Decision& decision, const config::AccountConfig& account) const;
   void persist(const std::string& rule);
+  // TopUpSourceShort: raised once while `rule`'s top-up is held back because no rail's
+  // source can cover it, resolved when one is planned or the rule stops firing.
+  void watch_sources(const core::Rule& rule, const core::Evaluation& evaluation, core::Timestamp now);
 
   adapters::Metrics& metrics_;
   adapters::RuleStateStore& store_;
@@ -102,6 +108,7 @@ class RuleRunner {
   std::unordered_map<std::string, std::vector<const core::Rule*>> by_account_;
   // account → rule → when it next needs a look with no new poll.
   std::unordered_map<std::string, std::map<std::string, core::Timestamp>> deadlines_;
+  std::map<std::string, core::Timestamp> source_short_;  // rule → when TopUpSourceShort fired
 };
 
 }  // namespace topupd::app

@@ -126,6 +126,11 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     const std::string error = record.last_error.empty() ? why : record.last_error;
     if (next == TopUpState::succeeded) {
       neighbours_.outcome(record.rule, std::nullopt, "");
+    } else if (next == TopUpState::failed && next_rail_follows(record)) {
+      // Not the need's outcome: its next rail is planned at the account's next look.
+      spdlog::warn("top-up rail {} failed; the next rail takes the need topup={} rule={} account={}", record.rail + 1,
+                   field(record.key), field(record.rule), field(record.account));
+      if (neighbours_.wake) neighbours_.wake(record.account);
     } else if (next == TopUpState::failed) {
       const auto code = failure_codes_.find(record.key);
       neighbours_.outcome(record.rule, code == failure_codes_.end() ? "declined" : code->second, error);
@@ -137,6 +142,11 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     failure_codes_.erase(record.key);
     lost_.erase(record.key);
   }
+}
+
+bool TopUpExecutor::next_rail_follows(const TopUpRecord& record) const {
+  const core::Rule* rule = neighbours_.rule(record.rule);
+  return rule && rule->top_up && record.rail + 1 < core::rail_count(*rule->top_up);
 }
 
 asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decision, const TopUpRoute& route,
@@ -162,7 +172,7 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
   TopUpRecord record{decision.idempotency_key, decision.rule, decision.account, route.provider, spec.method,
                      route.destination_id, route.source, *decision.amount,
                      decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
-                     "", clock_.now(), std::nullopt};
+                     "", clock_.now(), std::nullopt, decision.rail, decision.need};
   adapters::crash_point("plan.before_write");
   try {
     if (!store_.plan_top_up(record, decision.rule, rule_state)) {

@@ -61,6 +61,8 @@ struct ExecutorNeighbours {
   // not show in the balance (`failure` its coded reason, core/suspension.hpp).
   std::function<void(const std::string& rule, const std::optional<std::string>& failure, const std::string& error)>
       outcome{};
+  // Look at `account` again soon: a rail failed and the next one takes its need.
+  std::function<void(const std::string& account)> wake{};
 };
 
 // Where a decided top-up goes: resolved from the config by the rule runner.
@@ -133,6 +135,8 @@ class TopUpExecutor {
     int tolerance_percent;
   };
 
+  // Whether the rule of `record` has a rail after the one `record` went on.
+  bool next_rail_follows(const core::TopUpRecord& record) const;
   // The record with sequence number `seq` (counted from the first loaded): indices held
   // across a wait stay valid when old records are forgotten meanwhile.
   core::TopUpRecord& at(std::size_t seq);

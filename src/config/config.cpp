@@ -58,7 +58,7 @@ bool ProviderConfig::same_settings(const ProviderConfig& other) const {
   if (type != other.type || settle_after != other.settle_after || seed != other.seed ||
       lose_answers_percent != other.lose_answers_percent ||
       fail_before_apply_percent != other.fail_before_apply_percent || decline_percent != other.decline_percent ||
-      phantom_percent != other.phantom_percent ||
+      phantom_percent != other.phantom_percent || decline_from != other.decline_from ||
       accounts.size() != other.accounts.size()) {
     return false;
   }

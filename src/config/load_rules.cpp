@@ -229,12 +229,7 @@ std::optional<std::int32_t> parse_percent(std::string text) {
   return std::stoi(whole) * 100 + std::stoi(fraction);
 }
 
-std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
-                                                   std::optional<Currency> currency) {
-  Map map(*this, node, path,
-          {"method", "via", "from", "from_account", "amount", "keep_in_source", "limits", "verify", "stuck_after",
-           "suspend_after"});
-  if (!map.valid()) return std::nullopt;
+std::optional<core::Rail> Loader::load_rail(const Map& map, const std::string& path, std::optional<Currency> currency) {
   bool complete = true;
   auto method = core::TopUpMethod::direct_debit;
   if (auto text = string_at(map, "method")) {
@@ -249,11 +244,10 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     complete = false;
     if (!map.has("method")) map.missing("method", "direct_debit or sweep");
   }
-  std::string via = string_at(map, "via").value_or("");
-  std::string source;
-  std::optional<Money> keep_in_source = money_at(map, "keep_in_source", currency);
+  core::Rail rail{method, string_at(map, "via").value_or(""), "", money_at(map, "keep_in_source", currency)};
+  rail.check_balance_of = string_at(map, "check_balance_of").value_or("");
   if (method == core::TopUpMethod::sweep) {
-    if (auto from = string_at(map, "from")) source = *from;
+    if (auto from = string_at(map, "from")) rail.source = *from;
     else if (!map.has("from")) {
       complete = false;
       map.missing("from", "the account a sweep takes money from");
@@ -262,16 +256,61 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
       error(path + ".from_account", config_.locations.find(path + ".from_account"),
             "from_account is for direct_debit; a sweep names its source account in 'from'");
     }
+    if (map.has("check_balance_of")) {
+      error(path + ".check_balance_of", config_.locations.find(path + ".check_balance_of"),
+            "a sweep always reads the balance of its source ('from'); check_balance_of is for direct_debit");
+    }
   } else {
-    if (auto from_account = string_at(map, "from_account")) source = *from_account;
+    if (auto from_account = string_at(map, "from_account")) rail.source = *from_account;
     if (map.has("from")) {
       error(path + ".from", config_.locations.find(path + ".from"),
             "'from' is for sweeps; a direct debit names the bank account in 'from_account'");
     }
-    if (map.has("keep_in_source")) {
+    if (map.has("keep_in_source") && !map.has("check_balance_of")) {
       error(path + ".keep_in_source", config_.locations.find(path + ".keep_in_source"),
-            "keep_in_source is for sweeps: it is what a sweep leaves in its source account");
+            "keep_in_source is what a top-up leaves in a source whose balance topupd reads: a sweep's, or a "
+            "direct debit's with check_balance_of");
     }
+  }
+  if (!complete) return std::nullopt;
+  return rail;
+}
+
+std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
+                                                   std::optional<Currency> currency) {
+  Map map(*this, node, path,
+          {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "rails", "amount", "limits",
+           "verify", "stuck_after", "suspend_after"});
+  if (!map.valid()) return std::nullopt;
+  bool complete = true;
+  std::vector<core::Rail> rails;
+  if (const YAML::Node* rails_node = map.get("rails")) {
+    for (const char* key : {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of"}) {
+      if (map.has(key)) {
+        error(path + "." + key, config_.locations.find(path + "." + key),
+              fmt::format("with 'rails', each rail says its own {}; remove it here", key));
+      }
+    }
+    if (!rails_node->IsSequence() || rails_node->size() == 0 || rails_node->size() > core::kMaxRails) {
+      complete = false;
+      error(path + ".rails", location_of(rails_node->Mark()),
+            fmt::format("expected a list of 1 to {} rails, each {{method: …, …}}, tried in order", core::kMaxRails));
+    } else {
+      for (std::size_t i = 0; i < rails_node->size(); ++i) {
+        const std::string rail_path = fmt::format("{}.rails[{}]", path, i);
+        config_.locations.record(rail_path, location_of((*rails_node)[i].Mark()));
+        Map rail_map(*this, (*rails_node)[i], rail_path,
+                     {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of"});
+        std::optional<core::Rail> rail;
+        if (rail_map.valid()) rail = load_rail(rail_map, rail_path, currency);
+        if (rail) rails.push_back(std::move(*rail));
+        else complete = false;
+      }
+    }
+  } else if (auto rail = load_rail(map, path, currency)) {
+    rails.push_back(std::move(*rail));
+  } else {
+    complete = false;
   }
   std::optional<core::AmountSpec> amount_spec;
   if (const YAML::Node* amount_node = map.get("amount")) {
@@ -337,9 +376,13 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   if (auto stuck = duration_at(map, "stuck_after")) stuck_after = *stuck;
   std::uint32_t suspend_after = core::kDefaultSuspendAfter;
   if (auto count = integer_at(map, "suspend_after", 0, 1'000)) suspend_after = static_cast<std::uint32_t>(*count);
-  if (!complete || !amount_spec) return std::nullopt;
-  return core::TopUpSpec{method,        via,    source,      *amount_spec, keep_in_source,
-                         limits,        verify, stuck_after, suspend_after};
+  if (!complete || !amount_spec || rails.empty()) return std::nullopt;
+  core::Rail& first = rails.front();
+  core::TopUpSpec spec{first.method, first.via,   first.source, *amount_spec, first.keep_in_source,
+                       limits,       verify,      stuck_after,  suspend_after};
+  spec.check_balance_of = first.check_balance_of;
+  spec.more_rails.assign(rails.begin() + 1, rails.end());
+  return spec;
 }
 
 }  // namespace topupd::config::detail

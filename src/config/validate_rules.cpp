@@ -82,45 +82,69 @@ void Checker::check_alert(const std::string& path, const core::AlertSpec& alert)
   }
 }
 
-void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_up,
-                  const AccountConfig& account) {
-  const std::string base = path + ".top_up";
-  std::string via = top_up.via.empty() ? account.provider : top_up.via;
+void Checker::check_rail(const std::string& path, const core::Rail& rail, const AccountConfig& account) {
+  std::string via = rail.via.empty() ? account.provider : rail.via;
   const ProviderConfig* provider = config_.find_provider(via);
   if (!provider) {
-    problem(base + ".via", fmt::format("unknown provider '{}'{}", via, known_providers()));
+    problem(path + ".via", fmt::format("unknown provider '{}'{}", via, known_providers()));
   } else if (provider->name != account.provider) {
-    problem(base + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
+    problem(path + ".via", fmt::format("provider '{}' does not hold account '{}' (it is at '{}')",
                                        via, account.name, account.provider));
   }
-  const bool sweep = top_up.method == core::TopUpMethod::sweep;
+  const bool sweep = rail.method == core::TopUpMethod::sweep;
   if (provider && provider->type && !provider->can_move_money()) {
-    problem(base + ".method",
+    problem(path + ".method",
             fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
                         "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
                         provider->name, to_string(*provider->type)));
   } else if (provider && provider->type == ProviderType::stripe && sweep) {
-    problem(base + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
+    problem(path + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "
                                           "(method: direct_debit); Stripe has no sweep between balances",
                                           provider->name));
   }
   if (sweep) {
-    const AccountConfig* source = config_.find_account(top_up.source);
+    const AccountConfig* source = config_.find_account(rail.source);
     if (!source) {
-      problem(base + ".from", fmt::format("unknown account '{}'{}", top_up.source, known_accounts()));
+      problem(path + ".from", fmt::format("unknown account '{}'{}", rail.source, known_accounts()));
     } else if (source->name == account.name) {
-      problem(base + ".from", "a sweep needs a source account other than the rule's account");
+      problem(path + ".from", "a sweep needs a source account other than the rule's account");
     } else if (source->provider != account.provider || !(source->currency == account.currency)) {
-      problem(base + ".from", fmt::format("cannot sweep from '{}' to '{}': they must be at the "
+      problem(path + ".from", fmt::format("cannot sweep from '{}' to '{}': they must be at the "
                                           "same provider and in the same currency",
                                           source->name, account.name));
     }
+  } else if (!rail.check_balance_of.empty()) {
+    const AccountConfig* source = config_.find_account(rail.check_balance_of);
+    if (!source) {
+      problem(path + ".check_balance_of",
+              fmt::format("unknown account '{}'{}", rail.check_balance_of, known_accounts()));
+    } else if (source->name == account.name) {
+      problem(path + ".check_balance_of", "the account a direct debit takes from cannot be the one it funds");
+    } else if (!(source->currency == account.currency)) {
+      problem(path + ".check_balance_of", fmt::format("account '{}' is in {}, the rule's account in {}", source->name,
+                                                      source->currency.code(), account.currency.code()));
+    }
+  }
+  currency_matches(path + ".keep_in_source", rail.keep_in_source, account);
+  if (rail.keep_in_source && rail.keep_in_source->is_negative()) problem(path + ".keep_in_source", "must not be negative");
+}
+
+void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_up,
+                  const AccountConfig& account) {
+  const std::string base = path + ".top_up";
+  const bool listed = config_.locations.has(base + ".rails");
+  bool every_rail_reads_source = true;
+  for (std::size_t i = 0; i < core::rail_count(top_up); ++i) {
+    const core::Rail rail = core::rail_at(top_up, i);
+    check_rail(listed ? fmt::format("{}.rails[{}]", base, i) : base, rail, account);
+    every_rail_reads_source = every_rail_reads_source && !core::source_account(rail).empty();
   }
   const auto& amount = top_up.amount;
   const std::string amount_path = base + ".amount";
   using Kind = core::AmountSpec::Kind;
-  if (amount.kind == Kind::percent_of_source && !sweep) {
-    problem(amount_path + ".percent_of_source", "percent_of_source is for sweeps (a direct debit has no source balance)");
+  if (amount.kind == Kind::percent_of_source && !every_rail_reads_source) {
+    problem(amount_path + ".percent_of_source",
+            "percent_of_source needs a source balance on every rail: a sweep's, or a direct debit's check_balance_of");
   }
   if (amount.kind != Kind::percent_of_source) {
     const std::string value_path = amount_path + (amount.kind == Kind::fixed ? ".fixed" : ".to_target");
@@ -134,8 +158,6 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
   positive_amount(base + ".limits.per_week", top_up.limits.per_week, account);
   positive_amount(base + ".limits.per_month", top_up.limits.per_month, account);
   positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
-  currency_matches(base + ".keep_in_source", top_up.keep_in_source, account);
-  if (top_up.keep_in_source && top_up.keep_in_source->is_negative()) problem(base + ".keep_in_source", "must not be negative");
   if (amount.min && amount.max && amount.min->currency() == amount.max->currency() && *amount.min > *amount.max) {
     problem(amount_path + ".min", fmt::format("min {} is greater than max {}", core::format_human(*amount.min),
                                               core::format_human(*amount.max)));

@@ -28,8 +28,12 @@ AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& b
                             const std::optional<Money>& source_balance, const std::optional<CapUsage>& usage) {
   const AmountSpec& a = spec.amount;
   AmountResult out;
-  const bool sweep = spec.method == TopUpMethod::sweep;
-  if (sweep && !source_balance) return {std::nullopt, fmt::format("no fresh balance of the source {}", spec.source), {}};
+  // A sweep always reads its source; a direct debit when it names the account it takes from.
+  const std::string& source = source_account(spec, 0);
+  const bool reads_source = !source.empty();
+  if (reads_source && !source_balance) {
+    return {std::nullopt, fmt::format("no fresh balance of the source {}", source), {}, true};
+  }
   std::optional<Money> amount;
   switch (a.kind) {
     case AmountSpec::Kind::fixed: amount = a.value; break;
@@ -64,16 +68,16 @@ AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& b
   }
   if (a.min && *amount < *a.min) shape(*a.min, "min");
   if (a.max && *amount > *a.max) shape(*a.max, "max");
-  if (sweep) {
+  if (reads_source) {
     const Money keep = spec.keep_in_source.value_or(Money(0, source_balance->currency()));
     auto available = source_balance->checked_sub(keep);
     if (!available) return {std::nullopt, "source balance minus keep_in_source overflows", {}};
     if (*amount > *available) shape(*available, "keep_in_source");
     if (!amount->is_positive()) {
       return {std::nullopt,
-              fmt::format("source {} holds {}, not more than keep_in_source {}", spec.source,
+              fmt::format("source {} holds {}, not more than keep_in_source {}", source,
                           format_human(*source_balance), format_human(keep)),
-              out.shaped_by};
+              out.shaped_by, true};
     }
   }
   // The calendar caps, shortest first: what is left of each in its period.

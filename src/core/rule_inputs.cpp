@@ -123,7 +123,30 @@ void append_credits(std::span<const TopUpRecord> journal, std::string_view accou
   }
 }
 
-RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const AccountWatch* source,
+std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<const TopUpRecord> journal,
+                                                  const TimeZone& zone, Timestamp now) {
+  if (!rule.top_up) return std::nullopt;
+  const auto latest = std::find_if(journal.rbegin(), journal.rend(),
+                                   [&](const TopUpRecord& r) { return r.rule == rule.name; });
+  if (latest == journal.rend() || latest->state != TopUpState::failed) return std::nullopt;
+  if (latest->rail + 1 >= rail_count(*rule.top_up)) return std::nullopt;
+  const std::string& need = latest->need.empty() ? latest->key : latest->need;
+  // The need began with its first rail: the record of that key, or this one.
+  Timestamp since = latest->created_at;
+  for (const auto& r : journal) {
+    if (r.key == need) {
+      since = r.created_at;
+      break;
+    }
+  }
+  if (rule.when.kind == Condition::Kind::schedule) {
+    const auto due = next_due(*rule.when.schedule, zone, since);
+    if (!due || *due <= now) return std::nullopt;
+  }
+  return RailContinuation{need, latest->rail + 1, latest->last_error.empty() ? "failed" : latest->last_error, since};
+}
+
+RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const WatchOf& watch_of,
                               std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
                               Timestamp now, std::vector<Credit>& credits) {
   RuleInputs in;
@@ -136,10 +159,16 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
   if (rule.when.kind == Condition::Kind::runway_below) append_credits(journal, rule.account, credits);
   in.own_credits = credits;
   if (!rule.top_up) return in;  // the rest reads the journal; only a top-up needs it
-  if (rule.top_up->method == TopUpMethod::sweep && source) {
-    if (auto balance = fresh_latest(*source, now)) in.source_balance = balance->balance;
+  const std::size_t rails = std::min(rail_count(*rule.top_up), kMaxRails);
+  for (std::size_t i = 0; i < rails; ++i) {
+    const std::string& source = source_account(*rule.top_up, i);
+    if (source.empty()) continue;
+    if (const AccountWatch* watch = watch_of(source)) {
+      if (auto balance = fresh_latest(*watch, now)) in.source_balances[i] = balance->balance;
+    }
   }
   in.top_up_in_flight = top_up_in_flight(journal, rule.account);
+  if (!in.top_up_in_flight) in.continues = rail_continuation(rule, journal, zone, now);
   in.usage = usage_now(journal, rule, currency, zone, now);
   return in;
 }

@@ -136,11 +136,19 @@ Decision make_decision(DecisionKind kind, const Rule& rule, const RuleInputs& in
   return d;
 }
 
-// Adds a top-up decision when every guard allows one; otherwise says why not.
+// Adds a top-up decision when every guard allows one; otherwise says why not. A need
+// goes to the first rail that can take it; a continuation (a rail failed at the
+// gateway) goes on from the rail after it, under its own key, before any cooldown.
 void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, const ConditionCheck& check,
                 Evaluation& out) {
   const TopUpSpec& spec = *rule.top_up;
   RuleState& next = out.next;
+  // A condition rule's need is its firing episode: a failure from an earlier one is past.
+  std::optional<RailContinuation> continues = in.continues;
+  if (continues && rule.when.kind != Condition::Kind::schedule && next.fired_at && continues->since < *next.fired_at) {
+    continues.reset();
+  }
+  if (in.schedule_due) continues.reset();  // a new due time is a new need
   if (in.suspended) {
     out.top_up_held_back = fmt::format("the rule is suspended ({}); topupctl resume-rule {} lets it top up again",
                                        *in.suspended, rule.name);
@@ -156,39 +164,57 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
     out.top_up_held_back = fmt::format("no fresh balance of {}", rule.account);
     return;
   }
-  if (next.last_top_up_at && in.now - *next.last_top_up_at < spec.limits.cooldown) {
+  if (!continues && next.last_top_up_at && in.now - *next.last_top_up_at < spec.limits.cooldown) {
     out.top_up_held_back = fmt::format("cooldown {} since the last top-up has not elapsed",
                                        format_duration(spec.limits.cooldown));
     return;
   }
-  if (spec.limits.max_per_day && in.usage && in.usage->count >= *spec.limits.max_per_day) {
+  if (!continues && spec.limits.max_per_day && in.usage && in.usage->count >= *spec.limits.max_per_day) {
     out.top_up_held_back = fmt::format("max_per_day {} reached", *spec.limits.max_per_day);
     return;
   }
-  const std::optional<Money> balance = in.latest ? std::optional(in.latest->balance) : std::nullopt;
-  AmountResult amount = compute_amount(spec, balance, in.source_balance, in.usage);
+  // The rails passed over, in words: every decision names them.
+  std::string passed_over;
+  const auto pass_over = [&](std::size_t index, const std::string& why) {
+    passed_over += fmt::format("{}rail {} ({}) skipped: {}", passed_over.empty() ? "" : "; ", index + 1,
+                               describe(rail_at(spec, index)), why);
+  };
+  std::size_t index = continues ? continues->rail : 0;
+  if (continues && index > 0) pass_over(index - 1, "failed: " + continues->failed);
+  AmountResult amount;
+  bool all_short = true;
+  for (; index < rail_count(spec); ++index) {
+    amount = amount_on_rail(spec, index, in);
+    if (amount.amount) break;
+    all_short = all_short && amount.source_short;
+    pass_over(index, amount.why);
+  }
   if (!amount.amount) {
-    out.top_up_held_back = amount.why;
+    // One rail: its own words, as before there were several.
+    out.top_up_held_back = rail_count(spec) == 1 && !continues ? amount.why : passed_over;
+    out.held_back_by_source = all_short;
     return;
   }
+  const TopUpSpec rail = on_rail(spec, index);
   std::string strategy;
   switch (spec.amount.kind) {
     case AmountSpec::Kind::fixed: strategy = "fixed " + format_human(spec.amount.value); break;
     case AmountSpec::Kind::to_target: strategy = "to target " + format_human(spec.amount.value); break;
     case AmountSpec::Kind::percent_of_source:
       strategy = fmt::format("{}.{:02}% of {}", spec.amount.percent_basis_points / 100,
-                             spec.amount.percent_basis_points % 100, spec.source);
+                             spec.amount.percent_basis_points % 100, rail.source);
       break;
   }
   std::string shaped;
   for (const auto& limit : amount.shaped_by) shaped += (shaped.empty() ? "" : ", ") + limit;
   Decision decision = make_decision(
       DecisionKind::top_up, rule, in,
-      fmt::format("{}; {} {} {}{}",
+      fmt::format("{}; {} {} {}{}{}",
                   rule.when.kind == Condition::Kind::schedule ? fmt::format("schedule \"{}\" due", rule.when.schedule->text)
                                                               : condition_text(rule, in, check),
-                  to_string(spec.method), format_human(*amount.amount), strategy,
-                  shaped.empty() ? "" : " (shaped by " + shaped + ")"),
+                  to_string(rail.method), format_human(*amount.amount), strategy,
+                  shaped.empty() ? "" : " (shaped by " + shaped + ")",
+                  passed_over.empty() ? "" : fmt::format(" on rail {}; {}", index + 1, passed_over)),
       check);
   decision.amount = amount.amount;
   decision.shaped_by = std::move(amount.shaped_by);
@@ -197,9 +223,20 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
     decision.reason += fmt::format("; above approval_above {}: waits for approval",
                                    format_human(*spec.limits.approval_above));
   }
-  decision.idempotency_key = idempotency_key(rule.name, rule.account, window_start, next.top_ups_in_episode);
-  decision.top_up = spec;
-  next.top_ups_in_episode += 1;
+  decision.rail = static_cast<std::uint32_t>(index);
+  if (continues) {
+    // The same need: its key names it and the rail, and the episode's count stays.
+    decision.need = continues->need;
+    decision.idempotency_key = fmt::format("{}-rail{}", continues->need, index + 1);
+  } else {
+    decision.idempotency_key = idempotency_key(rule.name, rule.account, window_start, next.top_ups_in_episode);
+    if (index > 0) {
+      decision.need = decision.idempotency_key;
+      decision.idempotency_key += fmt::format("-rail{}", index + 1);
+    }
+    next.top_ups_in_episode += 1;
+  }
+  decision.top_up = rail;
   next.last_top_up_at = in.now;
   out.decisions.push_back(std::move(decision));
 }
@@ -217,8 +254,10 @@ Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& 
   RuleState& next = out.next;
 
   if (rule.when.kind == Condition::Kind::schedule) {
-    if (!in.schedule_due || !rule.top_up) return out;
-    next.top_ups_in_episode = 0;  // each due time is its own window
+    // Between due times only a need whose rail failed goes on (gather_rule_inputs keeps
+    // it to its own due time).
+    if (!rule.top_up || (!in.schedule_due && !in.continues)) return out;
+    if (in.schedule_due) next.top_ups_in_episode = 0;  // each due time is its own window
     try_top_up(rule, in, in.now, ConditionCheck{}, out);
     return out;
   }

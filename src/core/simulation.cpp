@@ -88,11 +88,11 @@ class Simulator {
 
   RuleInputs inputs(const Rule& rule, Timestamp now, std::vector<Credit>& credits) const {
     const SimulatedAccount& account = accounts_.at(rule.account);
-    const AccountWatch* source = nullptr;
-    if (rule.top_up && rule.top_up->method == TopUpMethod::sweep) {
-      if (auto it = accounts_.find(rule.top_up->source); it != accounts_.end()) source = &it->second.watch;
-    }
-    return gather_rule_inputs(rule, account.watch, source, journal_, account.currency, zone_, now, credits);
+    const WatchOf watch_of = [this](const std::string& name) -> const AccountWatch* {
+      const auto it = accounts_.find(name);
+      return it == accounts_.end() ? nullptr : &it->second.watch;
+    };
+    return gather_rule_inputs(rule, account.watch, watch_of, journal_, account.currency, zone_, now, credits);
   }
 
   void settle(Timestamp now) {
@@ -188,7 +188,8 @@ class Simulator {
       summary.top_up_total = summary.top_up_total.checked_add(amount).value_or(summary.top_up_total);
     }
     journal_.push_back(TopUpRecord{decision.idempotency_key, rule.name, rule.account, "", spec.method, "",
-                                   spec.source, amount, TopUpState::pending, "", "", now, std::nullopt});
+                                   spec.source, amount, TopUpState::pending, "", "", now, std::nullopt,
+                                   decision.rail, decision.need});
     pending_.push_back({now + settle_delay_, forgotten_ + journal_.size() - 1});
     settle(now);  // a zero delay settles at once
   }

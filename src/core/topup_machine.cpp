@@ -27,7 +27,8 @@ std::vector<TopUpAction> settle(const TopUpRecord& record, const TopUpEvent& eve
   // Only a journal write that failed leaves a request on the wire behind `planned`:
   // the provider holds it, so the journal catches up through `submitted`.
   if (state == S::planned) out.push_back(journal(S::submitted, "the provider holds it", event.reference));
-  out.push_back(journal(to, event.detail, event.reference, "", from_look_up));
+  // A failure's words stay on the record: what the next rail's decision and people read.
+  out.push_back(journal(to, event.detail, event.reference, to == S::failed ? event.detail : "", from_look_up));
   if (to == S::succeeded) out.push_back(verify());
   return out;
 }

@@ -147,6 +147,25 @@ TEST_P(StoreContractTest, ListsOpenTopUpsAndThoseCreatedSinceInOrder) {
   EXPECT_EQ(since[2].key, "k4");
 }
 
+TEST_P(StoreContractTest, TheRailsOfOneNeedAreLinkedInTheJournal) {
+  TopUpRecord first = record("need-1", at(0), TopUpState::planned);
+  ASSERT_TRUE(store_->plan_top_up(first, "payout-low", firing_state()));
+  first.state = TopUpState::failed;
+  store_->record_transition(first, TopUpState::planned, at(10), "declined");
+  TopUpRecord second = record("need-1-rail2", at(20), TopUpState::planned);
+  second.method = core::TopUpMethod::sweep;
+  second.rail = 1;
+  second.need = "need-1";
+  ASSERT_TRUE(store_->plan_top_up(second, "payout-low", firing_state()));
+  const auto all = store_->top_ups_created_since(at(0));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].rail, 0u);
+  EXPECT_EQ(all[0].need, "");
+  EXPECT_EQ(all[1].rail, 1u);
+  EXPECT_EQ(all[1].need, "need-1");
+  EXPECT_EQ(all[1].method, core::TopUpMethod::sweep);
+}
+
 TEST_P(StoreContractTest, RuleStatesRoundTripIncludingEmptyFields) {
   store_->save_rule_state("a", firing_state());
   store_->save_rule_state("b", core::RuleState{});
@@ -288,7 +307,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "5");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "6");
   sqlite3_close(db);
 }
 
@@ -301,12 +320,17 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DROP TABLE outbox; DROP TABLE silences; "
+                         "ALTER TABLE top_ups DROP COLUMN rail; ALTER TABLE top_ups DROP COLUMN need; "
                          "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = open_sqlite_store(path());
-  EXPECT_EQ(store->open_top_ups().size(), 1u);
+  const auto open = store->open_top_ups();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].key, "k1");
+  EXPECT_EQ(open[0].rail, 0u);  // a top-up from before rails went on the first, for its own need
+  EXPECT_EQ(open[0].need, "");
   EXPECT_EQ(store->remember_webhook_events({{"stripe", "evt_1", "t", at(0)}}), std::vector<bool>{true});
 }
 
@@ -322,7 +346,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (5)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (6)"), std::string::npos)
         << e.what();
   }
 }

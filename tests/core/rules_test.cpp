@@ -59,7 +59,7 @@ class RuleDriver {
     in.monitoring_since = monitoring_since_;
     in.history = history_;
     in.own_credits = credits_;
-    in.source_balance = source_;
+    in.source_balances[0] = source_;
     in.top_up_in_flight = in_flight;
     in.schedule_due = due;
     const auto day = std::chrono::floor<std::chrono::days>(in.now);

@@ -10,7 +10,9 @@
 //     the account open at the same time);
 //   * no needed top-up lost (every journalled top-up ended as the bank decided: succeeded
 //     with its exact amount credited in the ledger, or failed where the bank declined
-//     it — a fifth are declined — and the account is funded again after the last restart).
+//     it — a fifth are declined — and the account is funded again after the last restart);
+//   * a need whose first rail the bank declined went on to its second rail, and a second
+//     rail moved only for a need whose first rail had failed (kills between rails).
 //
 // CRASH_RUNS (runs per crash point, default 2) and CRASH_SEED tune it; `make
 // crash-test` runs the long version and prints the figures.
@@ -36,6 +38,8 @@ struct Record {
   std::int64_t amount_minor = 0;
   std::int64_t created_at = 0;
   std::int64_t closed_at = 0;  // first terminal transition; 0 while open
+  int rail = 0;                // 0: the need's first rail
+  std::string need;            // the first rail's key, for a later rail
 };
 
 const std::set<std::string> kTerminal = {"succeeded", "failed", "rejected", "expired"};
@@ -52,7 +56,7 @@ std::vector<Record> read_journal(const std::string& db_path) {
   const char* sql =
       "SELECT t.key, t.state, t.amount_minor, t.created_at, "
       "  (SELECT MIN(at) FROM top_up_transitions x WHERE x.key = t.key AND x.to_state IN "
-      "     ('succeeded', 'failed', 'rejected', 'expired')) "
+      "     ('succeeded', 'failed', 'rejected', 'expired')), t.rail, t.need "
       "FROM top_ups t ORDER BY t.created_at";
   if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK) {
     while (sqlite3_step(statement) == SQLITE_ROW) {
@@ -62,6 +66,8 @@ std::vector<Record> read_journal(const std::string& db_path) {
       r.amount_minor = sqlite3_column_int64(statement, 2);
       r.created_at = sqlite3_column_int64(statement, 3);
       r.closed_at = sqlite3_column_type(statement, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(statement, 4);
+      r.rail = sqlite3_column_int(statement, 5);
+      r.need = reinterpret_cast<const char*>(sqlite3_column_text(statement, 6));
       records.push_back(r);
     }
   }
@@ -134,7 +140,9 @@ rules:
     when: {{below: USD 800}}
     clear: {{above: USD 900}}
     top_up:
-      method: direct_debit
+      rails:   # a declined debit from the primary bank account goes on to the backup
+        - {{method: direct_debit, from_account: src_primary}}
+        - {{method: direct_debit, from_account: src_backup}}
       amount: {{to_target: USD 1_100}}
       suspend_after: 0   # declines and lost answers are the point here: keep trying
 )",
@@ -189,8 +197,13 @@ rules:
     const bool settled = eventually([&] {
       const auto journal = read_journal(db);
       if (journal.size() < before_final + 1) return false;  // a new top-up after the last restart
+      std::set<std::string> passed_on;
       for (const auto& r : journal) {
         if (!kTerminal.count(r.state)) return false;
+        if (r.rail == 1) passed_on.insert(r.need);
+      }
+      for (const auto& r : journal) {
+        if (r.rail == 0 && r.state == "failed" && !passed_on.count(r.key)) return false;
       }
       return true;
     }, std::chrono::seconds(60));
@@ -228,6 +241,21 @@ rules:
     if (!as_the_bank_decided) ++lost;
     if (e && e->declined) ++declined;
   }
+  // Rails: every need the bank declined on its first rail went to the second, and no
+  // second rail moved for a need whose first rail had not failed.
+  int second_rails = 0, needs_not_passed_on = 0, second_rails_too_early = 0;
+  std::set<std::string> passed_on;
+  for (const auto& r : journal) {
+    if (r.rail != 1) continue;
+    ++second_rails;
+    passed_on.insert(r.need);
+    if (!by_key.count(r.need) || by_key[r.need]->state != "failed" || by_key[r.need]->closed_at > r.created_at) {
+      ++second_rails_too_early;
+    }
+  }
+  for (const auto& r : journal) {
+    if (r.rail == 0 && r.state == "failed" && !passed_on.count(r.key)) ++needs_not_passed_on;
+  }
   std::string hit_list;
   int points_hit = 0, point_kills = 0;
   for (const char* point : kPoints) {
@@ -238,15 +266,19 @@ rules:
   std::printf("crash injection: runs=%d crash-point kills=%d points hit=%d/%zu random kills=%d gateway faults=%d "
               "top-ups=%zu (declined by the bank %d) ledger entries=%zu duplicates=%d lost=%d unjournalled=%d "
               "amount mismatches=%d\n"
+              "rails: second rails=%d needs not passed on=%d second rails too early=%d\n"
               "per point:%s\n",
               runs, point_kills, points_hit, std::size(kPoints),
               random_kills, faults, journal.size(), declined, ledger.size(), duplicates, lost, unjournalled,
-              amount_mismatches,
+              amount_mismatches, second_rails, needs_not_passed_on, second_rails_too_early,
               hit_list.c_str());
   EXPECT_EQ(duplicates, 0);
   EXPECT_EQ(lost, 0);
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(amount_mismatches, 0);
+  EXPECT_EQ(needs_not_passed_on, 0);
+  EXPECT_EQ(second_rails_too_early, 0);
+  EXPECT_GT(second_rails, 0) << "no need went to its second rail: the rails were not exercised";
   EXPECT_GE(journal.size(), static_cast<std::size_t>(runs_per_point));
   // At least eight distinct points must actually have been crashed at.
   EXPECT_GE(points_hit, 8) << "per point:" << hit_list;

@@ -44,6 +44,13 @@ inline std::vector<std::string> all_matches(const std::string& text, const std::
   return out;
 }
 
+// How often `what` occurs in `text` (a log line said once, or more).
+inline std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 inline std::vector<std::string> ledger_keys(const std::string& ledger) {
   return all_matches(ledger, std::regex(R"#("idempotency_key":"([^"]+)")#"));
 }

@@ -69,7 +69,7 @@ TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
   ASSERT_FALSE(key.empty());
   const auto csv = daemon.ctl({"history", "--csv"});
   EXPECT_EQ(csv.status, 0);
-  EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at\n", 0), 0u)
+  EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need\n", 0), 0u)
       << csv.output;
   EXPECT_NE(csv.output.find(key + ",payout-low,payout,sim,direct_debit,"), std::string::npos) << csv.output;
   EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing sent yet
@@ -145,12 +145,6 @@ TEST(TopupctlTest, CapsLeftAreShownAndComeFromTheJournalAcrossARestart) {
   RunningDaemon restarted(dir, caps);
   ASSERT_TRUE(eventually([&] { return restarted.metric("topupd_top_up_cap_remaining", week) == week_left; }, 5s))
       << restarted.metrics();
-}
-
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 TEST(TopupctlTest, ARuleWhoseTopUpsKeepFailingSuspendsItselfUntilResumedAcrossARestart) {

@@ -159,6 +159,7 @@ struct ProviderConfig {
   int fail_before_apply_percent = 0;  // a server error before anything is applied
   int decline_percent = 0;            // accepted, then declined by the bank: settles as failed
   int phantom_percent = 0;            // reported succeeded, never credited (a gateway bug)
+  std::vector<std::string> decline_from;  // debits from these bank accounts are always declined
 
   const SandboxAccountConfig* find_sandbox_account(const std::string& id) const;
   // Whether the gateway has an API that moves money in (direct debit or sweep).

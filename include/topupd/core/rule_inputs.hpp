@@ -3,7 +3,7 @@
 // An `AccountWatch` is what topupd knows of one account's balance between polls: the
 // latest and previous successful observations, a trailing history as long as the
 // account's runway rules look back, when watching began and how many polls in a row
-// have failed. `gather_rule_inputs` turns a watch, the sweep source's watch and the
+// have failed. `gather_rule_inputs` turns a watch, the rails' sources' watches and the
 // top-up journal into the `RuleInputs` that `evaluate` judges. The daemon's rule
 // runner and the backtest both call these functions and nothing else to build a
 // rule's view, so a backtest sees exactly what production would have seen.
@@ -13,6 +13,7 @@
 // balances, and a sweep counts its source only when the source is fresh.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -89,13 +90,22 @@ bool forgettable(const TopUpRecord& record, Timestamp horizon);
 // Money topupd added to `account`: every succeeded top-up with the poll that could first show it.
 void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out);
 
-// Everything `rule` may look at, at `now`. `source` is the sweep source's watch (null
-// when the rule does not sweep or the source is unknown). `credits` holds what
+// The watch of an account by name (null when unknown): how a rule's rails read their sources.
+using WatchOf = std::function<const AccountWatch*(const std::string& account)>;
+
+// Everything `rule` may look at, at `now`. `watch_of` finds the watches of the rails'
+// sources (a sweep's, a direct debit's check_balance_of). `credits` holds what
 // `RuleInputs::own_credits` points at and must outlive the result, as must `account`.
 // `currency` is the account's, for the daily usage.
-RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const AccountWatch* source,
+RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const WatchOf& watch_of,
                               std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
                               Timestamp now, std::vector<Credit>& credits);
+
+// The need of `rule` whose rail failed at the gateway and that a later rail may still
+// fund: the rule's latest top-up is `failed`, a rail follows it, and (schedule rules)
+// no new due time has come since it was planned.
+std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<const TopUpRecord> journal,
+                                                  const TimeZone& zone, Timestamp now);
 
 // `next_time_driven_evaluation` (rules.hpp) of `rule` in `state`, watching `account`:
 // it needs only the latest observation and when watching began, so this is cheap

@@ -17,6 +17,7 @@
 // it. `evaluate` does no I/O and reads no clock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -42,6 +43,17 @@ struct Observation {
 
 enum class TopUpMethod { direct_debit, sweep };
 std::string_view to_string(TopUpMethod method);
+
+// One way to fund a need: a method through a provider from a source. A rule may list
+// several, tried in order (`TopUpSpec::more_rails`).
+struct Rail {
+  TopUpMethod method;
+  std::string via;                      // provider that executes it
+  std::string source;                   // sweep: source account; direct debit: bank account number
+  std::optional<Money> keep_in_source;  // what a rail that reads its source leaves there
+  std::string check_balance_of{};       // direct debit: the watched account the debit takes from
+};
+inline constexpr std::size_t kMaxRails = 4;
 
 // How much to ask for, before limits.
 struct AmountSpec {
@@ -88,7 +100,24 @@ struct TopUpSpec {
   // This many failed top-ups in a row suspend the rule until `topupctl resume-rule`
   // (core/suspension.hpp); 0: never.
   std::uint32_t suspend_after = kDefaultSuspendAfter;
+  // Direct debits: a watched account whose balance is the debited one's, read before
+  // pulling from it; empty: none. (The first rail's, like method, via and source.)
+  std::string check_balance_of{};
+  // Rails after the first, tried in order for the same need: when the one before failed
+  // at the gateway, or its source cannot cover the amount (`amount_on_rail`).
+  std::vector<Rail> more_rails{};
 };
+
+// The rails of `spec` in order: the first from its own fields, then `more_rails`.
+std::size_t rail_count(const TopUpSpec& spec);
+Rail rail_at(const TopUpSpec& spec, std::size_t index);
+// `spec` with rail `index` as its first rail: what a decision on that rail carries.
+TopUpSpec on_rail(const TopUpSpec& spec, std::size_t index);
+// The watched account whose balance `rail` (or rail `index` of `spec`) takes from, or
+// empty: a sweep's source, a direct debit's check_balance_of.
+const std::string& source_account(const Rail& rail);
+const std::string& source_account(const TopUpSpec& spec, std::size_t index);
+std::string describe(const Rail& rail);  // "direct_debit from 123 via bank", for reasons
 
 // Whether a balance seen after a top-up settled shows it: it rose from `before` by at
 // least `amount` less `tolerance_percent` of it. Exact integer arithmetic.
@@ -158,6 +187,15 @@ struct CapUsage {
   std::optional<Money> month_amount{};  // nullopt: nothing this month
 };
 
+// A need whose rail failed at the gateway (its record is `failed`: nothing moved) and
+// that the next rail may still fund, with its own key, before any cooldown.
+struct RailContinuation {
+  std::string need;    // the key of the need's first rail
+  std::uint32_t rail;  // the rail to try next
+  std::string failed;  // what the rail before it said
+  Timestamp since;     // when the need's first rail was planned
+};
+
 // Everything a rule may look at, gathered by the caller at `now`.
 struct RuleInputs {
   Timestamp now;
@@ -167,11 +205,14 @@ struct RuleInputs {
   std::span<const Observation> history;        // the account's observations, oldest first
   std::span<const Credit> own_credits;         // money topupd added, for runway
   const RunwayIndex* history_index = nullptr;  // running sums of `history`, when kept
-  std::optional<Money> source_balance;         // sweeps: the source's latest fresh balance
+  // Per rail (rules.hpp `rail_at`): its source's latest fresh balance, for rails that read one.
+  std::array<std::optional<Money>, kMaxRails> source_balances{};
   bool top_up_in_flight = false;               // for this rule's account
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
   std::optional<std::string> suspended;         // the rule stopped itself: why; no top-up until resumed
   std::optional<CapUsage> usage;               // this rule's usage in `now`'s local day, week and month
+  // The need whose rail failed at the gateway, when a later rail may still fund it.
+  std::optional<RailContinuation> continues{};
 };
 
 enum class DecisionKind { alert_firing, alert_repeat, alert_resolved, top_up };
@@ -191,6 +232,8 @@ struct Decision {
   std::optional<TopUpSpec> top_up;
   std::vector<std::string> shaped_by; // limits that changed the amount: "round_up_to", "min", "max", "keep_in_source", "per_day"
   bool needs_approval = false;        // above approval_above
+  std::uint32_t rail = 0;             // which of the rule's rails `top_up` is on
+  std::string need{};                 // the key of the need's first rail; empty: this is the first
 };
 
 struct RunwayEstimate {
@@ -206,6 +249,9 @@ struct Evaluation {
   std::optional<std::string> top_up_held_back;
   // A runway rule's estimate, when it made one (for the runway metric).
   std::optional<RunwayEstimate> runway_estimate{};
+  // The top-up was held back because no rail's source could cover it (or be read):
+  // an alert, not just a log line.
+  bool held_back_by_source = false;
 };
 
 Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& inputs);
@@ -226,9 +272,16 @@ struct AmountResult {
   std::optional<Money> amount;
   std::string why;
   std::vector<std::string> shaped_by;
+  bool source_short = false;  // nothing because the source could not be read or holds too little
 };
 AmountResult compute_amount(const TopUpSpec& spec, const std::optional<Money>& balance,
                             const std::optional<Money>& source_balance, const std::optional<CapUsage>& usage);
+// The amount rail `index` of `spec` can move with `inputs`, or why it is passed over. A
+// rail that reads its source never takes more than the source holds above
+// keep_in_source. A direct debit that cannot be covered in full is passed over (a debit
+// is never cut down to the account's floor); so is a sweep when another rail follows —
+// the last rail's sweep moves what its source can spare.
+AmountResult amount_on_rail(const TopUpSpec& spec, std::size_t index, const RuleInputs& inputs);
 
 // One calendar cap that `limits` sets, with what `usage` used of it in its period.
 struct CapUse {

@@ -48,6 +48,8 @@ struct TopUpRecord {
   std::string last_error;
   Timestamp created_at;
   std::optional<Timestamp> settled_at;  // dated by the first poll that could show it
+  std::uint32_t rail = 0;      // which of the rule's rails (core/rules.hpp) it went on
+  std::string need{};          // the key of its need's first rail; empty: it is the first
 };
 
 inline constexpr TopUpState kAllTopUpStates[] = {

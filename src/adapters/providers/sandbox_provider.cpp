@@ -20,6 +20,7 @@ SandboxProvider::SandboxProvider(const config::ProviderConfig& config, const cor
       fail_before_apply_percent_(config.fail_before_apply_percent),
       decline_percent_(config.decline_percent),
       phantom_percent_(config.phantom_percent),
+      decline_from_(config.decline_from.begin(), config.decline_from.end()),
       clock_(clock),
       random_(config.seed) {
   const core::Timestamp now = clock_.now();
@@ -199,7 +200,8 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
   SandboxLedgerEntry entry{fmt::format("sbx_{}", ledger_.size() + 1), request.method,
                            request.destination_id, request.source, request.amount,
                            request.idempotency_key, now, now + settle_after_, false,
-                           decline_percent_ > 0 && static_cast<int>(random_() % 100) < decline_percent_,
+                           decline_from_.count(request.source) > 0 ||
+                               (decline_percent_ > 0 && static_cast<int>(random_() % 100) < decline_percent_),
                            phantom_percent_ > 0 && static_cast<int>(random_() % 100) < phantom_percent_};
   by_key_.emplace(entry.idempotency_key, ledger_.size());
   unsettled_.push_back(ledger_.size());

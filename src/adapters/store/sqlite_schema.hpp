@@ -93,6 +93,11 @@ CREATE TABLE silences (
   PRIMARY KEY (target, kind)
 );
 )sql",
+    // 6: rails in order: which rail a top-up went on, and the need (its first rail's key) it serves.
+    R"sql(
+ALTER TABLE top_ups ADD COLUMN rail INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE top_ups ADD COLUMN need TEXT NOT NULL DEFAULT '';
+)sql",
 };
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

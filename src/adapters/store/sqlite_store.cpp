@@ -73,7 +73,7 @@ class Statement {
 
 constexpr const char* kRecordColumns =
     "key, rule, account, provider, method, destination_id, source, amount_minor, currency, state, reference, "
-    "last_error, created_at, settled_at";
+    "last_error, created_at, settled_at, rail, need";
 
 TopUpRecord record_of(const Statement& row) {
   const auto currency = core::Currency::find(row.text(8));
@@ -91,7 +91,9 @@ TopUpRecord record_of(const Statement& row) {
                      row.text(10),
                      row.text(11),
                      timestamp(row.integer(12)),
-                     row.optional_time(13)};
+                     row.optional_time(13),
+                     static_cast<std::uint32_t>(row.integer(14)),
+                     row.text(15)};
 }
 
 class SqliteStore final : public Store {
@@ -131,13 +133,14 @@ class SqliteStore final : public Store {
       if (exists.bind(1, r.key).step()) return false;  // rolled back: nothing changed
     }
     Statement insert(db_, fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES "
-                                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?13)",
+                                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?13)",
                                       kRecordColumns)
                               .c_str());
     insert.bind(1, r.key).bind(2, r.rule).bind(3, r.account).bind(4, r.provider).bind(5, core::to_string(r.method));
     insert.bind(6, r.destination_id).bind(7, r.source).bind(8, r.amount.minor()).bind(9, r.amount.currency().code());
     insert.bind(10, core::to_string(r.state)).bind(11, r.reference).bind(12, r.last_error);
     insert.bind(13, millis(r.created_at)).bind(14, r.settled_at);
+    insert.bind(15, static_cast<std::int64_t>(r.rail)).bind(16, r.need);
     insert.step();
     append_transition(r.key, std::nullopt, r.state, r.created_at, "journalled before any request");
     write_rule_state(rule, state);

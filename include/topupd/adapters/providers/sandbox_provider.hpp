@@ -20,6 +20,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "topupd/adapters/providers/provider.hpp"
@@ -100,6 +101,7 @@ class SandboxProvider final : public Provider {
   int fail_before_apply_percent_;
   int decline_percent_;
   int phantom_percent_;
+  std::set<std::string> decline_from_;  // debits from these bank accounts are declined
   const core::Clock& clock_;
   std::mt19937_64 random_;
   std::map<std::string, Account> accounts_;
