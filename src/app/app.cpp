@@ -1,4 +1,6 @@
 // Daemon lifecycle: configuration generations, signals, systemd, admin routes.
+#include <unistd.h>
+
 #include <csignal>
 
 #include <boost/asio/as_tuple.hpp>
@@ -25,9 +27,10 @@ namespace {
 constexpr auto kStopDeadline = std::chrono::milliseconds(1500);
 }  // namespace
 
-Daemon::Daemon(config::Config config)
+Daemon::Daemon(config::Config config, std::optional<PinnedDestinations> pinned)
     : metrics_(TOPUPD_VERSION, TOPUPD_GIT_REVISION),
       generation_{std::move(config), {}, {}, {}},
+      pinned_(std::move(pinned)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       watchdog_timer_(io_),
       stop_deadline_(io_) {}
@@ -70,6 +73,21 @@ int Daemon::run() {
     intake_ = std::make_unique<WebhookIntake>(
         io_, clock_, metrics_, *store_, *durability_,
         [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
+    if (pinned_) {
+      executor_->pin_destinations([this](const std::string& provider, const std::string& destination) {
+        return pinned_->allows(provider, destination);
+      });
+      metrics_.set_destinations(pinned_->path, pinned_->sha256, pinned_->accounts.size());
+      spdlog::info("destinations pinned file={} sha256={} accounts={}", field(pinned_->path), pinned_->sha256,
+                   pinned_->accounts.size());
+      if (::geteuid() == 0) {
+        spdlog::warn("topupd runs as root: the pinned destinations hold against edits of the config, not against "
+                     "this process; run it as its own user (the systemd unit does)");
+      }
+    } else {
+      spdlog::warn("destinations not pinned: no {} (see README, Destinations pinned outside the config)",
+                   field(generation_.config.destinations_path));
+    }
     load_state();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
@@ -189,6 +207,11 @@ void Daemon::reload() {
   adapters::systemd::notify("RELOADING=1");
   spdlog::info("reloading the configuration file={}", field(generation_.config.path));
   auto result = config::load_file(generation_.config.path, config::SecretSources::from_process());
+  if (result.config && pinned_) {
+    // The file read at start, not now: a reload cannot widen where money may go.
+    result.diagnostics = config::check_destinations(*result.config, pinned_->accounts, pinned_->path);
+    if (!result.diagnostics.empty()) result.config.reset();
+  }
   if (!result.config) {
     for (const auto& diagnostic : result.diagnostics) {
       spdlog::error("config reload rejected: {}", diagnostic.to_string());

@@ -162,9 +162,18 @@ int check(const std::string& path) {
     print_diagnostics(result.diagnostics);
     return 1;
   }
+  const PinnedRead pinned = pin_and_check(*result.config);
+  if (!pinned.diagnostics.empty()) {
+    print_diagnostics(pinned.diagnostics);
+    return 1;
+  }
   std::printf("%s: ok (%zu providers, %zu accounts, %zu rules)\n", path.c_str(),
               result.config->providers.size(), result.config->accounts.size(),
               result.config->rules.size());
+  if (pinned.pinned) {
+    std::printf("destinations pinned by %s (sha256 %s, %zu accounts)\n", pinned.pinned->path.c_str(),
+                pinned.pinned->sha256.c_str(), pinned.pinned->accounts.size());
+  }
   return 0;
 }
 
@@ -176,8 +185,14 @@ int run(const std::string& path) {
     spdlog::critical("cannot start: the configuration is invalid file={}", adapters::field(path));
     return 1;
   }
+  PinnedRead pinned = pin_and_check(*result.config);
+  if (!pinned.diagnostics.empty()) {
+    print_diagnostics(pinned.diagnostics);
+    spdlog::critical("cannot start: the pinned destinations refuse the configuration file={}", adapters::field(path));
+    return 1;
+  }
   try {
-    Daemon daemon(std::move(*result.config));
+    Daemon daemon(std::move(*result.config), std::move(pinned.pinned));
     return daemon.run();
   } catch (const std::exception& e) {
     spdlog::critical("topupd failed: {}", e.what());

@@ -122,9 +122,14 @@ std::string Daemon::control_status() {
                             json_string(silence.reason), json_string(core::format_rfc3339(silence.created_at)),
                             json_string(core::format_rfc3339(silence.expires_at)));
   }
-  return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"accounts\":[{}],\"rules\":[{}],\"open_top_ups\":[{}],"
-                     "\"silences\":[{}]}}",
-                     executor_->paused() ? "true" : "false", generation_.config.dry_run ? "true" : "false", accounts, rules, open, silences);
+  const std::string destinations =
+      pinned_ ? fmt::format("{{\"path\":{},\"sha256\":{},\"accounts\":{}}}", json_string(pinned_->path),
+                            json_string(pinned_->sha256), pinned_->accounts.size())
+              : "null";
+  return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"destinations\":{},\"accounts\":[{}],\"rules\":[{}],"
+                     "\"open_top_ups\":[{}],\"silences\":[{}]}}",
+                     executor_->paused() ? "true" : "false", generation_.config.dry_run ? "true" : "false", destinations,
+                     accounts, rules, open, silences);
 }
 
 std::string Daemon::control_resume_rule(const std::vector<std::string>& args) {

@@ -37,6 +37,7 @@
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
+#include "destinations.hpp"
 #include "generation.hpp"
 #include "poller.hpp"
 #include "rule_suspensions.hpp"
@@ -50,7 +51,9 @@ namespace asio = boost::asio;
 
 class Daemon {
  public:
-  Daemon(config::Config config);
+  // `pinned`: the destinations file read at start (nullopt: nothing pinned); kept for
+  // the daemon's life, reloads included.
+  Daemon(config::Config config, std::optional<PinnedDestinations> pinned = std::nullopt);
   // Runs until SIGTERM/SIGINT; returns the process exit code.
   int run();
 
@@ -95,6 +98,7 @@ class Daemon {
   adapters::SystemRandom random_;
   adapters::Metrics metrics_;
   Generation generation_;  // the configuration in force and its providers
+  std::optional<PinnedDestinations> pinned_;  // read at start only
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::Durability> durability_;  // flushes the store's commits to disk
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open

@@ -159,6 +159,14 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
     metrics_.count_top_up(decision.rule, spec.method, "paused");
     co_return "not started: topupd is paused";
   }
+  if (pinned_ && !pinned_(route.provider, route.destination_id)) {
+    // check, start and reload refuse such a config; this is the last line.
+    spdlog::error("refusing to move money to an account the pinned destinations file does not list rule={} "
+                  "account={} provider={} destination={}",
+                  field(decision.rule), field(decision.account), field(route.provider), field(route.destination_id));
+    metrics_.count_top_up(decision.rule, spec.method, "unpinned");
+    co_return "not started: the destination is not pinned";
+  }
   if (dry_run_) {
     spdlog::info("dry run: would start a {} of {} rule={} account={} topup={} reason={}",
                  core::to_string(spec.method), field(core::format_human(*decision.amount)),

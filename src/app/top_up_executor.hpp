@@ -83,6 +83,11 @@ class TopUpExecutor {
   // finished top-up stays in memory for the rules (core::keep_top_ups_for).
   void configure(std::map<std::string, std::shared_ptr<adapters::Provider>> providers, bool dry_run,
                  core::Duration keep_for = std::chrono::hours(48));
+  // Destinations pinned at start (app/destinations.hpp): a top-up to any other account
+  // is never journalled nor sent, whatever the config says. Unset: nothing pinned.
+  void pin_destinations(std::function<bool(const std::string& provider, const std::string& destination_id)> allows) {
+    pinned_ = std::move(allows);
+  }
   // The kill switch: no new top-up starts while paused (monitoring and look-ups go on).
   void set_paused(bool paused) { paused_ = paused; }
   bool paused() const { return paused_; }
@@ -165,6 +170,7 @@ class TopUpExecutor {
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   bool dry_run_ = false;
   bool paused_ = false;
+  std::function<bool(const std::string& provider, const std::string& destination_id)> pinned_;
   std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::size_t forgotten_ = 0;               // records dropped from the front: journal_[seq - forgotten_]
   core::Duration keep_for_{std::chrono::hours(48)};

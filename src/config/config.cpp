@@ -36,7 +36,8 @@ const SandboxAccountConfig* ProviderConfig::find_sandbox_account(const std::stri
 }
 
 bool ProviderConfig::can_move_money() const {
-  return type == ProviderType::sandbox || type == ProviderType::stripe || type == ProviderType::snap;
+  return type == ProviderType::sandbox || type == ProviderType::stripe || type == ProviderType::snap ||
+         (type == ProviderType::generic_http && generic.top_up.enabled);
 }
 
 std::string SandboxGatewayConfig::setting(const std::string& key) const {

@@ -21,7 +21,7 @@ std::vector<std::string> provider_keys(const std::string& type) {
     add({"client_id", "client_secret", "private_key", "partner_id", "channel_id", "path_prefix", "balance_field",
          "signature_encoding", "utc_offset", "debit_source"});
   }
-  if (type == "generic_http") add({"method", "url", "headers", "auth", "amount"});
+  if (type == "generic_http") add({"method", "url", "headers", "auth", "amount", "top_up"});
   return keys;
 }
 }  // namespace
@@ -85,6 +85,73 @@ void Loader::load_generic(const Map& map, ProviderConfig& provider) {
     if (auto pointer = string_at(amount, "currency_pointer")) g.currency_pointer = *pointer;
   } else {
     map.missing("amount", "where the balance is: {pointer: /balance, form: minor}");
+  }
+  if (const YAML::Node* node = map.get("top_up")) load_generic_top_up(*node, path + ".top_up", g.top_up);
+}
+
+void Loader::load_generic_top_up(const YAML::Node& node, const std::string& path, GenericTopUpConfig& out) {
+  Map map(*this, node, path, {"request", "status", "amount_form", "idempotency_header", "states"});
+  if (!map.valid()) return;
+  out.enabled = true;
+  const auto call = [&](const char* key, const char* method, const char* example, GenericCall& into) {
+    const YAML::Node* call_node = map.get(key);
+    if (!call_node) {
+      map.missing(key, example);
+      return;
+    }
+    Map c(*this, *call_node, path + "." + key, {"method", "url", "body", "reference", "state"});
+    into.method = string_at(c, "method").value_or(method);
+    if (auto url = string_at(c, "url")) into.url = *url;
+    else if (c.valid() && !c.has("url")) c.missing("url", "the endpoint, with {account}, {key} … as needed");
+    into.body = string_at(c, "body").value_or("");
+    into.reference_pointer = string_at(c, "reference").value_or("");
+    if (auto state = string_at(c, "state")) into.state_pointer = *state;
+    else if (c.valid() && !c.has("state")) c.missing("state", "a JSON Pointer to the top-up's state, e.g. /data/status");
+  };
+  call("request", "POST", "how to start one: {url: …, body: …, state: /data/status}", out.request);
+  call("status", "GET",
+       "how to look one up by its key: an unknown outcome must be looked up, never sent blindly again "
+       "(e.g. {url: \"https://…/topups?reference={key}\", state: /data/0/status})",
+       out.status);
+  if (auto form = string_at(map, "amount_form")) {
+    if (*form == "minor" || *form == "major") out.amount_form = *form;
+    else error(path + ".amount_form", config_.locations.find(path + ".amount_form"),
+               fmt::format("unknown amount_form '{}'; expected minor (12345) or major (123.45)", *form));
+  }
+  out.idempotency_header = string_at(map, "idempotency_header").value_or("");
+  if (const YAML::Node* states_node = map.get("states")) {
+    Map states(*this, *states_node, path + ".states", {});
+    bool succeeded = false, failed = false;
+    for (const auto& [name, value] : states.entries()) {
+      auto ours = scalar(value, path + ".states." + name);
+      if (!ours) continue;
+      if (ours->text != "pending" && ours->text != "succeeded" && ours->text != "failed") {
+        error(path + ".states." + name, config_.locations.find(path + ".states." + name),
+              fmt::format("'{}' is not a top-up state here; expected pending, succeeded or failed", ours->text));
+        continue;
+      }
+      succeeded = succeeded || ours->text == "succeeded";
+      failed = failed || ours->text == "failed";
+      out.states.emplace_back(name, ours->text);
+    }
+    if (states.valid() && (!succeeded || !failed)) {
+      error(path + ".states", states.location(),
+            "name the gateway's states for succeeded and for failed (others are pending), e.g. "
+            "{COMPLETED: succeeded, FAILED: failed, PENDING: pending}");
+    }
+  } else {
+    map.missing("states", "the gateway's states as ours: {COMPLETED: succeeded, FAILED: failed, PENDING: pending}");
+  }
+  const bool key_in_body = out.request.body.find("{key}") != std::string::npos;
+  if (out.idempotency_header.empty() && !key_in_body && map.has("request")) {
+    error(path + ".idempotency_header", config_.locations.find(path + ".request"),
+          "the top-up's key must reach the gateway: set idempotency_header (e.g. Idempotency-Key) or put {key} "
+          "in request.body");
+  }
+  if (!out.status.url.empty() && out.status.url.find("{key}") == std::string::npos &&
+      out.status.body.find("{key}") == std::string::npos) {
+    error(path + ".status.url", config_.locations.find(path + ".status.url"),
+          "the look-up must find the top-up by its key: put {key} in status.url (or status.body)");
   }
 }
 

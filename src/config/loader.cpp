@@ -11,8 +11,8 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "store", "control", "http", "webhooks", "providers", "accounts", "notifiers",
-           "rules"});
+          {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "providers", "accounts",
+           "notifiers", "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -45,6 +45,10 @@ void Loader::load(const YAML::Node& root) {
   if (const YAML::Node* node = top.get("control")) {
     Map control(*this, *node, "control", {"socket"});
     if (auto path = string_at(control, "socket")) config_.control_socket = *path;
+  }
+  if (auto path = string_at(top, "destinations")) {
+    config_.destinations_path = *path;
+    config_.destinations_named = true;
   }
   load_http(top);
   if (const YAML::Node* node = top.get("webhooks")) load_webhooks(*node);
@@ -264,6 +268,19 @@ LoadResult load_file(const std::string& path, const SecretSources& secrets) {
     return result;
   }
   return load_string(*text, path, secrets);
+}
+
+DestinationsLoadResult load_destinations_string(const std::string& text, const std::string& path) {
+  DestinationsLoadResult result;
+  Config scratch;  // holds the source map
+  std::vector<PinnedDestination> accounts;
+  // The file names accounts, never secrets: a ${…} in it is refused, not looked up.
+  const auto nothing = [](const std::string&) { return std::optional<std::string>(); };
+  const SecretSources none{nothing, nothing};
+  result.diagnostics = parse_and_walk(text, path, none, scratch,
+                                      [&](Loader& loader, const YAML::Node& root) { loader.load_destinations(root, accounts); });
+  if (result.diagnostics.empty()) result.accounts = std::move(accounts);
+  return result;
 }
 
 SandboxLoadResult load_sandbox_string(const std::string& text, const std::string& path,

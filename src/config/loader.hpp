@@ -3,7 +3,7 @@
 // types and collects every problem instead of stopping at the first. Its members are
 // defined by concern: loader.cpp (the document, the servers, webhooks),
 // load_providers.cpp (gateways and the sandbox), load_rules.cpp (accounts, notifiers,
-// rules and top-ups).
+// rules and top-ups), destinations.cpp (the pinned destinations file).
 //
 // Private to src/config.
 #pragma once
@@ -21,6 +21,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "topupd/config/config.hpp"
+#include "topupd/config/destinations.hpp"
 #include "topupd/core/cron.hpp"
 
 namespace topupd::config::detail {
@@ -399,6 +400,8 @@ class Loader {
 
  public:
   void load_sandbox(const YAML::Node& root, SandboxServerConfig& out);
+  void load_destinations(const YAML::Node& root, std::vector<PinnedDestination>& out);
+  void load_generic_top_up(const YAML::Node& node, const std::string& path, GenericTopUpConfig& out);
 
  private:
   void load_accounts(const YAML::Node& node);

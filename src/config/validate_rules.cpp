@@ -95,7 +95,8 @@ void Checker::check_rail(const std::string& path, const core::Rail& rail, const 
   if (provider && provider->type && !provider->can_move_money()) {
     problem(path + ".method",
             fmt::format("provider '{}' is {}, which has no API to move money in; it can only be "
-                        "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider)",
+                        "monitored (use an alert rule, or top up through a stripe, snap or sandbox provider, "
+                        "or a generic_http provider with a top_up block)",
                         provider->name, to_string(*provider->type)));
   } else if (provider && provider->type == ProviderType::stripe && sweep) {
     problem(path + ".method", fmt::format("provider '{}' is stripe: top-ups are direct debits "

@@ -95,8 +95,15 @@ std::string str(const json::value& v) {
 }
 
 void print_status(const json::object& status) {
-  std::printf("top-ups: %s%s\n\n", status.at("paused").as_bool() ? "PAUSED (topupctl resume to allow them)" : "allowed",
+  std::printf("top-ups: %s%s\n", status.at("paused").as_bool() ? "PAUSED (topupctl resume to allow them)" : "allowed",
               status.at("dry_run").as_bool() ? " (dry run: none is sent)" : "");
+  if (status.contains("destinations") && status.at("destinations").is_object()) {
+    const auto& d = status.at("destinations").as_object();
+    std::printf("destinations: pinned by %s (sha256 %s, %s accounts)\n\n", str(d.at("path")).c_str(),
+                str(d.at("sha256")).c_str(), str(d.at("accounts")).c_str());
+  } else {
+    std::printf("destinations: not pinned\n\n");
+  }
   std::printf("%-20s %24s  %-25s %-6s %s\n", "ACCOUNT", "BALANCE", "POLLED", "FRESH", "FAILED POLLS");
   for (const auto& a : status.at("accounts").as_array()) {
     const auto& o = a.as_object();

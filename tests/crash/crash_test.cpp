@@ -209,7 +209,18 @@ rules:
     }, std::chrono::seconds(60));
     topupd.signal(SIGTERM);
     ASSERT_EQ(topupd.wait(std::chrono::seconds(10)), 0);
-    ASSERT_TRUE(settled) << read_file(dir.file("final.log"));
+    std::string unsettled;  // what kept it from settling
+    std::set<std::string> passed_on;
+    for (const auto& r : read_journal(db)) {
+      if (r.rail == 1) passed_on.insert(r.need);
+    }
+    for (const auto& r : read_journal(db)) {
+      if (!kTerminal.count(r.state) || (r.rail == 0 && r.state == "failed" && !passed_on.count(r.key))) {
+        unsettled += fmt::format("\n  {} {} rail {} created {} closed {}", r.key, r.state, r.rail + 1, r.created_at,
+                                 r.closed_at);
+      }
+    }
+    ASSERT_TRUE(settled) << "not settled:" << unsettled << "\n" << read_file(dir.file("final.log"));
   }
 
   const auto journal = read_journal(db);

@@ -12,6 +12,7 @@
 #include <regex>
 
 #include "integration/harness.hpp"
+#include "integration/provider_run.hpp"
 #include "integration/sandbox.hpp"
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/net/http_server.hpp"
@@ -31,21 +32,6 @@ using adapters::TopUpRequest;
 using core::Money;
 
 Money money(const char* text) { return *core::parse_money(text).value; }
-
-template <class T>
-asio::awaitable<void> store_into(asio::awaitable<T> task, std::optional<T>& out) {
-  out.emplace(co_await std::move(task));
-}
-
-// Runs one provider call to completion on `io`.
-template <class T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-  std::optional<T> out;
-  asio::co_spawn(io, store_into(std::move(task), out), asio::detached);
-  io.restart();
-  io.run();
-  return std::move(*out);
-}
 
 std::string sandbox_config(const TempDir& keys, const std::string& snap_webhook = "") {
   return fmt::format(R"(

@@ -69,7 +69,7 @@ TEST(SchemaTest, RejectsWhatTopupdRejects) {
   for (const char* name : {"unknown-top-level-key", "ambiguous-money", "comma-money-block", "two-conditions",
                            "rules-not-a-list", "duration-without-unit", "unknown-method", "percent-out-of-range",
                            "webhooks-wrong", "stuck-after-wrong",
-                           "suspend-after-wrong", "rails-mixed-with-a-method"}) {
+                           "suspend-after-wrong", "rails-mixed-with-a-method", "generic-top-up-without-a-look-up"}) {
     SCOPED_TRACE(name);
     const auto result = ajv(kSource + "/tests/data/config/bad/" + name + ".yaml");
     EXPECT_NE(result.status, 0) << result.output;

@@ -111,6 +111,30 @@ struct SnapConfig {
 };
 
 // Any JSON balance endpoint.
+// One call of a generic top-up: the request and where its answer says what happened.
+// Templates: {account} (the account's id), {key} (the idempotency key), {amount},
+// {currency}, {source}, {method}; URL-encoded in the URL, JSON-escaped in the body.
+struct GenericCall {
+  std::string method;
+  std::string url;
+  std::string body;               // empty: none
+  std::string reference_pointer;  // JSON Pointer to the gateway's id for the top-up
+  std::string state_pointer;      // JSON Pointer to its state; absent in a 2xx answer: no such top-up
+  bool operator==(const GenericCall&) const = default;
+};
+
+// `generic_http`'s top-up action: any HTTP API that takes a keyed request and can be
+// asked about it by that key.
+struct GenericTopUpConfig {
+  bool enabled = false;  // the provider has a `top_up:` block
+  GenericCall request;   // starts the top-up (default POST)
+  GenericCall status;    // looks it up by its key (default GET); a 404 means none
+  std::string amount_form = "minor";  // {amount}: minor (12345) | major (123.45)
+  std::string idempotency_header;     // the header that carries {key}; or the body names {key}
+  std::vector<std::pair<std::string, std::string>> states;  // gateway state → pending | succeeded | failed
+  bool operator==(const GenericTopUpConfig&) const = default;
+};
+
 struct GenericHttpConfig {
   std::string method = "GET";
   std::string url;  // "{account}" is replaced by the account's id
@@ -122,6 +146,7 @@ struct GenericHttpConfig {
   std::string amount_form = "minor";  // minor | major | string
   std::string currency;          // fixed ISO code, or
   std::string currency_pointer;  // where the response names it
+  GenericTopUpConfig top_up;
   bool operator==(const GenericHttpConfig&) const = default;
 };
 
@@ -222,6 +247,10 @@ struct Config {
   std::string log_level = "info";
   std::string control_socket;  // topupctl's Unix socket; empty: none
   std::string store_path;  // SQLite file; empty: kept in memory only (nothing survives a restart)
+  // The pinned destinations file (config/destinations.hpp) and whether the config named
+  // it: a named file must exist; the default one pins only when present.
+  std::string destinations_path = "/etc/topupd/destinations.yaml";
+  bool destinations_named = false;
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 9464;
   WebhooksConfig webhooks;

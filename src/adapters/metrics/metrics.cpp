@@ -25,7 +25,7 @@ const std::vector<double> kLatencyBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 
 // The final outcomes a top-up is counted under: its terminal states, and what stops
 // it before it is journalled.
 constexpr std::string_view kTopUpOutcomes[] = {"succeeded", "failed", "rejected", "expired",
-                                               "paused", "dry_run", "store_error"};
+                                               "paused", "dry_run", "store_error", "unpinned"};
 constexpr std::string_view kNotificationOutcomes[] = {"delivered", "rejected", "retry", "silenced"};
 
 // A set of counters made present for what the config names; a new config keeps the
@@ -116,6 +116,11 @@ struct Metrics::Families {
       {"operation"});
   Family& paused = registry.gauge(
       "topupd_paused", "Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)");
+  Family& destinations = registry.gauge(
+      "topupd_destinations_info",
+      "1 with the pinned destinations file read at start (path, sha256 of its bytes, and how many accounts it "
+      "lists); absent when nothing is pinned",
+      {"path", "sha256", "accounts"});
 
   // Series created per account, looked up by name once and then kept: a poll updates
   // them without building label sets; a reload removes those of retired accounts.
@@ -339,6 +344,10 @@ void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
 void Metrics::count_store_error(std::string_view operation) { families_->store_errors.value({operation}).add(1); }
 
 void Metrics::set_paused(bool paused) { families_->paused.value({}).set(paused ? 1 : 0); }
+
+void Metrics::set_destinations(const std::string& path, const std::string& sha256, std::size_t accounts) {
+  families_->destinations.value({path, sha256, std::to_string(accounts)}).set(1);
+}
 
 void Metrics::set_config_reload(bool successful, core::Timestamp at) {
   families_->reload_successful.value({}).set(successful ? 1 : 0);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <fmt/format.h>
 
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/net/http_client.hpp"
@@ -13,6 +14,8 @@
 namespace topupd::adapters::providers {
 
 namespace asio = boost::asio;
+using core::Money;
+using json::Value;
 
 using Reply = core::Result<net::Response, ProviderError>;
 
@@ -40,7 +43,37 @@ class HttpProvider : public Provider {
   std::unique_ptr<net::Client> client_;
 };
 
+// A gateway whose balance one GET reads; it moves no money unless a subclass says so.
+class BalanceOnly : public HttpProvider {
+ public:
+  using HttpProvider::HttpProvider;
+
+  asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest&) override { co_return unsupported(); }
+  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest&, const std::string&) override {
+    co_return ProviderError{FailureKind::not_retryable, "unsupported",
+                            fmt::format("{} ({}) has no top-ups to look up", config_.name, type_name())};
+  }
+
+  asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
+    net::Request request = balance_request(query);
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+    auto document = json::parse(reply->body);
+    if (!document) co_return malformed("not JSON", false);
+    auto amount = read_balance(*document, query);
+    if (!amount) co_return malformed("no balance where expected", false);
+    co_return *amount;
+  }
+
+ protected:
+  virtual net::Request balance_request(const BalanceQuery& query) const = 0;
+  virtual std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const = 0;
+};
+
 std::shared_ptr<Provider> make_snap(const config::ProviderConfig& config, asio::any_io_executor executor,
                                     const core::Clock& clock, core::Random& random);
+std::shared_ptr<Provider> make_generic(const config::ProviderConfig& config, asio::any_io_executor executor,
+                                       const core::Clock& clock, core::Random& random);
 
 }  // namespace topupd::adapters::providers

@@ -101,33 +101,6 @@ ProviderResult<TopUpReceipt> HttpProvider::unsupported() const {
 namespace {
 
 // A balance-only gateway: the subclass says how to ask and how to read the answer.
-class BalanceOnly : public HttpProvider {
- public:
-  using HttpProvider::HttpProvider;
-
-  asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest&) override { co_return unsupported(); }
-  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest&, const std::string&) override {
-    co_return ProviderError{FailureKind::not_retryable, "unsupported",
-                            fmt::format("{} ({}) has no top-ups to look up", config_.name, type_name())};
-  }
-
-  asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
-    net::Request request = balance_request(query);
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    if (!document) co_return malformed("not JSON", false);
-    auto amount = read_balance(*document, query);
-    if (!amount) co_return malformed("no balance where expected", false);
-    co_return *amount;
-  }
-
- protected:
-  virtual net::Request balance_request(const BalanceQuery& query) const = 0;
-  virtual std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const = 0;
-};
-
 // Xendit, Midtrans Iris and Flip: HTTP Basic with the secret key as the user and an
 // empty password, and an answer {"balance": …} in major units.
 class KeyedBalance : public BalanceOnly {
@@ -191,43 +164,6 @@ class Flip final : public KeyedBalance {
 
  protected:
   net::Request balance_request(const BalanceQuery&) const override { return keyed_get("/v2/general/balance"); }
-};
-
-class GenericHttp final : public BalanceOnly {
- public:
-  GenericHttp(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : BalanceOnly(c, "", std::move(e), clock, r) {}
-
- protected:
-  net::Request balance_request(const BalanceQuery& query) const override {
-    const auto& g = config_.generic;
-    net::Request request;
-    request.method = g.method;
-    request.url = g.url;
-    for (auto at = request.url.find("{account}"); at != std::string::npos; at = request.url.find("{account}")) {
-      request.url.replace(at, 9, net::url_encode(query.account_id));
-    }
-    request.headers = g.headers;
-    request.headers.emplace_back("Accept", "application/json");
-    if (!g.basic_username.empty()) request.headers.emplace_back("Authorization", basic_auth(g.basic_username, g.basic_password));
-    if (!g.bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + g.bearer_token);
-    return request;
-  }
-  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
-    const auto& g = config_.generic;
-    std::optional<core::Currency> currency = query.currency;
-    if (!g.currency.empty()) currency = core::Currency::find(g.currency);
-    if (!g.currency_pointer.empty()) {
-      const Value* code = document.at_pointer(g.currency_pointer);
-      currency = code && code->is_string() ? core::Currency::find(code->text()) : std::nullopt;
-    }
-    const Value* amount = document.at_pointer(g.amount_pointer);
-    if (!currency || !amount) return std::nullopt;
-    if (g.amount_form == "minor" && (amount->is_number() || amount->is_string())) return parse_minor_text(amount->text(), *currency);
-    if (g.amount_form == "major" && amount->is_number()) return parse_major_text(amount->text(), *currency);
-    if (g.amount_form == "string" && amount->is_string()) return parse_major_text(amount->text(), *currency);
-    return std::nullopt;
-  }
 };
 
 class Stripe final : public HttpProvider {
@@ -354,7 +290,7 @@ std::shared_ptr<Provider> make_http_provider(const config::ProviderConfig& confi
     case ProviderType::xendit: return std::make_shared<Xendit>(config, std::move(executor), clock, random);
     case ProviderType::midtrans_iris: return std::make_shared<MidtransIris>(config, std::move(executor), clock, random);
     case ProviderType::flip: return std::make_shared<Flip>(config, std::move(executor), clock, random);
-    case ProviderType::generic_http: return std::make_shared<GenericHttp>(config, std::move(executor), clock, random);
+    case ProviderType::generic_http: return make_generic(config, std::move(executor), clock, random);
     case ProviderType::snap: return make_snap(config, std::move(executor), clock, random);
     case ProviderType::sandbox: break;
   }

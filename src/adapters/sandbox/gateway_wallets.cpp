@@ -1,4 +1,5 @@
-// The sandbox speaking Xendit, Midtrans Iris, Flip and the generic balance API. See
+// The sandbox speaking Xendit, Midtrans Iris, Flip and the generic balance API (its
+// top-ups: gateway_generic.cpp). See
 // gateway_wire.hpp.
 #include "gateway_wire.hpp"
 
@@ -77,6 +78,7 @@ net::ServerResponse Gateway::generic(Family& f, const ServerRequest& request) {
   if (token.empty() || !crypto::constant_time_equal(token, f.config.setting("token"))) {
     return json_response(401, Value::object().set("error", Value::string("unauthorized")));
   }
+  if (request.path.ends_with("/topups")) return generic_top_ups(f, request);
   // /generic/accounts/{id}/balance
   const std::string prefix = "/generic/accounts/";
   if (request.path.rfind(prefix, 0) != 0 || !request.path.ends_with("/balance")) {

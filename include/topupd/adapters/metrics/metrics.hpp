@@ -76,6 +76,8 @@ class Metrics {
   // A store read or write failed; `operation` is "plan", "transition", "rule_state" or "load".
   void count_store_error(std::string_view operation);
   void set_paused(bool paused);
+  // The pinned destinations file read at start (app/destinations.hpp).
+  void set_destinations(const std::string& path, const std::string& sha256, std::size_t accounts);
 
  private:
   struct Families;

@@ -69,6 +69,7 @@ class Gateway {
   net::ServerResponse iris(Family& f, const net::ServerRequest& request);
   net::ServerResponse flip(Family& f, const net::ServerRequest& request);
   net::ServerResponse generic(Family& f, const net::ServerRequest& request);
+  net::ServerResponse generic_top_ups(Family& f, const net::ServerRequest& request);
   net::ServerResponse snap(Family& f, const net::ServerRequest& request, const std::string& service_path);
   std::string stripe_topup_json(const StripeTopUp& topup);
   bool draw(int percent);
@@ -77,6 +78,11 @@ class Gateway {
   std::mt19937_64 random_{7};
   std::map<std::string, std::unique_ptr<Family>> families_;
   std::map<std::string, StoredResponse> stripe_keys_;   // Idempotency-Key → first answer
+  struct GenericTopUp {
+    std::string account;
+    core::Money amount;
+  };
+  std::map<std::string, GenericTopUp> generic_top_ups_;  // generic API: Idempotency-Key → what it asked
   std::map<std::string, StripeTopUp> stripe_topups_;     // tu_… → top-up
   std::map<std::string, SnapTransaction> snap_transactions_;  // partnerReferenceNo → transaction
   std::map<std::string, std::string> snap_external_ids_;      // day|X-EXTERNAL-ID → partnerReferenceNo
