@@ -26,6 +26,37 @@ TEST(SimulateTest, JsonWithASettleDelayMatchesTheGoldenFile) {
   EXPECT_EQ(result.output, read_file(kData + "expected-settle-30m.json"));
 }
 
+TEST(SimulateTest, ShowsWhichRailEachTopUpWentOnAndWhyOthersWereSkipped) {
+  TempDir dir;
+  // The rails-in-order example: a debit from the operating account while it holds
+  // enough above its IDR 20 million floor, else a sweep from settlement.
+  dir.write("history.csv",
+            "timestamp,account,balance\n"
+            "2026-11-02T09:00:00+07:00,operating,100000000\n"
+            "2026-11-02T09:00:00+07:00,settlement,300000000\n"
+            "2026-11-02T09:00:00+07:00,payout,25000000\n"
+            "2026-11-02T14:00:00+07:00,operating,30000000\n"
+            "2026-11-02T14:00:00+07:00,settlement,300000000\n"
+            "2026-11-02T14:00:00+07:00,payout,80000000\n"
+            "2026-11-02T15:00:00+07:00,operating,30000000\n"
+            "2026-11-02T15:00:00+07:00,settlement,300000000\n"
+            // Rows are balances without topupd: its own IDR 55 million comes on top.
+            "2026-11-02T15:00:00+07:00,payout,-40000000\n");
+  const auto result = run_command({TOPUPD_BINARY, "simulate", "--config",
+                                   std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/examples/rails-in-order.yaml",
+                                   "--history", dir.file("history.csv")});
+  ASSERT_EQ(result.status, 0) << result.output;
+  // 09:00: the debit covers IDR 55 million to the target, on the first rail.
+  EXPECT_NE(result.output.find("direct_debit IDR 55,000,000.00 to target IDR 80,000,000.00"), std::string::npos)
+      << result.output;
+  // 15:00: the need is 65 million; operating holds 30, 10 above its floor: the sweep takes it.
+  EXPECT_NE(result.output.find("sweep IDR 65,000,000.00 to target IDR 80,000,000.00 on rail 2; rail 1 (direct_debit "
+                               "from 1234567890) skipped: source operating holds IDR 30,000,000.00, which cannot "
+                               "cover the amount above keep_in_source IDR 20,000,000.00"),
+            std::string::npos)
+      << result.output;
+}
+
 struct BadHistory {
   std::string name;
   std::string csv;
