@@ -118,6 +118,7 @@ std::optional<std::string> AlertDispatcher::suppressed(const adapters::Notificat
 
 void AlertDispatcher::enqueue(const adapters::Notification& notification, const std::vector<std::string>& notify,
                               bool people_spared) {
+  if (notify.empty()) return;  // nobody to tell (a rule without an alert)
   const auto now = clock_.now();
   // Alertmanager keeps its own silences; announcing what fires is not a page.
   if (auto why = people_spared ? std::nullopt : suppressed(notification)) {

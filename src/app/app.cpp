@@ -48,7 +48,10 @@ int Daemon::run() {
         clock_, metrics_, *store_,
         SuspensionNeighbours{
             [this](const std::string& name) { return runner_->find(name); },
-            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); }});
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) {
+              alerts_->enqueue(n, to);
+              if (n.kind == core::DecisionKind::alert_firing) emit("rule.suspended", n);
+            }});
     executor_ = std::make_unique<TopUpExecutor>(
         io_, clock_, metrics_, *store_, *durability_,
         ExecutorNeighbours{
@@ -59,7 +62,10 @@ int Daemon::run() {
             [this](const std::string& rule, const std::optional<std::string>& failure, const std::string& error) {
               suspensions_->outcome(rule, failure, error);
             },
-            [this](const std::string& account) { poller_->wake(account); }});
+            [this](const std::string& account) { poller_->wake(account); },
+            [this](const std::string& type, const core::TopUpRecord& record, const std::string& reason) {
+              emit_top_up(type, record, reason);
+            }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
         RuleRunnerNeighbours{

@@ -88,6 +88,10 @@ class Daemon {
   // An alert decision of the rule runner, with what its top-up did, into the outbox.
   void notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key);
   void announce_firing_to_alertmanagers();
+  // An event for the backend's subscriptions that want `type` (notify/events.hpp);
+  // nothing when none does.
+  void emit(const std::string& type, adapters::Notification event);
+  void emit_top_up(const std::string& type, const core::TopUpRecord& record, const std::string& reason);
   void money_operation_finished();
 
   // An accepted webhook (webhooks.cpp): look its top-up up, poll its accounts now.

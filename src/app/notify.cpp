@@ -3,6 +3,8 @@
 // after a start, what still fires.
 #include "daemon.hpp"
 
+#include <algorithm>
+
 namespace topupd::app {
 
 void Daemon::notify(const core::Decision& decision, const std::string& action, const std::string& top_up_key) {
@@ -30,6 +32,41 @@ void Daemon::notify(const core::Decision& decision, const std::string& action, c
   }
   const bool people_hear_it = n.kind != core::DecisionKind::alert_resolved || rule->alert->send_resolved;
   alerts_->enqueue(n, rule->alert->notify, !people_hear_it);
+  // A balance running low (below a threshold, or out of runway) and its recovery.
+  const auto kind = rule->when.kind;
+  if (kind == core::Condition::Kind::below || kind == core::Condition::Kind::runway_below) {
+    if (n.kind == core::DecisionKind::alert_firing) emit("balance.low", n);
+    if (n.kind == core::DecisionKind::alert_resolved) emit("balance.recovered", n);
+  }
+}
+
+void Daemon::emit(const std::string& type, adapters::Notification event) {
+  std::vector<std::string> subscribers;
+  for (const auto& notifier : generation_.config.notifiers) {
+    if (notifier.type != config::NotifierType::events) continue;
+    const auto& wanted = notifier.event_types;
+    if (std::find(wanted.begin(), wanted.end(), type) != wanted.end()) subscribers.push_back(notifier.name);
+  }
+  if (subscribers.empty()) return;
+  event.event = type;
+  event.kind = core::DecisionKind::alert_firing;
+  alerts_->enqueue(event, subscribers, true);
+}
+
+void Daemon::emit_top_up(const std::string& type, const core::TopUpRecord& record, const std::string& reason) {
+  adapters::Notification n;
+  n.rule = record.rule;
+  n.account = record.account;
+  n.severity = type == "top_up.failed" || type == "top_up.needs_attention" ? "critical" : "info";
+  n.reason = reason;
+  n.top_up = adapters::TopUpSummary{record.key, record.amount, std::string(core::to_string(record.method)),
+                                    std::string(core::to_string(record.state)),
+                                    record.state == core::TopUpState::awaiting_approval, record.reference};
+  if (const core::AccountWatch* watch = poller_->watch(record.account); watch && watch->latest) {
+    n.balance = watch->latest->balance;
+  }
+  n.at = n.fired_at = clock_.now();
+  emit(type, std::move(n));
 }
 
 void Daemon::announce_firing_to_alertmanagers() {

@@ -101,9 +101,10 @@ void RuleSuspensions::announce(const core::Rule& rule, core::DecisionKind kind, 
   n.at = clock_.now();
   const auto fired = fired_at_.find(rule.name);
   n.fired_at = fired == fired_at_.end() ? n.at : fired->second;
-  if (!rule.alert) return;  // the log and topupd_rule_suspended say it
-  if (kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule.name, n.severity);
-  neighbours_.alert(n, rule.alert->notify);
+  // Without an alert, people learn it from the log and topupd_rule_suspended; the
+  // neighbour still hears it, for the backend's rule.suspended event.
+  if (rule.alert && kind == core::DecisionKind::alert_firing) metrics_.count_alert(rule.name, n.severity);
+  neighbours_.alert(n, rule.alert ? rule.alert->notify : std::vector<std::string>{});
 }
 
 }  // namespace topupd::app

@@ -122,6 +122,9 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     metrics_.count_top_up(record.rule, record.method, core::to_string(next));
     if (next == TopUpState::succeeded) metrics_.add_top_up_amount(record.account, record.method, record.amount);
   }
+  if (neighbours_.top_up_event && (next == TopUpState::succeeded || next == TopUpState::failed)) {
+    neighbours_.top_up_event(next == TopUpState::succeeded ? "top_up.succeeded" : "top_up.failed", record, why);
+  }
   if (neighbours_.outcome) {
     const std::string error = record.last_error.empty() ? why : record.last_error;
     if (next == TopUpState::succeeded) {
@@ -199,6 +202,7 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
   journal_.push_back(std::move(record));
   const std::size_t index = forgotten_ + journal_.size() - 1;
   count_states();
+  if (neighbours_.top_up_event) neighbours_.top_up_event("top_up.planned", at(index), decision.reason);
   if (decision.needs_approval) {
     spdlog::warn("top-up awaits approval: {} topup={} rule={} account={} method={} amount={}", decision.reason,
                  field(decision.idempotency_key), field(decision.rule), field(decision.account),

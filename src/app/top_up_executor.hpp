@@ -63,6 +63,10 @@ struct ExecutorNeighbours {
       outcome{};
   // Look at `account` again soon: a rail failed and the next one takes its need.
   std::function<void(const std::string& account)> wake{};
+  // An event for the backend's subscriptions about `record`: top_up.planned,
+  // top_up.succeeded, top_up.failed, top_up.needs_attention (stuck, not reflected).
+  std::function<void(const std::string& type, const core::TopUpRecord& record, const std::string& reason)>
+      top_up_event{};
 };
 
 // Where a decided top-up goes: resolved from the config by the rule runner.

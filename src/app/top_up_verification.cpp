@@ -2,6 +2,8 @@
 // succeeded at the gateway, the balance must show the money within the rule's
 // verify.within, or TopUpNotReflected fires; a top-up without a final outcome for the
 // rule's stuck_after raises TopUpStuck, resolved when it ends.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -51,6 +53,10 @@ void TopUpExecutor::expire_verifications(core::Timestamp now) {
         balance ? ", now " + core::format_human(*balance) : "");
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
     if (neighbours_.outcome) neighbours_.outcome(v.rule, "not_reflected", reason);
+    if (neighbours_.top_up_event) {
+      const auto record = std::find_if(journal_.begin(), journal_.end(), [&](const TopUpRecord& r) { return r.key == v.key; });
+      if (record != journal_.end()) neighbours_.top_up_event("top_up.needs_attention", *record, reason);
+    }
     const core::Rule* rule = neighbours_.rule(v.rule);
     if (rule && rule->alert) {
       adapters::Notification n;
@@ -100,6 +106,7 @@ void TopUpExecutor::watch_stuck(core::Timestamp now) {
     if (started) {
       spdlog::warn("{} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule), field(r.account));
       metrics_.count_alert(r.rule, n.severity);
+      if (neighbours_.top_up_event) neighbours_.top_up_event("top_up.needs_attention", r, n.reason);
     } else {
       spdlog::info("TopUpStuck resolved: {} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule),
                    field(r.account));

@@ -63,6 +63,10 @@ void Loader::load_notifiers(const YAML::Node& node) {
               fmt::format("unknown notifier type '{}'; supported: {}", *v, notifier_type_names()));
       }
     } else if (!map.has("type")) map.missing("type", "log, email, slack, telegram, webhook or alertmanager");
+    if (notifier.type == NotifierType::events) {
+      error(path + ".type", config_.locations.find(path + ".type"),
+            "events go to the backend's subscriptions under 'events:', not to a notifier");
+    }
     if (type == "email") {
       if (auto v = string_at(map, "smtp")) notifier.url = *v;
       else if (!map.has("smtp")) map.missing("smtp", "the mail server, e.g. smtp://mail.example.com:587");

@@ -12,7 +12,7 @@ void Loader::load(const YAML::Node& root) {
   }
   Map top(*this, root, "",
           {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "providers", "accounts",
-           "notifiers", "rules"});
+           "notifiers", "events", "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -59,6 +59,7 @@ void Loader::load(const YAML::Node& root) {
   if (const YAML::Node* node = top.get("accounts")) load_accounts(*node);
   else top.missing("accounts", "at least one account to watch");
   if (const YAML::Node* node = top.get("notifiers")) load_notifiers(*node);
+  if (const YAML::Node* node = top.get("events")) load_events(*node);
   if (const YAML::Node* node = top.get("rules")) load_rules(*node);
 }
 
@@ -195,6 +196,57 @@ void Loader::load_provider_webhook(const YAML::Node& node, const std::string& pa
   if (auto v = string_at(map, "encoding")) w.encoding = *v;
   if (auto v = string_at(map, "timestamp_header")) w.timestamp_header = *v;
   if (auto v = string_at(map, "event_id")) w.event_id = *v;
+}
+
+// `events:` — the backend's subscriptions, each delivered through the outbox like a
+// notifier (adapters/notify/events.hpp), named "event:NAME" there.
+void Loader::load_events(const YAML::Node& node) {
+  Map events(*this, node, "events", {});
+  for (const auto& [name, value] : events.entries()) {
+    const std::string path = "events." + name;
+    Map map(*this, value, path, {"url", "secret", "types", "timeout", "ca_file", "proxy"});
+    if (!map.valid()) continue;
+    NotifierConfig subscription;
+    subscription.name = "event:" + name;
+    subscription.type = NotifierType::events;
+    if (auto url = string_at(map, "url")) {
+      subscription.url = *url;
+      if (url->rfind("https://", 0) != 0 && url->rfind("http://", 0) != 0) {
+        error(path + ".url", config_.locations.find(path + ".url"), "expected an http:// or https:// URL");
+      }
+    } else if (!map.has("url")) {
+      map.missing("url", "where the backend receives events");
+    }
+    if (auto secret = string_at(map, "secret")) {
+      subscription.secret = *secret;
+      if (secret->rfind("whsec_", 0) != 0 || secret->size() < 6 + 24) {
+        // Never the value itself: it is a secret.
+        error(path + ".secret", config_.locations.find(path + ".secret"),
+              "expected a Standard Webhooks secret: whsec_ followed by the base64 of at least 18 random bytes");
+      }
+    } else if (!map.has("secret")) {
+      map.missing("secret", "the signing secret, whsec_…, e.g. \"${cred:events-secret}\"");
+    }
+    if (auto types = strings_at(map, "types")) {
+      for (std::size_t i = 0; i < types->size(); ++i) {
+        const std::string& type = (*types)[i];
+        if (!is_event_type(type)) {
+          const std::string field = fmt::format("{}.types[{}]", path, i);
+          error(field, config_.locations.find(field),
+                fmt::format("unknown event type '{}'; expected {}", type, event_type_names()));
+        }
+      }
+      subscription.event_types = *types;
+    } else if (!map.has("types")) {
+      map.missing("types", "the events wanted, e.g. [top_up.succeeded, top_up.failed]");
+    }
+    if (auto d = duration_at(map, "timeout")) subscription.timeout = *d;
+    if (auto v = string_at(map, "ca_file")) subscription.ca_file = *v;
+    if (const YAML::Node* proxy_node = map.get("proxy")) {
+      if (auto proxy = scalar(*proxy_node, path + ".proxy")) subscription.proxy = proxy->text;
+    }
+    config_.notifiers.push_back(subscription);
+  }
 }
 
 }  // namespace detail

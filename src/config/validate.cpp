@@ -224,6 +224,7 @@ void Checker::check_notifiers() {
   for (const auto& n : config_.notifiers) {
     const std::string path = "notifiers." + n.name;
     if (!n.type) continue;  // missing or unknown: reported while loading
+    if (n.type == NotifierType::events) continue;  // a subscription: checked while loading `events:`
     if (n.type == NotifierType::email) {
       if (!n.url.empty() && n.url.rfind("smtp://", 0) != 0 && n.url.rfind("smtps://", 0) != 0) {
         problem(path + ".smtp", "expected smtp://HOST:PORT (STARTTLS) or smtps://HOST:PORT (implicit TLS)");
@@ -267,7 +268,9 @@ std::string Checker::known_accounts() const {
 
 std::string Checker::known_notifiers() const {
   std::string names;
-  for (const auto& n : config_.notifiers) names += (names.empty() ? "" : ", ") + n.name;
+  for (const auto& n : config_.notifiers) {
+    if (n.type != NotifierType::events) names += (names.empty() ? "" : ", ") + n.name;
+  }
   return names.empty() ? "; no notifiers are configured" : "; configured: " + names;
 }
 

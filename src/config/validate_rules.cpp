@@ -75,7 +75,8 @@ void Checker::check_alert(const std::string& path, const core::AlertSpec& alert)
             fmt::format("unknown severity '{}'; expected info, warning or critical", alert.severity));
   }
   for (std::size_t j = 0; j < alert.notify.size(); ++j) {
-    if (!config_.find_notifier(alert.notify[j])) {
+    const NotifierConfig* notifier = config_.find_notifier(alert.notify[j]);
+    if (!notifier || notifier->type == NotifierType::events) {
       problem(fmt::format("{}.alert.notify[{}]", path, j),
               fmt::format("unknown notifier '{}'{}", alert.notify[j], known_notifiers()));
     }

@@ -26,6 +26,7 @@ void write_example_credentials(const TempDir& dir) {
     dir.write(name, std::string("example-") + name + "\n");
   }
   dir.write("slack-webhook-url", "https://hooks.slack.com/services/T000/B000/XXXX\n");
+  dir.write("topupd-events-secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
   run_command({TOPUPD_OPENSSL, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
                dir.file("snap-private-key")});
   run_command({TOPUPD_OPENSSL, "pkey", "-in", dir.file("snap-private-key"), "-pubout", "-out",
@@ -69,7 +70,8 @@ TEST(SchemaTest, RejectsWhatTopupdRejects) {
   for (const char* name : {"unknown-top-level-key", "ambiguous-money", "comma-money-block", "two-conditions",
                            "rules-not-a-list", "duration-without-unit", "unknown-method", "percent-out-of-range",
                            "webhooks-wrong", "stuck-after-wrong",
-                           "suspend-after-wrong", "rails-mixed-with-a-method", "generic-top-up-without-a-look-up"}) {
+                           "suspend-after-wrong", "rails-mixed-with-a-method", "generic-top-up-without-a-look-up",
+                           "events-wrong"}) {
     SCOPED_TRACE(name);
     const auto result = ajv(kSource + "/tests/data/config/bad/" + name + ".yaml");
     EXPECT_NE(result.status, 0) << result.output;

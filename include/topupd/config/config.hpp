@@ -236,6 +236,7 @@ struct NotifierConfig {
   core::Duration timeout{std::chrono::seconds(10)};
   std::string ca_file;
   std::optional<std::string> proxy;
+  std::vector<std::string> event_types;  // events: the types this subscription wants
   bool operator==(const NotifierConfig&) const = default;
 };
 

@@ -9,6 +9,7 @@
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/net/http_client.hpp"
 #include "topupd/adapters/notify/email_notifier.hpp"
+#include "topupd/adapters/notify/events.hpp"
 #include "topupd/adapters/notify/log_notifier.hpp"
 #include "topupd/adapters/notify/message.hpp"
 
@@ -141,6 +142,31 @@ class WebhookNotifier final : public HttpNotifier {
     auto pending = post(config_.url, std::move(headers), std::move(body), "webhook");
     co_return co_await std::move(pending);
   }
+};
+
+// A backend's event subscription: each event POSTed alone, signed by the Standard
+// Webhooks convention, under an id every retry repeats (notify/events.hpp).
+class EventNotifier final : public HttpNotifier {
+ public:
+  using HttpNotifier::HttpNotifier;
+  boost::asio::awaitable<DeliveryResult> deliver(std::span<const Notification> batch) override {
+    for (const auto& event : batch) {
+      const std::string id = notify::event_id(event);
+      const std::string body = notify::event_body(event);
+      const std::string t = std::to_string(
+          std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count());
+      const auto signature = notify::standard_webhooks_signature(config_.secret, id, t, body);
+      if (!signature) co_return DeliveryResult::rejected("the subscription's secret is not a whsec_ key");
+      net::Headers headers{{"webhook-id", id}, {"webhook-timestamp", t}, {"webhook-signature", *signature}};
+      auto pending = post(config_.url, std::move(headers), body, "events");
+      const DeliveryResult result = co_await std::move(pending);
+      // Those before it went out and go again with the batch: the receiver drops repeats by id.
+      if (result.kind != DeliveryResult::Kind::delivered) co_return result;
+    }
+    co_return DeliveryResult::delivered();
+  }
+  // Events are for machines: silences, which spare people, do not hold them back.
+  bool hears_every_change() const override { return true; }
 };
 
 class AlertmanagerNotifier final : public HttpNotifier {
@@ -349,6 +375,7 @@ std::shared_ptr<Notifier> make_notifier(const config::NotifierConfig& config, bo
     case NotifierType::webhook: return std::make_shared<WebhookNotifier>(config, executor, clock, random, 10);
     case NotifierType::alertmanager: return std::make_shared<AlertmanagerNotifier>(config, executor, clock, random, 10);
     case NotifierType::email: return make_email_notifier(config, clock, random);
+    case NotifierType::events: return std::make_shared<EventNotifier>(config, executor, clock, random, 10);
     case NotifierType::log: break;
   }
   return std::make_shared<LogNotifier>(config.name);

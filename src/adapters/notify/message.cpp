@@ -168,8 +168,10 @@ std::string to_json(const Notification& n) {
                         .set("amount", money_json(n.top_up->amount))
                         .set("method", Value::string(n.top_up->method))
                         .set("state", Value::string(n.top_up->state))
-                        .set("needs_approval", Value::boolean(n.top_up->needs_approval)));
+                        .set("needs_approval", Value::boolean(n.top_up->needs_approval))
+                        .set("reference", Value::string(n.top_up->reference)));
   }
+  if (!n.event.empty()) v.set("event", Value::string(n.event));
   v.set("at_ms", Value::number(millis(n.at))).set("fired_at_ms", Value::number(millis(n.fired_at)));
   return v.serialize();
 }
@@ -202,9 +204,11 @@ std::optional<Notification> notification_from_json(std::string_view text) {
     if (auto amount = money_from(t->find("amount"))) {
       const Value* approval = t->find("needs_approval");
       n.top_up = TopUpSummary{t->string_at("key").value_or(""), *amount, t->string_at("method").value_or(""),
-                              t->string_at("state").value_or(""), approval && approval->as_bool()};
+                              t->string_at("state").value_or(""), approval && approval->as_bool(),
+                              t->string_at("reference").value_or("")};
     }
   }
+  n.event = v->string_at("event").value_or("");
   n.at = from_millis(v->find("at_ms"));
   n.fired_at = from_millis(v->find("fired_at_ms"));
   return n;

@@ -26,6 +26,7 @@ struct TopUpSummary {
   std::string method;  // direct_debit | sweep
   std::string state;   // the journal state when the alert went out
   bool needs_approval = false;
+  std::string reference{};  // the gateway's id for it, once known
 };
 
 struct Notification {
@@ -44,6 +45,9 @@ struct Notification {
   std::optional<TopUpSummary> top_up;
   core::Timestamp at;        // when topupd decided it
   core::Timestamp fired_at;  // when the alert started firing (its identity in Alertmanager)
+  // An event for the backend's subscriptions (notify/events.hpp), e.g. "top_up.succeeded";
+  // empty for an alert to people.
+  std::string event{};
 };
 
 struct DeliveryResult {
