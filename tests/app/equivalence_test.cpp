@@ -58,7 +58,7 @@ struct Scenario {
 core::Money idr(std::int64_t major) { return core::Money(major * 100, *core::Currency::find("IDR")); }
 
 // A random config and history: a threshold rule with `for`, `clear`, limits and a
-// top-up; stale_for on both accounts; a daily sweep; a runway alert — in a zone with
+// top-up (on one rail, or on two whose first reads its source); stale_for on both accounts; a daily sweep; a runway alert — in a zone with
 // or without daylight saving, across a change of it, with gaps in the polls.
 Scenario random_scenario(std::mt19937_64& random) {
   auto pick = [&](std::int64_t low, std::int64_t high) {
@@ -84,8 +84,7 @@ rules:
     clear: {{above: IDR {clear}}}
     alert: {{severity: warning, notify: [ops]{repeat}}}
     top_up:
-      method: direct_debit
-      from_account: "1234567890"
+      {rails}
       amount: {{to_target: IDR {target}, round_up_to: IDR 1_000}}
       limits: {{per_day: IDR {per_day}, cooldown: {cooldown}m}}
   - name: payout-stale
@@ -112,7 +111,17 @@ rules:
                        fmt::arg("stale", pick(3, 30)), fmt::arg("stale_hold", pick(0, 5)),
                        fmt::arg("stale2", pick(3, 30)), fmt::arg("minute", random() % 2 ? 0 : 30),
                        fmt::arg("hour", std::vector<int>{1, 2, 3, 9}[random() % 4]), fmt::arg("percent", pick(10, 90)),
-                       fmt::arg("runway", pick(1, 6)));
+                       fmt::arg("runway", pick(1, 6)),
+                       // Half of them fund the need through two rails: a debit from the
+                       // bank account watched as settlement while it covers the need
+                       // above a floor, else a debit from another one.
+                       fmt::arg("rails", random() % 2 == 0
+                                             ? std::string(R"(method: direct_debit
+      from_account: "1234567890")")
+                                             : fmt::format(R"(rails:
+        - {{method: direct_debit, from_account: "5555", check_balance_of: settlement, keep_in_source: IDR {}}}
+        - {{method: direct_debit, from_account: "1234567890"}})",
+                                                           pick(0, 60) * 1'000)));
   // The day before a change of daylight saving time in Europe (2026-03-29 and
   // 2026-10-25), midnight UTC; Jakarta has none, the same days serve.
   core::Timestamp at = *core::parse_rfc3339(random() % 2 ? "2026-03-28T00:00:00Z" : "2026-10-24T00:00:00Z");
@@ -283,7 +292,7 @@ class DaemonParts {
 TEST(EquivalenceTest, TheDaemonsPartsAndSimulateAgreeOnTwoHundredRandomHistories) {
   spdlog::set_level(spdlog::level::warn);  // thousands of top-ups: their info lines say nothing here
   std::mt19937_64 random(20261130);
-  std::size_t events = 0, stale_alerts = 0, top_ups = 0, sweeps = 0;
+  std::size_t events = 0, stale_alerts = 0, top_ups = 0, sweeps = 0, second_rails = 0, first_rails_read = 0;
   for (int run = 0; run < 200; ++run) {
     const Scenario scenario = random_scenario(random);
     SCOPED_TRACE(fmt::format("run {}: {}", run, scenario.description));
@@ -300,14 +309,19 @@ TEST(EquivalenceTest, TheDaemonsPartsAndSimulateAgreeOnTwoHundredRandomHistories
       stale_alerts += e.rule.find("stale") != std::string::npos;
       top_ups += e.type == "top_up";
       sweeps += e.type == "sweep";
+      second_rails += e.key.ends_with("-rail2");
     }
+    first_rails_read += scenario.yaml.find("check_balance_of") != std::string::npos;
   }
-  // The histories exercise what they claim to: gaps that go stale, top-ups, sweeps.
+  // The histories exercise what they claim to: gaps that go stale, top-ups, sweeps,
+  // needs passed to a second rail because the first one's source was short.
   EXPECT_GT(stale_alerts, 1'000u);
   EXPECT_GT(top_ups, 200u);
   EXPECT_GT(sweeps, 50u);
-  std::printf("equivalence: %zu events, %zu stale_for alerts, %zu top-ups, %zu sweeps\n", events, stale_alerts,
-              top_ups, sweeps);
+  EXPECT_GT(first_rails_read, 50u);
+  EXPECT_GT(second_rails, 20u);
+  std::printf("equivalence: %zu events, %zu stale_for alerts, %zu top-ups (%zu on a second rail), %zu sweeps\n",
+              events, stale_alerts, top_ups, second_rails, sweeps);
 }
 
 }  // namespace
