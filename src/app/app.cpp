@@ -36,10 +36,16 @@ Daemon::Daemon(config::Config config, std::optional<PinnedDestinations> pinned)
       stop_deadline_(io_) {}
 
 int Daemon::run() {
-  const std::string store_path = generation_.config.store_path.empty() ? ":memory:" : generation_.config.store_path;
+  const bool on_postgres = !generation_.config.store_dsn.empty();
+  // The DSN is a secret: logs name the engine, never it.
+  const std::string store_path = on_postgres ? "postgres"
+                                 : generation_.config.store_path.empty() ? ":memory:"
+                                                                         : generation_.config.store_path;
   try {
-    store_ = adapters::open_sqlite_store(store_path, true);
-    durability_ = std::make_unique<adapters::Durability>(io_.get_executor(), store_path);
+    // PostgreSQL commits are durable when COMMIT returns: its Durability has nothing to flush.
+    store_ = on_postgres ? adapters::open_pg_store(generation_.config.store_dsn)
+                         : adapters::open_sqlite_store(store_path, true);
+    durability_ = std::make_unique<adapters::Durability>(io_.get_executor(), on_postgres ? "" : store_path);
     alerts_ = std::make_unique<AlertDispatcher>(
         io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
@@ -99,7 +105,7 @@ int Daemon::run() {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
     return 1;
   }
-  if (generation_.config.store_path.empty()) {
+  if (generation_.config.store_path.empty() && !on_postgres) {
     spdlog::warn("no store configured: the top-up journal and rule states live in memory and a restart "
                  "forgets them; set store.sqlite to a file");
   }

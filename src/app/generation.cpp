@@ -48,10 +48,12 @@ Generation next_generation(const Generation& running, config::Config config, con
                     adapters::field(now.control_socket)));
     wanted.control_socket = now.control_socket;
   }
-  if (wanted.store_path != now.store_path) {
+  if (wanted.store_path != now.store_path || wanted.store_dsn != now.store_dsn) {
     next.kept_until_restart.push_back(
-        fmt::format("store.sqlite changed; the daemon keeps its store until restart path={}", adapters::field(now.store_path)));
+        fmt::format("store.sqlite or store.postgres changed; the daemon keeps its store until restart path={}",
+                    adapters::field(now.store_path)));
     wanted.store_path = now.store_path;
+    wanted.store_dsn = now.store_dsn;
   }
   if (wanted.http_host != now.http_host || wanted.http_port != now.http_port) {
     next.kept_until_restart.push_back("http.listen changed; the admin server keeps its address until restart");

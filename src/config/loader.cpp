@@ -38,9 +38,19 @@ void Loader::load(const YAML::Node& root) {
     if (auto level = string_at(log, "level")) config_.log_level = *level;
   }
   if (const YAML::Node* node = top.get("store")) {
-    Map store(*this, *node, "store", {"sqlite"});
+    Map store(*this, *node, "store", {"sqlite", "postgres"});
     if (auto path = string_at(store, "sqlite")) config_.store_path = *path;
-    else if (store.valid() && !store.has("sqlite")) store.missing("sqlite", "the database file, e.g. /var/lib/topupd/topupd.db");
+    if (const YAML::Node* pg_node = store.get("postgres")) {
+      Map pg(*this, *pg_node, "store.postgres", {"dsn"});
+      if (auto dsn = string_at(pg, "dsn")) config_.store_dsn = *dsn;
+      else if (pg.valid() && !pg.has("dsn")) pg.missing("dsn", "a libpq connection string, e.g. \"${cred:pg-dsn}\"");
+      if (store.has("sqlite")) {
+        error("store.postgres", config_.locations.find("store.postgres"), "give one store: sqlite or postgres");
+      }
+    }
+    if (store.valid() && !store.has("sqlite") && !store.has("postgres")) {
+      store.missing("sqlite", "the database file, e.g. /var/lib/topupd/topupd.db (or postgres: {dsn: …})");
+    }
   }
   if (const YAML::Node* node = top.get("control")) {
     Map control(*this, *node, "control", {"socket"});

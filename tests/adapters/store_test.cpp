@@ -1,4 +1,5 @@
-// The Store contract: every implementation must pass this suite.
+// The Store contract: every implementation must pass this suite — SQLite here, in the unit
+// tests, and PostgreSQL in topupd_pg_tests (built from this file with TOPUPD_STORE_ON_POSTGRES).
 #include "topupd/adapters/store/store.hpp"
 
 #include <filesystem>
@@ -7,6 +8,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
+
+#ifdef TOPUPD_STORE_ON_POSTGRES
+#include "support/postgres_server.hpp"
+#endif
 
 namespace topupd::adapters {
 namespace {
@@ -253,6 +258,7 @@ TEST_P(StoreContractTest, SilencesAreReplacedRemovedAndExpire) {
   EXPECT_TRUE(store_->silences(at(0)).size() == 1u);
 }
 
+#ifndef TOPUPD_STORE_ON_POSTGRES
 INSTANTIATE_TEST_SUITE_P(
     Implementations, StoreContractTest,
     ::testing::Values(StoreFactory{"SqliteFile",
@@ -354,6 +360,43 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
 TEST(SqliteStoreTest, AnUnopenablePathIsAStoreError) {
   EXPECT_THROW(open_sqlite_store("/nonexistent-directory/topupd.db"), StoreError);
 }
+
+#else  // the same contract on a real PostgreSQL 15 (tests/support/postgres_server.hpp)
+
+INSTANTIATE_TEST_SUITE_P(Implementations, StoreContractTest,
+                         ::testing::Values(StoreFactory{"Postgres",
+                                                        [](const fs::path&) {
+                                                          return open_pg_store(
+                                                              topupd::testing::PostgresServer::shared().fresh_database());
+                                                        }}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& param_info) { return param_info.param.name; });
+
+TEST(PostgresStoreTest, MigratesOnceAndKeepsWhatItHeldAcrossAReopen) {
+  const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
+  {
+    auto first = open_pg_store(dsn);
+    ASSERT_TRUE(first->plan_top_up(record("k1", at(0), TopUpState::planned), "payout-low", firing_state()));
+    auto second = open_pg_store(dsn);  // a second instance on the same database: nothing migrates twice
+    EXPECT_EQ(second->open_top_ups().size(), 1u);
+  }
+  auto reopened = open_pg_store(dsn);
+  const auto open = reopened->open_top_ups();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].amount, idr(41'000'000));
+  EXPECT_EQ(reopened->load_rule_states().at("payout-low"), firing_state());
+}
+
+TEST(PostgresStoreTest, AnUnreachableServerIsAStoreErrorThatNamesNoPassword) {
+  try {
+    open_pg_store("host=127.0.0.1 port=1 user=topupd password=s3cret-value dbname=x connect_timeout=2");
+    FAIL() << "connected to nothing";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot connect to PostgreSQL"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("s3cret-value"), std::string::npos) << e.what();
+  }
+}
+
+#endif
 
 }  // namespace
 }  // namespace topupd::adapters

@@ -120,7 +120,7 @@ TEST_F(GenerationTest, RestartOnlySettingsAreCarriedOverAndNoted) {
   EXPECT_EQ(second.config.store_path, "/var/lib/topupd/a.db");
   EXPECT_EQ(second.config.http_port, 9464);
   ASSERT_EQ(second.kept_until_restart.size(), 2u);
-  EXPECT_NE(second.kept_until_restart[0].find("store.sqlite changed"), std::string::npos);
+  EXPECT_NE(second.kept_until_restart[0].find("store.sqlite or store.postgres changed"), std::string::npos);
   EXPECT_NE(second.kept_until_restart[1].find("http.listen changed"), std::string::npos);
 }
 

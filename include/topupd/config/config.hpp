@@ -248,6 +248,7 @@ struct Config {
   std::string log_level = "info";
   std::string control_socket;  // topupctl's Unix socket; empty: none
   std::string store_path;  // SQLite file; empty: kept in memory only (nothing survives a restart)
+  std::string store_dsn;   // PostgreSQL (libpq connection string), instead of SQLite; a secret
   // The pinned destinations file (config/destinations.hpp) and whether the config named
   // it: a named file must exist; the default one pins only when present.
   std::string destinations_path = "/etc/topupd/destinations.yaml";

@@ -167,5 +167,8 @@ class Store : public TopUpJournal,
 // reach the operating system and a Durability (durability.hpp) on the same file
 // flushes and checkpoints them off the caller's thread.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_by_durability = false);
+// The same on PostgreSQL (libpq connection string or URI); throws StoreError when it
+// cannot connect or migrate.
+std::unique_ptr<Store> open_pg_store(const std::string& dsn);
 
 }  // namespace topupd::adapters

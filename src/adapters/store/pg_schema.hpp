@@ -1,0 +1,90 @@
+// The PostgreSQL store's schema: its versions, applied in order by pg_store.cpp. The
+// same tables as SQLite's (sqlite_schema.hpp), times in milliseconds since the epoch
+// as BIGINT, so both engines hold exactly the same values.
+//
+// Private to src/adapters/store.
+#pragma once
+
+#include <iterator>
+
+namespace topupd::adapters::pg {
+
+// Schema versions, applied in order, each in its own transaction. Only append.
+inline constexpr const char* kMigrations[] = {
+    // 1: everything SQLite's versions 1 to 6 hold.
+    R"sql(
+CREATE TABLE top_ups (
+  key            TEXT PRIMARY KEY,
+  rule           TEXT NOT NULL,
+  account        TEXT NOT NULL,
+  provider       TEXT NOT NULL,
+  method         TEXT NOT NULL,
+  destination_id TEXT NOT NULL,
+  source         TEXT NOT NULL,
+  amount_minor   BIGINT NOT NULL,
+  currency       TEXT NOT NULL,
+  state          TEXT NOT NULL,
+  reference      TEXT NOT NULL,
+  last_error     TEXT NOT NULL,
+  created_at     BIGINT NOT NULL,
+  updated_at     BIGINT NOT NULL,
+  settled_at     BIGINT,
+  rail           INTEGER NOT NULL DEFAULT 0,
+  need           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX top_ups_by_state ON top_ups (state);
+CREATE INDEX top_ups_by_created_at ON top_ups (created_at);
+CREATE TABLE top_up_transitions (
+  key        TEXT NOT NULL REFERENCES top_ups (key),
+  sequence   INTEGER NOT NULL,
+  from_state TEXT,
+  to_state   TEXT NOT NULL,
+  at         BIGINT NOT NULL,
+  note       TEXT NOT NULL,
+  PRIMARY KEY (key, sequence)
+);
+CREATE TABLE rule_states (
+  rule               TEXT PRIMARY KEY,
+  phase              TEXT NOT NULL,
+  condition_since    BIGINT,
+  fired_at           BIGINT,
+  last_alert_at      BIGINT,
+  last_top_up_at     BIGINT,
+  top_ups_in_episode INTEGER NOT NULL
+);
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE webhook_events (
+  provider    TEXT NOT NULL,
+  event_id    TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (provider, event_id)
+);
+CREATE INDEX webhook_events_by_received_at ON webhook_events (received_at);
+CREATE TABLE outbox (
+  id              BIGSERIAL PRIMARY KEY,
+  notifier        TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  attempts        INTEGER NOT NULL,
+  next_attempt_at BIGINT NOT NULL,
+  state           TEXT NOT NULL,
+  last_error      TEXT NOT NULL
+);
+CREATE INDEX outbox_by_notifier_state ON outbox (notifier, state, id);
+CREATE TABLE silences (
+  target     TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (target, kind)
+);
+)sql",
+};
+inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+}  // namespace topupd::adapters::pg
