@@ -179,10 +179,7 @@ class PgStore final : public Store {
     std::map<std::string, core::RuleState> out;
     for (int i = 0; i < rows.count(); ++i) {
       core::RuleState state;
-      const std::string phase = rows.text(i, 1);
-      state.phase = phase == "firing"    ? core::RulePhase::firing
-                    : phase == "pending" ? core::RulePhase::pending
-                                         : core::RulePhase::inactive;
+      state.phase = rule_phase_from(rows.text(i, 1));
       state.condition_since = rows.optional_time(i, 2);
       state.fired_at = rows.optional_time(i, 3);
       state.last_alert_at = rows.optional_time(i, 4);

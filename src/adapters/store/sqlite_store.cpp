@@ -200,10 +200,7 @@ class SqliteStore final : public Store {
     std::map<std::string, core::RuleState> out;
     while (query.step()) {
       core::RuleState state;
-      const std::string phase = query.text(1);
-      state.phase = phase == "firing"    ? core::RulePhase::firing
-                    : phase == "pending" ? core::RulePhase::pending
-                                         : core::RulePhase::inactive;
+      state.phase = rule_phase_from(query.text(1));
       state.condition_since = query.optional_time(2);
       state.fired_at = query.optional_time(3);
       state.last_alert_at = query.optional_time(4);

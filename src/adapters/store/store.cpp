@@ -3,6 +3,12 @@
 
 namespace topupd::adapters {
 
+core::RulePhase rule_phase_from(std::string_view text) {
+  if (text == "firing") return core::RulePhase::firing;
+  if (text == "pending") return core::RulePhase::pending;
+  return core::RulePhase::inactive;
+}
+
 std::string_view to_string(OutboxState state) {
   switch (state) {
     case OutboxState::pending: return "pending";

@@ -44,6 +44,10 @@ struct WebhookEventRecord {
 
 // Where an outbox message stands: waiting (first try or a retry), delivered, or refused
 // by its notifier for good.
+// A rule's phase as every engine stores it (core::to_string); anything unknown reads as
+// inactive.
+core::RulePhase rule_phase_from(std::string_view text);
+
 enum class OutboxState { pending, delivered, rejected };
 std::string_view to_string(OutboxState state);
 OutboxState outbox_state_from(std::string_view text);  // anything unknown reads as rejected: never sent again
