@@ -125,7 +125,8 @@ void append_credits(std::span<const TopUpRecord> journal, std::string_view accou
 
 std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<const TopUpRecord> journal,
                                                   const TimeZone& zone, Timestamp now) {
-  if (!rule.top_up) return std::nullopt;
+  // One rail: nothing to go on to, and no need to read the journal for it.
+  if (!rule.top_up || rail_count(*rule.top_up) < 2) return std::nullopt;
   const auto latest = std::find_if(journal.rbegin(), journal.rend(),
                                    [&](const TopUpRecord& r) { return r.rule == rule.name; });
   if (latest == journal.rend() || latest->state != TopUpState::failed) return std::nullopt;
