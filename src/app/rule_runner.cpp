@@ -161,7 +161,8 @@ void RuleRunner::watch_sources(const core::Rule& rule, const core::Evaluation& e
   const auto alerted = source_short_.find(rule.name);
   // Fires once while the top-up is held back for its sources; ends with a top-up
   // planned or the need gone (the rule no longer firing).
-  const bool need_gone = rule.when.kind != core::Condition::Kind::schedule && evaluation.next.phase != core::RulePhase::firing;
+  const bool need_gone =
+      rule.when.kind != core::Condition::Kind::schedule && evaluation.next.phase != core::RulePhase::firing;
   const bool ends = alerted != source_short_.end() && !short_now && (planned || need_gone);
   if (!(short_now && alerted == source_short_.end()) && !ends) return;
   adapters::Notification n;

@@ -54,7 +54,8 @@ void TopUpExecutor::expire_verifications(core::Timestamp now) {
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
     if (neighbours_.outcome) neighbours_.outcome(v.rule, "not_reflected", reason);
     if (neighbours_.top_up_event) {
-      const auto record = std::find_if(journal_.begin(), journal_.end(), [&](const TopUpRecord& r) { return r.key == v.key; });
+      const auto record =
+          std::find_if(journal_.begin(), journal_.end(), [&](const TopUpRecord& r) { return r.key == v.key; });
       if (record != journal_.end()) neighbours_.top_up_event("top_up.needs_attention", *record, reason);
     }
     const core::Rule* rule = neighbours_.rule(v.rule);

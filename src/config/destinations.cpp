@@ -20,7 +20,8 @@ void Loader::load_destinations(const YAML::Node& root, std::vector<PinnedDestina
     return;
   }
   if (!accounts->IsSequence()) {
-    error("accounts", location_of(accounts->Mark()), "expected a list, e.g. [{provider: xendit, account_id: xendit-cash}]");
+    error("accounts", location_of(accounts->Mark()),
+          "expected a list, e.g. [{provider: xendit, account_id: xendit-cash}]");
     return;
   }
   for (std::size_t i = 0; i < accounts->size(); ++i) {

@@ -200,7 +200,8 @@ void Loader::load_providers(const YAML::Node& node) {
     if (auto settle = duration_at(map, "settle_after")) provider.settle_after = *settle;
     if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) provider.seed = static_cast<std::uint64_t>(*seed);
     if (const YAML::Node* faults_node = map.get("faults")) {
-      Map faults(*this, *faults_node, path + ".faults", {"lose_answers", "fail_before_apply", "decline", "decline_from", "phantom_credits"});
+      Map faults(*this, *faults_node, path + ".faults",
+                 {"lose_answers", "fail_before_apply", "decline", "decline_from", "phantom_credits"});
       if (auto lose = percent_at(faults, "lose_answers", 0, 100)) provider.lose_answers_percent = *lose;
       if (auto fail = percent_at(faults, "fail_before_apply", 0, 100)) provider.fail_before_apply_percent = *fail;
       if (auto decline = percent_at(faults, "decline", 0, 100)) provider.decline_percent = *decline;

@@ -340,7 +340,9 @@ DestinationsLoadResult load_destinations_string(const std::string& text, const s
   const auto nothing = [](const std::string&) { return std::optional<std::string>(); };
   const SecretSources none{nothing, nothing};
   result.diagnostics = parse_and_walk(text, path, none, scratch,
-                                      [&](Loader& loader, const YAML::Node& root) { loader.load_destinations(root, accounts); });
+                                      [&](Loader& loader, const YAML::Node& root) {
+                                        loader.load_destinations(root, accounts);
+                                      });
   if (result.diagnostics.empty()) result.accounts = std::move(accounts);
   return result;
 }

@@ -128,7 +128,9 @@ void Checker::check_rail(const std::string& path, const core::Rail& rail, const 
     }
   }
   currency_matches(path + ".keep_in_source", rail.keep_in_source, account);
-  if (rail.keep_in_source && rail.keep_in_source->is_negative()) problem(path + ".keep_in_source", "must not be negative");
+  if (rail.keep_in_source && rail.keep_in_source->is_negative()) {
+    problem(path + ".keep_in_source", "must not be negative");
+  }
 }
 
 void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_up,

@@ -157,7 +157,8 @@ std::string csv_field(const std::string& value) {
 void print_history(const json::object& history, bool csv) {
   const auto& top_ups = history.at("top_ups").as_array();
   if (csv) {
-    std::printf("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need\n");
+    std::printf(
+        "key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need\n");
     for (const auto& t : top_ups) {
       const auto& o = t.as_object();
       std::string row;

@@ -58,8 +58,9 @@ struct Scenario {
 core::Money idr(std::int64_t major) { return core::Money(major * 100, *core::Currency::find("IDR")); }
 
 // A random config and history: a threshold rule with `for`, `clear`, limits and a
-// top-up (on one rail, or on two whose first reads its source); stale_for on both accounts; a daily sweep; a runway alert — in a zone with
-// or without daylight saving, across a change of it, with gaps in the polls.
+// top-up (on one rail, or on two whose first reads its source); stale_for on both
+// accounts; a daily sweep; a runway alert — in a zone with or without daylight saving,
+// across a change of it, with gaps in the polls.
 Scenario random_scenario(std::mt19937_64& random) {
   auto pick = [&](std::int64_t low, std::int64_t high) {
     return low + static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(high - low + 1));

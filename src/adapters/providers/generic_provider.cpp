@@ -54,7 +54,8 @@ class GenericHttp final : public BalanceOnly {
     if (!reply) co_return reply.error();
     // 409: the gateway has this key already — what became of it is a look-up away.
     if (reply->status == 409) {
-      co_return ProviderError{FailureKind::outcome_unknown, "duplicate", config_.name + " already has this top-up's key"};
+      co_return ProviderError{FailureKind::outcome_unknown, "duplicate",
+                              config_.name + " already has this top-up's key"};
     }
     if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
     auto receipt = read_receipt(t.request, reply->body);
@@ -100,7 +101,9 @@ class GenericHttp final : public BalanceOnly {
     }
     const Value* amount = document.at_pointer(g.amount_pointer);
     if (!currency || !amount) return std::nullopt;
-    if (g.amount_form == "minor" && (amount->is_number() || amount->is_string())) return parse_minor_text(amount->text(), *currency);
+    if (g.amount_form == "minor" && (amount->is_number() || amount->is_string())) {
+      return parse_minor_text(amount->text(), *currency);
+    }
     if (g.amount_form == "major" && amount->is_number()) return parse_major_text(amount->text(), *currency);
     if (g.amount_form == "string" && amount->is_string()) return parse_major_text(amount->text(), *currency);
     return std::nullopt;
@@ -111,7 +114,9 @@ class GenericHttp final : public BalanceOnly {
     const auto& g = config_.generic;
     request.headers = g.headers;
     request.headers.emplace_back("Accept", "application/json");
-    if (!g.basic_username.empty()) request.headers.emplace_back("Authorization", basic_auth(g.basic_username, g.basic_password));
+    if (!g.basic_username.empty()) {
+      request.headers.emplace_back("Authorization", basic_auth(g.basic_username, g.basic_password));
+    }
     if (!g.bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + g.bearer_token);
   }
 
