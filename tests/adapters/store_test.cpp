@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #ifdef TOPUPD_STORE_ON_POSTGRES
+#include <libpq-fe.h>
+
 #include "support/postgres_server.hpp"
 #endif
 
@@ -384,6 +386,22 @@ TEST(PostgresStoreTest, MigratesOnceAndKeepsWhatItHeldAcrossAReopen) {
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].amount, idr(41'000'000));
   EXPECT_EQ(reopened->load_rule_states().at("payout-low"), firing_state());
+}
+
+TEST(PostgresStoreTest, ALostConnectionFailsOneCallAndTheNextConnectsAgain) {
+  const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
+  auto store = open_pg_store(dsn);
+  store->set_setting("paused", "yes");
+  // The server ends the store's session (a failover, a restart, an idle timeout).
+  PGconn* admin = PQconnectdb(dsn.c_str());
+  ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
+  PQclear(PQexec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  PQfinish(admin);
+  EXPECT_THROW(store->setting("paused"), StoreError);
+  EXPECT_EQ(store->setting("paused"), "yes");
+  EXPECT_TRUE(store->plan_top_up(record("k1", at(0), TopUpState::planned), "payout-low", firing_state()));
+  EXPECT_EQ(store->open_top_ups().size(), 1u);
 }
 
 TEST(PostgresStoreTest, AnUnreachableServerIsAStoreErrorThatNamesNoPassword) {

@@ -298,13 +298,18 @@ class PgStore final : public Store {
  private:
   class Transaction {
    public:
-    explicit Transaction(PgStore& store) : store_(store) { store_.run("BEGIN", Params()); }
+    explicit Transaction(PgStore& store) : store_(store) {
+      store_.run("BEGIN", Params());
+      store_.in_transaction_ = true;
+    }
     ~Transaction() {
-      if (!done_) PQclear(PQexec(store_.conn_, "ROLLBACK"));
+      if (!done_ && store_.conn_) PQclear(PQexec(store_.conn_, "ROLLBACK"));
+      store_.in_transaction_ = false;
     }
     void commit() {
       store_.run("COMMIT", Params());
       done_ = true;
+      store_.in_transaction_ = false;
     }
 
    private:
@@ -333,9 +338,13 @@ class PgStore final : public Store {
   }
 
   // Runs `sql` with `params`; throws StoreError when it fails. A connection found lost
-  // is re-established for the next call (never this one: it may have committed).
+  // is re-established for the next call (never this one: it may have committed) — but
+  // never in the middle of a transaction, whose earlier statements died with it.
   Rows run(const std::string& sql, const Params& params) {
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) connect();
+    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
+      if (in_transaction_) throw StoreError("store query failed: the connection to PostgreSQL was lost");
+      connect();
+    }
     const auto values = params.pointers();
     Rows rows(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0));
     const ExecStatusType status = PQresultStatus(rows.get());
@@ -416,6 +425,7 @@ class PgStore final : public Store {
 
   std::string dsn_;
   PGconn* conn_ = nullptr;
+  bool in_transaction_ = false;
 };
 
 }  // namespace
