@@ -252,6 +252,11 @@ std::string format_id_id(const Money& money) {
   return out;
 }
 
+std::string format_decimal(const Money& money) {
+  auto [major, fraction] = split(money);
+  return (money.is_negative() ? "-" : "") + major + (fraction.empty() ? "" : "." + fraction);
+}
+
 std::string format_config(const Money& money) {
   auto [major, fraction] = split(money);
   std::string out(money.currency().code());

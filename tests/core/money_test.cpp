@@ -146,6 +146,19 @@ TEST(MoneyTest, ConfigFormatRoundTrips) {
   EXPECT_EQ(format_config(*parse_money("IDR 10_000_000").value), "IDR 10_000_000");
 }
 
+TEST(MoneyTest, DecimalFormatKeepsEveryMinorDigitAndReadsBack) {
+  EXPECT_EQ(format_decimal(*parse_money("IDR 10_000_000").value), "10000000.00");
+  EXPECT_EQ(format_decimal(*parse_money("USD -3.5").value), "-3.50");
+  EXPECT_EQ(format_decimal(*parse_money("USD -0.01").value), "-0.01");
+  EXPECT_EQ(format_decimal(*parse_money("JPY 500").value), "500");
+  EXPECT_EQ(format_decimal(*parse_money("KWD 0.005").value), "0.005");
+  EXPECT_EQ(format_decimal(Money(INT64_MIN, currency("USD"))), "-92233720368547758.08");
+  for (const char* text : {"IDR 250_000.50", "USD -12.34", "JPY 7", "KWD 1_234.567"}) {
+    const Money money = *parse_money(text).value;
+    EXPECT_EQ(*parse_decimal_amount(format_decimal(money), money.currency()).value, money) << text;
+  }
+}
+
 TEST(MoneyTest, ParsesGatewayDecimalStrings) {
   EXPECT_EQ(parse_decimal_amount("123000.12", currency("IDR")).value->minor(), 12'300'012);
   EXPECT_FALSE(parse_decimal_amount("1.2.3", currency("IDR")).value);

@@ -99,5 +99,8 @@ std::string format_human(const Money& money);
 std::string format_id_id(const Money& money);
 // "IDR 10_000_000" or "USD 12.50": the config syntax; parse_money reads it back.
 std::string format_config(const Money& money);
+// "10000000.00", "-3.50", "500" (JPY): major units with every minor digit, no code and
+// no grouping — the decimal string APIs and machine consumers read.
+std::string format_decimal(const Money& money);
 
 }  // namespace topupd::core

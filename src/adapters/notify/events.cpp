@@ -1,10 +1,6 @@
 // Events for the backend: ids, bodies and Standard Webhooks signatures (events.hpp).
 #include "topupd/adapters/notify/events.hpp"
 
-#include <algorithm>
-
-#include <fmt/format.h>
-
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/json.hpp"
 #include "topupd/adapters/notify/message.hpp"
@@ -15,17 +11,11 @@ using json::Value;
 
 namespace {
 
-// Minor units and the decimal string beside them, so no consumer parses a float.
+// Minor units and the decimal string beside them: exact either way.
 Value amount_json(const core::Money& money) {
-  const auto per = money.currency().minor_per_major();
-  const int exponent = money.currency().exponent();
-  const std::int64_t minor = money.minor();
-  const std::uint64_t magnitude = minor < 0 ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
-  std::string value = (minor < 0 ? "-" : "") + std::to_string(magnitude / static_cast<std::uint64_t>(per));
-  if (exponent > 0) value += fmt::format(".{:0{}}", magnitude % static_cast<std::uint64_t>(per), exponent);
   return Value::object()
-      .set("minor", Value::number(static_cast<long long>(minor)))
-      .set("value", Value::string(value))
+      .set("minor", Value::number(static_cast<long long>(money.minor())))
+      .set("value", Value::string(core::format_decimal(money)))
       .set("currency", Value::string(std::string(money.currency().code())));
 }
 

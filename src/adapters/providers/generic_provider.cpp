@@ -28,14 +28,6 @@ std::string json_part(const std::string& value) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
-// 12345 minor units as "123.45" (IDR, USD), "12345" (JPY): the amount in major units.
-std::string major_text(const Money& money) {
-  const int exponent = money.currency().exponent();
-  const std::int64_t per = money.currency().minor_per_major();
-  if (exponent == 0) return std::to_string(money.minor());
-  return fmt::format("{}.{:0{}}", money.minor() / per, money.minor() % per, exponent);
-}
-
 class GenericHttp final : public BalanceOnly {
  public:
   GenericHttp(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
@@ -125,7 +117,7 @@ class GenericHttp final : public BalanceOnly {
     const std::vector<std::pair<std::string, std::string>> values = {
         {"account", top_up.destination_id},
         {"key", top_up.idempotency_key},
-        {"amount", t.amount_form == "major" ? major_text(top_up.amount) : std::to_string(top_up.amount.minor())},
+        {"amount", t.amount_form == "major" ? core::format_decimal(top_up.amount) : std::to_string(top_up.amount.minor())},
         {"currency", std::string(top_up.amount.currency().code())},
         {"source", top_up.source},
         {"method", std::string(core::to_string(top_up.method))}};
