@@ -131,6 +131,9 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   const std::string& name = account.config.name;
   // Timed finer than the clock's milliseconds: loopback and nearby gateways answer in less.
   const core::MonotonicTime started = clock_.monotonic();
+  // The observation is dated when the balance was asked for, not when the answer came:
+  // a top-up that ended after this instant may be missing from it (core::ended_after).
+  const core::Timestamp asked = clock_.now();
   // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
   const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
   auto call = account.provider->balance(query);
@@ -153,7 +156,7 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
                  latest ? " last_success=" + core::format_rfc3339(latest->at) : "");
     co_return;
   }
-  const core::Observation observation{name, *result, clock_.now()};
+  const core::Observation observation{name, *result, asked};
   const bool runway_sampled = core::record_observation(account.watch, observation);
   if (runway_sampled) runner_.export_runway(name, observation.at);
   metrics_.set_balance(name, observation.balance);

@@ -97,6 +97,8 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
   }
   const TopUpState from = record.state;
   record.state = next;
+  // A balance asked for in this very millisecond may have been asked before this end.
+  if (core::is_terminal(next)) record.balance_shows_from = clock_.now() + core::Duration(1);
   // A credit is dated by the first poll that can include it: a later one when the
   // answer came with the request, this poll's when a look-up found it settled.
   if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());

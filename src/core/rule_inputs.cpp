@@ -61,6 +61,12 @@ bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view acc
                      [&](const TopUpRecord& r) { return r.account == account && !is_terminal(r.state); });
 }
 
+bool ended_after(std::span<const TopUpRecord> journal, std::string_view account, Timestamp asked) {
+  return std::any_of(journal.begin(), journal.end(), [&](const TopUpRecord& r) {
+    return r.account == account && r.balance_shows_from && asked < *r.balance_shows_from;
+  });
+}
+
 CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
                    const TimeZone& zone, Timestamp now) {
   using namespace std::chrono;
@@ -169,6 +175,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
     }
   }
   in.top_up_in_flight = top_up_in_flight(journal, rule.account);
+  if (in.latest) in.balance_predates_last_outcome = ended_after(journal, rule.account, in.latest->at);
   if (!in.top_up_in_flight) in.continues = rail_continuation(rule, journal, zone, now);
   in.usage = usage_now(journal, rule, currency, zone, now);
   return in;

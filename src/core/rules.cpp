@@ -158,6 +158,12 @@ void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, 
     out.top_up_held_back = "a top-up for this account is in flight";
     return;
   }
+  if (in.balance_predates_last_outcome) {
+    // Read before the last top-up ended, the balance may lack its credit: a need seen in
+    // it may be gone already. The next poll decides.
+    out.top_up_held_back = fmt::format("the balance of {} was read before its last top-up ended", rule.account);
+    return;
+  }
   if (!in.latest_is_fresh) {
     // Never on a stale balance: what it would top up to, or whether it is needed at
     // all, is not known.

@@ -98,9 +98,11 @@ class Simulator {
   void settle(Timestamp now) {
     while (!pending_.empty() && pending_.front().settles_at <= now) {
       const std::size_t index = pending_.front().record;
+      const Timestamp settles_at = pending_.front().settles_at;
       pending_.pop_front();
       TopUpRecord& record = journal_[index - forgotten_];
       record.state = TopUpState::succeeded;
+      record.balance_shows_from = settles_at;  // every row from then on includes it
       SimulatedAccount& account = accounts_.at(record.account);
       account.adjustment = account.adjustment.checked_add(record.amount).value_or(account.adjustment);
       account.unseen.push_back(index);

@@ -28,10 +28,23 @@ rules:
     alert: {severity: warning, notify: [ops]}
 )";
 
+// The same account with a rule that tops it up to IDR 150.00 when it falls below IDR 100.00.
+const char* kTopUpConfig = R"(timezone: Asia/Jakarta
+providers:
+  bank: {type: sandbox, accounts: {payout: {balance: IDR 0}}}
+accounts:
+  payout: {provider: bank, currency: IDR, poll: {every: 1h, timeout: 5s, jitter: 0%}}
+rules:
+  - name: payout-low
+    account: payout
+    when: {below: IDR 100}
+    top_up: {method: direct_debit, from_account: "123", amount: {to_target: IDR 150}}
+)";
+
 class PollerTest : public ::testing::Test {
  protected:
-  PollerTest() {
-    auto loaded = config::load_string(kConfig, "poller.yaml", config::SecretSources::from_process());
+  explicit PollerTest(const char* yaml = kConfig) {
+    auto loaded = config::load_string(yaml, "poller.yaml", config::SecretSources::from_process());
     if (!loaded.config) ADD_FAILURE() << loaded.diagnostics.at(0).to_string();
     config_ = std::move(*loaded.config);
     gateway_->balance_value = core::Money(50'00, *core::Currency::find("IDR"));
@@ -131,6 +144,50 @@ TEST_F(PollerTest, AnAccountWithoutARunwayRuleExportsItsRunwayOnceHalfAnHourIsSa
   EXPECT_EQ(poller_.watch("payout")->runway_samples.size(), 21u);
   // 40 minutes later IDR 30.00 is left: an hour at IDR 30.00 an hour.
   EXPECT_EQ(runway_line(), "topupd_runway_seconds{account=\"payout\"} 3600");
+}
+
+class PollerTopUpTest : public PollerTest {
+ protected:
+  PollerTopUpTest() : PollerTest(kTopUpConfig) {}
+};
+
+// A top-up can end between the moment a poll asks for the balance and the moment its
+// rules look at the answer: the gateway credited it after reading the balance, then a
+// look-up found it succeeded. That balance lacks the credit, so a second top-up decided
+// from it would fund a need that is gone. It waits for a poll asked after the end.
+TEST_F(PollerTopUpTest, ABalanceAskedForBeforeATopUpEndedStartsNoOther) {
+  const auto idr = [](std::int64_t minor) { return core::Money(minor, *core::Currency::find("IDR")); };
+  std::vector<std::int64_t> submitted;  // amounts that reached the gateway
+  gateway_->on_submit = [&](const adapters::TopUpRequest& r) { submitted.push_back(r.amount.minor()); };
+  gateway_->outcome = adapters::ProviderTopUpStatus::pending;
+  ASSERT_TRUE(run_until(io_, [&] { return submitted.size() == 1; }));
+  EXPECT_EQ(submitted.front(), 100'00);  // IDR 50.00 up to IDR 150.00
+
+  // The gateway reads the balance, then credits the top-up: the next poll sees IDR
+  // 50.00 and its look-up finds the top-up succeeded.
+  gateway_->ledger.begin()->second.status = adapters::ProviderTopUpStatus::succeeded;
+  clock_.advance(1s);
+  poller_.wake("payout");
+  ASSERT_TRUE(run_until(io_, [&] { return executor_.journal().front().state == core::TopUpState::succeeded; }));
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 2; }));
+  io_.restart();
+  io_.run_for(100ms);
+  EXPECT_EQ(submitted.size(), 1u) << "a second top-up from a balance read before the first one ended";
+
+  // The next poll shows the credit: nothing more is needed.
+  gateway_->balance_value = idr(150'00);
+  clock_.advance(1s);
+  poller_.wake("payout");
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 3; }));
+  io_.restart();
+  io_.run_for(100ms);
+  EXPECT_EQ(submitted.size(), 1u);
+  // Held back, not stopped: a balance that falls again is topped up again.
+  gateway_->balance_value = idr(40'00);
+  clock_.advance(1s);
+  poller_.wake("payout");
+  ASSERT_TRUE(run_until(io_, [&] { return submitted.size() == 2; }));
+  EXPECT_EQ(submitted.back(), 110'00);
 }
 
 }  // namespace

@@ -224,5 +224,37 @@ TEST(RailsTest, GatheredInputsReadEachRailsSourceAndTheContinuation) {
   EXPECT_EQ(in.continues->need, "n1");
 }
 
+// The need the first rail failed for goes on to the second only from a balance asked
+// for after the failure: one asked before it may be older than anything the rail did.
+TEST(RailsTest, ANeedGoesOnOnlyFromABalanceAskedForAfterItsRailEnded) {
+  const Rule rule = two_rail_rule();
+  AccountWatch payout;
+  payout.poll_every = 1min;
+  TopUpRecord failed = record("n1", 0, "", TopUpState::failed, t0);
+  failed.balance_shows_from = t0 + 2s;  // it ended at t0 + 2s - 1ms
+  const std::vector<TopUpRecord> journal{failed};
+  AccountWatch ops, settlement;
+  ops.latest = Observation{"ops-bank", rp(5'000), t0};
+  settlement.latest = Observation{"settlement", rp(5'000), t0};
+  const WatchOf watch_of = [&](const std::string& name) -> const AccountWatch* {
+    return name == "ops-bank" ? &ops : name == "settlement" ? &settlement : nullptr;
+  };
+  std::vector<Credit> credits;
+  for (const auto& [asked, predates] : {std::pair{t0 + 1s, true}, {t0 + 2s - 1ms, true}, {t0 + 2s, false}}) {
+    payout.latest = Observation{"payout", rp(200), asked};
+    const RuleInputs in = gather_rule_inputs(rule, payout, watch_of, journal, idr(), TimeZone::utc(), t0 + 3s, credits);
+    EXPECT_EQ(in.balance_predates_last_outcome, predates) << format_rfc3339(asked);
+    const Evaluation e = evaluate(rule, RuleState{}, in);
+    EXPECT_EQ(e.decisions.empty(), predates);
+    if (predates) {
+      EXPECT_NE(e.top_up_held_back.value_or("").find("read before its last top-up ended"), std::string::npos);
+    }
+  }
+  // Another account's top-up says nothing about this balance.
+  TopUpRecord elsewhere = failed;
+  elsewhere.account = "other";
+  EXPECT_FALSE(ended_after(std::vector<TopUpRecord>{elsewhere}, "payout", t0));
+}
+
 }  // namespace
 }  // namespace topupd::core

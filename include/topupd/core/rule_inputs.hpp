@@ -64,6 +64,10 @@ Duration history_window_for(std::span<const Rule> rules, std::string_view accoun
 // Whether a top-up of `account` is in flight (any journal record not in a terminal state).
 bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account);
 
+// Whether a top-up of `account` ended after a balance asked for at `asked`
+// (`TopUpRecord::balance_shows_from`): that balance may not show its outcome.
+bool ended_after(std::span<const TopUpRecord> journal, std::string_view account, Timestamp asked);
+
 // `rule`'s top-ups in `now`'s calendar day, week and month in `zone`, from the journal,
 // so no cap can drift from what was actually started, restarts included. Amounts in
 // `currency`.

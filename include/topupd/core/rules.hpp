@@ -208,6 +208,9 @@ struct RuleInputs {
   // Per rail (rules.hpp `rail_at`): its source's latest fresh balance, for rails that read one.
   std::array<std::optional<Money>, kMaxRails> source_balances{};
   bool top_up_in_flight = false;               // for this rule's account
+  // A top-up of the account ended after `latest` was asked for: that balance may not
+  // show it, so no new top-up is decided from it.
+  bool balance_predates_last_outcome = false;
   bool schedule_due = false;                   // schedule rules: evaluated at a due time
   std::optional<std::string> suspended;         // the rule stopped itself: why; no top-up until resumed
   std::optional<CapUsage> usage;               // this rule's usage in `now`'s local day, week and month

@@ -50,6 +50,10 @@ struct TopUpRecord {
   std::optional<Timestamp> settled_at;  // dated by the first poll that could show it
   std::uint32_t rail = 0;      // which of the rule's rails (core/rules.hpp) it went on
   std::string need{};          // the key of its need's first rail; empty: it is the first
+  // Once it ended: a balance asked for from this instant on was asked after the end, so
+  // it shows the outcome; one asked earlier may not. Kept in memory only: a record that
+  // ended before this run has none, and every balance of this run was asked after it.
+  std::optional<Timestamp> balance_shows_from{};
 };
 
 inline constexpr TopUpState kAllTopUpStates[] = {
