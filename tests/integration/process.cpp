@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -28,6 +30,11 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  // TOPUPD_TEST_KEEP=1 keeps every test's files (logs, stores) to read after a failure.
+  if (const char* keep = std::getenv("TOPUPD_TEST_KEEP"); keep && *keep && std::string(keep) != "0") {
+    std::fprintf(stderr, "kept %s\n", path_.c_str());
+    return;
+  }
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }
