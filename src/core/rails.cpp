@@ -11,7 +11,7 @@ namespace topupd::core {
 std::size_t rail_count(const TopUpSpec& spec) { return 1 + spec.more_rails.size(); }
 
 Rail rail_at(const TopUpSpec& spec, std::size_t index) {
-  if (index == 0) return {spec.method, spec.via, spec.source, spec.keep_in_source, spec.check_balance_of};
+  if (index == 0) return {spec.method, spec.via, spec.source, spec.keep_in_source, spec.check_balance_of, spec.deposit};
   return spec.more_rails.at(index - 1);
 }
 
@@ -24,6 +24,7 @@ TopUpSpec on_rail(const TopUpSpec& spec, std::size_t index) {
   out.source = rail.source;
   out.keep_in_source = rail.keep_in_source;
   out.check_balance_of = rail.check_balance_of;
+  out.deposit = rail.deposit;
   return out;
 }
 
@@ -37,6 +38,13 @@ const std::string& source_account(const TopUpSpec& spec, std::size_t index) {
 }
 
 std::string describe(const Rail& rail) {
+  if (rail.deposit) {
+    const DepositSpec& d = *rail.deposit;
+    const std::string to = d.to.kind == DepositDestination::Kind::ticket
+                               ? fmt::format("a {} virtual account from {}", d.to.bank, d.to.via)
+                               : fmt::format("{} {}", d.to.bank, d.to.account_no);
+    return fmt::format("deposit to {} paid from {} via {}", to, d.pay_with.from_account, d.pay_with.via);
+  }
   std::string out = fmt::format("{} from {}", to_string(rail.method), rail.source);
   if (!rail.via.empty()) out += " via " + rail.via;
   return out;

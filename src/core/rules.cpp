@@ -10,8 +10,16 @@ std::string_view to_string(TopUpMethod method) {
   switch (method) {
     case TopUpMethod::direct_debit: return "direct_debit";
     case TopUpMethod::sweep: return "sweep";
+    case TopUpMethod::deposit: return "deposit";
   }
   return "unknown";
+}
+
+std::optional<TopUpMethod> top_up_method_from(std::string_view text) {
+  for (TopUpMethod m : {TopUpMethod::direct_debit, TopUpMethod::sweep, TopUpMethod::deposit}) {
+    if (to_string(m) == text) return m;
+  }
+  return std::nullopt;
 }
 
 std::string_view to_string(Condition::Kind kind) {

@@ -15,6 +15,13 @@ TopUpAction send(std::string why) { return {TopUpAction::Kind::send, S::submitte
 
 TopUpAction look_up() { return {TopUpAction::Kind::look_up, S::planned, "", "", "", false}; }
 
+TopUpAction request_ticket() { return {TopUpAction::Kind::request_ticket, S::planned, "", "", "", false}; }
+
+// What starts a planned top-up: its request, or first the ticket a deposit pays.
+TopUpAction start(const TopUpRecord& record, std::string why = "") {
+  return needs_ticket(record) ? request_ticket() : send(std::move(why));
+}
+
 TopUpAction verify() { return {TopUpAction::Kind::start_verification, S::planned, "", "", "", false}; }
 
 // The provider's word on a top-up it holds, as journal actions from `record`'s state.
@@ -52,7 +59,7 @@ std::vector<TopUpAction> step(const TopUpRecord& record, const TopUpEvent& event
   const TopUpState state = record.state;
   switch (event.kind) {
     case Kind::planned:
-      if (state == S::planned) return {send("")};
+      if (state == S::planned) return {start(record)};
       return {};
     case Kind::answered:
       if (state != S::submitted) return {};  // a late answer: a look-up has settled it meanwhile
@@ -71,25 +78,35 @@ std::vector<TopUpAction> step(const TopUpRecord& record, const TopUpEvent& event
       // The provider never received it: the same request under the same key cannot
       // move money twice. A submitted or pending top-up it does not know yet is left
       // to the next look-up (the provider may be slow to index it).
-      if (state == S::unknown || state == S::planned) return {send("sent again under the same key")};
+      if (state == S::unknown || state == S::planned) return {start(record, "sent again under the same key")};
       return {};
     case Kind::look_up_failed:
       return {};  // asked again at the next poll
     case Kind::look_up_due:
       if (!on_the_way(state)) return {};
+      // A deposit without its ticket has nothing to look up: its payment never left.
+      if (state == S::planned && needs_ticket(record)) return {request_ticket()};
       return {look_up()};
     case Kind::restarted:
       if (state == S::submitted) return {journal(S::unknown, "topupd stopped before the outcome was known")};
       return {};
     case Kind::approved:
       if (state != S::awaiting_approval) return {};
-      return {journal(S::planned, event.detail), send("")};
+      return {journal(S::planned, event.detail), start(record)};
     case Kind::rejected:
       if (state != S::awaiting_approval) return {};
       return {journal(S::rejected, event.detail)};
     case Kind::approval_expired:
       if (state != S::awaiting_approval) return {};
       return {journal(S::expired, event.detail)};
+    case Kind::ticket_issued:
+      if (state != S::planned || record.method != TopUpMethod::deposit || needs_ticket(record)) return {};
+      return {send("")};
+    case Kind::ticket_refused:
+      if (state != S::planned || !needs_ticket(record)) return {};
+      return {journal(S::failed, event.detail, "", event.detail)};
+    case Kind::ticket_unanswered:
+      return {};  // asked again at the next poll: an unpaid ticket is harmless
   }
   return {};
 }
@@ -108,6 +125,9 @@ std::string_view to_string(TopUpEvent::Kind kind) {
     case Kind::approved: return "approved";
     case Kind::rejected: return "rejected";
     case Kind::approval_expired: return "approval_expired";
+    case Kind::ticket_issued: return "ticket_issued";
+    case Kind::ticket_refused: return "ticket_refused";
+    case Kind::ticket_unanswered: return "ticket_unanswered";
   }
   return "invalid";
 }
@@ -118,6 +138,7 @@ std::string_view to_string(TopUpAction::Kind kind) {
     case TopUpAction::Kind::send: return "send";
     case TopUpAction::Kind::look_up: return "look_up";
     case TopUpAction::Kind::start_verification: return "start_verification";
+    case TopUpAction::Kind::request_ticket: return "request_ticket";
   }
   return "invalid";
 }

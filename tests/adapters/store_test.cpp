@@ -173,6 +173,28 @@ TEST_P(StoreContractTest, TheRailsOfOneNeedAreLinkedInTheJournal) {
   EXPECT_EQ(all[1].method, core::TopUpMethod::sweep);
 }
 
+TEST_P(StoreContractTest, ADepositKeepsItsTicketOnceIssuedAndAStaticDestinationFromThePlan) {
+  TopUpRecord to_ticket = record("va-1", at(0), TopUpState::planned);
+  to_ticket.method = core::TopUpMethod::deposit;
+  to_ticket.ticket_provider = "xendit";
+  ASSERT_TRUE(store_->plan_top_up(to_ticket, "payout-low", firing_state()));
+  EXPECT_FALSE(store_->open_top_ups().at(0).ticket);  // asked for, not issued
+  to_ticket.ticket = core::DepositTicket{"fva-1", "BNI", "8808999912", "PT Example", at(6 * 3'600'000)};
+  store_->record_transition(to_ticket, TopUpState::planned, at(5), "ticket issued");
+  TopUpRecord to_static = record("static-1", at(10), TopUpState::planned);
+  to_static.method = core::TopUpMethod::deposit;
+  to_static.ticket = core::DepositTicket{"", "014", "1234567890", "PT Flip Topup", std::nullopt};
+  ASSERT_TRUE(store_->plan_top_up(to_static, "payout-low", firing_state()));
+  const auto all = store_->top_ups_created_since(at(0));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].method, core::TopUpMethod::deposit);
+  EXPECT_EQ(all[0].ticket_provider, "xendit");
+  EXPECT_EQ(all[0].ticket, to_ticket.ticket);
+  EXPECT_EQ(all[1].ticket_provider, "");
+  EXPECT_EQ(all[1].ticket, to_static.ticket);
+  EXPECT_EQ(store_->transitions("va-1").back().note, "ticket issued");
+}
+
 TEST_P(StoreContractTest, RuleStatesRoundTripIncludingEmptyFields) {
   store_->save_rule_state("a", firing_state());
   store_->save_rule_state("b", core::RuleState{});
@@ -315,7 +337,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "6");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "7");
   sqlite3_close(db);
 }
 
@@ -329,6 +351,9 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
   ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE webhook_events; DROP TABLE outbox; DROP TABLE silences; "
                          "ALTER TABLE top_ups DROP COLUMN rail; ALTER TABLE top_ups DROP COLUMN need; "
+                         "ALTER TABLE top_ups DROP COLUMN ticket_provider; ALTER TABLE top_ups DROP COLUMN ticket_reference; "
+                         "ALTER TABLE top_ups DROP COLUMN ticket_bank; ALTER TABLE top_ups DROP COLUMN ticket_account_no; "
+                         "ALTER TABLE top_ups DROP COLUMN ticket_name; ALTER TABLE top_ups DROP COLUMN ticket_expires_at; "
                          "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
@@ -339,6 +364,7 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
   EXPECT_EQ(open[0].key, "k1");
   EXPECT_EQ(open[0].rail, 0u);  // a top-up from before rails went on the first, for its own need
   EXPECT_EQ(open[0].need, "");
+  EXPECT_FALSE(open[0].ticket);
   EXPECT_EQ(store->remember_webhook_events({{"stripe", "evt_1", "t", at(0)}}), std::vector<bool>{true});
 }
 
@@ -354,7 +380,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (6)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (7)"), std::string::npos)
         << e.what();
   }
 }

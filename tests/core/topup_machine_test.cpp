@@ -23,7 +23,8 @@ TopUpRecord record_in(TopUpState state) {
 std::vector<TopUpEvent> every_event() {
   std::vector<TopUpEvent> out;
   for (E kind : {E::planned, E::answered, E::refused, E::no_answer, E::found, E::not_found, E::look_up_failed,
-                 E::look_up_due, E::restarted, E::approved, E::rejected, E::approval_expired}) {
+                 E::look_up_due, E::restarted, E::approved, E::rejected, E::approval_expired, E::ticket_issued,
+                 E::ticket_refused, E::ticket_unanswered}) {
     if (kind == E::answered || kind == E::found) {
       for (O outcome : {O::pending, O::succeeded, O::failed}) out.push_back({kind, outcome, "ref-1", "detail"});
     } else {
@@ -101,7 +102,7 @@ TEST(TopUpMachineTest, EveryStateAndEventPairDoesWhatTheTableSays) {
       acting += want.empty() ? 0 : 1;
     }
   }
-  EXPECT_EQ(pairs, 9u * 16u);
+  EXPECT_EQ(pairs, 9u * 19u);
   EXPECT_EQ(acting, expected().size());  // no table row names a pair that does not exist
 }
 
@@ -169,18 +170,22 @@ TEST(TopUpMachineTest, JournalActionsCarryTheProvidersWords) {
   EXPECT_EQ(approved[0].why, "approved with topupctl");
 }
 
+// Steps `record` through `event` and applies the journal's state changes, as the
+// executor would; returns the actions in words.
+std::string step_and_apply(TopUpRecord& record, const TopUpEvent& event) {
+  const auto actions = step(record, event);
+  for (const auto& action : actions) {
+    if (action.kind == TopUpAction::Kind::journal) record.state = action.to;
+    if (action.kind == TopUpAction::Kind::send) record.state = S::submitted;
+  }
+  return describe(actions);
+}
+
 // A timeout, a look-up that finds nothing, a resend under the same key, success: the
 // path that must never pay twice, walked one event at a time.
 TEST(TopUpMachineTest, ATimedOutRequestIsLookedUpThenSentAgainUnderTheSameKey) {
   TopUpRecord record = record_in(S::planned);
-  auto apply = [&](const TopUpEvent& event) {
-    const auto actions = step(record, event);
-    for (const auto& action : actions) {
-      if (action.kind == TopUpAction::Kind::journal) record.state = action.to;
-      if (action.kind == TopUpAction::Kind::send) record.state = S::submitted;
-    }
-    return describe(actions);
-  };
+  auto apply = [&](const TopUpEvent& event) { return step_and_apply(record, event); };
   EXPECT_EQ(apply({E::planned}), "send");
   EXPECT_EQ(apply({E::no_answer, O::pending, "", "timeout"}), "journal:unknown");
   EXPECT_EQ(apply({E::planned}), "");  // nothing but a look-up may follow
@@ -191,6 +196,55 @@ TEST(TopUpMachineTest, ATimedOutRequestIsLookedUpThenSentAgainUnderTheSameKey) {
   EXPECT_EQ(apply({E::not_found}), "send");
   EXPECT_EQ(apply({E::answered, O::succeeded, "ref-1", ""}), "journal:succeeded start_verification");
   EXPECT_EQ(apply({E::look_up_due}), "");
+}
+
+// A deposit to a ticket: its payment can leave only once the ticket is journalled.
+TopUpRecord deposit_in(TopUpState state, bool with_ticket) {
+  TopUpRecord record = record_in(state);
+  record.method = TopUpMethod::deposit;
+  record.ticket_provider = "xendit";
+  if (with_ticket) record.ticket = DepositTicket{"va-1", "BNI", "8808123", "PT Example", std::nullopt};
+  return record;
+}
+
+TEST(TopUpMachineTest, ADepositWithoutItsTicketAsksForItAndNeverSends) {
+  const std::map<std::pair<S, std::string>, std::string> table{
+      {{S::planned, "planned"}, "request_ticket"},
+      {{S::planned, "look_up_due"}, "request_ticket"},
+      {{S::planned, "not_found"}, "request_ticket"},
+      {{S::planned, "ticket_refused"}, "journal:failed"},
+      {{S::awaiting_approval, "approved"}, "journal:planned request_ticket"},
+      {{S::awaiting_approval, "rejected"}, "journal:rejected"},
+      {{S::awaiting_approval, "approval_expired"}, "journal:expired"},
+  };
+  for (S state : {S::awaiting_approval, S::planned}) {
+    for (const auto& event : every_event()) {
+      if (event.kind == E::found) continue;  // nothing was sent: there is nothing to find
+      SCOPED_TRACE(std::string(to_string(state)) + " + " + name_of(event));
+      const auto found = table.find({state, name_of(event)});
+      EXPECT_EQ(describe(step(deposit_in(state, false), event)), found == table.end() ? "" : found->second);
+    }
+  }
+}
+
+// Ticket asked for, its answer lost, asked again, issued and journalled; the payment
+// times out, is looked up, not found, and sent again under the same key: one payment.
+TEST(TopUpMachineTest, ADepositPaysTheJournalledTicketUnderItsOwnKey) {
+  TopUpRecord record = deposit_in(S::planned, false);
+  auto apply = [&](const TopUpEvent& event) { return step_and_apply(record, event); };
+  EXPECT_EQ(apply({E::planned}), "request_ticket");
+  EXPECT_EQ(apply({E::ticket_unanswered, O::pending, "", "timeout"}), "");
+  EXPECT_EQ(apply({E::ticket_issued}), "");  // not journalled: nothing to pay
+  EXPECT_EQ(apply({E::look_up_due}), "request_ticket");
+  record.ticket = DepositTicket{"va-2", "BNI", "8808124", "PT Example", std::nullopt};
+  EXPECT_EQ(apply({E::ticket_issued}), "send");
+  EXPECT_EQ(apply({E::ticket_issued}), "");  // a late repeat pays nothing
+  EXPECT_EQ(apply({E::no_answer, O::pending, "", "timeout"}), "journal:unknown");
+  EXPECT_EQ(apply({E::look_up_due}), "look_up");
+  EXPECT_EQ(apply({E::not_found}), "send");
+  EXPECT_EQ(apply({E::answered, O::succeeded, "ref-1", ""}), "journal:succeeded start_verification");
+  // A direct debit never hears of tickets.
+  EXPECT_EQ(describe(step(record_in(S::planned), {E::ticket_issued})), "");
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "topupd/core/cron.hpp"
+#include "topupd/core/deposit.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/suspension.hpp"
 #include "topupd/core/time.hpp"
@@ -41,8 +42,9 @@ struct Observation {
   Timestamp at;
 };
 
-enum class TopUpMethod { direct_debit, sweep };
+enum class TopUpMethod { direct_debit, sweep, deposit };
 std::string_view to_string(TopUpMethod method);
+std::optional<TopUpMethod> top_up_method_from(std::string_view text);
 
 // One way to fund a need: a method through a provider from a source. A rule may list
 // several, tried in order (`TopUpSpec::more_rails`).
@@ -52,6 +54,7 @@ struct Rail {
   std::string source;                   // sweep: source account; direct debit: bank account number
   std::optional<Money> keep_in_source;  // what a rail that reads its source leaves there
   std::string check_balance_of{};       // direct debit: the watched account the debit takes from
+  std::optional<DepositSpec> deposit{};  // deposit: destination and payment leg (core/deposit.hpp)
 };
 inline constexpr std::size_t kMaxRails = 4;
 
@@ -106,6 +109,9 @@ struct TopUpSpec {
   // Rails after the first, tried in order for the same need: when the one before failed
   // at the gateway, or its source cannot cover the amount (`amount_on_rail`).
   std::vector<Rail> more_rails{};
+  // Deposits (the first rail's): where the money goes and who pays it; `via` and
+  // `source` are then the payment leg's provider and account.
+  std::optional<DepositSpec> deposit{};
 };
 
 // The rails of `spec` in order: the first from its own fields, then `more_rails`.

@@ -54,7 +54,16 @@ struct TopUpRecord {
   // it shows the outcome; one asked earlier may not. Kept in memory only: a record that
   // ended before this run has none, and every balance of this run was asked after it.
   std::optional<Timestamp> balance_shows_from{};
+  // Deposits: the provider that issues its ticket (empty: none is issued), and where
+  // the money goes once known, journalled before the payment leg leaves.
+  std::string ticket_provider{};
+  std::optional<DepositTicket> ticket{};
 };
+
+// A deposit whose destination is not known yet: its ticket must be issued first.
+inline bool needs_ticket(const TopUpRecord& record) {
+  return record.method == TopUpMethod::deposit && !record.ticket;
+}
 
 inline constexpr TopUpState kAllTopUpStates[] = {
     TopUpState::awaiting_approval, TopUpState::planned, TopUpState::submitted, TopUpState::pending,

@@ -15,7 +15,10 @@
 //   * a look-up that fails changes nothing (it is tried again at the next poll);
 //   * a webhook is only a hint: it triggers a look-up, never a transition by itself;
 //   * a restart turns `submitted` into `unknown` (the request may have arrived);
-//   * approval, rejection and expiry apply only to a top-up awaiting approval.
+//   * approval, rejection and expiry apply only to a top-up awaiting approval;
+//   * a deposit to a ticket (core/deposit.hpp) asks for its ticket first, from
+//     `planned`, and again after a lost answer; its payment leaves only once the
+//     executor has journalled the ticket it pays.
 #pragma once
 
 #include <string>
@@ -42,6 +45,9 @@ struct TopUpEvent {
     approved,         // a person approved it: `detail` names who
     rejected,         // a person rejected it: `detail` names who and why
     approval_expired, // nobody decided within the rule's approval_expires: `detail` says how long
+    ticket_issued,    // the deposit's ticket was issued and journalled on the record
+    ticket_refused,   // the gateway refused to issue the ticket (nothing can be paid): `detail`
+    ticket_unanswered,// the ticket request got no answer: `detail`
   };
   Kind kind;
   ProviderOutcome outcome = ProviderOutcome::pending;
@@ -55,6 +61,7 @@ struct TopUpAction {
     send,                // journal `submitted` with `why`, then send the request under the record's key
     look_up,             // ask the provider about the record's key
     start_verification,  // watch the balance for the amount to arrive
+    request_ticket,      // ask the destination's gateway for the deposit's ticket, under the record's key
   };
   Kind kind;
   TopUpState to = TopUpState::planned;  // journal

@@ -84,6 +84,16 @@ CREATE TABLE silences (
   PRIMARY KEY (target, kind)
 );
 )sql",
+    // 2: deposits (SQLite's 7): the provider that issues the ticket, and the ticket (or
+    // static destination) the payment leg pays, once known.
+    R"sql(
+ALTER TABLE top_ups ADD COLUMN ticket_provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE top_ups ADD COLUMN ticket_reference TEXT NOT NULL DEFAULT '';
+ALTER TABLE top_ups ADD COLUMN ticket_bank TEXT NOT NULL DEFAULT '';
+ALTER TABLE top_ups ADD COLUMN ticket_account_no TEXT NOT NULL DEFAULT '';
+ALTER TABLE top_ups ADD COLUMN ticket_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE top_ups ADD COLUMN ticket_expires_at BIGINT;
+)sql",
 };
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -76,17 +76,19 @@ class Rows {
 
 constexpr const char* kRecordColumns =
     "key, rule, account, provider, method, destination_id, source, amount_minor, currency, state, reference, "
-    "last_error, created_at, settled_at, rail, need";
+    "last_error, created_at, settled_at, rail, need, ticket_provider, ticket_reference, ticket_bank, "
+    "ticket_account_no, ticket_name, ticket_expires_at";
 
 TopUpRecord record_of(const Rows& rows, int r) {
   const auto currency = core::Currency::find(rows.text(r, 8));
   const auto state = core::top_up_state_from(rows.text(r, 9));
-  if (!currency || !state) throw StoreError("the journal holds a row this topupd cannot read");
-  return TopUpRecord{rows.text(r, 0),
+  const auto method = core::top_up_method_from(rows.text(r, 4));
+  if (!currency || !state || !method) throw StoreError("the journal holds a row this topupd cannot read");
+  TopUpRecord record{rows.text(r, 0),
                      rows.text(r, 1),
                      rows.text(r, 2),
                      rows.text(r, 3),
-                     rows.text(r, 4) == "sweep" ? core::TopUpMethod::sweep : core::TopUpMethod::direct_debit,
+                     *method,
                      rows.text(r, 5),
                      rows.text(r, 6),
                      core::Money(rows.integer(r, 7), *currency),
@@ -97,6 +99,19 @@ TopUpRecord record_of(const Rows& rows, int r) {
                      rows.optional_time(r, 13),
                      static_cast<std::uint32_t>(rows.integer(r, 14)),
                      rows.text(r, 15)};
+  record.ticket_provider = rows.text(r, 16);
+  if (!rows.text(r, 19).empty()) {
+    record.ticket = core::DepositTicket{rows.text(r, 17), rows.text(r, 18), rows.text(r, 19), rows.text(r, 20),
+                                        rows.optional_time(r, 21)};
+  }
+  return record;
+}
+
+// The ticket columns of `r`, appended to `params`: empty text and no expiry while it has none.
+Params& add_ticket(Params& params, const TopUpRecord& r) {
+  const core::DepositTicket none{};
+  const core::DepositTicket& t = r.ticket ? *r.ticket : none;
+  return params.add(t.reference).add(t.bank).add(t.account_no).add(t.name).add(t.expires_at);
 }
 
 class PgStore final : public Store {
@@ -112,15 +127,16 @@ class PgStore final : public Store {
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
     Transaction transaction(*this);
     const Rows inserted = run(fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $13) ON CONFLICT (key) DO NOTHING",
+                                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $13) "
+                                          "ON CONFLICT (key) DO NOTHING",
                                           kRecordColumns),
-                              Params()
+                              add_ticket(Params()
                                   .add(r.key).add(r.rule).add(r.account).add(r.provider)
                                   .add(std::string(core::to_string(r.method))).add(r.destination_id).add(r.source)
                                   .add(r.amount.minor()).add(std::string(r.amount.currency().code()))
                                   .add(std::string(core::to_string(r.state))).add(r.reference).add(r.last_error)
                                   .add(millis(r.created_at)).add(r.settled_at)
-                                  .add(static_cast<std::int64_t>(r.rail)).add(r.need));
+                                  .add(static_cast<std::int64_t>(r.rail)).add(r.need).add(r.ticket_provider), r));
     if (inserted.affected() != 1) return false;  // rolled back: nothing changed
     append_transition(r.key, std::nullopt, r.state, r.created_at, "journalled before any request");
     write_rule_state(rule, state);
@@ -131,9 +147,10 @@ class PgStore final : public Store {
   void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
     Transaction transaction(*this);
     const Rows updated = run("UPDATE top_ups SET state = $2, reference = $3, last_error = $4, settled_at = $5, "
-                             "updated_at = $6 WHERE key = $1",
-                             Params().add(r.key).add(std::string(core::to_string(r.state))).add(r.reference)
-                                 .add(r.last_error).add(r.settled_at).add(millis(at)));
+                             "updated_at = $6, ticket_reference = $7, ticket_bank = $8, ticket_account_no = $9, "
+                             "ticket_name = $10, ticket_expires_at = $11 WHERE key = $1",
+                             add_ticket(Params().add(r.key).add(std::string(core::to_string(r.state))).add(r.reference)
+                                 .add(r.last_error).add(r.settled_at).add(millis(at)), r));
     if (updated.affected() != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));
     append_transition(r.key, from, r.state, at, note);
     transaction.commit();

@@ -1,0 +1,64 @@
+// Deposits: a top-up as a destination (where the money must arrive), a payment leg
+// (who pays it) and a confirmation.
+//
+// The destination is the gateway's fixed top-up account (`static`: bank, account
+// number, holder) or a deposit ticket created per top-up (`ticket`: a closed-amount,
+// single-use virtual account with an expiry, issued by the account's gateway under the
+// top-up's key). The payment leg is the company's bank paying it through SNAP
+// (`snap_transfer`: intrabank when the destination is at the paying bank, interbank
+// otherwise, after the beneficiary's name is checked). The leg that moves money is the
+// payment: it is keyed by the top-up's key and sent at most once per journalled
+// destination. A ticket's creation may be repeated after a lost answer (the gateway
+// cannot look one up by key); a ticket nobody journalled is never paid, and expires.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "topupd/core/time.hpp"
+
+namespace topupd::core {
+
+struct DepositDestination {
+  enum class Kind { static_account, ticket };
+  Kind kind = Kind::static_account;
+  std::string via;         // ticket: the provider that issues it
+  std::string bank;        // static: the bank's code; ticket: the bank of the virtual account (e.g. BNI)
+  std::string account_no;  // static: the account number
+  std::string name;        // static: the holder's name; ticket: the name the account shows
+  Duration expires_after{std::chrono::hours(6)};  // ticket
+};
+
+struct DepositPayment {
+  enum class Kind { snap_transfer };
+  Kind kind = Kind::snap_transfer;
+  std::string via;           // the paying bank's provider
+  std::string from_account;  // the account it pays from
+};
+
+struct DepositSpec {
+  DepositDestination to;
+  DepositPayment pay_with;
+};
+
+// Bank Indonesia's 3-digit code of a bank named as gateways name them ("BNI" → "009");
+// a code is returned as it is.
+std::string bi_bank_code(const std::string& bank);
+
+// The most an interbank (BI-FAST) transfer may move in one transaction: IDR 250,000,000.
+inline constexpr std::int64_t kBiFastLimitMinor = 250'000'000'00;
+
+// Where a deposit's money goes, once known: the static account, or the ticket the
+// gateway issued (journalled before anything pays it).
+struct DepositTicket {
+  std::string reference;   // the gateway's id of the ticket; empty for a static destination
+  std::string bank;        // the code the paying bank sends to
+  std::string account_no;  // the account or virtual account number
+  std::string name;        // the holder's name the beneficiary check must find
+  std::optional<Timestamp> expires_at{};
+
+  friend bool operator==(const DepositTicket&, const DepositTicket&) = default;
+};
+
+}  // namespace topupd::core
