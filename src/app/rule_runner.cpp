@@ -57,6 +57,14 @@ TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::Ac
   if (spec.method == core::TopUpMethod::sweep) {
     if (const config::AccountConfig* source = config_->find_account(spec.source)) route.source = source->id;
   }
+  if (spec.method == core::TopUpMethod::deposit && spec.deposit) {
+    const core::DepositDestination& to = spec.deposit->to;
+    if (to.kind == core::DepositDestination::Kind::ticket) {
+      route.ticket_provider = to.via.empty() ? account.provider : to.via;
+    } else {
+      route.destination = core::DepositTicket{"", to.bank, to.account_no, to.name, std::nullopt};
+    }
+  }
   return route;
 }
 

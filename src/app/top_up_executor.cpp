@@ -186,6 +186,8 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
                      route.destination_id, route.source, *decision.amount,
                      decision.needs_approval ? TopUpState::awaiting_approval : TopUpState::planned, "",
                      "", clock_.now(), std::nullopt, decision.rail, decision.need};
+  record.ticket_provider = route.ticket_provider;
+  record.ticket = route.destination;
   adapters::crash_point("plan.before_write");
   try {
     if (!store_.plan_top_up(record, decision.rule, rule_state)) {
@@ -264,6 +266,8 @@ asio::awaitable<void> TopUpExecutor::perform(std::size_t index, std::vector<core
       co_await send(index, action.why);
     } else if (action.kind == core::TopUpAction::Kind::look_up) {
       co_await look_up(index);
+    } else if (action.kind == core::TopUpAction::Kind::request_ticket) {
+      co_await request_ticket(index);
     }
   }
 }
@@ -296,7 +300,7 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   adapters::crash_point("send.before_request");
   // The journal may have grown and a reload replaced the providers while flushing.
   const TopUpRecord& sent = at(index);
-  const adapters::TopUpRequest request{sent.key, sent.method, sent.destination_id, sent.source, sent.amount};
+  const adapters::TopUpRequest request = request_of(sent);
   provider = providers_.find(sent.provider);
   if (provider == providers_.end()) {
     sending_.erase(sent.key);
@@ -317,6 +321,9 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
     event = {Kind::answered, outcome_of(result->status), result->reference, result->failure};
   } else if (result.error().kind == FailureKind::not_retryable) {
     failure_codes_[request.idempotency_key] = core::failure_code(result.error().reason);
+    if (result.error().reason == "beneficiary_name_mismatch") {
+      alert_deposit(at(index), "DepositBeneficiaryMismatch", result.error().message);
+    }
     event = {Kind::refused, core::ProviderOutcome::pending, "", result.error().message};
   } else {
     // Retryable or unknown: the provider may hold it. The machine has it looked up
@@ -327,6 +334,10 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   auto actions = core::step(at(index), event);
   co_await perform(index, std::move(actions));
   adapters::crash_point("send.after_journal");
+}
+
+adapters::TopUpRequest TopUpExecutor::request_of(const TopUpRecord& r) const {
+  return {r.key, r.method, r.destination_id, r.source, r.amount, r.ticket};
 }
 
 asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
@@ -351,8 +362,7 @@ asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
   if (provider == providers_.end() || !watch) co_return;
   const core::Duration timeout = watch->poll_timeout;
   const std::string key = at(index).key;
-  const adapters::TopUpRequest original{key, at(index).method, at(index).destination_id,
-                                        at(index).source, at(index).amount};
+  const adapters::TopUpRequest original = request_of(at(index));
   const std::string reference = at(index).reference;
   adapters::crash_point("reconcile.before_look_up");
   auto call = provider->second->look_up(original, reference);

@@ -74,6 +74,10 @@ struct TopUpRoute {
   std::string provider;        // the provider that executes it
   std::string destination_id;  // the account's id at that provider
   std::string source;          // sweep: the source account's id; direct debit: the bank account
+  // Deposits: the provider that issues the ticket (empty: none), or the static
+  // destination, known at once.
+  std::string ticket_provider{};
+  std::optional<core::DepositTicket> destination{};
 };
 
 class TopUpExecutor {
@@ -159,6 +163,13 @@ class TopUpExecutor {
   // Journals `submitted` with `why` and sends the request under the record's key.
   asio::awaitable<void> send(std::size_t index, std::string why);
   asio::awaitable<void> look_up(std::size_t index);
+  // Asks the ticket provider for a deposit's ticket and journals it (top_up_tickets.cpp).
+  asio::awaitable<void> request_ticket(std::size_t index);
+  // A critical alert about one deposit through its rule's notifiers, and the
+  // top_up.needs_attention event: a beneficiary that is not who it should be.
+  void alert_deposit(const core::TopUpRecord& record, const std::string& alert, const std::string& reason);
+  // What the provider is asked for the record: its key, amount and destination.
+  adapters::TopUpRequest request_of(const core::TopUpRecord& record) const;
   void expire_approvals(const std::string& account, core::Timestamp now);
   void transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);

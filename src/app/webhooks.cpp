@@ -19,7 +19,8 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
   const core::TopUpRecord* record = nullptr;
   const auto gateway = generation_.providers.find(provider);
   for (const auto& r : executor_->journal()) {
-    if (r.provider != provider) continue;
+    // A deposit's ticket is the ticket provider's: its callback names the top-up too.
+    if (r.provider != provider && r.ticket_provider != provider) continue;
     if ((!event.key.empty() && r.key == event.key) || (!event.reference.empty() && r.reference == event.reference) ||
         (!event.partner_reference.empty() && gateway != generation_.providers.end() &&
          gateway->second->partner_reference_names(event.partner_reference, r.key))) {

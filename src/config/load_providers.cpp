@@ -19,7 +19,7 @@ std::vector<std::string> provider_keys(const std::string& type) {
   if (type == "stripe" || type == "xendit" || type == "midtrans_iris" || type == "flip") add({"api_key"});
   if (type == "snap") {
     add({"client_id", "client_secret", "private_key", "partner_id", "channel_id", "path_prefix", "balance_field",
-         "signature_encoding", "utc_offset", "debit_source"});
+         "signature_encoding", "utc_offset", "debit_source", "bank_code"});
   }
   if (type == "generic_http") add({"method", "url", "headers", "auth", "amount", "top_up"});
   return keys;
@@ -190,6 +190,7 @@ void Loader::load_providers(const YAML::Node& node) {
         if (auto v = string_at(map, "signature_encoding")) snap.signature_encoding = *v;
         if (auto v = string_at(map, "utc_offset")) snap.utc_offset = *v;
         if (auto v = string_at(map, "debit_source")) snap.debit_source = *v;
+        if (auto v = string_at(map, "bank_code")) snap.bank_code = *v;
         if (snap.partner_id.empty()) snap.partner_id = snap.client_id;
       }
       if (provider.type == ProviderType::generic_http) load_generic(map, provider);
@@ -250,10 +251,10 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
   }
   static const std::map<std::string, std::vector<std::string>> kSettings = {
       {"stripe", {"secret_key", "webhook_secret"}},
-      {"xendit", {"secret_key", "callback_token"}},
-      {"snap", {"client_id", "client_secret", "client_public_key", "private_key", "path_prefix", "partner_id"}},
-      {"midtrans_iris", {"api_key", "merchant_key"}},
-      {"flip", {"secret_key", "validation_token"}},
+      {"xendit", {"secret_key", "callback_token", "merchant_code", "deposit_bank", "deposit_account_no", "deposit_name"}},
+      {"snap", {"client_id", "client_secret", "client_public_key", "private_key", "path_prefix", "partner_id", "bank_code"}},
+      {"midtrans_iris", {"api_key", "merchant_key", "deposit_bank", "deposit_account_no", "deposit_name"}},
+      {"flip", {"secret_key", "validation_token", "deposit_bank", "deposit_account_no", "deposit_name"}},
       {"generic", {"token"}},
   };
   Map gateways(*this, *gateways_node, "gateways", {"stripe", "xendit", "snap", "midtrans_iris", "flip", "generic"});

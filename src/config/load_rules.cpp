@@ -239,14 +239,33 @@ std::optional<core::Rail> Loader::load_rail(const Map& map, const std::string& p
   if (auto text = string_at(map, "method")) {
     if (*text == "direct_debit") method = core::TopUpMethod::direct_debit;
     else if (*text == "sweep") method = core::TopUpMethod::sweep;
+    else if (*text == "deposit") method = core::TopUpMethod::deposit;
     else {
       complete = false;
       error(path + ".method", config_.locations.find(path + ".method"),
-            fmt::format("unknown method '{}'; expected direct_debit or sweep", *text));
+            fmt::format("unknown method '{}'; expected direct_debit, sweep or deposit", *text));
     }
   } else {
     complete = false;
-    if (!map.has("method")) map.missing("method", "direct_debit or sweep");
+    if (!map.has("method")) map.missing("method", "direct_debit, sweep or deposit");
+  }
+  if (method == core::TopUpMethod::deposit) {
+    for (const char* key : {"via", "from", "from_account", "keep_in_source", "check_balance_of"}) {
+      if (map.has(key)) {
+        error(path + "." + key, config_.locations.find(path + "." + key),
+              fmt::format("a deposit names its payment in 'pay_with' and its destination in 'to'; remove {}", key));
+      }
+    }
+    auto deposit = load_deposit(map, path);
+    if (!deposit || !complete) return std::nullopt;
+    core::Rail rail{method, deposit->pay_with.via, deposit->pay_with.from_account, std::nullopt};
+    rail.deposit = std::move(deposit);
+    return rail;
+  }
+  for (const char* key : {"to", "pay_with"}) {
+    if (map.has(key)) {
+      error(path + "." + key, config_.locations.find(path + "." + key), fmt::format("'{}' is for deposits", key));
+    }
   }
   core::Rail rail{method, string_at(map, "via").value_or(""), "", money_at(map, "keep_in_source", currency)};
   rail.check_balance_of = string_at(map, "check_balance_of").value_or("");
@@ -283,13 +302,14 @@ std::optional<core::Rail> Loader::load_rail(const Map& map, const std::string& p
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
                                                    std::optional<Currency> currency) {
   Map map(*this, node, path,
-          {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "rails", "amount", "limits",
-           "verify", "stuck_after", "suspend_after"});
+          {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "to", "pay_with", "rails",
+           "amount", "limits", "verify", "stuck_after", "suspend_after"});
   if (!map.valid()) return std::nullopt;
   bool complete = true;
   std::vector<core::Rail> rails;
   if (const YAML::Node* rails_node = map.get("rails")) {
-    for (const char* key : {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of"}) {
+    for (const char* key : {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "to",
+                            "pay_with"}) {
       if (map.has(key)) {
         error(path + "." + key, config_.locations.find(path + "." + key),
               fmt::format("with 'rails', each rail says its own {}; remove it here", key));
@@ -304,7 +324,8 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
         const std::string rail_path = fmt::format("{}.rails[{}]", path, i);
         config_.locations.record(rail_path, location_of((*rails_node)[i].Mark()));
         Map rail_map(*this, (*rails_node)[i], rail_path,
-                     {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of"});
+                     {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "to",
+                      "pay_with"});
         std::optional<core::Rail> rail;
         if (rail_map.valid()) rail = load_rail(rail_map, rail_path, currency);
         if (rail) rails.push_back(std::move(*rail));
@@ -385,6 +406,7 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   core::TopUpSpec spec{first.method, first.via,   first.source, *amount_spec, first.keep_in_source,
                        limits,       verify,      stuck_after,  suspend_after};
   spec.check_balance_of = first.check_balance_of;
+  spec.deposit = first.deposit;
   spec.more_rails.assign(rails.begin() + 1, rails.end());
   return spec;
 }

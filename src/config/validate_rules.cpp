@@ -83,6 +83,78 @@ void Checker::check_alert(const std::string& path, const core::AlertSpec& alert)
   }
 }
 
+// A deposit: the ticket comes from the gateway that holds the account, SNAP pays it in
+// rupiah, Xendit takes whole rupiah, and an interbank transfer stays within BI-FAST's
+// per-transaction limit.
+void Checker::check_deposit(const std::string& path, const core::Rail& rail, const core::TopUpSpec& top_up,
+                            const AccountConfig& account) {
+  const core::DepositSpec& deposit = *rail.deposit;
+  if (account.currency.code() != "IDR") {
+    problem(path + ".method", fmt::format("a deposit pays rupiah through SNAP; account '{}' is in {}", account.name,
+                                          account.currency.code()));
+  }
+  const std::string pay_path = path + ".pay_with.snap_transfer.via";
+  const ProviderConfig* bank = config_.find_provider(deposit.pay_with.via);
+  if (!bank) {
+    problem(pay_path, fmt::format("unknown provider '{}'{}", deposit.pay_with.via, known_providers()));
+  } else if (bank->type != ProviderType::snap) {
+    problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider", bank->name,
+                                  bank->type ? to_string(*bank->type) : "?"));
+  }
+  const core::DepositDestination& to = deposit.to;
+  std::string destination_bank = to.bank;
+  if (to.kind == core::DepositDestination::Kind::ticket) {
+    const std::string via = to.via.empty() ? account.provider : to.via;
+    const ProviderConfig* issuer = config_.find_provider(via);
+    const std::string via_path = path + ".to.xendit_va.via";
+    if (!issuer) {
+      problem(via_path, fmt::format("unknown provider '{}'{}", via, known_providers()));
+    } else if (issuer->type != ProviderType::xendit) {
+      problem(via_path, fmt::format("provider '{}' is {}; xendit_va tickets are issued by a xendit provider",
+                                    issuer->name, issuer->type ? to_string(*issuer->type) : "?"));
+    } else if (issuer->name != account.provider) {
+      problem(via_path, fmt::format("provider '{}' does not hold account '{}' (it is at '{}'): the ticket must "
+                                    "credit the account it funds", issuer->name, account.name, account.provider));
+    }
+    // Xendit takes whole rupiah: every amount that shapes the ticket's must be whole.
+    const auto whole = [&](const std::string& field, const std::optional<Money>& money) {
+      if (money && money->minor() % money->currency().minor_per_major() != 0) {
+        problem(field, fmt::format("{} is not whole rupiah; Xendit's virtual accounts take whole rupiah",
+                                   core::format_human(*money)));
+      }
+    };
+    const std::string amount_path = path.substr(0, path.find(".top_up") + 7) + ".amount";
+    if (top_up.amount.kind != core::AmountSpec::Kind::percent_of_source) {
+      whole(amount_path + (top_up.amount.kind == core::AmountSpec::Kind::fixed ? ".fixed" : ".to_target"),
+            top_up.amount.value);
+    }
+    whole(amount_path + ".min", top_up.amount.min);
+    whole(amount_path + ".max", top_up.amount.max);
+    whole(amount_path + ".round_up_to", top_up.amount.round_up_to);
+  } else if (to.account_no.empty() || to.account_no.find_first_not_of("0123456789") != std::string::npos) {
+    problem(path + ".to.static.account_no", "must be the account's digits");
+  }
+  if (to.name.empty()) {
+    problem(path + ".to", "the destination needs the holder's name the bank must find before paying");
+  }
+  // Interbank (BI-FAST): at most IDR 250,000,000 in one transfer.
+  const bool interbank = bank && bank->type == ProviderType::snap &&
+                         core::bi_bank_code(destination_bank) != bank->snap.bank_code;
+  if (interbank && account.currency.code() == "IDR") {
+    std::optional<Money> most;
+    if (top_up.amount.kind != core::AmountSpec::Kind::percent_of_source) most = top_up.amount.value;
+    if (top_up.amount.max && (!most || *top_up.amount.max < *most)) most = top_up.amount.max;
+    if (!most || most->minor() > core::kBiFastLimitMinor) {
+      problem(path.substr(0, path.find(".top_up") + 7) + ".amount",
+              fmt::format("an interbank (BI-FAST) transfer to {} moves at most IDR 250,000,000; set amount.max to at "
+                          "most that{}", destination_bank,
+                          bank->snap.bank_code.empty() ? " (or give provider '" + bank->name +
+                                                             "' its bank_code if the account is at the same bank)"
+                                                       : ""));
+    }
+  }
+}
+
 void Checker::check_rail(const std::string& path, const core::Rail& rail, const AccountConfig& account) {
   std::string via = rail.via.empty() ? account.provider : rail.via;
   const ProviderConfig* provider = config_.find_provider(via);
@@ -140,7 +212,13 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
   bool every_rail_reads_source = true;
   for (std::size_t i = 0; i < core::rail_count(top_up); ++i) {
     const core::Rail rail = core::rail_at(top_up, i);
-    check_rail(listed ? fmt::format("{}.rails[{}]", base, i) : base, rail, account);
+    const std::string rail_path = listed ? fmt::format("{}.rails[{}]", base, i) : base;
+    if (rail.deposit) {
+      check_deposit(rail_path, rail, top_up, account);
+      every_rail_reads_source = false;  // a deposit reads no source balance
+      continue;
+    }
+    check_rail(rail_path, rail, account);
     every_rail_reads_source = every_rail_reads_source && !core::source_account(rail).empty();
   }
   const auto& amount = top_up.amount;

@@ -223,7 +223,7 @@ TEST_P(Contract, AHangingGatewayTimesOutAsRetryable) {
 // The six providers against the sandbox's accounts (configured without drain).
 const std::vector<Case> kCases = {
     {"stripe", "acct_payouts", "USD 1_234.56", "acct_missing"},
-    {"xendit", "master", "IDR 50_000_000.25", "sub_missing"},
+    {"xendit", "master", "IDR 50_000_000", "sub_missing"},  // holds .25; Xendit answers whole rupiah
     {"snap", "1234567890", "IDR 5_000_000", "000"},
     {"midtrans_iris", "aggregator", "IDR 80_000_000.50", "ba_missing"},
     {"flip", "main", "IDR 30_000_000", ""},  // one balance per key: no unknown account
@@ -335,6 +335,61 @@ TEST_F(Gateways, SnapDirectDebitIsSentOnceAndQueriedByStatus) {
   auto balance_after = balance(*snap, "1234567890", "IDR");
   ASSERT_TRUE(balance_after);
   EXPECT_EQ(balance_after->minor(), money("IDR 5_250_000").minor());
+}
+
+TEST_F(Gateways, XenditIssuesAClosedSingleUseTicketAndRefusesAFractionOfARupiah) {
+  auto xendit = make(provider_config("xendit", sandbox_->url()));
+  const core::Timestamp expires = std::chrono::floor<std::chrono::seconds>(adapters::SystemClock().now()) + std::chrono::hours(6);
+  const adapters::TicketRequest request{"contract-ticket-1", "master", "BNI", "PT Example", money("IDR 1_500_000"), expires};
+  auto ticket = run(io_, xendit->issue_ticket(request));
+  ASSERT_TRUE(ticket) << ticket.error().message;
+  EXPECT_EQ(ticket->reference.rfind("fva_", 0), 0u);
+  EXPECT_EQ(ticket->bank, "BNI");
+  EXPECT_EQ(ticket->account_no.rfind("8808", 0), 0u);
+  EXPECT_EQ(ticket->name, "PT Example");
+  EXPECT_EQ(ticket->expires_at, expires);
+  auto fraction = request;
+  fraction.amount = money("IDR 1_500_000.50");
+  auto refused = run(io_, xendit->issue_ticket(fraction));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, FailureKind::not_retryable);
+  EXPECT_EQ(refused.error().reason, "invalid_amount");
+}
+
+TEST_F(Gateways, SnapPaysATicketInterbankOnceUnderOneKeyAfterCheckingItsName) {
+  auto xendit = make(provider_config("xendit", sandbox_->url()));
+  const adapters::TicketRequest asked{"contract-deposit-1", "master", "BNI", "PT Example", money("IDR 2_000_000"),
+                                      adapters::SystemClock().now() + std::chrono::hours(1)};
+  auto ticket = run(io_, xendit->issue_ticket(asked));
+  ASSERT_TRUE(ticket) << ticket.error().message;
+  auto snap = make(provider_config("snap", sandbox_->url()));
+  TopUpRequest request{"contract-deposit-1", core::TopUpMethod::deposit, "master", "9876543210", money("IDR 2_000_000")};
+  request.pay_to = *ticket;
+  auto renamed = request;
+  renamed.pay_to->name = "PT Somebody Else";
+  auto refused = run(io_, snap->submit(renamed));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().reason, "beneficiary_name_mismatch");
+  const std::string key = "snap:" + adapters::snap_partner_reference(request.idempotency_key);
+  const auto before = ledger_keys(sandbox_->ledger());
+  EXPECT_EQ(std::count(before.begin(), before.end(), key), 0) << "a renamed beneficiary was paid";
+  auto first = run(io_, snap->submit(request));
+  ASSERT_TRUE(first) << first.error().message;
+  auto again = run(io_, snap->submit(request));  // 409xx01: the status inquiry answers
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->reference, first->reference);
+  const auto keys_in_ledger = ledger_keys(sandbox_->ledger());
+  EXPECT_EQ(std::count(keys_in_ledger.begin(), keys_in_ledger.end(), key), 1);
+  ASSERT_TRUE(eventually([&] {
+    auto status = run(io_, snap->look_up(request, ""));
+    return status && *status && (*status)->status == adapters::ProviderTopUpStatus::succeeded;
+  }, std::chrono::seconds(5)));
+  // The ticket is single-use: a second payment to it is refused by the bank.
+  TopUpRequest second = request;
+  second.idempotency_key = "contract-deposit-2";
+  auto inactive = run(io_, snap->submit(second));
+  ASSERT_FALSE(inactive);
+  EXPECT_EQ(inactive.error().kind, FailureKind::not_retryable);
 }
 
 TEST_F(Gateways, SnapTimeoutOnADebitIsUnknownAndTheStatusIsQueried) {

@@ -107,6 +107,7 @@ struct SnapConfig {
   std::string signature_encoding = "base64";       // or "hex"
   std::string utc_offset = "+07:00";              // X-TIMESTAMP offset
   std::string debit_source;      // bankCardToken to debit when a rule names none
+  std::string bank_code;         // Bank Indonesia's code of this bank ("014"): deposits to it go intrabank
   bool operator==(const SnapConfig&) const = default;
 };
 

@@ -131,6 +131,45 @@ class Xendit final : public KeyedBalance {
   Xendit(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
       : KeyedBalance(c, "https://api.xendit.co", std::move(e), clock, r, false) {}
 
+  // A closed, single-use fixed virtual account for the exact amount, expiring: the
+  // ticket a deposit pays. Xendit cannot look one up by external_id, so a lost answer
+  // leaves at most an unpaid ticket that expires; the payment leg pays the journalled one.
+  asio::awaitable<ProviderResult<core::DepositTicket>> issue_ticket(const TicketRequest& ticket) override {
+    const std::int64_t per = ticket.amount.currency().minor_per_major();
+    if (ticket.amount.minor() % per != 0) {
+      co_return ProviderError{FailureKind::not_retryable, "invalid_amount",
+                              fmt::format("{} takes whole {} amounts, not {}", config_.name,
+                                          ticket.amount.currency().code(), core::format_human(ticket.amount))};
+    }
+    net::Request request = keyed_get("/callback_virtual_accounts");
+    request.method = "POST";
+    request.idempotent = false;  // each request may issue another account
+    request.headers.emplace_back("Content-Type", "application/json");
+    if (!ticket.account_id.empty() && ticket.account_id != "master") {
+      request.headers.emplace_back("for-user-id", ticket.account_id);
+    }
+    request.body = Value::object()
+                       .set("external_id", Value::string(ticket.idempotency_key))
+                       .set("bank_code", Value::string(ticket.bank))
+                       .set("name", Value::string(ticket.name))
+                       .set("is_closed", Value::boolean(true))
+                       .set("expected_amount", Value::number(std::to_string(ticket.amount.minor() / per)))
+                       .set("is_single_use", Value::boolean(true))
+                       .set("expiration_date", Value::string(core::format_rfc3339(ticket.expires_at)))
+                       .serialize();
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
+    auto document = json::parse(reply->body);
+    const auto id = document ? document->string_at("id") : std::nullopt;
+    const auto number = document ? document->string_at("account_number") : std::nullopt;
+    if (!id || !number || number->empty()) co_return malformed("no id and account_number in the virtual account", true);
+    core::DepositTicket out{*id, document->string_at("bank_code").value_or(ticket.bank), *number,
+                            document->string_at("name").value_or(ticket.name), ticket.expires_at};
+    if (auto expiry = core::parse_rfc3339(document->string_at("expiration_date").value_or(""))) out.expires_at = *expiry;
+    co_return out;
+  }
+
  protected:
   net::Request balance_request(const BalanceQuery& query) const override {
     net::Request request = keyed_get(fmt::format("/balance?account_type={}&currency={}",

@@ -66,9 +66,11 @@ void SandboxProvider::settle(core::Timestamp now) {
   std::erase_if(unsettled_, [&](std::size_t index) {
     auto& entry = ledger_[index];
     if (entry.settles_at > now) return false;
-    // A declined movement credits nothing; a declined sweep gives the source its money back.
+    // A declined movement credits nothing; a declined sweep or deposit gives the source
+    // its money back. A deposit credits nothing here: its destination is at another gateway.
     auto it = accounts_.find(entry.declined ? entry.source : entry.account);
-    if (it != accounts_.end() && !entry.phantom && (!entry.declined || entry.kind == core::TopUpMethod::sweep)) {
+    const bool took_from_source = entry.kind == core::TopUpMethod::sweep || entry.kind == core::TopUpMethod::deposit;
+    if (it != accounts_.end() && !entry.phantom && (!entry.declined || took_from_source)) {
       drift_to(it->second, now);
       if (auto credited = it->second.balance.checked_add(entry.amount)) it->second.balance = *credited;
     }
@@ -171,18 +173,21 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
     }
     return receipt_of(first);  // a replay: the first outcome, no new movement
   }
-  auto destination = accounts_.find(request.destination_id);
+  // A deposit leaves for an account at another gateway (`destination_id` names it):
+  // only its source is here.
+  const bool outbound = request.method == core::TopUpMethod::deposit;
+  auto destination = accounts_.find(outbound ? request.source : request.destination_id);
   if (destination == accounts_.end()) {
     return ProviderError{FailureKind::not_retryable, "unknown_account",
-                         fmt::format("sandbox {} has no account {}", name_, request.destination_id)};
+                         fmt::format("sandbox {} has no account {}", name_, outbound ? request.source : request.destination_id)};
   }
   if (!request.amount.is_positive() || !(request.amount.currency() == destination->second.balance.currency())) {
     return ProviderError{FailureKind::not_retryable, "invalid_amount",
                          "amount must be positive and in the account's currency"};
   }
-  if (request.method == core::TopUpMethod::sweep) {
+  if (request.method == core::TopUpMethod::sweep || outbound) {
     auto source = accounts_.find(request.source);
-    if (source == accounts_.end() || source->first == destination->first) {
+    if (source == accounts_.end() || (!outbound && source->first == destination->first)) {
       return ProviderError{FailureKind::not_retryable, "unknown_account",
                            fmt::format("sandbox {} cannot sweep from {}", name_, request.source)};
     }

@@ -35,7 +35,7 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   std::string type;
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) type = "stripe";
-  else if (p == "/balance") type = "xendit";
+  else if (p == "/balance" || p.rfind("/callback_virtual_accounts", 0) == 0) type = "xendit";
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
   else if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) type = "flip";
   else if (p.rfind("/generic/", 0) == 0) type = "generic";
@@ -66,6 +66,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) return stripe(*family("stripe"), request);
   if (p == "/balance") return xendit(*family("xendit"), request);
+  if (p.rfind("/callback_virtual_accounts", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);
   if (p.rfind("/generic/", 0) == 0) return generic(*family("generic"), request);
@@ -220,6 +221,9 @@ std::vector<net::Request> Gateway::take_webhooks() {
   balance_events_.clear();
   for (auto& [type, f] : families_) {
     const auto settled = f->sim->take_settled();
+    for (std::size_t index : settled) {
+      if (f->sim->ledger()[index].kind == core::TopUpMethod::deposit) credit_deposit(f->sim->ledger()[index]);
+    }
     if (f->config.webhook_url.empty()) continue;
     const auto url = net::parse_url(f->config.webhook_url);
     if (!url) continue;
@@ -280,6 +284,10 @@ std::vector<net::Request> Gateway::take_webhooks() {
                         .serialize();
         hook.headers.emplace_back("Iris-Signature",
                                   crypto::hex(crypto::sha512(hook.body + f->config.setting("merchant_key"))));
+      } else if (type == "xendit" && entry.idempotency_key.rfind("va:", 0) == 0) {
+        auto paid = virtual_account_paid(*f, entry);
+        if (!paid) continue;
+        hook = std::move(*paid);
       } else if (type == "xendit") {
         hook.body = Value::object()
                         .set("id", Value::string(entry.id))

@@ -1,6 +1,8 @@
-// The sandbox speaking Bank Indonesia SNAP: tokens, signatures, debits, transfers and
-// their status inquiries. See gateway_wire.hpp.
+// The sandbox speaking Bank Indonesia SNAP: tokens, signatures, debits, transfers
+// (inside the bank, and out of it to a gateway's account: gateway_deposits.cpp),
+// account inquiries and status inquiries. See gateway_wire.hpp.
 #include "gateway_wire.hpp"
+#include "topupd/core/deposit.hpp"
 
 namespace topupd::adapters::sandbox {
 
@@ -36,7 +38,8 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
   }
   static const std::map<std::string, std::string> kServices = {
       {"balance-inquiry", "11"}, {"debit/payment-host-to-host", "54"}, {"debit/status", "55"},
-      {"transfer-intrabank", "17"}, {"transfer/status", "36"}};
+      {"transfer-intrabank", "17"}, {"transfer/status", "36"}, {"account-inquiry-internal", "15"},
+      {"account-inquiry-external", "16"}, {"transfer-interbank", "18"}};
   const auto service_it = kServices.find(service_path);
   if (service_it == kServices.end() || request.method != "POST") return snap_error(404, "00", "00", "Not Found");
   const std::string& sc = service_it->second;
@@ -108,7 +111,29 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
                                   .set("name", Value::string("Sandbox " + account))
                                   .set("accountInfos", Value::array().push(std::move(info))));
   }
-  if (sc == "54" || sc == "17") {
+  const std::string own_bank = f.config.setting("bank_code");
+  if (sc == "15" || sc == "16") {
+    // Account inquiry: the holder's name of an account at this bank (15) or another (16).
+    remember_external();
+    const std::string number = body->string_at("beneficiaryAccountNo").value_or("");
+    const std::string bank = sc == "15" ? own_bank : body->string_at("beneficiaryBankCode").value_or("");
+    if (number.empty()) return snap_error(400, sc, "02", "Invalid Mandatory Field [beneficiaryAccountNo]");
+    if (bank.empty()) return snap_error(400, sc, "02", "Invalid Mandatory Field [beneficiaryBankCode]");
+    std::string name;
+    if (sc == "15" && f.sim->has_account(number)) name = "Sandbox " + number;
+    else if (auto to = beneficiary(bank, number)) name = to->name;
+    if (name.empty()) return snap_error(404, sc, "11", "Invalid Account");
+    return json_response(200, Value::object()
+                                  .set("responseCode", Value::string(fmt::format("200{}00", sc)))
+                                  .set("responseMessage", Value::string("Successful"))
+                                  .set("referenceNo", Value::string(fmt::format("{:012}", ++sequence_)))
+                                  .set("partnerReferenceNo", Value::string(partner_reference))
+                                  .set("beneficiaryAccountName", Value::string(name))
+                                  .set("beneficiaryAccountNo", Value::string(number))
+                                  .set("beneficiaryBankCode", Value::string(bank))
+                                  .set("currency", Value::string("IDR")));
+  }
+  if (sc == "54" || sc == "17" || sc == "18") {
     if (partner_reference.empty() || partner_reference.size() > 64) {
       return snap_error(400, sc, "02", "Invalid Mandatory Field [partnerReferenceNo]");
     }
@@ -127,17 +152,34 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
       movement.method = core::TopUpMethod::sweep;
       movement.source = body->string_at("sourceAccountNo").value_or("");
       movement.destination_id = body->string_at("beneficiaryAccountNo").value_or("");
-      if (!f.sim->has_account(movement.source) || !f.sim->has_account(movement.destination_id)) {
-        return snap_error(404, sc, "11", "Invalid Account");
+      if (!f.sim->has_account(movement.source)) return snap_error(404, sc, "11", "Invalid Account");
+      if (sc == "18" || !f.sim->has_account(movement.destination_id)) {
+        // A transfer out of the bank: to a gateway's virtual or top-up account.
+        const std::string bank = sc == "17" ? own_bank : body->string_at("beneficiaryBankCode").value_or("");
+        auto to = beneficiary(bank, movement.destination_id);
+        if (!to) return snap_error(404, sc, "11", "Invalid Account");
+        if (to->va && (to->va->taken || now >= to->va->expires_at)) {
+          return snap_error(403, sc, "18", "Inactive Account");
+        }
+        if (sc == "18" && amount->minor() > core::kBiFastLimitMinor) {
+          return snap_error(403, sc, "02", "Transaction Not Permitted. [BI-FAST limit]");
+        }
+        movement.method = core::TopUpMethod::deposit;
+        movement.destination_id = to->label;
       }
     }
-    if (!f.sim->has_account(movement.destination_id)) return snap_error(404, sc, "11", "Invalid Account");
+    if (movement.method != core::TopUpMethod::deposit && !f.sim->has_account(movement.destination_id)) {
+      return snap_error(404, sc, "11", "Invalid Account");
+    }
     auto receipt = f.sim->submit_now(movement);
     if (!receipt) {
       if (receipt.error().reason == "insufficient_funds") return snap_error(403, sc, "14", "Insufficient Funds");
       return snap_error(400, sc, "01", receipt.error().message);
     }
     remember_external();
+    if (movement.method == core::TopUpMethod::deposit && movement.destination_id.rfind("va:", 0) == 0) {
+      virtual_accounts_.at(movement.destination_id.substr(3)).taken = true;
+    }
     snap_transactions_[partner_reference] = SnapTransaction{sc, movement.idempotency_key, external};
     auto out = Value::object()
                    .set("responseCode", Value::string(fmt::format("200{}00", sc)))
@@ -145,8 +187,8 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
                    .set("referenceNo", Value::string(receipt->reference))
                    .set("partnerReferenceNo", Value::string(partner_reference))
                    .set("amount", money_json(*amount));
-    if (sc == "17") {
-      out.set("beneficiaryAccountNo", Value::string(movement.destination_id))
+    if (sc != "54") {
+      out.set("beneficiaryAccountNo", Value::string(body->string_at("beneficiaryAccountNo").value_or("")))
           .set("sourceAccountNo", Value::string(movement.source));
     }
     return json_response(200, out);
@@ -155,7 +197,8 @@ net::ServerResponse Gateway::snap(Family& f, const ServerRequest& request, const
   remember_external();
   const std::string original = body->string_at("originalPartnerReferenceNo").value_or("");
   auto transaction = snap_transactions_.find(original);
-  const std::string wanted_service = sc == "55" ? "54" : "17";
+  const std::string asked_service = body->string_at("serviceCode").value_or("17");
+  const std::string wanted_service = sc == "55" ? "54" : asked_service == "18" ? "18" : "17";
   if (transaction == snap_transactions_.end() || transaction->second.service != wanted_service) {
     return snap_error(404, sc, "01", "Transaction Not Found");
   }

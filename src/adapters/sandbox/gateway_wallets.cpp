@@ -32,8 +32,9 @@ net::ServerResponse Gateway::xendit(Family& f, const ServerRequest& request) {
   }
   auto balance = f.sim->balance_now(account);
   if (!balance) return json_response(503, Value::object().set("error_code", Value::string("SERVER_ERROR")));
-  const bool whole = balance->minor() % balance->currency().minor_per_major() == 0;
-  return json_response(200, Value::object().set("balance", Value::number(decimal_text(*balance, whole ? 0 : 2))));
+  // Whole rupiah, as the real API answers: the simulated drift's fraction is dropped.
+  const Money whole(balance->minor() - balance->minor() % balance->currency().minor_per_major(), balance->currency());
+  return json_response(200, Value::object().set("balance", Value::number(decimal_text(whole, 0))));
 }
 
 net::ServerResponse Gateway::iris(Family& f, const ServerRequest& request) {

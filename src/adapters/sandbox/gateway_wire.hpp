@@ -47,6 +47,30 @@ struct Gateway::SnapTransaction {
   std::string external_id;
 };
 
+// A Xendit fixed virtual account: closed to its expected amount, single use.
+struct Gateway::VirtualAccount {
+  std::string id;
+  std::string external_id;
+  std::string bank_code;       // Xendit's name of the bank: "BNI"
+  std::string merchant_code;
+  std::string account_number;  // merchant code + suffix: what the payer types
+  std::string name;
+  core::Money expected{0, *core::Currency::find("IDR")};
+  core::Timestamp expires_at{};
+  std::string account;         // the Xendit account a payment credits
+  bool taken = false;          // a transfer to it was accepted: single use
+  std::string payment_id;      // once the money arrived
+};
+
+// Where a SNAP transfer to (bank, account number) lands.
+struct Gateway::Beneficiary {
+  Family* family = nullptr;   // the gateway (or the SNAP bank) credited
+  std::string account;        // its account credited
+  std::string name;           // the holder's name an account inquiry answers
+  std::string label;          // the ledger's name of the destination: "va:NUMBER", "static:TYPE"
+  VirtualAccount* va = nullptr;
+};
+
 struct Gateway::StoredResponse {
   std::string parameters;
   int status = 200;

@@ -20,6 +20,9 @@ const char* const kCrashPoints[] = {
     "reconcile.before_resend",  // the gateway has no record; about to send again
     "transition.after_write",   // any journal transition, just after it is durable
     "webhook.after_persist",    // a webhook's event id is durable, the sender not yet answered
+    "ticket.before_request",    // a deposit's ticket about to be asked for
+    "ticket.after_response",    // the gateway issued (or refused) it, nothing journalled
+    "ticket.after_journal",     // the ticket journalled, its payment not yet sent
     nullptr,
 };
 

@@ -194,6 +194,17 @@ std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, s
   if (type == ProviderType::snap) return snap_event(*body, why);
   if (type == ProviderType::midtrans_iris) return iris_event(*body, why);
   Event event;
+  if (type == ProviderType::xendit && body->find("callback_virtual_account_id")) {
+    // A fixed virtual account was paid: it names the deposit by external_id (the top-up's
+    // key); repeats share the payment id.
+    event.type = "virtual_account.paid";
+    event.key = body->string_at("external_id").value_or("");
+    event.reference = body->string_at("callback_virtual_account_id").value_or("");
+    const std::string payment = body->string_at("payment_id").value_or(body->string_at("id").value_or(""));
+    event.id = payment.empty() ? body_hash_id(in.body) : "fva:" + payment;
+    event.status = "paid";
+    return event;
+  }
   if (type == ProviderType::xendit) {
     event.type = body->string_at("event").value_or("callback");
     if (auto id = body->string_at("id")) event.id = *id;

@@ -43,6 +43,18 @@ struct TopUpRequest {
   std::string destination_id;  // provider account id that receives the money
   std::string source;          // sweep: source account id; direct debit: bank account number
   core::Money amount;
+  // Deposits: the journalled destination the payment leg pays (core/deposit.hpp).
+  std::optional<core::DepositTicket> pay_to{};
+};
+
+// A deposit ticket to issue: a closed-amount, single-use account for one top-up.
+struct TicketRequest {
+  std::string idempotency_key;  // the top-up's key: the gateway's external id of the ticket
+  std::string account_id;       // the gateway account the payment credits
+  std::string bank;             // the bank of the virtual account, e.g. "BNI"
+  std::string name;             // the name the account shows to the payer
+  core::Money amount;           // the only amount it accepts
+  core::Timestamp expires_at;
 };
 
 enum class ProviderTopUpStatus { pending, succeeded, failed };
@@ -69,6 +81,12 @@ class Provider {
   // provider has none (the request never arrived).
   virtual boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
       const TopUpRequest& request, const std::string& reference) = 0;
+  // Issues a deposit ticket. Not idempotent at every gateway: after a lost answer the
+  // caller may ask again and leave an unpaid ticket behind, which expires.
+  virtual boost::asio::awaitable<ProviderResult<core::DepositTicket>> issue_ticket(const TicketRequest& request) {
+    (void)request;
+    co_return ProviderError{FailureKind::not_retryable, "unsupported", "this provider issues no deposit tickets"};
+  }
   // Whether a webhook's partner reference names the top-up journalled under `key`:
   // formats that derive their own reference from the key (SNAP's partnerReferenceNo)
   // say so; others never match.

@@ -10,7 +10,9 @@
 // share (`phantom_credits`) is reported succeeded but never credited, the gateway bug
 // that top-up verification exists to catch.
 // Direct debits credit the account after `settle_after`; sweeps take the money
-// out of the source at once and credit the destination after `settle_after`. Time
+// out of the source at once and credit the destination after `settle_after`; deposits
+// take it out of the source at once and settle after `settle_after` without crediting
+// anything here (the stand-alone sandbox credits the other gateway then). Time
 // is read from the injected Clock and movements settle lazily when the sandbox is next
 // asked, so a fake clock drives it deterministically.
 //

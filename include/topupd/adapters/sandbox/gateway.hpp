@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -60,6 +61,8 @@ class Gateway {
   struct StripeTopUp;
   struct SnapTransaction;
   struct StoredResponse;
+  struct VirtualAccount;
+  struct Beneficiary;
 
   Family* family(const std::string& type);
   net::ServerResponse dispatch(const net::ServerRequest& request);
@@ -71,6 +74,14 @@ class Gateway {
   net::ServerResponse generic(Family& f, const net::ServerRequest& request);
   net::ServerResponse generic_top_ups(Family& f, const net::ServerRequest& request);
   net::ServerResponse snap(Family& f, const net::ServerRequest& request, const std::string& service_path);
+  // Deposits (gateway_deposits.cpp): Xendit's fixed virtual accounts, the accounts a
+  // SNAP transfer can pay (a virtual account, a gateway's static top-up account, or an
+  // account of the SNAP bank itself), and crediting them once the transfer settles.
+  net::ServerResponse xendit_virtual_accounts(Family& f, const net::ServerRequest& request);
+  std::optional<Beneficiary> beneficiary(const std::string& bank_code, const std::string& account_no);
+  // A SNAP deposit that settled: credits the gateway its destination belongs to.
+  void credit_deposit(const SandboxLedgerEntry& transfer);
+  std::optional<net::Request> virtual_account_paid(Family& f, const SandboxLedgerEntry& credit);
   std::string stripe_topup_json(const StripeTopUp& topup);
   bool draw(int percent);
 
@@ -87,6 +98,7 @@ class Gateway {
   std::map<std::string, SnapTransaction> snap_transactions_;  // partnerReferenceNo → transaction
   std::map<std::string, std::string> snap_external_ids_;      // day|X-EXTERNAL-ID → partnerReferenceNo
   std::map<std::string, core::Timestamp> snap_tokens_;        // access token → expiry
+  std::map<std::string, VirtualAccount> virtual_accounts_;  // account number → Xendit virtual account
   std::vector<std::string> balance_events_;  // Stripe accounts whose balance was set
   std::uint64_t sequence_ = 0;
 };

@@ -1,0 +1,96 @@
+// The top-up executor's deposit tickets (top_up_executor.hpp): a deposit to a ticket
+// asks the destination's gateway for one under the top-up's key, journals it, and only
+// then lets the payment leg pay it. An unanswered request is asked again at the next
+// look (the gateway cannot look a ticket up by key; an unpaid one expires); a refusal
+// ends the top-up with nothing moved.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "provider_call.hpp"
+#include "top_up_executor.hpp"
+#include "topupd/adapters/sys/crash_points.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using core::TopUpRecord;
+using core::TopUpState;
+
+asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
+  const TopUpRecord& r = at(index);
+  const auto provider = providers_.find(r.ticket_provider);
+  const core::Rule* rule = neighbours_.rule(r.rule);
+  const std::optional<core::DepositSpec> deposit =
+      rule && rule->top_up && r.rail < core::rail_count(*rule->top_up) ? core::rail_at(*rule->top_up, r.rail).deposit
+                                                                       : std::nullopt;
+  if (provider == providers_.end() || !deposit) {
+    spdlog::error("cannot ask for a deposit ticket: its provider or rule is no longer configured topup={} provider={}",
+                  field(r.key), field(r.ticket_provider));
+    co_return;
+  }
+  // One request per key at a time: the account's loop and an approval may both start it.
+  if (!sending_.insert(r.key).second) co_return;
+  const adapters::TicketRequest request{r.key, r.destination_id, deposit->to.bank, deposit->to.name, r.amount,
+                                        clock_.now() + deposit->to.expires_after};
+  adapters::crash_point("ticket.before_request");
+  auto call = provider->second->issue_ticket(request);
+  auto result = co_await with_timeout(std::move(call), kTopUpTimeout, adapters::FailureKind::outcome_unknown);
+  adapters::crash_point("ticket.after_response");
+  sending_.erase(request.idempotency_key);
+  using Kind = core::TopUpEvent::Kind;
+  core::TopUpEvent event{Kind::ticket_unanswered};
+  TopUpRecord& record = at(index);  // the journal may have grown meanwhile
+  if (result) {
+    record.ticket = *result;
+    const std::string note =
+        fmt::format("ticket issued: {} {} ({}) for {}{}", result->bank, result->account_no, result->name,
+                    core::format_human(record.amount),
+                    result->expires_at ? ", expires " + core::format_rfc3339(*result->expires_at) : "");
+    try {
+      store_.record_transition(record, record.state, clock_.now(), note);
+      adapters::crash_point("ticket.after_journal");
+      spdlog::info("deposit {} topup={} rule={} account={} reference={}", note, field(record.key), field(record.rule),
+                   field(record.account), field(result->reference));
+      event = {Kind::ticket_issued};
+    } catch (const adapters::StoreError& e) {
+      // Not journalled: not paid. The next look asks for another one.
+      record.ticket.reset();
+      metrics_.count_store_error("transition");
+      spdlog::error("cannot journal a deposit ticket; it will not be paid: {} topup={}", e.what(), field(record.key));
+    }
+  } else if (result.error().kind == adapters::FailureKind::not_retryable) {
+    failure_codes_[record.key] = core::failure_code(result.error().reason);
+    event = {Kind::ticket_refused, core::ProviderOutcome::pending, "", result.error().message};
+  } else {
+    spdlog::warn("deposit ticket request unanswered; asked again at the next look topup={} reason={}",
+                 field(record.key), result.error().reason);
+    event = {Kind::ticket_unanswered, core::ProviderOutcome::pending, "", result.error().message};
+  }
+  auto actions = core::step(at(index), event);
+  co_await perform(index, std::move(actions));
+}
+
+void TopUpExecutor::alert_deposit(const TopUpRecord& r, const std::string& alert, const std::string& reason) {
+  adapters::Notification n;
+  n.kind = core::DecisionKind::alert_firing;
+  n.rule = r.rule;
+  n.alert = alert;
+  n.account = r.account;
+  n.severity = "critical";
+  n.reason = fmt::format("{}: deposit {} of {}: {}", alert, r.key, core::format_human(r.amount), reason);
+  n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
+                                    std::string(core::to_string(r.state)), false};
+  if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
+    n.balance = watch->latest->balance;
+  }
+  n.at = clock_.now();
+  n.fired_at = n.at;
+  spdlog::error("{} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule), field(r.account));
+  metrics_.count_alert(r.rule, n.severity);
+  if (neighbours_.top_up_event) neighbours_.top_up_event("top_up.needs_attention", r, n.reason);
+  const core::Rule* rule = neighbours_.rule(r.rule);
+  if (rule && rule->alert) neighbours_.alert(n, rule->alert->notify);
+}
+
+}  // namespace topupd::app

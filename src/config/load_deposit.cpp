@@ -1,0 +1,90 @@
+// Loading a deposit rail (core/deposit.hpp): `to` (where the money must arrive) and
+// `pay_with` (who pays it).
+//
+//   to: {xendit_va: {via: xendit, bank: BNI, name: "PT Example", expires_after: 6h}}
+//     | {static: {bank: "014", account_no: "…", name: "PT …"}}
+//   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}}
+#include "loader.hpp"
+
+namespace topupd::config::detail {
+
+std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std::string& path) {
+  core::DepositSpec spec;
+  bool complete = true;
+  const YAML::Node* to_node = rail.get("to");
+  if (!to_node) {
+    rail.missing("to", "where the money must arrive: {xendit_va: {…}} or {static: {…}}");
+    complete = false;
+  } else {
+    Map to(*this, *to_node, path + ".to", {"xendit_va", "static"});
+    const auto kinds = to.entries();
+    const std::string kind = kinds.size() == 1 ? kinds.front().first : "";
+    if (to.valid() && kind.empty()) {
+      error(path + ".to", to.location(), "give exactly one destination: xendit_va or static");
+      complete = false;
+    } else if (kind == "xendit_va") {
+      Map va(*this, *to.get("xendit_va"), path + ".to.xendit_va", {"via", "bank", "name", "expires_after"});
+      spec.to.kind = core::DepositDestination::Kind::ticket;
+      spec.to.via = string_at(va, "via").value_or("");
+      if (auto bank = string_at(va, "bank")) spec.to.bank = *bank;
+      else if (va.valid() && !va.has("bank")) {
+        va.missing("bank", "the bank of the virtual account, e.g. BNI");
+        complete = false;
+      }
+      if (auto name = string_at(va, "name")) spec.to.name = *name;
+      else if (va.valid() && !va.has("name")) {
+        va.missing("name", "the name the virtual account shows to the payer, e.g. your company's");
+        complete = false;
+      }
+      if (auto expiry = duration_at(va, "expires_after")) spec.to.expires_after = *expiry;
+      complete = complete && va.valid();
+    } else if (kind == "static") {
+      Map fixed(*this, *to.get("static"), path + ".to.static", {"bank", "account_no", "name"});
+      spec.to.kind = core::DepositDestination::Kind::static_account;
+      const std::pair<const char*, std::string*> fields[] = {
+          {"bank", &spec.to.bank}, {"account_no", &spec.to.account_no}, {"name", &spec.to.name}};
+      for (const auto& [key, out] : fields) {
+        if (auto value = string_at(fixed, key)) *out = *value;
+        else if (fixed.valid() && !fixed.has(key)) {
+          fixed.missing(key, std::string(key) == "name" ? "the holder's name the bank must find before paying"
+                                                       : "the gateway's top-up account as its dashboard shows it");
+          complete = false;
+        }
+      }
+      complete = complete && fixed.valid();
+    } else {
+      complete = false;
+    }
+  }
+  const YAML::Node* pay_node = rail.get("pay_with");
+  if (!pay_node) {
+    rail.missing("pay_with", "who pays: {snap_transfer: {via: BANK, from_account: …}}");
+    complete = false;
+  } else {
+    Map pay(*this, *pay_node, path + ".pay_with", {"snap_transfer"});
+    if (pay.valid() && !pay.has("snap_transfer")) {
+      error(path + ".pay_with", pay.location(), "give the payment leg: snap_transfer");
+      complete = false;
+    } else if (pay.valid()) {
+      Map snap(*this, *pay.get("snap_transfer"), path + ".pay_with.snap_transfer", {"via", "from_account"});
+      spec.pay_with.kind = core::DepositPayment::Kind::snap_transfer;
+      if (auto via = string_at(snap, "via")) spec.pay_with.via = *via;
+      else if (snap.valid() && !snap.has("via")) {
+        snap.missing("via", "the SNAP provider of the company's bank");
+        complete = false;
+      }
+      if (auto from = string_at(snap, "from_account")) spec.pay_with.from_account = *from;
+      else if (snap.valid() && !snap.has("from_account")) {
+        snap.missing("from_account", "the company's account the bank pays from");
+        complete = false;
+      }
+      complete = complete && snap.valid();
+    } else {
+      complete = false;
+    }
+  }
+  if (!complete) return std::nullopt;
+  return spec;
+}
+
+}  // namespace topupd::config::detail

@@ -1,0 +1,199 @@
+// Deposits against the real daemon and the stand-alone sandbox, whose ledgers are the
+// witness: a Xendit virtual-account ticket paid by the company's bank over SNAP
+// interbank (one ticket, one transfer, one credit, the exact amount), a static top-up
+// account paid intrabank, and a beneficiary whose name is not the journalled one
+// (nothing moves, the top-up fails with why).
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/harness.hpp"
+#include "integration/sandbox.hpp"
+
+namespace topupd::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The sandbox: BCA (bank code 014) over SNAP holding the company's account, and Xendit
+// holding the payout balance, whose static top-up account is at BCA.
+std::string sandbox_yaml(const TempDir& keys, int webhook_port, const std::string& deposit_name = "PT Xendit Topup") {
+  return fmt::format(R"(
+gateways:
+  snap:
+    client_id: CLIENT-1
+    client_secret: snap-client-secret
+    client_public_key: ${{file:{}}}
+    private_key: ${{file:{}}}
+    path_prefix: /snap
+    bank_code: "014"
+    settle_after: 200ms
+    accounts:
+      "1234567890": {{balance: IDR 900_000_000}}
+  xendit:
+    secret_key: xnd_development_deposit
+    callback_token: xendit-deposit-token
+    webhook_url: http://127.0.0.1:{}/webhooks/xendit
+    deposit_bank: BCA
+    deposit_account_no: "7770001234"
+    deposit_name: {}
+    settle_after: 100ms
+    accounts:
+      master: {{balance: IDR 40_000_000}}
+)",
+                     keys.file("client.pub"), keys.file("sandbox.key"), webhook_port, deposit_name);
+}
+
+std::string daemon_yaml(const TempDir& dir, const TempDir& keys, const Sandbox& sandbox, int webhook_port,
+                        const std::string& to) {
+  return fmt::format(R"(
+http: {{listen: "127.0.0.1:0"}}
+log: {{level: debug}}
+store: {{sqlite: "{}"}}
+webhooks: {{listen: "127.0.0.1:{}"}}
+providers:
+  bca:
+    type: snap
+    base_url: {}
+    path_prefix: /snap
+    client_id: CLIENT-1
+    client_secret: snap-client-secret
+    private_key: ${{file:{}}}
+    bank_code: "014"
+  xendit:
+    type: xendit
+    base_url: {}
+    api_key: xnd_development_deposit
+    webhook: {{callback_token: xendit-deposit-token}}
+accounts:
+  xendit-cash: {{provider: xendit, id: master, currency: IDR, poll: {{every: 200ms, timeout: 2s, jitter: 0%}}}}
+  company: {{provider: bca, id: "1234567890", currency: IDR, poll: {{every: 200ms, timeout: 2s, jitter: 0%}}}}
+rules:
+  - name: xendit-low
+    account: xendit-cash
+    when: {{below: IDR 50_000_000}}
+    clear: {{above: IDR 60_000_000}}
+    top_up:
+      method: deposit
+      to: {}
+      pay_with: {{snap_transfer: {{via: bca, from_account: "1234567890"}}}}
+      amount: {{to_target: IDR 200_000_000, round_up_to: IDR 1_000_000, max: IDR 250_000_000}}
+      limits: {{cooldown: 1h}}
+)",
+                     dir.file("topupd.db"), webhook_port, sandbox.url(), keys.file("client.key"), sandbox.url(), to);
+}
+
+struct Entry {
+  std::string provider;
+  std::string kind;
+  std::string account;
+  std::string source;
+  std::int64_t amount_minor;
+  std::string key;
+  bool settled;
+};
+
+std::vector<Entry> ledger(const Sandbox& sandbox) {
+  std::vector<Entry> out;
+  const std::string text = sandbox.ledger();
+  const std::regex entry(
+      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"([a-z_]+)","account":"([^"]*)","source":"([^"]*)","amount_minor":(\d+),"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false))#");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
+    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], std::stoll((*it)[5]), (*it)[6], (*it)[7] == "true"});
+  }
+  return out;
+}
+
+// The sandbox's ledger once it holds two settled entries, a transfer and a credit (or
+// whatever it holds after 20 s).
+std::vector<Entry> settled_transfer_and_credit(const Sandbox& sandbox) {
+  std::vector<Entry> entries;
+  eventually([&] {
+    entries = ledger(sandbox);
+    return entries.size() == 2 && entries[0].settled && entries[1].settled;
+  }, 20s);
+  return entries;
+}
+
+const TempDir& keys() {
+  static const TempDir* dir = [] {
+    auto* d = new TempDir;
+    make_key_pair(*d, "client");
+    make_key_pair(*d, "sandbox");
+    return d;
+  }();
+  return *dir;
+}
+
+TEST(DepositTest, AVirtualAccountTicketIsPaidOnceOverSnapInterbankForTheExactAmount) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port));
+  TempDir dir;
+  Daemon daemon(daemon_yaml(dir, keys(), sandbox, webhook_port,
+                            "{xendit_va: {bank: BNI, name: PT Example Payouts, expires_after: 6h}}"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  // IDR 40,000,000 up to 200,000,000: IDR 160,000,000, whole rupiah.
+  std::vector<Entry> entries = settled_transfer_and_credit(sandbox);
+  ASSERT_EQ(entries.size(), 2u) << daemon.log() << sandbox.ledger();
+  ASSERT_TRUE(eventually([&] { return daemon.log().find("top-up reflected in the balance") != std::string::npos; }, 10s))
+      << daemon.log();
+  entries = ledger(sandbox);
+  ASSERT_EQ(entries.size(), 2u) << sandbox.ledger();  // one transfer, one credit
+  const Entry& transfer = entries[0].provider == "snap" ? entries[0] : entries[1];
+  const Entry& credit = entries[0].provider == "snap" ? entries[1] : entries[0];
+  EXPECT_EQ(transfer.kind, "deposit");
+  EXPECT_EQ(transfer.source, "1234567890");
+  EXPECT_EQ(transfer.amount_minor, 160'000'000'00);
+  EXPECT_EQ(transfer.account.rfind("va:8808", 0), 0u) << transfer.account;  // the ticket's number
+  EXPECT_EQ(credit.provider, "xendit");
+  EXPECT_EQ(credit.amount_minor, 160'000'000'00);
+  EXPECT_EQ(credit.key.rfind("va:fva_", 0), 0u) << credit.key;
+  EXPECT_EQ(credit.source, transfer.key);
+  // The journal: the ticket issued, then the interbank transfer under the top-up's key,
+  // confirmed by the status inquiry; the ticket's callback was accepted as a hint.
+  const std::string log = daemon.log();
+  EXPECT_NE(log.find("deposit ticket issued: BNI 8808"), std::string::npos) << log;
+  EXPECT_NE(log.find("webhook accepted provider=xendit"), std::string::npos) << log;
+  EXPECT_NE(log.find("type=virtual_account.paid"), std::string::npos) << log;
+  EXPECT_EQ(daemon.metric("topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}), 1.0) << daemon.metrics();
+  // Funded above clear: no second ticket, no second transfer.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(ledger(sandbox).size(), 2u) << sandbox.ledger();
+}
+
+TEST(DepositTest, AStaticTopUpAccountAtTheSameBankIsPaidIntrabank) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port));
+  TempDir dir;
+  Daemon daemon(daemon_yaml(dir, keys(), sandbox, webhook_port,
+                            R"({static: {bank: "014", account_no: "7770001234", name: PT Xendit Topup}})"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  std::vector<Entry> entries = settled_transfer_and_credit(sandbox);
+  ASSERT_EQ(entries.size(), 2u) << daemon.log() << sandbox.ledger();
+  const Entry& transfer = entries[0].provider == "snap" ? entries[0] : entries[1];
+  EXPECT_EQ(transfer.account, "static:xendit");
+  EXPECT_EQ(transfer.amount_minor, 160'000'000'00);
+  // Settled by the status inquiry of service 17: the sandbox finds a transfer only
+  // under the service it was made with, so this one went intrabank.
+  ASSERT_TRUE(eventually([&] {
+    return daemon.metric("topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}) == 1.0;
+  }, 10s)) << daemon.log();
+  EXPECT_EQ(daemon.log().find("ticket issued"), std::string::npos);  // a static destination has no ticket
+}
+
+TEST(DepositTest, ABeneficiaryWhoseNameIsNotTheJournalledOneIsNeverPaid) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port, "PT Someone Else"));
+  TempDir dir;
+  Daemon daemon(daemon_yaml(dir, keys(), sandbox, webhook_port,
+                            R"({static: {bank: "014", account_no: "7770001234", name: PT Xendit Topup}})"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  wait_for_line(daemon.log_path(), R"(top-up (failed): .*PT Someone Else)", 15s);
+  EXPECT_TRUE(ledger(sandbox).empty()) << sandbox.ledger();
+  EXPECT_NE(daemon.log().find("DepositBeneficiaryMismatch: deposit"), std::string::npos) << daemon.log();
+  EXPECT_NE(daemon.log().find("nothing was paid"), std::string::npos) << daemon.log();
+}
+
+}  // namespace
+}  // namespace topupd::testing
