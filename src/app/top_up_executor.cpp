@@ -350,6 +350,15 @@ asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
     if (record.account != account || sending_.count(record.key)) {
       continue;  // another account's, or its request is on the wire: nothing to look up
     }
+    if (record.ticket && record.ticket->expires_at && *record.ticket->expires_at <= clock_.now()) {
+      const core::TopUpEvent expired{core::TopUpEvent::Kind::ticket_expired, core::ProviderOutcome::pending, "",
+                                     "its ticket expired before it was paid"};
+      auto ended = core::step(record, expired);
+      if (!ended.empty()) {
+        co_await perform(seq, std::move(ended));
+        continue;
+      }
+    }
     const core::TopUpEvent due{core::TopUpEvent::Kind::look_up_due};
     auto actions = core::step(record, due);
     co_await perform(seq, std::move(actions));

@@ -116,6 +116,10 @@ class TopUpExecutor {
   // request then leaves from its own coroutine — otherwise why not.
   std::optional<std::string> decide(const std::string& key, bool approve, const std::string& how);
 
+  // A critical alert about one deposit through its rule's notifiers, and the
+  // top_up.needs_attention event: a beneficiary other than the journalled one, an amount
+  // other than the ticket's.
+  void alert_deposit(const core::TopUpRecord& record, const std::string& alert, const std::string& reason);
   // A webhook named this top-up: its next look-up says so in the journal.
   void hint(const std::string& key, const std::string& event_id) { webhook_hints_[key] = event_id; }
 
@@ -165,9 +169,6 @@ class TopUpExecutor {
   asio::awaitable<void> look_up(std::size_t index);
   // Asks the ticket provider for a deposit's ticket and journals it (top_up_tickets.cpp).
   asio::awaitable<void> request_ticket(std::size_t index);
-  // A critical alert about one deposit through its rule's notifiers, and the
-  // top_up.needs_attention event: a beneficiary that is not who it should be.
-  void alert_deposit(const core::TopUpRecord& record, const std::string& alert, const std::string& reason);
   // What the provider is asked for the record: its key, amount and destination.
   adapters::TopUpRequest request_of(const core::TopUpRecord& record) const;
   void expire_approvals(const std::string& account, core::Timestamp now);

@@ -45,6 +45,16 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
     poller_->wake(name);
     woken += (woken.empty() ? "" : ",") + name;
   }
+  if (record && !event.paid.empty()) {
+    // The destination says what arrived: anything but the ticket's amount needs a person.
+    const auto paid = core::parse_decimal_amount(event.paid, record->amount.currency()).value;
+    if (!paid || !(*paid == record->amount)) {
+      executor_->alert_deposit(*record, "DepositAmountMismatch",
+                               fmt::format("{} says {} arrived; the deposit was for {}", provider,
+                                           paid ? core::format_human(*paid) : "'" + event.paid + "'",
+                                           core::format_human(record->amount)));
+    }
+  }
   if (record && !core::is_terminal(record->state)) executor_->hint(record->key, event.id);
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",

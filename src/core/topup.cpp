@@ -37,7 +37,8 @@ bool can_transition(TopUpState from, TopUpState to) {
   using S = TopUpState;
   switch (from) {
     case S::awaiting_approval: return to == S::planned || to == S::rejected || to == S::expired;
-    case S::planned: return to == S::submitted || to == S::failed;
+    // expired: a deposit's ticket ran out before it was paid.
+    case S::planned: return to == S::submitted || to == S::failed || to == S::expired;
     case S::submitted:
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;
     case S::pending: return to == S::succeeded || to == S::failed || to == S::unknown;

@@ -107,6 +107,10 @@ std::vector<TopUpAction> step(const TopUpRecord& record, const TopUpEvent& event
       return {journal(S::failed, event.detail, "", event.detail)};
     case Kind::ticket_unanswered:
       return {};  // asked again at the next poll: an unpaid ticket is harmless
+    case Kind::ticket_expired:
+      // Unpaid, and no payment left for it: the top-up ends and the rule may plan anew.
+      if (state != S::planned || record.method != TopUpMethod::deposit || needs_ticket(record)) return {};
+      return {journal(S::expired, event.detail)};
   }
   return {};
 }
@@ -128,6 +132,7 @@ std::string_view to_string(TopUpEvent::Kind kind) {
     case Kind::ticket_issued: return "ticket_issued";
     case Kind::ticket_refused: return "ticket_refused";
     case Kind::ticket_unanswered: return "ticket_unanswered";
+    case Kind::ticket_expired: return "ticket_expired";
   }
   return "invalid";
 }

@@ -24,7 +24,7 @@ std::vector<TopUpEvent> every_event() {
   std::vector<TopUpEvent> out;
   for (E kind : {E::planned, E::answered, E::refused, E::no_answer, E::found, E::not_found, E::look_up_failed,
                  E::look_up_due, E::restarted, E::approved, E::rejected, E::approval_expired, E::ticket_issued,
-                 E::ticket_refused, E::ticket_unanswered}) {
+                 E::ticket_refused, E::ticket_unanswered, E::ticket_expired}) {
     if (kind == E::answered || kind == E::found) {
       for (O outcome : {O::pending, O::succeeded, O::failed}) out.push_back({kind, outcome, "ref-1", "detail"});
     } else {
@@ -102,7 +102,7 @@ TEST(TopUpMachineTest, EveryStateAndEventPairDoesWhatTheTableSays) {
       acting += want.empty() ? 0 : 1;
     }
   }
-  EXPECT_EQ(pairs, 9u * 19u);
+  EXPECT_EQ(pairs, 9u * 20u);
   EXPECT_EQ(acting, expected().size());  // no table row names a pair that does not exist
 }
 
@@ -245,6 +245,17 @@ TEST(TopUpMachineTest, ADepositPaysTheJournalledTicketUnderItsOwnKey) {
   EXPECT_EQ(apply({E::answered, O::succeeded, "ref-1", ""}), "journal:succeeded start_verification");
   // A direct debit never hears of tickets.
   EXPECT_EQ(describe(step(record_in(S::planned), {E::ticket_issued})), "");
+  EXPECT_EQ(describe(step(record_in(S::planned), {E::ticket_expired})), "");
+}
+
+TEST(TopUpMachineTest, ATicketThatExpiresUnpaidEndsTheDepositAndOnlyThen) {
+  EXPECT_EQ(describe(step(deposit_in(S::planned, true), {E::ticket_expired, O::pending, "", "expired"})),
+            "journal:expired");
+  for (S state : {S::submitted, S::pending, S::unknown, S::succeeded}) {
+    // Its payment left: whatever the ticket says now, the payment's outcome decides.
+    EXPECT_EQ(describe(step(deposit_in(state, true), {E::ticket_expired})), "") << to_string(state);
+  }
+  EXPECT_EQ(describe(step(deposit_in(S::planned, false), {E::ticket_expired})), "");
 }
 
 }  // namespace

@@ -160,6 +160,32 @@ TEST(DepositTest, AVirtualAccountTicketIsPaidOnceOverSnapInterbankForTheExactAmo
   // Funded above clear: no second ticket, no second transfer.
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(ledger(sandbox).size(), 2u) << sandbox.ledger();
+
+  // Callbacks about that ticket: a forged one is refused; one that says another amount
+  // arrived raises DepositAmountMismatch once, however often it is delivered; neither
+  // moves money.
+  const std::string key = wait_for_line(daemon.log_path(), R"(deposit ticket issued: .* topup=(\S+))");
+  const auto callback = [&](const std::string& token, const std::string& payment, const std::string& amount) {
+    return http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/xendit",
+                        fmt::format(R"({{"id":"cb_{0}","payment_id":"{0}","callback_virtual_account_id":"fva_x",)"
+                                    R"("external_id":"{1}","account_number":"8808000","bank_code":"BNI",)"
+                                    R"("amount":{2},"currency":"IDR"}})",
+                                    payment, key, amount),
+                        {{"Content-Type", "application/json"}, {"x-callback-token", token}});
+  };
+  EXPECT_EQ(callback("guessed-token", "pay_forged", "1").status, 401);
+  EXPECT_EQ(callback("xendit-deposit-token", "pay_short", "150000000").status, 200);
+  EXPECT_EQ(callback("xendit-deposit-token", "pay_short", "150000000").status, 200);  // a repeat
+  wait_for_line(daemon.log_path(), R"((DepositAmountMismatch): deposit .* xendit says IDR 150,000,000.00 arrived)");
+  std::this_thread::sleep_for(500ms);
+  const std::string after = daemon.log();
+  std::size_t alerts = 0;
+  for (auto at = after.find("DepositAmountMismatch: deposit"); at != std::string::npos;
+       at = after.find("DepositAmountMismatch: deposit", at + 1)) {
+    ++alerts;
+  }
+  EXPECT_EQ(alerts, 1u) << after;
+  EXPECT_EQ(ledger(sandbox).size(), 2u) << sandbox.ledger();
 }
 
 TEST(DepositTest, AStaticTopUpAccountAtTheSameBankIsPaidIntrabank) {

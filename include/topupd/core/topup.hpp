@@ -3,6 +3,7 @@
 //   planned → submitted → pending → succeeded | failed
 //                 └──────→ unknown ─(look-up)→ pending | succeeded | failed | (resubmit, same key)
 //   awaiting_approval → planned (approved) | rejected | expired (not decided in time)
+//   planned → expired: a deposit's ticket ran out before its payment left
 //
 // `planned` is recorded with the idempotency key before any request leaves; `unknown`
 // means a request may or may not have been executed (timeout, reset, 5xx) and must be

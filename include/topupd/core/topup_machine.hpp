@@ -48,6 +48,7 @@ struct TopUpEvent {
     ticket_issued,    // the deposit's ticket was issued and journalled on the record
     ticket_refused,   // the gateway refused to issue the ticket (nothing can be paid): `detail`
     ticket_unanswered,// the ticket request got no answer: `detail`
+    ticket_expired,   // the journalled ticket's expiry passed: `detail`
   };
   Kind kind;
   ProviderOutcome outcome = ProviderOutcome::pending;
