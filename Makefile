@@ -33,24 +33,35 @@ demo: setup build
 
 # The same daemon against the stand-alone sandbox, which speaks each gateway's wire
 # format over HTTP on 127.0.0.1:12111; both stop on Ctrl-C.
-demo-gateways: setup build
+demo-gateways: setup build build/demo-keys/client.key
 	@echo "topupd demo: the stand-alone sandbox on 127.0.0.1:12111 and the daemon polling it; Ctrl-C stops both."
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:12111/_sandbox/ledger"
-	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
+	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --config etc/topupd/demo-sandbox.yaml \
+	  --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 
 # demo-gateways and a real Prometheus scraping it every 5 s on 127.0.0.1:9090: every
 # panel of dashboards/topupd-overview.json has data within two minutes.
-demo-observe: setup build
+demo-observe: setup build build/demo-keys/client.key
 	@echo "topupd demo with Prometheus on http://127.0.0.1:9090 scraping http://127.0.0.1:9464/metrics; Ctrl-C stops all."
 	@dir=$$(mktemp -d); \
 	  printf 'global: {scrape_interval: 5s, evaluation_interval: 5s}\nscrape_configs:\n  - job_name: topupd\n    static_configs: [{targets: ["127.0.0.1:9464"]}]\n' > $$dir/prometheus.yml; \
 	  prometheus --config.file=$$dir/prometheus.yml --storage.tsdb.path=$$dir/data \
 	    --web.listen-address=127.0.0.1:9090 > $$dir/prometheus.log 2>&1 & prometheus=$$!; \
-	  $(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
+	  $(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --config etc/topupd/demo-sandbox.yaml \
+	    --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox $$prometheus 2>/dev/null; rm -rf $$dir' EXIT INT TERM; \
 	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+
+# The SNAP keys of the demos' sandbox bank: topupd signs with client.key, the sandbox
+# with sandbox.key. Made once; throw-away.
+build/demo-keys/client.key:
+	@mkdir -p build/demo-keys
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out build/demo-keys/client.key 2>/dev/null
+	openssl pkey -in build/demo-keys/client.key -pubout -out build/demo-keys/client.pub
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out build/demo-keys/sandbox.key 2>/dev/null
+	openssl pkey -in build/demo-keys/sandbox.key -pubout -out build/demo-keys/sandbox.pub
 
 # The Debian package of the release build, checked by lintian: build/release/topupd_*.deb
 deb: setup build

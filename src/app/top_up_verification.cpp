@@ -33,6 +33,11 @@ void TopUpExecutor::observed(const std::string& account, const core::Observation
   std::erase_if(verifications_, [&](const PendingVerification& v) {
     if (v.account != account || observation.at < v.settled_at) return false;
     if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
+    // A deposit's money lands after its payment settled: its credit counts (for runway)
+    // from the first poll that shows it, not from the payment's settlement.
+    for (auto& record : journal_) {
+      if (record.key == v.key && record.method == core::TopUpMethod::deposit) record.settled_at = observation.at;
+    }
     spdlog::info("top-up reflected in the balance topup={} account={} before={} now={}", field(v.key), field(v.account),
                  field(core::format_human(v.before)), field(core::format_human(observation.balance)));
     return true;
