@@ -158,7 +158,8 @@ void print_history(const json::object& history, bool csv) {
   const auto& top_ups = history.at("top_ups").as_array();
   if (csv) {
     std::printf(
-        "key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need\n");
+        "key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need,"
+        "pays_bank,pays_account_no\n");
     for (const auto& t : top_ups) {
       const auto& o = t.as_object();
       std::string row;
@@ -167,6 +168,10 @@ void print_history(const json::object& history, bool csv) {
         const auto& v = o.at(column);
         row += (row.empty() ? "" : ",") + csv_field(v.is_null() ? "" : str(v));
       }
+      // A deposit: the bank and account its payment goes to.
+      const bool ticket = o.contains("ticket") && o.at("ticket").is_object();
+      row += "," + (ticket ? csv_field(str(o.at("ticket").as_object().at("bank"))) : std::string());
+      row += "," + (ticket ? csv_field(str(o.at("ticket").as_object().at("account_no"))) : std::string());
       std::printf("%s\n", row.c_str());
     }
     return;
@@ -177,6 +182,11 @@ void print_history(const json::object& history, bool csv) {
     std::printf("%-25s %-20s %-14s %-13s %24s  %-18s %s\n", str(o.at("created_at")).c_str(), str(o.at("rule")).c_str(),
                 str(o.at("account")).c_str(), str(o.at("method")).c_str(), str(o.at("amount")).c_str(),
                 str(o.at("state")).c_str(), str(o.at("key")).c_str());
+    if (o.contains("ticket") && o.at("ticket").is_object()) {
+      const auto& ticket = o.at("ticket").as_object();
+      std::printf("  pays %s %s (%s)\n", str(ticket.at("bank")).c_str(), str(ticket.at("account_no")).c_str(),
+                  str(ticket.at("name")).c_str());
+    }
   }
   std::printf("%zu top-up%s\n", top_ups.size(), top_ups.size() == 1 ? "" : "s");
 }

@@ -51,6 +51,7 @@ std::string daemon_yaml(const TempDir& dir, const TempDir& keys, const Sandbox& 
 http: {{listen: "127.0.0.1:0"}}
 log: {{level: debug}}
 store: {{sqlite: "{}"}}
+control: {{socket: "{}"}}
 webhooks: {{listen: "127.0.0.1:{}"}}
 providers:
   bca:
@@ -81,7 +82,7 @@ rules:
       amount: {{to_target: IDR 200_000_000, round_up_to: IDR 1_000_000, max: IDR 250_000_000}}
       limits: {{cooldown: 1h}}
 )",
-                     dir.file("topupd.db"), webhook_port, sandbox.url(), keys.file("client.key"), sandbox.url(), to);
+                     dir.file("topupd.db"), dir.file("control.sock"), webhook_port, sandbox.url(), keys.file("client.key"), sandbox.url(), to);
 }
 
 struct Entry {
@@ -157,6 +158,12 @@ TEST(DepositTest, AVirtualAccountTicketIsPaidOnceOverSnapInterbankForTheExactAmo
   EXPECT_NE(log.find("webhook accepted provider=xendit"), std::string::npos) << log;
   EXPECT_NE(log.find("type=virtual_account.paid"), std::string::npos) << log;
   EXPECT_EQ(daemon.metric("topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}), 1.0) << daemon.metrics();
+  // topupctl history names the account the payment went to.
+  const auto history = topupctl(dir.file("control.sock"), {"history", "--csv"});
+  EXPECT_NE(history.output.find(",BNI," + transfer.account.substr(3) + "\n"), std::string::npos) << history.output;
+  EXPECT_NE(topupctl(dir.file("control.sock"), {"history"}).output.find("pays BNI " + transfer.account.substr(3) +
+                                                                      " (PT Example Payouts)"),
+            std::string::npos);
   // Funded above clear: no second ticket, no second transfer.
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(ledger(sandbox).size(), 2u) << sandbox.ledger();

@@ -69,7 +69,7 @@ TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
   ASSERT_FALSE(key.empty());
   const auto csv = daemon.ctl({"history", "--csv"});
   EXPECT_EQ(csv.status, 0);
-  EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need\n", 0), 0u)
+  EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need,pays_bank,pays_account_no\n", 0), 0u)
       << csv.output;
   EXPECT_NE(csv.output.find(key + ",payout-low,payout,sim,direct_debit,"), std::string::npos) << csv.output;
   EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing sent yet
