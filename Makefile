@@ -39,7 +39,7 @@ demo-gateways: setup build build/demo-keys/client.key
 	@$(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --config etc/topupd/demo-sandbox.yaml \
 	  --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox 2>/dev/null' EXIT INT TERM; \
-	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+	  sleep 0.5; CREDENTIALS_DIRECTORY=$(CURDIR)/build/demo-keys $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 
 # demo-gateways and a real Prometheus scraping it every 5 s on 127.0.0.1:9090: every
 # panel of dashboards/topupd-overview.json has data within two minutes.
@@ -52,16 +52,19 @@ demo-observe: setup build build/demo-keys/client.key
 	  $(BUILD_DIR)/topupd sandbox --listen 127.0.0.1:12111 --config etc/topupd/demo-sandbox.yaml \
 	    --webhooks http://127.0.0.1:9465/webhooks & sandbox=$$!; \
 	  trap 'kill $$sandbox $$prometheus 2>/dev/null; rm -rf $$dir' EXIT INT TERM; \
-	  sleep 0.5; $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
+	  sleep 0.5; CREDENTIALS_DIRECTORY=$(CURDIR)/build/demo-keys $(BUILD_DIR)/topupd --config etc/topupd/demo-gateways.yaml
 
 # The SNAP keys of the demos' sandbox bank: topupd signs with client.key, the sandbox
 # with sandbox.key. Made once; throw-away.
+# topupd reads its two as credentials (snap-private-key, snap-bank-public-key).
 build/demo-keys/client.key:
 	@mkdir -p build/demo-keys
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out build/demo-keys/client.key 2>/dev/null
 	openssl pkey -in build/demo-keys/client.key -pubout -out build/demo-keys/client.pub
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out build/demo-keys/sandbox.key 2>/dev/null
 	openssl pkey -in build/demo-keys/sandbox.key -pubout -out build/demo-keys/sandbox.pub
+	cp build/demo-keys/client.key build/demo-keys/snap-private-key
+	cp build/demo-keys/sandbox.pub build/demo-keys/snap-bank-public-key
 
 # The Debian package of the release build, checked by lintian: build/release/topupd_*.deb
 deb: setup build

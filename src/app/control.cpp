@@ -60,6 +60,7 @@ std::string Daemon::control(const std::string& request) {
   try {
     if (command == "status") return control_status();
     if (command == "history") return control_history(args);
+    if (command == "tickets") return control_tickets();
     if (command == "approve" || command == "reject") {
       if (args.empty()) return failure(command + " needs a top-up key");
       return control_decide(args[0], command == "approve");
@@ -81,7 +82,7 @@ std::string Daemon::control(const std::string& request) {
     metrics_.count_store_error("control");
     return failure(std::string("the store failed: ") + e.what());
   }
-  return failure(fmt::format("unknown command '{}'; expected status, history, approve, reject, pause, resume, "
+  return failure(fmt::format("unknown command '{}'; expected status, history, tickets, approve, reject, pause, resume, "
                              "resume-rule, silence, ack or unsilence",
                              command));
 }
@@ -167,6 +168,21 @@ std::string Daemon::control_history(const std::vector<std::string>& args) {
     ++count;
   }
   return fmt::format("{{\"ok\":true,\"count\":{},\"top_ups\":[{}]}}", count, out);
+}
+
+std::string Daemon::control_tickets() {
+  // Open deposits whose destination is known: what is to be paid, where, until when.
+  std::string out;
+  for (const auto& record : executor_->journal()) {
+    if (!record.ticket || core::is_terminal(record.state)) continue;
+    out += (out.empty() ? "" : ",") +
+           fmt::format("{{\"key\":{},\"rule\":{},\"account\":{},\"state\":{},\"amount\":{},\"paid_by\":{},"
+                       "\"ticket\":{}}}",
+                       json_string(record.key), json_string(record.rule), json_string(record.account),
+                       json_string(core::to_string(record.state)), json_string(core::format_human(record.amount)),
+                       json_string(core::paid_by_person(record) ? "a person" : record.provider), ticket_json(record));
+  }
+  return "{\"ok\":true,\"tickets\":[" + out + "]}";
 }
 
 std::string Daemon::control_decide(const std::string& key, bool approve) {

@@ -77,6 +77,7 @@ class Daemon {
   std::string control(const std::string& request);
   std::string control_status();
   std::string control_history(const std::vector<std::string>& args);
+  std::string control_tickets();
   std::string control_decide(const std::string& key, bool approve);
   std::string control_pause(bool pause);
   std::string control_resume_rule(const std::vector<std::string>& args);

@@ -143,6 +143,11 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
       neighbours_.outcome(record.rule, "unknown_outcomes", error);  // once per top-up, however often resent
     }
   }
+  // A ticket a person is to pay: they hear of it when it waits for them, and when it ends.
+  if (core::paid_by_person(record) && next == TopUpState::pending) notify_ticket(record, true);
+  if (core::paid_by_person(record) && core::is_terminal(next) && from == TopUpState::pending) {
+    notify_ticket(record, false);
+  }
   if (core::is_terminal(next)) {
     failure_codes_.erase(record.key);
     lost_.erase(record.key);

@@ -120,6 +120,9 @@ class TopUpExecutor {
   // top_up.needs_attention event: a beneficiary other than the journalled one, an amount
   // other than the ticket's.
   void alert_deposit(const core::TopUpRecord& record, const std::string& alert, const std::string& reason);
+  // A ticket a person pays was paid (its gateway's callback names the payment): the
+  // payment's id is what the ticket's gateway looks it up by.
+  void note_payment(const std::string& key, const std::string& payment_id);
   // A webhook named this top-up: its next look-up says so in the journal.
   void hint(const std::string& key, const std::string& event_id) { webhook_hints_[key] = event_id; }
 
@@ -169,6 +172,9 @@ class TopUpExecutor {
   asio::awaitable<void> look_up(std::size_t index);
   // Asks the ticket provider for a deposit's ticket and journals it (top_up_tickets.cpp).
   asio::awaitable<void> request_ticket(std::size_t index);
+  // Tells the rule's notifiers of a ticket a person is to pay (firing), and that it was
+  // paid or expired (resolved).
+  void notify_ticket(const core::TopUpRecord& record, bool to_pay);
   // What the provider is asked for the record: its key, amount and destination.
   adapters::TopUpRequest request_of(const core::TopUpRecord& record) const;
   void expire_approvals(const std::string& account, core::Timestamp now);

@@ -45,6 +45,18 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
     poller_->wake(name);
     woken += (woken.empty() ? "" : ",") + name;
   }
+  if (record && !event.payment.empty() && core::paid_by_person(*record)) {
+    if (core::is_terminal(record->state)) {
+      // Paid after topupd gave it up: the money arrived, for a top-up that ended.
+      executor_->alert_deposit(*record, "DepositPaidAfterExpiry",
+                               fmt::format("{} says the ticket was paid ({}) after the top-up ended {}; nothing "
+                                           "else was paid for it — check the balance and the next top-up",
+                                           provider, event.paid.empty() ? "amount not given" : event.paid,
+                                           core::to_string(record->state)));
+    } else {
+      executor_->note_payment(record->key, event.payment);
+    }
+  }
   if (record && !event.paid.empty()) {
     // The destination says what arrived: anything but the ticket's amount needs a person.
     const auto paid = core::parse_decimal_amount(event.paid, record->amount.currency()).value;

@@ -3,7 +3,7 @@
 //
 //   to: {xendit_va: {via: xendit, bank: BNI, name: "PT Example", expires_after: 6h}}
 //     | {static: {bank: "014", account_no: "…", name: "PT …"}}
-//   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}}
+//   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}} | assisted
 #include "loader.hpp"
 
 namespace topupd::config::detail {
@@ -58,13 +58,19 @@ std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std
   }
   const YAML::Node* pay_node = rail.get("pay_with");
   if (!pay_node) {
-    rail.missing("pay_with", "who pays: {snap_transfer: {via: BANK, from_account: …}}");
+    rail.missing("pay_with", "who pays: {snap_transfer: {via: BANK, from_account: …}} or assisted");
     complete = false;
+  } else if (pay_node->IsScalar() && pay_node->as<std::string>() == "assisted") {
+    spec.pay_with.kind = core::DepositPayment::Kind::assisted;
   } else {
-    Map pay(*this, *pay_node, path + ".pay_with", {"snap_transfer"});
-    if (pay.valid() && !pay.has("snap_transfer")) {
-      error(path + ".pay_with", pay.location(), "give the payment leg: snap_transfer");
+    Map pay(*this, *pay_node, path + ".pay_with", {"snap_transfer", "assisted"});
+    if (pay.valid() && pay.entries().size() != 1) {
+      error(path + ".pay_with", pay.location(), "give one payment leg: snap_transfer or assisted");
       complete = false;
+    } else if (pay.valid() && pay.has("assisted")) {
+      Map assisted(*this, *pay.get("assisted"), path + ".pay_with.assisted", {});
+      spec.pay_with.kind = core::DepositPayment::Kind::assisted;
+      complete = complete && assisted.valid();
     } else if (pay.valid()) {
       Map snap(*this, *pay.get("snap_transfer"), path + ".pay_with.snap_transfer", {"via", "from_account"});
       spec.pay_with.kind = core::DepositPayment::Kind::snap_transfer;

@@ -93,9 +93,16 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
     problem(path + ".method", fmt::format("a deposit pays rupiah through SNAP; account '{}' is in {}", account.name,
                                           account.currency.code()));
   }
+  const bool assisted = deposit.pay_with.kind == core::DepositPayment::Kind::assisted;
+  if (assisted && deposit.to.kind != core::DepositDestination::Kind::ticket) {
+    problem(path + ".pay_with", "a person pays a ticket issued for the top-up (to: xendit_va): a static account "
+                                "cannot tell topupd which payment was this top-up's");
+  }
   const std::string pay_path = path + ".pay_with.snap_transfer.via";
-  const ProviderConfig* bank = config_.find_provider(deposit.pay_with.via);
-  if (!bank) {
+  const ProviderConfig* bank = assisted ? nullptr : config_.find_provider(deposit.pay_with.via);
+  if (assisted) {
+    // No bank of ours pays it: nothing to check on that side.
+  } else if (!bank) {
     problem(pay_path, fmt::format("unknown provider '{}'{}", deposit.pay_with.via, known_providers()));
   } else if (bank->type != ProviderType::snap) {
     problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider", bank->name,

@@ -37,11 +37,12 @@ bool can_transition(TopUpState from, TopUpState to) {
   using S = TopUpState;
   switch (from) {
     case S::awaiting_approval: return to == S::planned || to == S::rejected || to == S::expired;
-    // expired: a deposit's ticket ran out before it was paid.
-    case S::planned: return to == S::submitted || to == S::failed || to == S::expired;
+    // expired: a deposit's ticket ran out before it was paid; pending: a person is to
+    // pay a deposit's ticket (nothing was sent).
+    case S::planned: return to == S::submitted || to == S::failed || to == S::expired || to == S::pending;
     case S::submitted:
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::unknown;
-    case S::pending: return to == S::succeeded || to == S::failed || to == S::unknown;
+    case S::pending: return to == S::succeeded || to == S::failed || to == S::unknown || to == S::expired;
     case S::unknown:
       // A look-up settles it, or finds nothing and the same request is sent again.
       return to == S::pending || to == S::succeeded || to == S::failed || to == S::submitted;

@@ -17,9 +17,12 @@ TopUpAction look_up() { return {TopUpAction::Kind::look_up, S::planned, "", "", 
 
 TopUpAction request_ticket() { return {TopUpAction::Kind::request_ticket, S::planned, "", "", "", false}; }
 
-// What starts a planned top-up: its request, or first the ticket a deposit pays.
+// What starts a planned top-up: its request, or first the ticket a deposit pays; for a
+// ticket a person pays, waiting for them.
 TopUpAction start(const TopUpRecord& record, std::string why = "") {
-  return needs_ticket(record) ? request_ticket() : send(std::move(why));
+  if (needs_ticket(record)) return request_ticket();
+  if (paid_by_person(record)) return journal(S::pending, "waiting for a person to pay the ticket");
+  return send(std::move(why));
 }
 
 TopUpAction verify() { return {TopUpAction::Kind::start_verification, S::planned, "", "", "", false}; }
@@ -85,7 +88,7 @@ std::vector<TopUpAction> step(const TopUpRecord& record, const TopUpEvent& event
     case Kind::look_up_due:
       if (!on_the_way(state)) return {};
       // A deposit without its ticket has nothing to look up: its payment never left.
-      if (state == S::planned && needs_ticket(record)) return {request_ticket()};
+      if (state == S::planned && (needs_ticket(record) || paid_by_person(record))) return {start(record)};
       return {look_up()};
     case Kind::restarted:
       if (state == S::submitted) return {journal(S::unknown, "topupd stopped before the outcome was known")};
@@ -101,15 +104,17 @@ std::vector<TopUpAction> step(const TopUpRecord& record, const TopUpEvent& event
       return {journal(S::expired, event.detail)};
     case Kind::ticket_issued:
       if (state != S::planned || record.method != TopUpMethod::deposit || needs_ticket(record)) return {};
-      return {send("")};
+      return {start(record)};
     case Kind::ticket_refused:
       if (state != S::planned || !needs_ticket(record)) return {};
       return {journal(S::failed, event.detail, "", event.detail)};
     case Kind::ticket_unanswered:
       return {};  // asked again at the next poll: an unpaid ticket is harmless
     case Kind::ticket_expired:
-      // Unpaid, and no payment left for it: the top-up ends and the rule may plan anew.
-      if (state != S::planned || record.method != TopUpMethod::deposit || needs_ticket(record)) return {};
+      // Unpaid, and no payment left for it (or nobody paid it): the top-up ends and the
+      // rule may plan anew.
+      if (record.method != TopUpMethod::deposit || needs_ticket(record)) return {};
+      if (state != S::planned && !(state == S::pending && paid_by_person(record))) return {};
       return {journal(S::expired, event.detail)};
   }
   return {};

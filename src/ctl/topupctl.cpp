@@ -32,6 +32,7 @@ constexpr const char* kUsage =
     "  status                      accounts and balances, rule states, top-ups in flight, the pause switch\n"
     "  history [--account NAME] [--rule NAME] [--state STATE] [--since RFC3339] [--csv]\n"
     "                              the top-up journal, oldest first\n"
+    "  tickets                     deposits waiting to be paid: bank, account, exact amount, expiry\n"
     "  approve KEY                 send a top-up that waits for approval\n"
     "  reject KEY                  drop a top-up that waits for approval\n"
     "  pause                       start no top-ups (monitoring and alerts go on); survives restarts\n"
@@ -154,6 +155,21 @@ std::string csv_field(const std::string& value) {
   return out + "\"";
 }
 
+void print_tickets(const json::object& answer) {
+  const auto& tickets = answer.at("tickets").as_array();
+  for (const auto& t : tickets) {
+    const auto& o = t.as_object();
+    const auto& ticket = o.at("ticket").as_object();
+    std::printf("%s  pay exactly %s to %s %s (%s)%s\n  paid by %s; %s  topup=%s rule=%s\n",
+                str(o.at("account")).c_str(), str(o.at("amount")).c_str(), str(ticket.at("bank")).c_str(),
+                str(ticket.at("account_no")).c_str(), str(ticket.at("name")).c_str(),
+                ticket.at("expires_at").is_null() ? "" : (" before " + str(ticket.at("expires_at"))).c_str(),
+                str(o.at("paid_by")).c_str(), str(o.at("state")).c_str(), str(o.at("key")).c_str(),
+                str(o.at("rule")).c_str());
+  }
+  std::printf("%zu open ticket%s\n", tickets.size(), tickets.size() == 1 ? "" : "s");
+}
+
 void print_history(const json::object& history, bool csv) {
   const auto& top_ups = history.at("top_ups").as_array();
   if (csv) {
@@ -233,7 +249,8 @@ int main(int argc, char** argv) {
   const std::string command = words[0];
   const bool takes_key = command == "approve" || command == "reject" || command == "silence" || command == "ack" ||
                          command == "unsilence" || command == "resume-rule";
-  const bool known = command == "status" || command == "history" || takes_key || command == "pause" || command == "resume";
+  const bool known = command == "status" || command == "history" || command == "tickets" || takes_key ||
+                     command == "pause" || command == "resume";
   const bool silencing = command == "silence" || command == "ack";
   if (!known || (takes_key && words.size() != 2) || (!takes_key && command != "history" && words.size() != 1) ||
       (csv && command != "history") || (command == "silence" && duration.empty()) ||
@@ -269,6 +286,8 @@ int main(int argc, char** argv) {
     print_status(object);
   } else if (command == "history") {
     print_history(object, csv);
+  } else if (command == "tickets") {
+    print_tickets(object);
   } else if (command == "pause" || command == "resume") {
     std::printf("top-ups %s\n", object.at("paused").as_bool() ? "paused" : "allowed again");
   } else {

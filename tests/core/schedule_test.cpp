@@ -93,6 +93,7 @@ TEST(TopUpStateTest, EveryPairMatchesTheTable) {
   const std::set<std::pair<S, S>> allowed = {
       {S::awaiting_approval, S::planned}, {S::awaiting_approval, S::rejected}, {S::awaiting_approval, S::expired},
       {S::planned, S::submitted},         {S::planned, S::failed},             {S::planned, S::expired},
+      {S::planned, S::pending},           {S::pending, S::expired},
       {S::submitted, S::pending},         {S::submitted, S::succeeded},        {S::submitted, S::failed},
       {S::submitted, S::unknown},
       {S::pending, S::succeeded},         {S::pending, S::failed},             {S::pending, S::unknown},

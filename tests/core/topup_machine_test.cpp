@@ -248,6 +248,27 @@ TEST(TopUpMachineTest, ADepositPaysTheJournalledTicketUnderItsOwnKey) {
   EXPECT_EQ(describe(step(record_in(S::planned), {E::ticket_expired})), "");
 }
 
+// A ticket a person pays: nothing is ever sent; the ticket's gateway says when it was
+// paid, or the ticket expires.
+TEST(TopUpMachineTest, ATicketAPersonPaysWaitsForThemAndSendsNothing) {
+  TopUpRecord record = deposit_in(S::planned, false);
+  record.provider = record.ticket_provider;  // its gateway is its "payment leg"
+  auto apply = [&](const TopUpEvent& event) { return step_and_apply(record, event); };
+  EXPECT_EQ(apply({E::planned}), "request_ticket");
+  record.ticket = DepositTicket{"va-3", "BNI", "8808125", "PT Example", std::nullopt};
+  EXPECT_EQ(apply({E::ticket_issued}), "journal:pending");
+  EXPECT_EQ(apply({E::look_up_due}), "look_up");
+  EXPECT_EQ(apply({E::not_found}), "");  // nobody paid yet
+  EXPECT_EQ(apply({E::found, O::succeeded, "pay-1", "paid"}), "journal:succeeded start_verification");
+  // Another, never paid, expires; so does one whose pending was not journalled yet.
+  TopUpRecord unpaid = deposit_in(S::pending, true);
+  unpaid.provider = unpaid.ticket_provider;
+  EXPECT_EQ(describe(step(unpaid, {E::ticket_expired, O::pending, "", "expired"})), "journal:expired");
+  unpaid.state = S::planned;
+  EXPECT_EQ(describe(step(unpaid, {E::look_up_due})), "journal:pending");
+  EXPECT_EQ(describe(step(unpaid, {E::not_found})), "journal:pending");
+}
+
 TEST(TopUpMachineTest, ATicketThatExpiresUnpaidEndsTheDepositAndOnlyThen) {
   EXPECT_EQ(describe(step(deposit_in(S::planned, true), {E::ticket_expired, O::pending, "", "expired"})),
             "journal:expired");

@@ -46,7 +46,8 @@ gateways:
 }
 
 std::string daemon_yaml(const TempDir& dir, const TempDir& keys, const Sandbox& sandbox, int webhook_port,
-                        const std::string& to) {
+                        const std::string& to,
+                        const std::string& pay_with = R"({snap_transfer: {via: bca, from_account: "1234567890"}})") {
   return fmt::format(R"(
 http: {{listen: "127.0.0.1:0"}}
 log: {{level: debug}}
@@ -75,14 +76,18 @@ rules:
     account: xendit-cash
     when: {{below: IDR 50_000_000}}
     clear: {{above: IDR 60_000_000}}
+    alert: {{severity: warning, notify: [finance]}}
     top_up:
       method: deposit
       to: {}
-      pay_with: {{snap_transfer: {{via: bca, from_account: "1234567890"}}}}
+      pay_with: {}
       amount: {{to_target: IDR 200_000_000, round_up_to: IDR 1_000_000, max: IDR 250_000_000}}
       limits: {{cooldown: 1h}}
+notifiers:
+  finance: {{type: log}}
 )",
-                     dir.file("topupd.db"), dir.file("control.sock"), webhook_port, sandbox.url(), keys.file("client.key"), sandbox.url(), to);
+                     dir.file("topupd.db"), dir.file("control.sock"), webhook_port, sandbox.url(), keys.file("client.key"),
+                     sandbox.url(), to, pay_with);
 }
 
 struct Entry {
@@ -187,8 +192,8 @@ TEST(DepositTest, AVirtualAccountTicketIsPaidOnceOverSnapInterbankForTheExactAmo
   std::this_thread::sleep_for(500ms);
   const std::string after = daemon.log();
   std::size_t alerts = 0;
-  for (auto at = after.find("DepositAmountMismatch: deposit"); at != std::string::npos;
-       at = after.find("DepositAmountMismatch: deposit", at + 1)) {
+  for (auto at = after.find("ERROR DepositAmountMismatch: deposit"); at != std::string::npos;
+       at = after.find("ERROR DepositAmountMismatch: deposit", at + 1)) {
     ++alerts;
   }
   EXPECT_EQ(alerts, 1u) << after;
@@ -226,6 +231,70 @@ TEST(DepositTest, ABeneficiaryWhoseNameIsNotTheJournalledOneIsNeverPaid) {
   EXPECT_TRUE(ledger(sandbox).empty()) << sandbox.ledger();
   EXPECT_NE(daemon.log().find("DepositBeneficiaryMismatch: deposit"), std::string::npos) << daemon.log();
   EXPECT_NE(daemon.log().find("nothing was paid"), std::string::npos) << daemon.log();
+}
+
+// A person pays: the ticket goes to the rule's notifiers and topupctl tickets; nothing is
+// sent to a bank; the ticket's callback closes it, the payment looked up at Xendit.
+TEST(DepositTest, ATicketAPersonPaysGoesToPeopleAndIsClosedByItsCallback) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port));
+  TempDir dir;
+  Daemon daemon(daemon_yaml(dir, keys(), sandbox, webhook_port,
+                            "{xendit_va: {bank: BNI, name: PT Example Payouts, expires_after: 6h}}", "assisted"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const std::string number = wait_for_line(
+      daemon.log_path(), R"(DepositTicketToPay: please transfer exactly IDR 160,000,000\.00 to BNI virtual account (\d+))");
+  const auto tickets = topupctl(dir.file("control.sock"), {"tickets"});
+  EXPECT_NE(tickets.output.find("pay exactly IDR 160,000,000.00 to BNI " + number + " (PT Example Payouts)"),
+            std::string::npos) << tickets.output;
+  EXPECT_NE(tickets.output.find("paid by a person; pending"), std::string::npos) << tickets.output;
+  EXPECT_TRUE(ledger(sandbox).empty()) << sandbox.ledger();  // nobody's bank was asked to pay
+
+  ASSERT_EQ(sandbox.post("/_sandbox/pay", R"({"account_number":")" + number + R"(","amount":"IDR 160_000_000"})").status,
+            200);
+  wait_for_line(daemon.log_path(), R"(top-up (succeeded): looked up after webhook fva:pay_)");
+  wait_for_line(daemon.log_path(), R"(ticket BNI \d+ for IDR 160,000,000\.00 is (paid))");
+  const auto entries = ledger(sandbox);
+  ASSERT_EQ(entries.size(), 1u) << sandbox.ledger();
+  EXPECT_EQ(entries[0].provider, "xendit");
+  EXPECT_EQ(entries[0].source, "person");
+  EXPECT_EQ(entries[0].amount_minor, 160'000'000'00);
+  EXPECT_NE(topupctl(dir.file("control.sock"), {"tickets"}).output.find("0 open tickets"), std::string::npos);
+}
+
+// Nobody pays: the ticket expires, the top-up ends and the rule plans a new one. The
+// expired ticket paid late, and the new one underpaid, each raise a critical alert.
+TEST(DepositTest, AnUnpaidTicketExpiresAndLateOrShortPaymentsAlert) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port));
+  TempDir dir;
+  std::string config = daemon_yaml(dir, keys(), sandbox, webhook_port,
+                                   "{xendit_va: {bank: BNI, name: PT Example Payouts, expires_after: 2s}}", "assisted");
+  config.replace(config.find("cooldown: 1h"), 12, "cooldown: 0s");
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const std::string first = wait_for_line(daemon.log_path(), R"(please transfer exactly .* virtual account (\d+))");
+  wait_for_line(daemon.log_path(), R"(top-up (expired): its ticket expired before it was paid)", 15s);
+  // A new ticket for the same need, once the old one is given up.
+  std::string second;
+  ASSERT_TRUE(eventually([&] {
+    std::smatch match;
+    const std::string log = daemon.log();
+    const std::regex ticket(R"(please transfer exactly .* virtual account (\d+))");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), ticket); it != std::sregex_iterator(); ++it) {
+      if ((*it)[1] != first) second = (*it)[1];
+    }
+    return !second.empty();
+  }, 15s)) << daemon.log();
+  EXPECT_EQ(sandbox.post("/_sandbox/pay", R"({"account_number":")" + first + R"(","amount":"IDR 160_000_000"})").status,
+            410);  // expired: the bank refuses it
+  ASSERT_EQ(sandbox.post("/_sandbox/pay",
+                         R"({"account_number":")" + first + R"(","amount":"IDR 160_000_000","late":true})").status,
+            200);
+  wait_for_line(daemon.log_path(), R"((DepositPaidAfterExpiry): deposit)", 10s);
+  ASSERT_EQ(sandbox.post("/_sandbox/pay", R"({"account_number":")" + second + R"(","amount":"IDR 150_000_000"})").status,
+            200);
+  wait_for_line(daemon.log_path(), R"((DepositAmountMismatch): deposit .* IDR 150,000,000\.00 arrived)", 10s);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 // single-use virtual account with an expiry, issued by the account's gateway under the
 // top-up's key). The payment leg is the company's bank paying it through SNAP
 // (`snap_transfer`: intrabank when the destination is at the paying bank, interbank
-// otherwise, after the beneficiary's name is checked). The leg that moves money is the
+// otherwise, after the beneficiary's name is checked) or a person (`assisted`: the
+// ticket goes to the rule's notifiers; its callback or its expiry ends the top-up). The leg that moves money is the
 // payment: it is keyed by the top-up's key and sent at most once per journalled
 // destination. A ticket's creation may be repeated after a lost answer (the gateway
 // cannot look one up by key); a ticket nobody journalled is never paid, and expires.
@@ -31,10 +32,12 @@ struct DepositDestination {
 };
 
 struct DepositPayment {
-  enum class Kind { snap_transfer };
+  // snap_transfer: the company's bank pays through SNAP; assisted: a person pays the
+  // ticket, told of it through the rule's notifiers.
+  enum class Kind { snap_transfer, assisted };
   Kind kind = Kind::snap_transfer;
-  std::string via;           // the paying bank's provider
-  std::string from_account;  // the account it pays from
+  std::string via;           // snap_transfer: the paying bank's provider
+  std::string from_account;  // snap_transfer: the account it pays from
 };
 
 struct DepositSpec {

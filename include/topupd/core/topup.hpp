@@ -4,6 +4,7 @@
 //                 └──────→ unknown ─(look-up)→ pending | succeeded | failed | (resubmit, same key)
 //   awaiting_approval → planned (approved) | rejected | expired (not decided in time)
 //   planned → expired: a deposit's ticket ran out before its payment left
+//   planned → pending → succeeded | expired: a deposit a person pays, or lets expire
 //
 // `planned` is recorded with the idempotency key before any request leaves; `unknown`
 // means a request may or may not have been executed (timeout, reset, 5xx) and must be
@@ -64,6 +65,13 @@ struct TopUpRecord {
 // A deposit whose destination is not known yet: its ticket must be issued first.
 inline bool needs_ticket(const TopUpRecord& record) {
   return record.method == TopUpMethod::deposit && !record.ticket;
+}
+
+// A deposit a person pays: its "payment leg" is the ticket's own gateway, which says
+// when the ticket was paid.
+inline bool paid_by_person(const TopUpRecord& record) {
+  return record.method == TopUpMethod::deposit && !record.ticket_provider.empty() &&
+         record.provider == record.ticket_provider;
 }
 
 inline constexpr TopUpState kAllTopUpStates[] = {

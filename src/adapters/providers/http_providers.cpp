@@ -131,6 +131,25 @@ class Xendit final : public KeyedBalance {
   Xendit(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
       : KeyedBalance(c, "https://api.xendit.co", std::move(e), clock, r, false) {}
 
+  // A ticket a person pays: found once its VA-paid callback named the payment
+  // (`reference`), by GET /callback_virtual_account_payments/payment_id={id}. Before
+  // that nothing is known: Xendit lists no payments by virtual account.
+  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest& top_up,
+                                                                       const std::string& reference) override {
+    if (top_up.method != core::TopUpMethod::deposit) co_return co_await BalanceOnly::look_up(top_up, reference);
+    if (reference.empty()) co_return std::optional<TopUpReceipt>();
+    net::Request request = keyed_get("/callback_virtual_account_payments/payment_id=" + net::url_encode(reference));
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status == 404) co_return std::optional<TopUpReceipt>();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+    auto document = json::parse(reply->body);
+    if (!document || document->string_at("external_id").value_or("") != top_up.idempotency_key) {
+      co_return malformed("the payment does not name this top-up's ticket", false);
+    }
+    co_return std::optional(TopUpReceipt{reference, ProviderTopUpStatus::succeeded, ""});
+  }
+
   // A closed, single-use fixed virtual account for the exact amount, expiring: the
   // ticket a deposit pays. Xendit cannot look one up by external_id, so a lost answer
   // leaves at most an unpaid ticket that expires; the payment leg pays the journalled one.

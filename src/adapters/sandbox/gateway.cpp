@@ -35,7 +35,7 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   std::string type;
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) type = "stripe";
-  else if (p == "/balance" || p.rfind("/callback_virtual_accounts", 0) == 0) type = "xendit";
+  else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0) type = "xendit";
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
   else if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) type = "flip";
   else if (p.rfind("/generic/", 0) == 0) type = "generic";
@@ -66,7 +66,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) return stripe(*family("stripe"), request);
   if (p == "/balance") return xendit(*family("xendit"), request);
-  if (p.rfind("/callback_virtual_accounts", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
+  if (p.rfind("/callback_virtual_account", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);
   if (p.rfind("/generic/", 0) == 0) return generic(*family("generic"), request);
@@ -118,6 +118,7 @@ net::ServerResponse Gateway::control(const ServerRequest& request) {
     f->fault = fault;
     return ServerResponse::json(200, "{\"ok\":true}");
   }
+  if (request.path == "/_sandbox/pay" && request.method == "POST") return pay_as_a_person(*body);
   if (request.path == "/_sandbox/snap/expire-tokens" && request.method == "POST") {
     // Every issued SNAP token stops working at once: clients must mint a new one.
     snap_tokens_.clear();

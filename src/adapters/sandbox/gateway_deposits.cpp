@@ -61,6 +61,24 @@ net::ServerResponse Gateway::xendit_virtual_accounts(Family& f, const ServerRequ
     }
     return xendit_error(404, "CALLBACK_VIRTUAL_ACCOUNT_NOT_FOUND_ERROR", "Could not find callback virtual account");
   }
+  const std::string payments = "/callback_virtual_account_payments/payment_id=";
+  if (request.method == "GET" && request.path.rfind(payments, 0) == 0) {
+    const std::string id = request.path.substr(payments.size());
+    for (const auto& [number, va] : virtual_accounts_) {
+      if (va.payment_id.empty() || va.payment_id != id) continue;
+      return json_response(200, Value::object()
+                                    .set("id", Value::string("cb_" + va.payment_id))
+                                    .set("payment_id", Value::string(va.payment_id))
+                                    .set("callback_virtual_account_id", Value::string(va.id))
+                                    .set("external_id", Value::string(va.external_id))
+                                    .set("account_number", Value::string(va.account_number))
+                                    .set("bank_code", Value::string(va.bank_code))
+                                    .set("merchant_code", Value::string(va.merchant_code))
+                                    .set("amount", Value::number(decimal_text(va.paid, 0)))
+                                    .set("currency", Value::string("IDR")));
+    }
+    return xendit_error(404, "CALLBACK_VIRTUAL_ACCOUNT_PAYMENT_NOT_FOUND_ERROR", "Could not find the payment");
+  }
   if (request.method != "POST" || request.path != "/callback_virtual_accounts") {
     return xendit_error(404, "NOT_FOUND", "Not found");
   }
@@ -132,6 +150,7 @@ void Gateway::credit_deposit(const SandboxLedgerEntry& transfer) {
     if (it == virtual_accounts_.end()) return;
     VirtualAccount& va = it->second;
     va.payment_id = fmt::format("pay_{:012x}", ++sequence_);
+    va.paid = transfer.amount;
     to = family("xendit");
     account = va.account;
     key = "va:" + va.id;
@@ -143,6 +162,33 @@ void Gateway::credit_deposit(const SandboxLedgerEntry& transfer) {
   if (!to) return;
   const TopUpRequest credit{key, core::TopUpMethod::direct_debit, account, transfer.idempotency_key, transfer.amount};
   (void)to->sim->submit_now(credit);
+}
+
+net::ServerResponse Gateway::pay_as_a_person(const json::Value& body) {
+  const std::string number = body.string_at("account_number").value_or("");
+  const auto it = virtual_accounts_.find(number);
+  if (it == virtual_accounts_.end()) {
+    return json_response(404, Value::object().set("error", Value::string("no virtual account " + number)));
+  }
+  VirtualAccount& va = it->second;
+  const auto amount = core::parse_money(body.string_at("amount").value_or(""));
+  if (!amount.value || !amount.value->is_positive() || !(amount.value->currency() == va.expected.currency())) {
+    return json_response(400, Value::object().set("error", Value::string("amount: a positive IDR amount, e.g. \"IDR 1_000\"")));
+  }
+  const Value* late = body.find("late");
+  if (va.taken) return json_response(409, Value::object().set("error", Value::string("already paid: single use")));
+  if (clock_.now() >= va.expires_at && !(late && late->as_bool())) {
+    return json_response(410, Value::object().set("error", Value::string("expired (\"late\": true pays it anyway)")));
+  }
+  va.taken = true;
+  va.payment_id = fmt::format("pay_{:012x}", ++sequence_);
+  va.paid = *amount.value;
+  Family* xendit = family("xendit");
+  const TopUpRequest credit{"va:" + va.id, core::TopUpMethod::direct_debit, va.account, "person", *amount.value};
+  if (auto receipt = xendit->sim->submit_now(credit); !receipt) {
+    return json_response(400, Value::object().set("error", Value::string(receipt.error().message)));
+  }
+  return json_response(200, Value::object().set("payment_id", Value::string(va.payment_id)));
 }
 
 std::optional<net::Request> Gateway::virtual_account_paid(Family& f, const SandboxLedgerEntry& credit) {

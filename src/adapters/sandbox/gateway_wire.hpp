@@ -60,6 +60,7 @@ struct Gateway::VirtualAccount {
   std::string account;         // the Xendit account a payment credits
   bool taken = false;          // a transfer to it was accepted: single use
   std::string payment_id;      // once the money arrived
+  core::Money paid{0, *core::Currency::find("IDR")};
 };
 
 // Where a SNAP transfer to (bank, account number) lands.

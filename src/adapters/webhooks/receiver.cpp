@@ -202,6 +202,7 @@ std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, s
     event.reference = body->string_at("callback_virtual_account_id").value_or("");
     const std::string payment = body->string_at("payment_id").value_or(body->string_at("id").value_or(""));
     event.id = payment.empty() ? body_hash_id(in.body) : "fva:" + payment;
+    event.payment = payment;
     event.status = "paid";
     if (const json::Value* amount = body->find("amount"); amount && (amount->is_number() || amount->is_string())) {
       event.paid = amount->text();

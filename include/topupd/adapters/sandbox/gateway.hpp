@@ -25,6 +25,10 @@
 #include "topupd/config/config.hpp"
 #include "topupd/core/clock.hpp"
 
+namespace topupd::adapters::json {
+class Value;
+}
+
 namespace topupd::adapters::sandbox {
 
 // Misbehaviour injected per wire format through POST /_sandbox/faults.
@@ -82,6 +86,9 @@ class Gateway {
   // A SNAP deposit that settled: credits the gateway its destination belongs to.
   void credit_deposit(const SandboxLedgerEntry& transfer);
   std::optional<net::Request> virtual_account_paid(Family& f, const SandboxLedgerEntry& credit);
+  // POST /_sandbox/pay {"account_number", "amount", "late"}: a person pays a virtual
+  // account from their own bank, any amount; "late": even after it expired.
+  net::ServerResponse pay_as_a_person(const json::Value& body);
   std::string stripe_topup_json(const StripeTopUp& topup);
   bool draw(int percent);
 

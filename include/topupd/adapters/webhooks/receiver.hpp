@@ -65,6 +65,7 @@ struct Event {
   std::string account;            // the gateway's id of the account concerned, when named
   std::string status;             // succeeded | failed | pending; empty: not about a top-up
   std::string paid{};             // a deposit's destination was paid this much (a decimal, major units)
+  std::string payment{};          // and the gateway's id of that payment
 };
 
 struct Delivery {
