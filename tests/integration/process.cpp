@@ -1,6 +1,7 @@
 #include "integration/process.hpp"
 
 #include <arpa/inet.h>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -241,7 +242,24 @@ HttpResult http_send(const std::string& host, int port, const std::string& reque
   if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 12) return result;
   result.status = std::stoi(response.substr(9, 3));
   const auto body_start = response.find("\r\n\r\n");
-  if (body_start != std::string::npos) result.body = response.substr(body_start + 4);
+  if (body_start == std::string::npos) return result;
+  result.body = response.substr(body_start + 4);
+  // A chunked answer (Prometheus sends larger ones so): the chunks' data, joined.
+  std::string head = response.substr(0, body_start);
+  for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
+    std::string joined;
+    std::size_t at = 0;
+    while (at < result.body.size()) {
+      const auto line_end = result.body.find("\r\n", at);
+      if (line_end == std::string::npos) break;
+      const std::size_t size = std::stoul(result.body.substr(at, line_end - at), nullptr, 16);
+      if (size == 0) break;
+      joined += result.body.substr(line_end + 2, size);
+      at = line_end + 2 + size + 2;
+    }
+    result.body = std::move(joined);
+  }
   return result;
 }
 

@@ -66,7 +66,7 @@ scrape_configs:
         answer.body = reply.body;
         const auto parsed = adapters::json::parse(reply.body);
         const auto* result = parsed ? parsed->at_pointer("/data/result") : nullptr;
-        answer.has_data = reply.status == 200 && parsed->string_at("status") == "success" && result &&
+        answer.has_data = reply.status == 200 && parsed && parsed->string_at("status") == "success" && result &&
                           result->is_array() && !result->items().empty();
         answers.push_back(std::move(answer));
       }
