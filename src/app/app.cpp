@@ -86,12 +86,13 @@ int Daemon::run() {
         io_, clock_, metrics_, *store_, *durability_,
         [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
     if (pinned_) {
-      executor_->pin_destinations([this](const std::string& provider, const std::string& destination) {
-        return pinned_->allows(provider, destination);
-      });
-      metrics_.set_destinations(pinned_->path, pinned_->sha256, pinned_->accounts.size());
-      spdlog::info("destinations pinned file={} sha256={} accounts={}", field(pinned_->path), pinned_->sha256,
-                   pinned_->accounts.size());
+      executor_->pin_destinations(pinned_->pins);
+      const std::size_t listed =
+          pinned_->pins.accounts.size() + pinned_->pins.bank_accounts.size() + pinned_->pins.virtual_accounts.size();
+      metrics_.set_destinations(pinned_->path, pinned_->sha256, listed);
+      spdlog::info("destinations pinned file={} sha256={} accounts={} bank_accounts={} virtual_accounts={}",
+                   field(pinned_->path), pinned_->sha256, pinned_->pins.accounts.size(),
+                   pinned_->pins.bank_accounts.size(), pinned_->pins.virtual_accounts.size());
       if (::geteuid() == 0) {
         spdlog::warn("topupd runs as root: the pinned destinations hold against edits of the config, not against "
                      "this process; run it as its own user (the systemd unit does)");
@@ -221,7 +222,7 @@ void Daemon::reload() {
   auto result = config::load_file(generation_.config.path, config::SecretSources::from_process());
   if (result.config && pinned_) {
     // The file read at start, not now: a reload cannot widen where money may go.
-    result.diagnostics = config::check_destinations(*result.config, pinned_->accounts, pinned_->path);
+    result.diagnostics = config::check_destinations(*result.config, pinned_->pins, pinned_->path);
     if (!result.diagnostics.empty()) result.config.reset();
   }
   if (!result.config) {

@@ -171,8 +171,11 @@ int check(const std::string& path) {
               result.config->providers.size(), result.config->accounts.size(),
               result.config->rules.size());
   if (pinned.pinned) {
-    std::printf("destinations pinned by %s (sha256 %s, %zu accounts)\n", pinned.pinned->path.c_str(),
-                pinned.pinned->sha256.c_str(), pinned.pinned->accounts.size());
+    const config::Pins& pins = pinned.pinned->pins;
+    std::printf("destinations pinned by %s (sha256 %s, %zu accounts, %zu bank accounts, %zu virtual-account "
+                "prefixes)\n",
+                pinned.pinned->path.c_str(), pinned.pinned->sha256.c_str(), pins.accounts.size(),
+                pins.bank_accounts.size(), pins.virtual_accounts.size());
   }
   return 0;
 }

@@ -133,8 +133,10 @@ std::string Daemon::control_status() {
                             json_string(core::format_rfc3339(silence.expires_at)));
   }
   const std::string destinations =
-      pinned_ ? fmt::format("{{\"path\":{},\"sha256\":{},\"accounts\":{}}}", json_string(pinned_->path),
-                            json_string(pinned_->sha256), pinned_->accounts.size())
+      pinned_ ? fmt::format("{{\"path\":{},\"sha256\":{},\"accounts\":{},\"bank_accounts\":{},"
+                            "\"virtual_accounts\":{}}}",
+                            json_string(pinned_->path), json_string(pinned_->sha256), pinned_->pins.accounts.size(),
+                            pinned_->pins.bank_accounts.size(), pinned_->pins.virtual_accounts.size())
               : "null";
   return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"destinations\":{},\"accounts\":[{}],\"rules\":[{}],"
                      "\"open_top_ups\":[{}],\"silences\":[{}]}}",

@@ -16,11 +16,6 @@
 
 namespace topupd::app {
 
-bool PinnedDestinations::allows(const std::string& provider, const std::string& account_id) const {
-  const config::PinnedDestination wanted{provider, account_id};
-  return std::find(accounts.begin(), accounts.end(), wanted) != accounts.end();
-}
-
 PinnedRead read_pinned_destinations(const config::Config& config) {
   PinnedRead out;
   const std::string& path = config.destinations_path;
@@ -48,19 +43,19 @@ PinnedRead read_pinned_destinations(const config::Config& config) {
   text << in.rdbuf();
   if (!in) return problem(fmt::format("cannot read the pinned destinations file: {}", std::strerror(errno)));
   auto loaded = config::load_destinations_string(text.str(), path);
-  if (!loaded.accounts) {
+  if (!loaded.pins) {
     out.diagnostics = std::move(loaded.diagnostics);
     return out;
   }
   out.pinned = PinnedDestinations{path, adapters::crypto::hex(adapters::crypto::sha256(text.str())),
-                                  std::move(*loaded.accounts)};
+                                  std::move(*loaded.pins)};
   return out;
 }
 
 PinnedRead pin_and_check(const config::Config& config) {
   PinnedRead read = read_pinned_destinations(config);
   if (read.pinned) {
-    for (auto& problem : config::check_destinations(config, read.pinned->accounts, read.pinned->path)) {
+    for (auto& problem : config::check_destinations(config, read.pinned->pins, read.pinned->path)) {
       read.diagnostics.push_back(std::move(problem));
     }
   }

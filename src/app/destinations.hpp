@@ -16,9 +16,7 @@ namespace topupd::app {
 struct PinnedDestinations {
   std::string path;
   std::string sha256;  // hex, of the file's bytes as read
-  std::vector<config::PinnedDestination> accounts;
-
-  bool allows(const std::string& provider, const std::string& account_id) const;
+  config::Pins pins;
 };
 
 struct PinnedRead {

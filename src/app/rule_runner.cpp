@@ -54,6 +54,7 @@ core::RuleInputs RuleRunner::inputs_for(const core::Rule& rule, const config::Ac
 TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::AccountConfig& account) const {
   const core::TopUpSpec& spec = *decision.top_up;
   TopUpRoute route{spec.via.empty() ? account.provider : spec.via, account.id, spec.source};
+  route.account_provider = account.provider;
   if (spec.method == core::TopUpMethod::sweep) {
     if (const config::AccountConfig* source = config_->find_account(spec.source)) route.source = source->id;
   }

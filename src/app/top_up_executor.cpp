@@ -169,7 +169,9 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
     metrics_.count_top_up(decision.rule, spec.method, "paused");
     co_return "not started: topupd is paused";
   }
-  if (pinned_ && !pinned_(route.provider, route.destination_id)) {
+  const std::string& holder = route.account_provider.empty() ? route.provider : route.account_provider;
+  if (pins_ && (!pins_->allows_account(holder, route.destination_id) ||
+                (route.destination && !pins_->allows_bank_account(route.destination->bank, route.destination->account_no)))) {
     // check, start and reload refuse such a config; this is the last line.
     spdlog::error("refusing to move money to an account the pinned destinations file does not list rule={} "
                   "account={} provider={} destination={}",

@@ -34,6 +34,7 @@
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
+#include "topupd/config/destinations.hpp"
 #include "topupd/core/clock.hpp"
 #include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
@@ -78,6 +79,7 @@ struct TopUpRoute {
   // destination, known at once.
   std::string ticket_provider{};
   std::optional<core::DepositTicket> destination{};
+  std::string account_provider{};  // the provider that holds the account funded
 };
 
 class TopUpExecutor {
@@ -93,8 +95,11 @@ class TopUpExecutor {
                  core::Duration keep_for = std::chrono::hours(48));
   // Destinations pinned at start (app/destinations.hpp): a top-up to any other account
   // is never journalled nor sent, whatever the config says. Unset: nothing pinned.
-  void pin_destinations(std::function<bool(const std::string& provider, const std::string& destination_id)> allows) {
-    pinned_ = std::move(allows);
+  // The destinations money may go to (config/destinations.hpp), checked again here: an
+  // account before its top-up is planned, a deposit's bank account too, and a ticket's
+  // number before it is journalled.
+  void pin_destinations(config::Pins pins) {
+    pins_ = std::move(pins);
   }
   // The kill switch: no new top-up starts while paused (monitoring and look-ups go on).
   void set_paused(bool paused) { paused_ = paused; }
@@ -192,7 +197,7 @@ class TopUpExecutor {
   std::map<std::string, std::shared_ptr<adapters::Provider>> providers_;
   bool dry_run_ = false;
   bool paused_ = false;
-  std::function<bool(const std::string& provider, const std::string& destination_id)> pinned_;
+  std::optional<config::Pins> pins_;
   std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::size_t forgotten_ = 0;               // records dropped from the front: journal_[seq - forgotten_]
   core::Duration keep_for_{std::chrono::hours(48)};

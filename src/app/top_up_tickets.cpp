@@ -41,7 +41,14 @@ asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
   using Kind = core::TopUpEvent::Kind;
   core::TopUpEvent event{Kind::ticket_unanswered};
   TopUpRecord& record = at(index);  // the journal may have grown meanwhile
-  if (result) {
+  if (result && pins_ && !pins_->allows_virtual_account(result->bank, result->account_no)) {
+    // Not a virtual account the pinned file allows: never journalled, never paid.
+    const std::string why = fmt::format("the ticket issued is {} {}, which the pinned destinations do not allow",
+                                        result->bank, result->account_no);
+    alert_deposit(record, "DepositTicketNotPinned", why);
+    failure_codes_[record.key] = "declined";
+    event = {Kind::ticket_refused, core::ProviderOutcome::pending, "", why};
+  } else if (result) {
     record.ticket = *result;
     const std::string note =
         fmt::format("ticket issued: {} {} ({}) for {}{}", result->bank, result->account_no, result->name,

@@ -335,15 +335,15 @@ LoadResult load_file(const std::string& path, const SecretSources& secrets) {
 DestinationsLoadResult load_destinations_string(const std::string& text, const std::string& path) {
   DestinationsLoadResult result;
   Config scratch;  // holds the source map
-  std::vector<PinnedDestination> accounts;
+  Pins pins;
   // The file names accounts, never secrets: a ${…} in it is refused, not looked up.
   const auto nothing = [](const std::string&) { return std::optional<std::string>(); };
   const SecretSources none{nothing, nothing};
   result.diagnostics = parse_and_walk(text, path, none, scratch,
                                       [&](Loader& loader, const YAML::Node& root) {
-                                        loader.load_destinations(root, accounts);
+                                        loader.load_destinations(root, pins);
                                       });
-  if (result.diagnostics.empty()) result.accounts = std::move(accounts);
+  if (result.diagnostics.empty()) result.pins = std::move(pins);
   return result;
 }
 

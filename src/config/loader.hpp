@@ -400,7 +400,7 @@ class Loader {
 
  public:
   void load_sandbox(const YAML::Node& root, SandboxServerConfig& out);
-  void load_destinations(const YAML::Node& root, std::vector<PinnedDestination>& out);
+  void load_destinations(const YAML::Node& root, Pins& out);
   void load_events(const YAML::Node& node);
   void load_generic_top_up(const YAML::Node& node, const std::string& path, GenericTopUpConfig& out);
 

@@ -8,9 +8,17 @@ bool awaits_outcome(TopUpState state) {
   return state == TopUpState::submitted || state == TopUpState::pending || state == TopUpState::unknown;
 }
 
+namespace {
+
+// A request that left and has no final outcome yet. A ticket a person is to pay is not
+// one: nothing was sent, people were told, and its expiry ends it.
+bool watched(const TopUpRecord& record) { return awaits_outcome(record.state) && !paid_by_person(record); }
+
+}  // namespace
+
 void StuckWatch::seed(std::span<const TopUpRecord> journal) {
   for (const auto& record : journal) {
-    if (awaits_outcome(record.state)) open_.try_emplace(record.key, Open{record.created_at, std::nullopt});
+    if (watched(record)) open_.try_emplace(record.key, Open{record.created_at, std::nullopt});
   }
 }
 
@@ -20,7 +28,7 @@ std::vector<StuckChange> StuckWatch::step(std::span<const TopUpRecord> journal, 
   std::set<std::string> seen;
   for (const auto& record : journal) {
     const auto entry = open_.find(record.key);
-    if (!awaits_outcome(record.state)) {
+    if (!watched(record)) {
       if (entry == open_.end()) continue;
       if (entry->second.stuck_at) {
         changes.push_back({StuckChange::Kind::ended, record, now - entry->second.since, entry->second.since,

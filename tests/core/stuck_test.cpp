@@ -43,6 +43,23 @@ TEST(StuckWatchTest, AnOpenTopUpIsStuckOnceAfterItsTimeAndEndsWhenItsOutcomeIsFi
   EXPECT_TRUE(watch.step(journal, thirty_minutes, t0 + 51min).empty());
 }
 
+// A ticket a person is to pay waits for them until it expires: nothing was sent, so it
+// is not stuck however long it waits; the same deposit paid by a bank is watched.
+TEST(StuckWatchTest, ATicketAPersonIsToPayIsNeverStuck) {
+  StuckWatch watch;
+  TopUpRecord by_person = record("person", TopUpState::pending);
+  by_person.method = TopUpMethod::deposit;
+  by_person.provider = by_person.ticket_provider = "xendit";
+  TopUpRecord by_bank = by_person;
+  by_bank.key = "bank";
+  by_bank.provider = "bca";
+  const std::vector<TopUpRecord> journal = {by_person, by_bank};
+  EXPECT_TRUE(watch.step(journal, thirty_minutes, t0).empty());
+  const auto changes = watch.step(journal, thirty_minutes, t0 + 5h);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].record.key, "bank");
+}
+
 TEST(StuckWatchTest, ATopUpThatEndsInTimeAndOneNotYetSentAreNeverStuck) {
   StuckWatch watch;
   std::vector<TopUpRecord> journal = {record("quick", TopUpState::submitted),

@@ -297,5 +297,46 @@ TEST(DepositTest, AnUnpaidTicketExpiresAndLateOrShortPaymentsAlert) {
   wait_for_line(daemon.log_path(), R"((DepositAmountMismatch): deposit .* IDR 150,000,000\.00 arrived)", 10s);
 }
 
+// Pinned destinations cover deposits: a static account the file does not list is
+// refused by check; a ticket whose number is outside the pinned prefixes is never
+// journalled or paid; inside them it is paid. (The pin file must be root's: these run
+// as root, as `make test` does.)
+TEST(DepositTest, PinnedDestinationsHoldForDepositsToo) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(keys(), webhook_port));
+  TempDir dir;
+  const auto pin = [&](const std::string& prefix) {
+    dir.write("destinations.yaml", "accounts: [{provider: xendit, account_id: master}]\n"
+                                   "virtual_accounts: [{bank: BNI, prefix: \"" + prefix + "\"}]\n");
+  };
+  // Each daemon keeps its journal in `home`: a fresh one has no cooldown to wait out.
+  const auto config = [&](const TempDir& home, const std::string& to) {
+    std::string text = daemon_yaml(home, keys(), sandbox, webhook_port, to);
+    return "destinations: \"" + dir.file("destinations.yaml") + "\"\n" + text;
+  };
+  pin("8808");
+  dir.write("static.yaml", config(dir, R"({static: {bank: "014", account_no: "7770001234", name: PT Xendit Topup}})"));
+  const auto refused = run_command({TOPUPD_BINARY, "check", "--config", dir.file("static.yaml")});
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_NE(refused.output.find("rules[0].top_up.to: money may not go to bank 014 account 7770001234"),
+            std::string::npos) << refused.output;
+
+  pin("9999");  // the sandbox numbers its virtual accounts from 8808
+  {
+    TempDir home;
+    Daemon daemon(config(home, "{xendit_va: {bank: BNI, name: PT Example Payouts}}"));
+    ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+    wait_for_line(daemon.log_path(), R"((DepositTicketNotPinned): deposit .* the ticket issued is BNI 8808)");
+    wait_for_line(daemon.log_path(), R"(top-up (failed): the ticket issued is BNI 8808\d+, which the pinned)");
+    EXPECT_TRUE(ledger(sandbox).empty()) << sandbox.ledger();
+    EXPECT_EQ(daemon.log().find("deposit ticket issued"), std::string::npos);  // never journalled
+  }
+  pin("8808");
+  TempDir home;
+  Daemon daemon(config(home, "{xendit_va: {bank: BNI, name: PT Example Payouts}}"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  EXPECT_EQ(settled_transfer_and_credit(sandbox).size(), 2u) << daemon.log() << sandbox.ledger();
+}
+
 }  // namespace
 }  // namespace topupd::testing
