@@ -17,10 +17,21 @@
 
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/core/time.hpp"
+#include "topupd/core/topup_machine.hpp"
 
 namespace topupd::app {
 
 namespace asio = boost::asio;
+
+// A provider's word on a top-up, as the top-up machine takes it.
+inline core::ProviderOutcome outcome_of(adapters::ProviderTopUpStatus status) {
+  switch (status) {
+    case adapters::ProviderTopUpStatus::pending: return core::ProviderOutcome::pending;
+    case adapters::ProviderTopUpStatus::succeeded: return core::ProviderOutcome::succeeded;
+    case adapters::ProviderTopUpStatus::failed: return core::ProviderOutcome::failed;
+  }
+  return core::ProviderOutcome::pending;
+}
 
 // A top-up request gets longer than a balance read: banks are slow to debit.
 constexpr core::Duration kTopUpTimeout{10'000};

@@ -180,6 +180,9 @@ class TopUpExecutor {
   // Tells the rule's notifiers of a ticket a person is to pay (firing), and that it was
   // paid or expired (resolved).
   void notify_ticket(const core::TopUpRecord& record, bool to_pay);
+  // A notification about one top-up: its alert, account, summary and the latest balance.
+  adapters::Notification notification_about(const core::TopUpRecord& record, const std::string& alert,
+                                            const std::string& severity, bool firing) const;
   // What the provider is asked for the record: its key, amount and destination.
   adapters::TopUpRequest request_of(const core::TopUpRecord& record) const;
   void expire_approvals(const std::string& account, core::Timestamp now);

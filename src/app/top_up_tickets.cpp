@@ -87,24 +87,13 @@ void TopUpExecutor::note_payment(const std::string& key, const std::string& paym
 void TopUpExecutor::notify_ticket(const TopUpRecord& r, bool to_pay) {
   if (!r.ticket) return;
   const core::DepositTicket& t = *r.ticket;
-  adapters::Notification n;
-  n.kind = to_pay ? core::DecisionKind::alert_firing : core::DecisionKind::alert_resolved;
-  n.rule = r.rule;
-  n.alert = "DepositTicketToPay";
-  n.account = r.account;
-  n.severity = "warning";
+  adapters::Notification n = notification_about(r, "DepositTicketToPay", "warning", to_pay);
   n.reason = to_pay ? fmt::format("DepositTicketToPay: please transfer exactly {} to {} virtual account {} ({}){}; "
                                   "topupd sees the payment by the gateway's callback",
                                   core::format_human(r.amount), t.bank, t.account_no, t.name,
                                   t.expires_at ? " before " + core::format_rfc3339(*t.expires_at) : "")
                     : fmt::format("ticket {} {} for {} is {}", t.bank, t.account_no, core::format_human(r.amount),
                                   r.state == TopUpState::succeeded ? "paid" : core::to_string(r.state));
-  n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
-                                    std::string(core::to_string(r.state)), false};
-  if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
-    n.balance = watch->latest->balance;
-  }
-  n.at = clock_.now();
   n.fired_at = r.created_at;
   spdlog::log(to_pay ? spdlog::level::warn : spdlog::level::info, "{} topup={} rule={} account={}", n.reason,
               field(r.key), field(r.rule), field(r.account));
@@ -113,19 +102,8 @@ void TopUpExecutor::notify_ticket(const TopUpRecord& r, bool to_pay) {
 }
 
 void TopUpExecutor::alert_deposit(const TopUpRecord& r, const std::string& alert, const std::string& reason) {
-  adapters::Notification n;
-  n.kind = core::DecisionKind::alert_firing;
-  n.rule = r.rule;
-  n.alert = alert;
-  n.account = r.account;
-  n.severity = "critical";
+  adapters::Notification n = notification_about(r, alert, "critical", true);
   n.reason = fmt::format("{}: deposit {} of {}: {}", alert, r.key, core::format_human(r.amount), reason);
-  n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
-                                    std::string(core::to_string(r.state)), false};
-  if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
-    n.balance = watch->latest->balance;
-  }
-  n.at = clock_.now();
   n.fired_at = n.at;
   spdlog::error("{} topup={} rule={} account={}", n.reason, field(r.key), field(r.rule), field(r.account));
   metrics_.count_alert(r.rule, n.severity);

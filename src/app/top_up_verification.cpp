@@ -81,6 +81,23 @@ void TopUpExecutor::expire_verifications(core::Timestamp now) {
   });
 }
 
+adapters::Notification TopUpExecutor::notification_about(const TopUpRecord& r, const std::string& alert,
+                                                        const std::string& severity, bool firing) const {
+  adapters::Notification n;
+  n.kind = firing ? core::DecisionKind::alert_firing : core::DecisionKind::alert_resolved;
+  n.rule = r.rule;
+  n.alert = alert;
+  n.account = r.account;
+  n.severity = severity;
+  n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
+                                    std::string(core::to_string(r.state)), false};
+  if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
+    n.balance = watch->latest->balance;
+  }
+  n.at = clock_.now();
+  return n;
+}
+
 void TopUpExecutor::watch_stuck(core::Timestamp now) {
   const core::StuckWatch::StuckAfter stuck_after = [this](const TopUpRecord& record) {
     const core::Rule* rule = neighbours_.rule(record.rule);
@@ -91,22 +108,12 @@ void TopUpExecutor::watch_stuck(core::Timestamp now) {
     const bool started = change.kind == core::StuckChange::Kind::started;
     const std::string age = core::format_duration(std::chrono::floor<std::chrono::seconds>(change.age));
     const std::string reference = r.reference.empty() ? "none yet" : r.reference;
-    adapters::Notification n;
-    n.kind = started ? core::DecisionKind::alert_firing : core::DecisionKind::alert_resolved;
-    n.rule = r.rule;
-    n.alert = "TopUpStuck";
-    n.account = r.account;
-    n.severity = "warning";
+    adapters::Notification n = notification_about(r, "TopUpStuck", "warning", started);
     n.reason = started ? fmt::format("TopUpStuck: top-up {} has been {} for {} (gateway reference: {}); topupd keeps "
                                      "looking it up and never sends it again",
                                      r.key, core::to_string(r.state), age, reference)
                        : fmt::format("top-up {} ended {} after {} (gateway reference: {})", r.key,
                                      core::to_string(r.state), age, reference);
-    n.top_up = adapters::TopUpSummary{r.key, r.amount, std::string(core::to_string(r.method)),
-                                      std::string(core::to_string(r.state)), false};
-    if (const core::AccountWatch* watch = neighbours_.watch(r.account); watch && watch->latest) {
-      n.balance = watch->latest->balance;
-    }
     n.at = now;
     n.fired_at = change.stuck_at;
     if (started) {

@@ -60,6 +60,7 @@ bool ProviderConfig::same_settings(const ProviderConfig& other) const {
       lose_answers_percent != other.lose_answers_percent ||
       fail_before_apply_percent != other.fail_before_apply_percent || decline_percent != other.decline_percent ||
       phantom_percent != other.phantom_percent || decline_from != other.decline_from ||
+      pay_tickets_after != other.pay_tickets_after ||
       accounts.size() != other.accounts.size()) {
     return false;
   }

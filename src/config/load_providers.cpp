@@ -11,7 +11,7 @@ std::vector<std::string> provider_keys(const std::string& type) {
   std::vector<std::string> keys = {"type"};
   auto add = [&](std::initializer_list<const char*> more) { keys.insert(keys.end(), more.begin(), more.end()); };
   if (type == "sandbox") {
-    add({"settle_after", "seed", "accounts", "faults"});
+    add({"settle_after", "seed", "accounts", "faults", "pay_tickets_after"});
     return keys;
   }
   keys.insert(keys.end(), kHttpKeys.begin() + (type == "generic_http" ? 1 : 0), kHttpKeys.end());
@@ -200,6 +200,7 @@ void Loader::load_providers(const YAML::Node& node) {
     }
     if (auto settle = duration_at(map, "settle_after")) provider.settle_after = *settle;
     if (auto seed = integer_at(map, "seed", 0, 999'999'999'999)) provider.seed = static_cast<std::uint64_t>(*seed);
+    if (auto pay = duration_at(map, "pay_tickets_after")) provider.pay_tickets_after = *pay;
     if (const YAML::Node* faults_node = map.get("faults")) {
       Map faults(*this, *faults_node, path + ".faults",
                  {"lose_answers", "fail_before_apply", "decline", "decline_from", "phantom_credits"});

@@ -104,9 +104,9 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
     // No bank of ours pays it: nothing to check on that side.
   } else if (!bank) {
     problem(pay_path, fmt::format("unknown provider '{}'{}", deposit.pay_with.via, known_providers()));
-  } else if (bank->type != ProviderType::snap) {
-    problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider", bank->name,
-                                  bank->type ? to_string(*bank->type) : "?"));
+  } else if (bank->type != ProviderType::snap && bank->type != ProviderType::sandbox) {
+    problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider (or the sandbox)",
+                                  bank->name, bank->type ? to_string(*bank->type) : "?"));
   }
   const core::DepositDestination& to = deposit.to;
   std::string destination_bank = to.bank;
@@ -116,9 +116,9 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
     const std::string via_path = path + ".to.xendit_va.via";
     if (!issuer) {
       problem(via_path, fmt::format("unknown provider '{}'{}", via, known_providers()));
-    } else if (issuer->type != ProviderType::xendit) {
-      problem(via_path, fmt::format("provider '{}' is {}; xendit_va tickets are issued by a xendit provider",
-                                    issuer->name, issuer->type ? to_string(*issuer->type) : "?"));
+    } else if (issuer->type != ProviderType::xendit && issuer->type != ProviderType::sandbox) {
+      problem(via_path, fmt::format("provider '{}' is {}; xendit_va tickets are issued by a xendit provider (or the "
+                                    "sandbox)", issuer->name, issuer->type ? to_string(*issuer->type) : "?"));
     } else if (issuer->name != account.provider) {
       problem(via_path, fmt::format("provider '{}' does not hold account '{}' (it is at '{}'): the ticket must "
                                     "credit the account it funds", issuer->name, account.name, account.provider));

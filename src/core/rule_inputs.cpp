@@ -174,8 +174,15 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
       if (auto balance = fresh_latest(*watch, now)) in.source_balances[i] = balance->balance;
     }
   }
-  in.top_up_in_flight = top_up_in_flight(journal, rule.account);
-  if (in.latest) in.balance_predates_last_outcome = ended_after(journal, rule.account, in.latest->at);
+  // One pass over the journal for what the account's top-ups say now: one in flight, or
+  // one that ended after the latest balance was asked for (top_up_in_flight, ended_after).
+  for (const auto& r : journal) {
+    if (r.account != rule.account) continue;
+    if (!is_terminal(r.state)) in.top_up_in_flight = true;
+    else if (in.latest && r.balance_shows_from && in.latest->at < *r.balance_shows_from) {
+      in.balance_predates_last_outcome = true;
+    }
+  }
   if (!in.top_up_in_flight) in.continues = rail_continuation(rule, journal, zone, now);
   in.usage = usage_now(journal, rule, currency, zone, now);
   return in;

@@ -129,11 +129,15 @@ TEST(BrokenConfigCorpusTest, CoversTheImportantMistakes) {
 TEST(ConfigTest, ShippedDemoConfigIsValid) {
   const auto result = load_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml", fake_secrets({}));
   ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
-  EXPECT_EQ(result.config->accounts.size(), 2u);
-  ASSERT_EQ(result.config->rules.size(), 2u);
+  EXPECT_EQ(result.config->accounts.size(), 4u);
+  ASSERT_EQ(result.config->rules.size(), 4u);
   EXPECT_EQ(result.config->rules[0].top_up->method, core::TopUpMethod::direct_debit);
   EXPECT_EQ(result.config->rules[1].when.kind, core::Condition::Kind::schedule);
   EXPECT_EQ(result.config->rules[1].top_up->method, core::TopUpMethod::sweep);
+  // Two balances funded by virtual account: one paid by the company's account, one by a person.
+  EXPECT_EQ(result.config->rules[2].top_up->method, core::TopUpMethod::deposit);
+  EXPECT_EQ(result.config->rules[2].top_up->deposit->pay_with.kind, core::DepositPayment::Kind::snap_transfer);
+  EXPECT_EQ(result.config->rules[3].top_up->deposit->pay_with.kind, core::DepositPayment::Kind::assisted);
   EXPECT_EQ(result.config->zone.name(), "Asia/Jakarta");
 }
 

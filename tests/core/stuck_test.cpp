@@ -50,9 +50,11 @@ TEST(StuckWatchTest, ATicketAPersonIsToPayIsNeverStuck) {
   TopUpRecord by_person = record("person", TopUpState::pending);
   by_person.method = TopUpMethod::deposit;
   by_person.provider = by_person.ticket_provider = "xendit";
+  by_person.source = "";  // no account of ours pays it
   TopUpRecord by_bank = by_person;
   by_bank.key = "bank";
   by_bank.provider = "bca";
+  by_bank.source = "1234567890";
   const std::vector<TopUpRecord> journal = {by_person, by_bank};
   EXPECT_TRUE(watch.step(journal, thirty_minutes, t0).empty());
   const auto changes = watch.step(journal, thirty_minutes, t0 + 5h);

@@ -253,6 +253,7 @@ TEST(TopUpMachineTest, ADepositPaysTheJournalledTicketUnderItsOwnKey) {
 TEST(TopUpMachineTest, ATicketAPersonPaysWaitsForThemAndSendsNothing) {
   TopUpRecord record = deposit_in(S::planned, false);
   record.provider = record.ticket_provider;  // its gateway is its "payment leg"
+  record.source = "";                         // no account of ours pays it
   auto apply = [&](const TopUpEvent& event) { return step_and_apply(record, event); };
   EXPECT_EQ(apply({E::planned}), "request_ticket");
   record.ticket = DepositTicket{"va-3", "BNI", "8808125", "PT Example", std::nullopt};
@@ -263,6 +264,7 @@ TEST(TopUpMachineTest, ATicketAPersonPaysWaitsForThemAndSendsNothing) {
   // Another, never paid, expires; so does one whose pending was not journalled yet.
   TopUpRecord unpaid = deposit_in(S::pending, true);
   unpaid.provider = unpaid.ticket_provider;
+  unpaid.source = "";
   EXPECT_EQ(describe(step(unpaid, {E::ticket_expired, O::pending, "", "expired"})), "journal:expired");
   unpaid.state = S::planned;
   EXPECT_EQ(describe(step(unpaid, {E::look_up_due})), "journal:pending");

@@ -338,5 +338,33 @@ TEST(DepositTest, PinnedDestinationsHoldForDepositsToo) {
   EXPECT_EQ(settled_transfer_and_credit(sandbox).size(), 2u) << daemon.log() << sandbox.ledger();
 }
 
+// `make demo` on the embedded sandbox: one balance funded by a ticket the company's
+// account pays, one by a ticket a person is asked to pay (the sandbox plays them). The
+// demo's own file, only sped up.
+TEST(DepositTest, TheEmbeddedDemoFundsOneBalanceByBankAndOneByAPerson) {
+  std::string config = read_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"127.0.0.1:9464", "127.0.0.1:0"},
+           {"pay_tickets_after: 20s", "pay_tickets_after: 2s"},
+           {"wallet:     {balance: IDR 7_400_000", "wallet:     {balance: IDR 6_900_000"},
+           {"ops-wallet: {balance: IDR 5_100_000", "ops-wallet: {balance: IDR 4_900_000"}}) {
+    ASSERT_NE(config.find(from), std::string::npos) << from;
+    config.replace(config.find(from), from.size(), to);
+  }
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  wait_for_line(daemon.log_path(), R"(deposit ticket issued: BNI (8808\d+) \(PT Demo Payouts\))");
+  wait_for_line(daemon.log_path(), R"(top-up (succeeded) topup=topupd-wallet-low-wallet-)", 15s);
+  wait_for_line(daemon.log_path(), R"((DepositTicketToPay): please transfer exactly IDR 2,000,000\.00 to BNI)");
+  wait_for_line(daemon.log_path(), R"(ticket BNI 8808\d+ for IDR 2,000,000\.00 is (paid))", 15s);
+  const std::string ledger = daemon.get("/sandbox/ledger").body;
+  // The bank's payment: from the company's account into the wallet, under the top-up's key.
+  EXPECT_TRUE(std::regex_search(ledger, std::regex(R"#("kind":"sweep","account":"wallet","source":"company-bca","amount_minor":\d+,"currency":"IDR","idempotency_key":"topupd-wallet-low-)#")))
+      << ledger;
+  // The person's: into ops-wallet, under its top-up's key.
+  EXPECT_TRUE(std::regex_search(ledger, std::regex(R"#("kind":"direct_debit","account":"ops-wallet","source":"person","amount_minor":200000000,"currency":"IDR","idempotency_key":"topupd-ops-wallet-low-)#")))
+      << ledger;
+}
+
 }  // namespace
 }  // namespace topupd::testing

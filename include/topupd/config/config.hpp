@@ -186,6 +186,9 @@ struct ProviderConfig {
   int decline_percent = 0;            // accepted, then declined by the bank: settles as failed
   int phantom_percent = 0;            // reported succeeded, never credited (a gateway bug)
   std::vector<std::string> decline_from;  // debits from these bank accounts are always declined
+  // Deposits: a simulated person pays each ticket this long after it was issued, as a
+  // person told of it would; 0: nobody does.
+  core::Duration pay_tickets_after{0};
 
   const SandboxAccountConfig* find_sandbox_account(const std::string& id) const;
   // Whether the gateway has an API that moves money in (direct debit or sweep).

@@ -67,11 +67,11 @@ inline bool needs_ticket(const TopUpRecord& record) {
   return record.method == TopUpMethod::deposit && !record.ticket;
 }
 
-// A deposit a person pays: its "payment leg" is the ticket's own gateway, which says
+// A deposit a person pays: no account of ours pays it (a bank's payment names the
+// account it pays from), and its "payment leg" is the ticket's own gateway, which says
 // when the ticket was paid.
 inline bool paid_by_person(const TopUpRecord& record) {
-  return record.method == TopUpMethod::deposit && !record.ticket_provider.empty() &&
-         record.provider == record.ticket_provider;
+  return record.method == TopUpMethod::deposit && !record.ticket_provider.empty() && record.source.empty();
 }
 
 inline constexpr TopUpState kAllTopUpStates[] = {

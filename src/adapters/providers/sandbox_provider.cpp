@@ -22,7 +22,8 @@ SandboxProvider::SandboxProvider(const config::ProviderConfig& config, const cor
       phantom_percent_(config.phantom_percent),
       decline_from_(config.decline_from.begin(), config.decline_from.end()),
       clock_(clock),
-      random_(config.seed) {
+      random_(config.seed),
+      pay_tickets_after_(config.pay_tickets_after) {
   const core::Timestamp now = clock_.now();
   for (const auto& account : config.accounts) {
     accounts_.emplace(account.id, Account{account, account.opening_balance, now,
@@ -126,6 +127,7 @@ std::vector<std::string> SandboxProvider::account_ids() const {
 
 ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id) {
   const core::Timestamp now = clock_.now();
+  pay_due_tickets(now);
   settle(now);
   auto it = accounts_.find(account_id);
   if (it == accounts_.end()) {
@@ -152,7 +154,7 @@ ProviderResult<TopUpReceipt> SandboxProvider::submit_now(const TopUpRequest& req
     return ProviderError{FailureKind::outcome_unknown, "http_5xx",
                          fmt::format("sandbox {} answered 500 before applying anything", name_)};
   }
-  auto receipt = apply(request);
+  auto receipt = request.method == core::TopUpMethod::deposit && request.pay_to ? pay_ticket(request) : apply(request);
   if (receipt && draw(lose_answers_percent_)) {
     return ProviderError{FailureKind::outcome_unknown, "connection_reset",
                          fmt::format("sandbox {} applied the request, then the connection was reset", name_)};
@@ -215,7 +217,60 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
   return receipt_of(ledger_.back());
 }
 
+ProviderResult<core::DepositTicket> SandboxProvider::issue_ticket_now(const TicketRequest& request) {
+  if (!accounts_.count(request.account_id)) {
+    return ProviderError{FailureKind::not_retryable, "unknown_account",
+                         fmt::format("sandbox {} has no account {}", name_, request.account_id)};
+  }
+  const std::string number = fmt::format("8808{:010}", tickets_.size() + 1);
+  const core::DepositTicket issued{fmt::format("sbxva_{}", tickets_.size() + 1), request.bank, number, request.name,
+                                   request.expires_at};
+  tickets_.emplace(number, Ticket{request, issued, clock_.now()});
+  return issued;
+}
+
+ProviderResult<TopUpReceipt> SandboxProvider::pay_ticket(const TopUpRequest& request) {
+  const auto it = tickets_.find(request.pay_to->account_no);
+  if (it == tickets_.end()) {
+    return ProviderError{FailureKind::not_retryable, "unknown_account",
+                         fmt::format("sandbox {} has no virtual account {}", name_, request.pay_to->account_no)};
+  }
+  Ticket& ticket = it->second;
+  if (ticket.issued.name != request.pay_to->name) {
+    return ProviderError{FailureKind::not_retryable, "beneficiary_name_mismatch",
+                         fmt::format("the account is named '{}', not '{}': nothing was paid", ticket.issued.name,
+                                     request.pay_to->name)};
+  }
+  const bool repeat = by_key_.count(request.idempotency_key) > 0;
+  if (!repeat && (ticket.taken || clock_.now() >= ticket.asked.expires_at)) {
+    return ProviderError{FailureKind::not_retryable, "inactive_account", "the virtual account is paid or expired"};
+  }
+  TopUpRequest sweep = request;  // inside the sandbox a transfer between its accounts
+  sweep.method = core::TopUpMethod::sweep;
+  sweep.destination_id = ticket.asked.account_id;
+  sweep.pay_to.reset();
+  auto receipt = apply(sweep);
+  if (receipt) ticket.taken = true;
+  return receipt;
+}
+
+void SandboxProvider::pay_due_tickets(core::Timestamp now) {
+  if (pay_tickets_after_.count() <= 0) return;
+  for (auto& [number, ticket] : tickets_) {
+    if (ticket.taken || now < ticket.at + pay_tickets_after_ || now >= ticket.asked.expires_at) continue;
+    ticket.taken = true;
+    // Under the top-up's key, from outside: what a look-up of the deposit finds.
+    (void)apply({ticket.asked.idempotency_key, core::TopUpMethod::direct_debit, ticket.asked.account_id, "person",
+                 ticket.asked.amount});
+  }
+}
+
+boost::asio::awaitable<ProviderResult<core::DepositTicket>> SandboxProvider::issue_ticket(const TicketRequest& request) {
+  co_return issue_ticket_now(request);
+}
+
 std::optional<TopUpReceipt> SandboxProvider::look_up_now(const std::string& idempotency_key) {
+  pay_due_tickets(clock_.now());
   settle(clock_.now());
   auto known = by_key_.find(idempotency_key);
   if (known == by_key_.end()) return std::nullopt;

@@ -16,6 +16,13 @@
 // is read from the injected Clock and movements settle lazily when the sandbox is next
 // asked, so a fake clock drives it deterministically.
 //
+// Deposits inside it: it issues tickets (virtual accounts numbered from 8808 that credit
+// one of its accounts), a deposit whose request carries the ticket is paid from one of
+// its accounts like a sweep under the top-up's key, and with `pay_tickets_after` a
+// simulated person pays a ticket that long after it was issued (a movement under the
+// top-up's key, so a look-up finds it). The stand-alone sandbox's own SNAP bank sends
+// deposits without a ticket: they leave the source and credit nothing here.
+//
 // The sandbox keeps its own ledger of every top-up and sweep: the witness that tests
 // compare topupd's own records against.
 #pragma once
@@ -53,6 +60,8 @@ class SandboxProvider final : public Provider {
   boost::asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& request) override;
   boost::asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(
       const TopUpRequest& request, const std::string& reference) override;
+  boost::asio::awaitable<ProviderResult<core::DepositTicket>> issue_ticket(const TicketRequest& request) override;
+  ProviderResult<core::DepositTicket> issue_ticket_now(const TicketRequest& request);
 
   // Synchronous forms of the above, for the coroutine wrappers and for tests.
   ProviderResult<core::Money> balance_now(const std::string& account_id);
@@ -111,6 +120,19 @@ class SandboxProvider final : public Provider {
   std::map<std::string, std::size_t> by_key_;  // idempotency key → ledger index
   std::vector<std::size_t> unsettled_;         // ledger indexes not yet credited
   std::vector<std::size_t> newly_settled_;     // settled since take_settled()
+
+  struct Ticket {
+    TicketRequest asked;
+    core::DepositTicket issued;
+    core::Timestamp at;
+    bool taken = false;  // paid, by a deposit or a person
+  };
+  // Pays, as a person, the tickets due by `now` (pay_tickets_after).
+  void pay_due_tickets(core::Timestamp now);
+  // A deposit that carries its ticket: paid from `request.source` to the ticket's account.
+  ProviderResult<TopUpReceipt> pay_ticket(const TopUpRequest& request);
+  core::Duration pay_tickets_after_;
+  std::map<std::string, Ticket> tickets_;  // by account number
 };
 
 }  // namespace topupd::adapters

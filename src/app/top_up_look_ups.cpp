@@ -1,0 +1,84 @@
+// The top-up executor's look-ups (top_up_executor.hpp): each poll asks the machine what
+// an account's open top-ups need — a look-up at the provider, a ticket, an expiry — and
+// a look-up's answer goes back through the machine.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "provider_call.hpp"
+#include "top_up_executor.hpp"
+#include "topupd/adapters/sys/crash_points.hpp"
+#include "topupd/adapters/sys/logging.hpp"
+
+namespace topupd::app {
+
+using adapters::field;
+using adapters::FailureKind;
+using core::TopUpRecord;
+
+asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
+  expire_approvals(account, clock_.now());
+  // By sequence number: the journal may grow, and forget old records, while a look-up waits.
+  for (std::size_t seq = forgotten_; seq < forgotten_ + journal_.size(); ++seq) {
+    if (seq < forgotten_) seq = forgotten_;  // old records were forgotten while it waited
+    if (seq >= forgotten_ + journal_.size()) break;
+    TopUpRecord& record = at(seq);
+    if (record.account != account || sending_.count(record.key)) {
+      continue;  // another account's, or its request is on the wire: nothing to look up
+    }
+    if (record.ticket && record.ticket->expires_at && *record.ticket->expires_at <= clock_.now()) {
+      const core::TopUpEvent expired{core::TopUpEvent::Kind::ticket_expired, core::ProviderOutcome::pending, "",
+                                     "its ticket expired before it was paid"};
+      auto ended = core::step(record, expired);
+      if (!ended.empty()) {
+        co_await perform(seq, std::move(ended));
+        continue;
+      }
+    }
+    const core::TopUpEvent due{core::TopUpEvent::Kind::look_up_due};
+    auto actions = core::step(record, due);
+    co_await perform(seq, std::move(actions));
+  }
+}
+
+asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
+  auto provider = providers_.find(at(index).provider);
+  const core::AccountWatch* watch = neighbours_.watch(at(index).account);
+  if (provider == providers_.end() || !watch) co_return;
+  const core::Duration timeout = watch->poll_timeout;
+  const std::string key = at(index).key;
+  const adapters::TopUpRequest original = request_of(at(index));
+  const std::string reference = at(index).reference;
+  adapters::crash_point("reconcile.before_look_up");
+  auto call = provider->second->look_up(original, reference);
+  auto found = co_await with_timeout(std::move(call), timeout, FailureKind::retryable);
+  adapters::crash_point("reconcile.after_look_up");
+  using Kind = core::TopUpEvent::Kind;
+  if (!found) {
+    spdlog::warn("top-up look-up failed; will try again topup={} reason={}", field(key), found.error().reason);
+    const core::TopUpEvent failed{Kind::look_up_failed, core::ProviderOutcome::pending, "", found.error().message};
+    auto actions = core::step(at(index), failed);
+    co_await perform(index, std::move(actions));
+    co_return;
+  }
+  if (!found.value()) {
+    adapters::crash_point("reconcile.before_resend");
+    const core::TopUpEvent not_found{Kind::not_found};
+    auto actions = core::step(at(index), not_found);
+    co_await perform(index, std::move(actions));
+    co_return;
+  }
+  const auto& receipt = *found.value();
+  TopUpRecord& record = at(index);
+  if (record.reference.empty()) record.reference = receipt.reference;
+  std::string why = receipt.failure;
+  const auto hint = webhook_hints_.find(key);
+  if (hint != webhook_hints_.end()) {
+    why = fmt::format("looked up after webhook {}{}", hint->second, why.empty() ? "" : "; " + why);
+  }
+  const core::TopUpEvent found_it{Kind::found, outcome_of(receipt.status), record.reference, why};
+  auto actions = core::step(record, found_it);
+  if (!actions.empty() && hint != webhook_hints_.end()) webhook_hints_.erase(hint);
+  co_await perform(index, std::move(actions));
+}
+
+}  // namespace topupd::app
