@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -128,6 +129,31 @@ inline Campaign run_campaign(const TempDir& dir, const std::vector<std::string>&
     run_once("");
   }
   return c;
+}
+
+// The last run is clean: topupd runs until the journal holds a top-up planned after the
+// last restart, every record has ended and `also(journal)` holds (at most 60 s), then
+// stops on SIGTERM. Whether it settled, and how it exited.
+struct FinalRun {
+  bool settled = false;
+  std::optional<int> exit;
+};
+inline FinalRun run_until_settled(const TempDir& dir, const std::string& db,
+                                  const std::function<bool(const std::vector<Record>&)>& also) {
+  const auto before = read_journal(db).size();
+  Process topupd({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {}, dir.file("final.log"));
+  FinalRun out;
+  out.settled = eventually([&] {
+    const auto journal = read_journal(db);
+    if (journal.size() < before + 1) return false;
+    for (const auto& r : journal) {
+      if (!kTerminal.count(r.state)) return false;
+    }
+    return also(journal);
+  }, std::chrono::seconds(60));
+  topupd.signal(SIGTERM);
+  out.exit = topupd.wait(std::chrono::seconds(10));
+  return out;
 }
 
 }  // namespace topupd::testing

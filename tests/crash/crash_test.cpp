@@ -110,26 +110,21 @@ rules:
       },
       [&] { http_request("DELETE", "127.0.0.1", sandbox.port(), "/_sandbox/faults", ""); });
 
-  // The last run is clean: it must settle everything and keep the account funded.
-  const auto before_final = read_journal(db).size();
+  // The last run is clean: it must settle everything, pass every declined first rail on
+  // to the second, and keep the account funded.
   {
-    Process topupd({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {}, dir.file("final.log"));
-    const bool settled = eventually([&] {
-      const auto journal = read_journal(db);
-      if (journal.size() < before_final + 1) return false;  // a new top-up after the last restart
+    const FinalRun final_run = run_until_settled(dir, db, [](const std::vector<Record>& journal) {
       std::set<std::string> passed_on;
       for (const auto& r : journal) {
-        if (!kTerminal.count(r.state)) return false;
         if (r.rail == 1) passed_on.insert(r.need);
       }
-      // And for every declined first rail to be passed on to the second.
       for (const auto& r : journal) {
         if (r.rail == 0 && r.state == "failed" && !passed_on.count(r.key)) return false;
       }
       return true;
-    }, std::chrono::seconds(60));
-    topupd.signal(SIGTERM);
-    ASSERT_EQ(topupd.wait(std::chrono::seconds(10)), 0);
+    });
+    ASSERT_EQ(final_run.exit, 0);
+    const bool settled = final_run.settled;
     std::string unsettled;  // what kept it from settling
     std::set<std::string> passed_on;
     for (const auto& r : read_journal(db)) {

@@ -144,19 +144,10 @@ rules:
       [&] { http_request("DELETE", "127.0.0.1", sandbox.port(), "/_sandbox/faults", ""); });
 
   // The last run is clean: it must settle everything and keep the balance funded.
-  const auto before_final = read_journal(db).size();
   {
-    Process topupd({TOPUPD_BINARY, "--config", dir.file("topupd.yaml")}, {}, dir.file("final.log"));
-    const bool settled = eventually([&] {
-      const auto journal = read_journal(db);
-      if (journal.size() < before_final + 1) return false;  // a new top-up after the last restart
-      for (const auto& r : journal) {
-        if (!kTerminal.count(r.state)) return false;
-      }
-      return true;
-    }, std::chrono::seconds(60));
-    topupd.signal(SIGTERM);
-    ASSERT_EQ(topupd.wait(std::chrono::seconds(10)), 0);
+    const FinalRun final_run = run_until_settled(dir, db, [](const std::vector<Record>&) { return true; });
+    ASSERT_EQ(final_run.exit, 0);
+    const bool settled = final_run.settled;
     std::string unsettled;
     for (const auto& r : read_journal(db)) {
       if (!kTerminal.count(r.state)) unsettled += fmt::format("\n  {} {} ticket {}", r.key, r.state, r.ticket_account);
