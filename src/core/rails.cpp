@@ -40,9 +40,11 @@ const std::string& source_account(const TopUpSpec& spec, std::size_t index) {
 std::string describe(const Rail& rail) {
   if (rail.deposit) {
     const DepositSpec& d = *rail.deposit;
+    const std::string from = d.to.via.empty() ? "" : " from " + d.to.via;
     const std::string to = d.to.kind == DepositDestination::Kind::ticket
-                               ? fmt::format("a {} virtual account from {}", d.to.bank, d.to.via)
+                               ? fmt::format("a {} virtual account{}", d.to.bank, from)
                                : fmt::format("{} {}", d.to.bank, d.to.account_no);
+    if (d.pay_with.kind == DepositPayment::Kind::assisted) return fmt::format("deposit to {} paid by a person", to);
     return fmt::format("deposit to {} paid from {} via {}", to, d.pay_with.from_account, d.pay_with.via);
   }
   std::string out = fmt::format("{} from {}", to_string(rail.method), rail.source);

@@ -7,10 +7,11 @@
 // top-up's key). The payment leg is the company's bank paying it through SNAP
 // (`snap_transfer`: intrabank when the destination is at the paying bank, interbank
 // otherwise, after the beneficiary's name is checked) or a person (`assisted`: the
-// ticket goes to the rule's notifiers; its callback or its expiry ends the top-up). The leg that moves money is the
-// payment: it is keyed by the top-up's key and sent at most once per journalled
-// destination. A ticket's creation may be repeated after a lost answer (the gateway
-// cannot look one up by key); a ticket nobody journalled is never paid, and expires.
+// ticket goes to the rule's notifiers; its callback or its expiry ends the top-up).
+// The leg that moves money is the payment: it is keyed by the top-up's key and sent at
+// most once per journalled destination. A ticket's creation may be repeated after a
+// lost answer (the gateway cannot look one up by key); a ticket nobody journalled is
+// never paid, and expires.
 #pragma once
 
 #include <cstdint>
