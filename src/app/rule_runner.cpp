@@ -59,6 +59,10 @@ TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::Ac
     if (const config::AccountConfig* source = config_->find_account(spec.source)) route.source = source->id;
   }
   if (spec.method == core::TopUpMethod::deposit && spec.deposit) {
+    if (spec.deposit->pay_with.kind == core::DepositPayment::Kind::payout) {
+      // The paying gateway's account, by its id there (e.g. a Xendit sub-account).
+      if (const config::AccountConfig* from = config_->find_account(spec.source)) route.source = from->id;
+    }
     const core::DepositDestination& to = spec.deposit->to;
     if (to.kind == core::DepositDestination::Kind::ticket) {
       route.ticket_provider = to.via.empty() ? account.provider : to.via;

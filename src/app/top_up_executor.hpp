@@ -128,6 +128,11 @@ class TopUpExecutor {
   // A ticket a person pays was paid (its gateway's callback names the payment): the
   // payment's id is what the ticket's gateway looks it up by.
   void note_payment(const std::string& key, const std::string& payment_id);
+  // A callback says this succeeded top-up came back (a reversed payout): once a look-up
+  // confirms it, the record keeps why (last_error starts with kReversed) and
+  // TopUpReversed is alerted, critical — once.
+  void check_reversal(const std::string& key);
+  static constexpr std::string_view kReversed = "reversed";
   // A webhook named this top-up: its next look-up says so in the journal.
   void hint(const std::string& key, const std::string& event_id) { webhook_hints_[key] = event_id; }
 
@@ -175,6 +180,7 @@ class TopUpExecutor {
   // Journals `submitted` with `why` and sends the request under the record's key.
   asio::awaitable<void> send(std::size_t index, std::string why);
   asio::awaitable<void> look_up(std::size_t index);
+  asio::awaitable<void> confirm_reversal(std::string key);
   // Asks the ticket provider for a deposit's ticket and journals it (top_up_tickets.cpp).
   asio::awaitable<void> request_ticket(std::size_t index);
   // Tells the rule's notifiers of a ticket a person is to pay (firing), and that it was

@@ -1,11 +1,14 @@
 // The top-up executor's look-ups (top_up_executor.hpp): each poll asks the machine what
 // an account's open top-ups need — a look-up at the provider, a ticket, an expiry — and
-// a look-up's answer goes back through the machine.
+// a look-up's answer goes back through the machine. A succeeded payout its gateway
+// says came back is confirmed by a look-up and handed to people.
+#include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "provider_call.hpp"
 #include "top_up_executor.hpp"
+#include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/crash_points.hpp"
 #include "topupd/adapters/sys/logging.hpp"
 
@@ -79,6 +82,43 @@ asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
   auto actions = core::step(record, found_it);
   if (!actions.empty() && hint != webhook_hints_.end()) webhook_hints_.erase(hint);
   co_await perform(index, std::move(actions));
+}
+
+void TopUpExecutor::check_reversal(const std::string& key) {
+  asio::co_spawn(io_, confirm_reversal(key), adapters::log_failure("reversal of top-up " + key));
+}
+
+asio::awaitable<void> TopUpExecutor::confirm_reversal(std::string key) {
+  std::optional<std::size_t> seq;
+  for (std::size_t i = 0; i < journal_.size(); ++i) {
+    if (journal_[i].key == key) seq = forgotten_ + i;
+  }
+  // Only a succeeded top-up can come back; one already known to have is not news.
+  if (!seq || at(*seq).state != core::TopUpState::succeeded || at(*seq).last_error.rfind(kReversed, 0) == 0) co_return;
+  auto provider = providers_.find(at(*seq).provider);
+  const core::AccountWatch* watch = neighbours_.watch(at(*seq).account);
+  if (provider == providers_.end() || !watch) co_return;
+  const adapters::TopUpRequest original = request_of(at(*seq));
+  auto call = provider->second->look_up(original, at(*seq).reference);
+  auto found = co_await with_timeout(std::move(call), watch->poll_timeout, FailureKind::retryable);
+  if (!found || !found.value() || !found.value()->reversed) {
+    spdlog::warn("a callback says top-up {} came back, but its look-up does not confirm it ({})", field(key),
+                 found ? "not reversed" : found.error().reason);
+    co_return;
+  }
+  TopUpRecord& record = at(*seq);
+  if (record.state != core::TopUpState::succeeded || record.last_error.rfind(kReversed, 0) == 0) co_return;
+  record.last_error = fmt::format("{}: {}", kReversed, found.value()->failure);
+  const std::string why = fmt::format("{} says payout {} came back after it succeeded: the destination did not keep "
+                                      "the money, which is back in the paying balance",
+                                      record.provider, record.reference);
+  try {
+    store_.record_transition(record, record.state, clock_.now(), why);
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("transition");
+    spdlog::error("cannot journal a reversed payout: {} topup={}", e.what(), field(record.key));
+  }
+  alert_deposit(record, "TopUpReversed", why + "; fund the account again by hand or let the rule do so");
 }
 
 }  // namespace topupd::app

@@ -68,6 +68,9 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
     }
   }
   if (record && !core::is_terminal(record->state)) executor_->hint(record->key, event.id);
+  if (record && record->state == core::TopUpState::succeeded && event.status == "reversed") {
+    executor_->check_reversal(record->key);
+  }
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",
                event.status.empty() ? "-" : event.status, woken.empty() ? "-" : woken);

@@ -36,6 +36,8 @@ class Checker {
   void check_alert(const std::string& path, const core::AlertSpec& alert);
   void check_deposit(const std::string& path, const core::Rail& rail, const core::TopUpSpec& top_up,
                      const AccountConfig& account);
+  void check_payout_source(const std::string& path, const core::DepositSpec& deposit, const ProviderConfig& gateway,
+                           const AccountConfig& account);
   void check_rail(const std::string& path, const core::Rail& rail, const AccountConfig& account);
   void check_top_up(const std::string& path, const core::TopUpSpec& top_up,
                     const AccountConfig& account);

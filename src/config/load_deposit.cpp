@@ -3,12 +3,17 @@
 //
 //   to: {xendit_va: {via: xendit, bank: BNI, name: "PT Example", expires_after: 6h}}
 //     | {static: {bank: "014", account_no: "…", name: "PT …"}}
-//   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}} | assisted
+//   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}}
+//     | {payout: {via: xendit, from: xendit-cash, keep_in_source: IDR 5_000_000}} | assisted
+//
+// A payout's `from` is the watched account whose balance pays (its provider is `via`);
+// when left out, the one account of `via` is meant. Its `keep_in_source` is the rail's.
 #include "loader.hpp"
 
 namespace topupd::config::detail {
 
-std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std::string& path) {
+std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std::string& path,
+                                                     std::optional<Money>& keep_in_source, std::optional<Currency> currency) {
   core::DepositSpec spec;
   bool complete = true;
   const YAML::Node* to_node = rail.get("to");
@@ -58,19 +63,47 @@ std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std
   }
   const YAML::Node* pay_node = rail.get("pay_with");
   if (!pay_node) {
-    rail.missing("pay_with", "who pays: {snap_transfer: {via: BANK, from_account: …}} or assisted");
+    rail.missing("pay_with", "who pays: {snap_transfer: {via: BANK, from_account: …}}, {payout: {via: GATEWAY}} or assisted");
     complete = false;
   } else if (pay_node->IsScalar() && pay_node->as<std::string>() == "assisted") {
     spec.pay_with.kind = core::DepositPayment::Kind::assisted;
   } else {
-    Map pay(*this, *pay_node, path + ".pay_with", {"snap_transfer", "assisted"});
+    Map pay(*this, *pay_node, path + ".pay_with", {"snap_transfer", "payout", "assisted"});
     if (pay.valid() && pay.entries().size() != 1) {
-      error(path + ".pay_with", pay.location(), "give one payment leg: snap_transfer or assisted");
+      error(path + ".pay_with", pay.location(), "give one payment leg: snap_transfer, payout or assisted");
       complete = false;
     } else if (pay.valid() && pay.has("assisted")) {
       Map assisted(*this, *pay.get("assisted"), path + ".pay_with.assisted", {});
       spec.pay_with.kind = core::DepositPayment::Kind::assisted;
       complete = complete && assisted.valid();
+    } else if (pay.valid() && pay.has("payout")) {
+      const std::string payout_path = path + ".pay_with.payout";
+      Map payout(*this, *pay.get("payout"), payout_path, {"via", "from", "keep_in_source"});
+      spec.pay_with.kind = core::DepositPayment::Kind::payout;
+      if (auto via = string_at(payout, "via")) spec.pay_with.via = *via;
+      else if (payout.valid() && !payout.has("via")) {
+        payout.missing("via", "the gateway whose balance pays, e.g. xendit");
+        complete = false;
+      }
+      if (auto from = string_at(payout, "from")) {
+        spec.pay_with.from_account = *from;
+      } else if (payout.valid() && !spec.pay_with.via.empty()) {
+        // The one watched account at that gateway, when there is exactly one.
+        std::vector<std::string> at_gateway;
+        for (const auto& account : config_.accounts) {
+          if (account.provider == spec.pay_with.via) at_gateway.push_back(account.name);
+        }
+        if (at_gateway.size() == 1) {
+          spec.pay_with.from_account = at_gateway.front();
+        } else {
+          error(payout_path + ".from", payout.location(),
+                fmt::format("name the account whose balance pays: {} accounts are at provider '{}'",
+                            at_gateway.size(), spec.pay_with.via));
+          complete = false;
+        }
+      }
+      keep_in_source = money_at(payout, "keep_in_source", currency);
+      complete = complete && payout.valid();
     } else if (pay.valid()) {
       Map snap(*this, *pay.get("snap_transfer"), path + ".pay_with.snap_transfer", {"via", "from_account"});
       spec.pay_with.kind = core::DepositPayment::Kind::snap_transfer;

@@ -256,9 +256,15 @@ std::optional<core::Rail> Loader::load_rail(const Map& map, const std::string& p
               fmt::format("a deposit names its payment in 'pay_with' and its destination in 'to'; remove {}", key));
       }
     }
-    auto deposit = load_deposit(map, path);
+    std::optional<Money> keep_in_source;
+    auto deposit = load_deposit(map, path, keep_in_source, currency);
     if (!deposit || !complete) return std::nullopt;
     core::Rail rail{method, deposit->pay_with.via, deposit->pay_with.from_account, std::nullopt};
+    if (deposit->pay_with.kind == core::DepositPayment::Kind::payout) {
+      // The paying gateway's watched account is the rail's source: read before it pays.
+      rail.check_balance_of = deposit->pay_with.from_account;
+      rail.keep_in_source = keep_in_source;
+    }
     rail.deposit = std::move(deposit);
     return rail;
   }

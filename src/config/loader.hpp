@@ -411,7 +411,9 @@ class Loader {
   void load_rule(const YAML::Node& node, const std::string& path);
   // One rail's keys (method, via, from, from_account, keep_in_source, check_balance_of) in `map`.
   std::optional<core::Rail> load_rail(const Map& map, const std::string& path, std::optional<Currency> currency);
-  std::optional<core::DepositSpec> load_deposit(const Map& rail, const std::string& path);  // load_deposit.cpp
+  // load_deposit.cpp; a payout's keep_in_source comes back in `keep_in_source`.
+  std::optional<core::DepositSpec> load_deposit(const Map& rail, const std::string& path,
+                                                std::optional<Money>& keep_in_source, std::optional<Currency> currency);
   std::optional<core::TopUpSpec> load_top_up(const YAML::Node& node, const std::string& path,
                                              std::optional<Currency> currency);
 

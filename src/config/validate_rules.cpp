@@ -83,31 +83,54 @@ void Checker::check_alert(const std::string& path, const core::AlertSpec& alert)
   }
 }
 
-// A deposit: the ticket comes from the gateway that holds the account, SNAP pays it in
-// rupiah, Xendit takes whole rupiah, and an interbank transfer stays within BI-FAST's
-// per-transaction limit.
+// A deposit: the ticket comes from the gateway that holds the account, SNAP or a
+// gateway's payout pays it in rupiah, Xendit takes whole rupiah, and an
+// interbank transfer stays within BI-FAST's per-transaction limit.
 void Checker::check_deposit(const std::string& path, const core::Rail& rail, const core::TopUpSpec& top_up,
                             const AccountConfig& account) {
   const core::DepositSpec& deposit = *rail.deposit;
+  using Pay = core::DepositPayment::Kind;
   if (account.currency.code() != "IDR") {
-    problem(path + ".method", fmt::format("a deposit pays rupiah through SNAP; account '{}' is in {}", account.name,
-                                          account.currency.code()));
+    problem(path + ".method", fmt::format("a deposit pays rupiah through SNAP or a payout; account '{}' is in {}",
+                                          account.name, account.currency.code()));
   }
-  const bool assisted = deposit.pay_with.kind == core::DepositPayment::Kind::assisted;
+  const bool assisted = deposit.pay_with.kind == Pay::assisted;
+  const bool payout = deposit.pay_with.kind == Pay::payout;
   if (assisted && deposit.to.kind != core::DepositDestination::Kind::ticket) {
     problem(path + ".pay_with", "a person pays a ticket issued for the top-up (to: xendit_va): a static account "
                                 "cannot tell topupd which payment was this top-up's");
   }
-  const std::string pay_path = path + ".pay_with.snap_transfer.via";
+  const std::string pay_path = path + (payout ? ".pay_with.payout.via" : ".pay_with.snap_transfer.via");
   const ProviderConfig* bank = assisted ? nullptr : config_.find_provider(deposit.pay_with.via);
   if (assisted) {
     // No bank of ours pays it: nothing to check on that side.
   } else if (!bank) {
     problem(pay_path, fmt::format("unknown provider '{}'{}", deposit.pay_with.via, known_providers()));
-  } else if (bank->type != ProviderType::snap && bank->type != ProviderType::sandbox) {
+  } else if (payout && bank->type != ProviderType::xendit && bank->type != ProviderType::sandbox) {
+    problem(pay_path, fmt::format("provider '{}' is {}; a payout between gateways is paid by a xendit provider (or "
+                                  "the sandbox)", bank->name, bank->type ? to_string(*bank->type) : "?"));
+  } else if (!payout && bank->type != ProviderType::snap && bank->type != ProviderType::sandbox) {
     problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider (or the sandbox)",
                                   bank->name, bank->type ? to_string(*bank->type) : "?"));
   }
+  if (payout && bank) check_payout_source(path + ".pay_with.payout", deposit, *bank, account);
+  const std::string amount_path = path.substr(0, path.find(".top_up") + 7) + ".amount";
+  // Every amount that shapes a top-up this gateway takes must be whole rupiah.
+  const auto whole = [&](const std::string& takes) {
+    const auto check = [&](const std::string& field, const std::optional<Money>& money) {
+      if (money && money->minor() % money->currency().minor_per_major() != 0) {
+        problem(field, fmt::format("{} is not whole rupiah; {} whole rupiah", core::format_human(*money), takes));
+      }
+    };
+    if (top_up.amount.kind != core::AmountSpec::Kind::percent_of_source) {
+      check(amount_path + (top_up.amount.kind == core::AmountSpec::Kind::fixed ? ".fixed" : ".to_target"),
+            top_up.amount.value);
+    }
+    check(amount_path + ".min", top_up.amount.min);
+    check(amount_path + ".max", top_up.amount.max);
+    check(amount_path + ".round_up_to", top_up.amount.round_up_to);
+  };
+  if (payout && bank && bank->type == ProviderType::xendit) whole("a Xendit payout takes");
   const core::DepositDestination& to = deposit.to;
   std::string destination_bank = to.bank;
   if (to.kind == core::DepositDestination::Kind::ticket) {
@@ -123,30 +146,18 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
       problem(via_path, fmt::format("provider '{}' does not hold account '{}' (it is at '{}'): the ticket must "
                                     "credit the account it funds", issuer->name, account.name, account.provider));
     }
-    // Xendit takes whole rupiah: every amount that shapes the ticket's must be whole.
-    const auto whole = [&](const std::string& field, const std::optional<Money>& money) {
-      if (money && money->minor() % money->currency().minor_per_major() != 0) {
-        problem(field, fmt::format("{} is not whole rupiah; Xendit's virtual accounts take whole rupiah",
-                                   core::format_human(*money)));
-      }
-    };
-    const std::string amount_path = path.substr(0, path.find(".top_up") + 7) + ".amount";
-    if (top_up.amount.kind != core::AmountSpec::Kind::percent_of_source) {
-      whole(amount_path + (top_up.amount.kind == core::AmountSpec::Kind::fixed ? ".fixed" : ".to_target"),
-            top_up.amount.value);
-    }
-    whole(amount_path + ".min", top_up.amount.min);
-    whole(amount_path + ".max", top_up.amount.max);
-    whole(amount_path + ".round_up_to", top_up.amount.round_up_to);
+    if (!payout || !bank || bank->type != ProviderType::xendit) whole("Xendit's virtual accounts take");
   } else if (to.account_no.empty() || to.account_no.find_first_not_of("0123456789") != std::string::npos) {
     problem(path + ".to.static.account_no", "must be the account's digits");
   }
   if (to.name.empty()) {
     problem(path + ".to", "the destination needs the holder's name the bank must find before paying");
   }
-  // Interbank (BI-FAST): at most IDR 250,000,000 in one transfer.
-  const bool interbank = bank && bank->type == ProviderType::snap &&
-                         core::bi_bank_code(destination_bank) != bank->snap.bank_code;
+  // Interbank (BI-FAST): at most IDR 250,000,000 in one transfer; a payout between
+  // gateways always leaves the paying gateway's bank.
+  const bool interbank = bank && ((bank->type == ProviderType::snap &&
+                                   core::bi_bank_code(destination_bank) != bank->snap.bank_code) ||
+                                  (payout && bank->type != ProviderType::sandbox));
   if (interbank && account.currency.code() == "IDR") {
     std::optional<Money> most;
     if (top_up.amount.kind != core::AmountSpec::Kind::percent_of_source) most = top_up.amount.value;
@@ -155,10 +166,29 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
       problem(path.substr(0, path.find(".top_up") + 7) + ".amount",
               fmt::format("an interbank (BI-FAST) transfer to {} moves at most IDR 250,000,000; set amount.max to at "
                           "most that{}", destination_bank,
-                          bank->snap.bank_code.empty() ? " (or give provider '" + bank->name +
-                                                             "' its bank_code if the account is at the same bank)"
-                                                       : ""));
+                          bank->type == ProviderType::snap && bank->snap.bank_code.empty()
+                              ? " (or give provider '" + bank->name + "' its bank_code if the account is at the same bank)"
+                              : ""));
     }
+  }
+}
+
+// A payout's source: a watched account at the paying gateway, not the one it funds,
+// in the same currency.
+void Checker::check_payout_source(const std::string& path, const core::DepositSpec& deposit,
+                                  const ProviderConfig& gateway, const AccountConfig& account) {
+  const std::string& from = deposit.pay_with.from_account;
+  const AccountConfig* source = config_.find_account(from);
+  if (!source) {
+    problem(path + ".from", fmt::format("unknown account '{}'{}", from, known_accounts()));
+  } else if (source->name == account.name) {
+    problem(path + ".from", "a payout cannot be paid out of the account it funds");
+  } else if (source->provider != gateway.name) {
+    problem(path + ".from", fmt::format("account '{}' is at provider '{}', not at '{}' that pays", source->name,
+                                        source->provider, gateway.name));
+  } else if (!(source->currency == account.currency)) {
+    problem(path + ".from", fmt::format("account '{}' is in {}, the rule's account in {}", source->name,
+                                        source->currency.code(), account.currency.code()));
   }
 }
 
@@ -222,7 +252,15 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
     const std::string rail_path = listed ? fmt::format("{}.rails[{}]", base, i) : base;
     if (rail.deposit) {
       check_deposit(rail_path, rail, top_up, account);
-      every_rail_reads_source = false;  // a deposit reads no source balance
+      // A payout reads its source's balance; the other deposits read none.
+      const bool payout = rail.deposit->pay_with.kind == core::DepositPayment::Kind::payout;
+      if (payout) {
+        currency_matches(rail_path + ".pay_with.payout.keep_in_source", rail.keep_in_source, account);
+        if (rail.keep_in_source && rail.keep_in_source->is_negative()) {
+          problem(rail_path + ".pay_with.payout.keep_in_source", "must not be negative");
+        }
+      }
+      every_rail_reads_source = every_rail_reads_source && payout;
       continue;
     }
     check_rail(rail_path, rail, account);

@@ -6,15 +6,33 @@
 
 namespace topupd::core {
 
-std::string bi_bank_code(const std::string& bank) {
+namespace {
+
+const std::map<std::string, std::string>& codes() {
   static const std::map<std::string, std::string> kCodes = {
       {"BCA", "014"},  {"BNI", "009"}, {"BRI", "002"}, {"MANDIRI", "008"},           {"PERMATA", "013"},
       {"CIMB", "022"}, {"BSI", "451"}, {"BJB", "110"}, {"SAHABAT_SAMPOERNA", "523"}, {"DBS", "046"},
   };
-  std::string upper = bank;
-  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const auto it = kCodes.find(upper);
-  return it == kCodes.end() ? bank : it->second;
+  return kCodes;
+}
+
+std::string upper(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
+}  // namespace
+
+std::string bi_bank_code(const std::string& bank) {
+  const auto it = codes().find(upper(bank));
+  return it == codes().end() ? bank : it->second;
+}
+
+std::string bank_name(const std::string& bank) {
+  for (const auto& [name, code] : codes()) {
+    if (code == bank) return name;
+  }
+  return codes().count(upper(bank)) ? upper(bank) : bank;
 }
 
 }  // namespace topupd::core

@@ -45,6 +45,9 @@ std::string describe(const Rail& rail) {
                                ? fmt::format("a {} virtual account{}", d.to.bank, from)
                                : fmt::format("{} {}", d.to.bank, d.to.account_no);
     if (d.pay_with.kind == DepositPayment::Kind::assisted) return fmt::format("deposit to {} paid by a person", to);
+    if (d.pay_with.kind == DepositPayment::Kind::payout) {
+      return fmt::format("deposit to {} paid out of {} by {}", to, d.pay_with.from_account, d.pay_with.via);
+    }
     return fmt::format("deposit to {} paid from {} via {}", to, d.pay_with.from_account, d.pay_with.via);
   }
   std::string out = fmt::format("{} from {}", to_string(rail.method), rail.source);

@@ -203,6 +203,11 @@ void print_history(const json::object& history, bool csv) {
       std::printf("  pays %s %s (%s)\n", str(ticket.at("bank")).c_str(), str(ticket.at("account_no")).c_str(),
                   str(ticket.at("name")).c_str());
     }
+    // Why it failed; or, for one that succeeded, what happened after (a reversed payout).
+    if (o.contains("last_error") && !str(o.at("last_error")).empty()) {
+      std::printf("  %s: %s\n", str(o.at("state")) == "succeeded" ? "needs attention" : "why",
+                  str(o.at("last_error")).c_str());
+    }
   }
   std::printf("%zu top-up%s\n", top_ups.size(), top_ups.size() == 1 ? "" : "s");
 }

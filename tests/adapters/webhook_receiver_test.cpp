@@ -262,3 +262,43 @@ TEST(WebhookReceiver, SnapEventsMapTransactionStatusCodes) {
 
 }  // namespace
 }  // namespace topupd::adapters::webhooks
+
+namespace topupd::adapters::webhooks {
+namespace {
+
+TEST(WebhookReceiver, XenditPayoutCallbacksNameTheTopUpAndEachStatusIsItsOwnEvent) {
+  Routes routes;
+  Endpoint xendit;
+  xendit.provider = "xendit";
+  xendit.type = config::ProviderType::xendit;
+  xendit.secret = "callback-token";
+  routes.endpoints.push_back(xendit);
+  routes.allow_from = {cidr("127.0.0.0/8")};
+  net::ServerRequest r;
+  r.method = "POST";
+  r.path = r.target = "/webhooks/xendit";
+  r.remote_address = "127.0.0.1";
+  const auto deliver = [&](const std::string& event, const std::string& status, const std::string& token) {
+    r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", token}};
+    r.body = R"({"event":")" + event + R"(","business_id":"b","created":"2026-11-30T00:00:00Z","data":{"id":"disb-1",)"
+             R"("reference_id":"topupd-flip-low-1","status":")" + status + R"(","amount":60000000}})";
+    return check_delivery(routes, r, kNow);
+  };
+  const auto succeeded = deliver("payout.succeeded", "SUCCEEDED", "callback-token");
+  ASSERT_EQ(succeeded.outcome, Outcome::accepted) << succeeded.detail;
+  EXPECT_EQ(succeeded.event.type, "payout.succeeded");
+  EXPECT_EQ(succeeded.event.key, "topupd-flip-low-1");
+  EXPECT_EQ(succeeded.event.reference, "disb-1");
+  EXPECT_EQ(succeeded.event.status, "succeeded");
+  const auto reversed = deliver("payout.reversed", "REVERSED", "callback-token");
+  EXPECT_EQ(reversed.event.status, "reversed");
+  EXPECT_NE(reversed.event.id, succeeded.event.id);  // a later status is news, not a repeat
+  EXPECT_EQ(deliver("payout.succeeded", "SUCCEEDED", "callback-token").event.id, succeeded.event.id);
+  EXPECT_EQ(deliver("payout.succeeded", "SUCCEEDED", "guessed").outcome, Outcome::bad_signature);
+  r.body = R"({"event":"payout.failed","data":{"reference_id":"k","status":"FAILED"}})";
+  r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", "callback-token"}};
+  EXPECT_EQ(check_delivery(routes, r, kNow).outcome, Outcome::malformed);  // no payout id: nothing to look up
+}
+
+}  // namespace
+}  // namespace topupd::adapters::webhooks

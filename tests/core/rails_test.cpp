@@ -258,3 +258,21 @@ TEST(RailsTest, ANeedGoesOnOnlyFromABalanceAskedForAfterItsRailEnded) {
 
 }  // namespace
 }  // namespace topupd::core
+
+namespace topupd::core {
+namespace {
+
+TEST(DepositBanks, NamesAndCodesGoBothWays) {
+  EXPECT_EQ(bi_bank_code("BNI"), "009");
+  EXPECT_EQ(bi_bank_code("bca"), "014");
+  EXPECT_EQ(bank_name("009"), "BNI");
+  EXPECT_EQ(bank_name("014"), "BCA");
+  EXPECT_EQ(bank_name("mandiri"), "MANDIRI");  // a name, upper-cased as channel codes spell it
+  EXPECT_EQ(bank_name("999"), "999");          // unknown: as it is
+  for (const char* name : {"BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "CIMB", "BSI", "BJB", "DBS"}) {
+    EXPECT_EQ(bank_name(bi_bank_code(name)), name);
+  }
+}
+
+}  // namespace
+}  // namespace topupd::core

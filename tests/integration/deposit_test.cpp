@@ -90,26 +90,9 @@ notifiers:
                      sandbox.url(), to, pay_with);
 }
 
-struct Entry {
-  std::string provider;
-  std::string kind;
-  std::string account;
-  std::string source;
-  std::int64_t amount_minor;
-  std::string key;
-  bool settled;
-};
+using Entry = LedgerEntry;
 
-std::vector<Entry> ledger(const Sandbox& sandbox) {
-  std::vector<Entry> out;
-  const std::string text = sandbox.ledger();
-  const std::regex entry(
-      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"([a-z_]+)","account":"([^"]*)","source":"([^"]*)","amount_minor":(\d+),"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false))#");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], std::stoll((*it)[5]), (*it)[6], (*it)[7] == "true"});
-  }
-  return out;
-}
+std::vector<Entry> ledger(const Sandbox& sandbox) { return ledger_entries(sandbox); }
 
 // The sandbox's ledger once it holds two settled entries, a transfer and a credit (or
 // whatever it holds after 20 s).

@@ -86,4 +86,26 @@ class Sandbox {
   int port_ = 0;
 };
 
+// One movement of the sandbox's ledger (IDR only).
+struct LedgerEntry {
+  std::string provider;
+  std::string kind;
+  std::string account;
+  std::string source;
+  std::int64_t amount_minor = 0;
+  std::string key;
+  bool settled = false;
+};
+
+inline std::vector<LedgerEntry> ledger_entries(const Sandbox& sandbox) {
+  std::vector<LedgerEntry> out;
+  const std::string text = sandbox.ledger();
+  const std::regex entry(
+      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"([a-z_]+)","account":"([^"]*)","source":"([^"]*)","amount_minor":(\d+),"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false))#");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
+    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], std::stoll((*it)[5]), (*it)[6], (*it)[7] == "true"});
+  }
+  return out;
+}
+
 }  // namespace topupd::testing

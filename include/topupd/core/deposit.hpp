@@ -6,8 +6,10 @@
 // single-use virtual account with an expiry, issued by the account's gateway under the
 // top-up's key). The payment leg is the company's bank paying it through SNAP
 // (`snap_transfer`: intrabank when the destination is at the paying bank, interbank
-// otherwise, after the beneficiary's name is checked) or a person (`assisted`: the
-// ticket goes to the rule's notifiers; its callback or its expiry ends the top-up).
+// otherwise, after the beneficiary's name is checked), another gateway's balance
+// (`payout`: a payout from that gateway to the destination, keyed by the top-up's key;
+// the watched account it pays from is read first) or a person (`assisted`: the ticket
+// goes to the rule's notifiers; its callback or its expiry ends the top-up).
 // The leg that moves money is the payment: it is keyed by the top-up's key and sent at
 // most once per journalled destination. A ticket's creation may be repeated after a
 // lost answer (the gateway cannot look one up by key); a ticket nobody journalled is
@@ -34,11 +36,12 @@ struct DepositDestination {
 
 struct DepositPayment {
   // snap_transfer: the company's bank pays through SNAP; assisted: a person pays the
-  // ticket, told of it through the rule's notifiers.
-  enum class Kind { snap_transfer, assisted };
+  // ticket, told of it through the rule's notifiers; payout: another gateway pays out
+  // of its balance.
+  enum class Kind { snap_transfer, assisted, payout };
   Kind kind = Kind::snap_transfer;
-  std::string via;           // snap_transfer: the paying bank's provider
-  std::string from_account;  // snap_transfer: the account it pays from
+  std::string via;           // snap_transfer: the paying bank's provider; payout: the paying gateway's
+  std::string from_account;  // snap_transfer: the account it pays from; payout: the watched account whose balance pays
 };
 
 struct DepositSpec {
@@ -49,6 +52,10 @@ struct DepositSpec {
 // Bank Indonesia's 3-digit code of a bank named as gateways name them ("BNI" → "009");
 // a code is returned as it is.
 std::string bi_bank_code(const std::string& bank);
+
+// The bank's name as gateways' channel codes spell it ("009" → "BNI"); a name is
+// returned upper-cased, an unknown code as it is.
+std::string bank_name(const std::string& bank);
 
 // The most an interbank (BI-FAST) transfer may move in one transaction: IDR 250,000,000.
 inline constexpr std::int64_t kBiFastLimitMinor = 250'000'000'00;

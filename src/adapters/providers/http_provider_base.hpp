@@ -71,6 +71,34 @@ class BalanceOnly : public HttpProvider {
   virtual std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const = 0;
 };
 
+// A balance-only gateway: the subclass says how to ask and how to read the answer.
+// Xendit, Midtrans Iris and Flip: HTTP Basic with the secret key as the user and an
+// empty password, and an answer {"balance": …} in major units.
+class KeyedBalance : public BalanceOnly {
+ public:
+  KeyedBalance(const config::ProviderConfig& c, std::string default_base, asio::any_io_executor e,
+               const core::Clock& clock, core::Random& r, bool balance_may_be_text)
+      : BalanceOnly(c, std::move(default_base), std::move(e), clock, r), balance_may_be_text_(balance_may_be_text) {}
+
+ protected:
+  net::Request keyed_get(const std::string& path) const {
+    net::Request request;
+    request.url = url(path);
+    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
+    return request;
+  }
+  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
+    const Value* balance = document.find("balance");
+    if (!balance || !(balance->is_number() || (balance_may_be_text_ && balance->is_string()))) return std::nullopt;
+    return parse_major_text(balance->text(), query.currency);
+  }
+
+ private:
+  bool balance_may_be_text_;
+};
+
+std::shared_ptr<Provider> make_xendit(const config::ProviderConfig& config, asio::any_io_executor executor,
+                                      const core::Clock& clock, core::Random& random);
 std::shared_ptr<Provider> make_snap(const config::ProviderConfig& config, asio::any_io_executor executor,
                                     const core::Clock& clock, core::Random& random);
 std::shared_ptr<Provider> make_generic(const config::ProviderConfig& config, asio::any_io_executor executor,

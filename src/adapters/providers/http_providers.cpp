@@ -100,106 +100,6 @@ ProviderResult<TopUpReceipt> HttpProvider::unsupported() const {
 
 namespace {
 
-// A balance-only gateway: the subclass says how to ask and how to read the answer.
-// Xendit, Midtrans Iris and Flip: HTTP Basic with the secret key as the user and an
-// empty password, and an answer {"balance": …} in major units.
-class KeyedBalance : public BalanceOnly {
- public:
-  KeyedBalance(const config::ProviderConfig& c, std::string default_base, asio::any_io_executor e,
-               const core::Clock& clock, core::Random& r, bool balance_may_be_text)
-      : BalanceOnly(c, std::move(default_base), std::move(e), clock, r), balance_may_be_text_(balance_may_be_text) {}
-
- protected:
-  net::Request keyed_get(const std::string& path) const {
-    net::Request request;
-    request.url = url(path);
-    request.headers = {{"Authorization", basic_auth(config_.api_key, "")}, {"Accept", "application/json"}};
-    return request;
-  }
-  std::optional<Money> read_balance(const Value& document, const BalanceQuery& query) const override {
-    const Value* balance = document.find("balance");
-    if (!balance || !(balance->is_number() || (balance_may_be_text_ && balance->is_string()))) return std::nullopt;
-    return parse_major_text(balance->text(), query.currency);
-  }
-
- private:
-  bool balance_may_be_text_;
-};
-
-class Xendit final : public KeyedBalance {
- public:
-  Xendit(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : KeyedBalance(c, "https://api.xendit.co", std::move(e), clock, r, false) {}
-
-  // A ticket a person pays: found once its VA-paid callback named the payment
-  // (`reference`), by GET /callback_virtual_account_payments/payment_id={id}. Before
-  // that nothing is known: Xendit lists no payments by virtual account.
-  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest& top_up,
-                                                                       const std::string& reference) override {
-    if (top_up.method != core::TopUpMethod::deposit) co_return co_await BalanceOnly::look_up(top_up, reference);
-    if (reference.empty()) co_return std::optional<TopUpReceipt>();
-    net::Request request = keyed_get("/callback_virtual_account_payments/payment_id=" + net::url_encode(reference));
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status == 404) co_return std::optional<TopUpReceipt>();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    if (!document || document->string_at("external_id").value_or("") != top_up.idempotency_key) {
-      co_return malformed("the payment does not name this top-up's ticket", false);
-    }
-    co_return std::optional(TopUpReceipt{reference, ProviderTopUpStatus::succeeded, ""});
-  }
-
-  // A closed, single-use fixed virtual account for the exact amount, expiring: the
-  // ticket a deposit pays. Xendit cannot look one up by external_id, so a lost answer
-  // leaves at most an unpaid ticket that expires; the payment leg pays the journalled one.
-  asio::awaitable<ProviderResult<core::DepositTicket>> issue_ticket(const TicketRequest& ticket) override {
-    const std::int64_t per = ticket.amount.currency().minor_per_major();
-    if (ticket.amount.minor() % per != 0) {
-      co_return ProviderError{FailureKind::not_retryable, "invalid_amount",
-                              fmt::format("{} takes whole {} amounts, not {}", config_.name,
-                                          ticket.amount.currency().code(), core::format_human(ticket.amount))};
-    }
-    net::Request request = keyed_get("/callback_virtual_accounts");
-    request.method = "POST";
-    request.idempotent = false;  // each request may issue another account
-    request.headers.emplace_back("Content-Type", "application/json");
-    if (!ticket.account_id.empty() && ticket.account_id != "master") {
-      request.headers.emplace_back("for-user-id", ticket.account_id);
-    }
-    request.body = Value::object()
-                       .set("external_id", Value::string(ticket.idempotency_key))
-                       .set("bank_code", Value::string(ticket.bank))
-                       .set("name", Value::string(ticket.name))
-                       .set("is_closed", Value::boolean(true))
-                       .set("expected_amount", Value::number(std::to_string(ticket.amount.minor() / per)))
-                       .set("is_single_use", Value::boolean(true))
-                       .set("expiration_date", Value::string(core::format_rfc3339(ticket.expires_at)))
-                       .serialize();
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
-    auto document = json::parse(reply->body);
-    const auto id = document ? document->string_at("id") : std::nullopt;
-    const auto number = document ? document->string_at("account_number") : std::nullopt;
-    if (!id || !number || number->empty()) co_return malformed("no id and account_number in the virtual account", true);
-    core::DepositTicket out{*id, document->string_at("bank_code").value_or(ticket.bank), *number,
-                            document->string_at("name").value_or(ticket.name), ticket.expires_at};
-    if (auto expiry = core::parse_rfc3339(document->string_at("expiration_date").value_or(""))) out.expires_at = *expiry;
-    co_return out;
-  }
-
- protected:
-  net::Request balance_request(const BalanceQuery& query) const override {
-    net::Request request = keyed_get(fmt::format("/balance?account_type={}&currency={}",
-                                                 query.balance_kind == "holding" ? "HOLDING" : "CASH",
-                                                 query.currency.code()));
-    // Sub-accounts (xenPlatform) are read with for-user-id; "master" is the key's own.
-    if (!query.account_id.empty() && query.account_id != "master") request.headers.emplace_back("for-user-id", query.account_id);
-    return request;
-  }
-};
-
 class MidtransIris final : public KeyedBalance {
  public:
   // Iris writes the balance as a decimal string.
@@ -345,7 +245,7 @@ std::shared_ptr<Provider> make_http_provider(const config::ProviderConfig& confi
   if (!config.type) throw std::runtime_error("provider " + config.name + " has no type");
   switch (*config.type) {
     case ProviderType::stripe: return std::make_shared<Stripe>(config, std::move(executor), clock, random);
-    case ProviderType::xendit: return std::make_shared<Xendit>(config, std::move(executor), clock, random);
+    case ProviderType::xendit: return make_xendit(config, std::move(executor), clock, random);
     case ProviderType::midtrans_iris: return std::make_shared<MidtransIris>(config, std::move(executor), clock, random);
     case ProviderType::flip: return std::make_shared<Flip>(config, std::move(executor), clock, random);
     case ProviderType::generic_http: return make_generic(config, std::move(executor), clock, random);

@@ -35,7 +35,9 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   std::string type;
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) type = "stripe";
-  else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0) type = "xendit";
+  else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0 || p.rfind("/v2/payouts", 0) == 0) {
+    type = "xendit";
+  }
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
   else if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) type = "flip";
   else if (p.rfind("/generic/", 0) == 0) type = "generic";
@@ -43,7 +45,7 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   Family* f = type.empty() ? nullptr : family(type);
   if (!f) return json_response(404, Value::object().set("error", Value::string("no such endpoint in the sandbox")));
   Fault& fault = f->fault;
-  const bool hit = fault.affects_requests() && draw(fault.rate_percent);
+  const bool hit = fault.affects_requests() && request.path.rfind(fault.path, 0) == 0 && draw(fault.rate_percent);
   if (hit && fault.remaining > 0) --fault.remaining;
   auto misbehave = [&](ServerResponse response) {
     response.delay = fault.latency;
@@ -67,6 +69,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   if (p.rfind("/v1/", 0) == 0) return stripe(*family("stripe"), request);
   if (p == "/balance") return xendit(*family("xendit"), request);
   if (p.rfind("/callback_virtual_account", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
+  if (p.rfind("/v2/payouts", 0) == 0) return xendit_payouts(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);
   if (p.rfind("/generic/", 0) == 0) return generic(*family("generic"), request);
@@ -106,6 +109,7 @@ net::ServerResponse Gateway::control(const ServerRequest& request) {
     if (auto v = integer("status", 100, 599)) fault.status = static_cast<int>(*v);
     if (auto v = integer("rate", 0, 100)) fault.rate_percent = static_cast<int>(*v);
     if (auto v = integer("count", 1, 1'000'000)) fault.remaining = static_cast<int>(*v);
+    fault.path = body->string_at("path").value_or("");
     for (const char* flag : {"malformed", "reset", "hang", "after_apply", "duplicate_webhooks"}) {
       const Value* v = body->find(flag);
       const bool on = v && v->as_bool();
@@ -119,6 +123,10 @@ net::ServerResponse Gateway::control(const ServerRequest& request) {
     return ServerResponse::json(200, "{\"ok\":true}");
   }
   if (request.path == "/_sandbox/pay" && request.method == "POST") return pay_as_a_person(*body);
+  if (request.path.rfind("/_sandbox/payouts/", 0) == 0 && request.path.ends_with("/reverse") &&
+      request.method == "POST") {
+    return reverse_payout(request.path.substr(18, request.path.size() - 18 - 8));
+  }
   if (request.path == "/_sandbox/snap/expire-tokens" && request.method == "POST") {
     // Every issued SNAP token stops working at once: clients must mint a new one.
     snap_tokens_.clear();
@@ -220,6 +228,12 @@ std::vector<net::Request> Gateway::take_webhooks() {
     }
   }
   balance_events_.clear();
+  if (Family* f = family("xendit"); f && !payout_events_.empty()) {
+    for (const auto& [id, event] : payout_events_) {
+      if (auto hook = payout_webhook(*f, id, event)) out.push_back(std::move(*hook));
+    }
+  }
+  payout_events_.clear();
   for (auto& [type, f] : families_) {
     const auto settled = f->sim->take_settled();
     for (std::size_t index : settled) {
@@ -273,6 +287,11 @@ std::vector<net::Request> Gateway::take_webhooks() {
         hook.headers.emplace_back("X-PARTNER-ID", f->config.setting("client_id"));
         hook.headers.emplace_back("X-EXTERNAL-ID", fmt::format("{}", 900000000000 + ++sequence_));
         hook.headers.emplace_back("CHANNEL-ID", "95221");
+      } else if (type == "xendit" && entry.idempotency_key.rfind("xpo:", 0) == 0) {
+        const auto id = payout_of(entry.idempotency_key);
+        auto payout = id ? payout_webhook(*f, *id, entry.declined ? "payout.failed" : "payout.succeeded") : std::nullopt;
+        if (!payout) continue;
+        hook = std::move(*payout);
       } else if (entry.declined) {
         continue;  // a deposit that never arrived is not announced
       } else if (type == "midtrans_iris") {

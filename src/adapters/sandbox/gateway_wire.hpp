@@ -63,6 +63,23 @@ struct Gateway::VirtualAccount {
   core::Money paid{0, *core::Currency::find("IDR")};
 };
 
+// A Xendit payout (Payouts v2): the money leaves `account` as the ledger movement
+// `ledger_key`, unless it failed at once (`failure_code`).
+struct Gateway::XenditPayout {
+  std::string id;  // disb-…
+  std::string reference_id;
+  std::string channel_code;
+  std::string account_number;
+  std::string holder;
+  std::string description;
+  core::Money amount{0, *core::Currency::find("IDR")};
+  std::string account;     // the Xendit account paying
+  std::string ledger_key;  // "xpo:" + idempotency-key
+  std::string failure_code;
+  bool reversed = false;
+  core::Timestamp created{};
+};
+
 // Where a SNAP transfer to (bank, account number) lands.
 struct Gateway::Beneficiary {
   Family* family = nullptr;   // the gateway (or the SNAP bank) credited

@@ -209,6 +209,24 @@ std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, s
     }
     return event;
   }
+  const json::Value* data = body->find("data");
+  if (type == ProviderType::xendit && body->string_at("event").value_or("").rfind("payout.", 0) == 0 && data &&
+      data->is_object()) {
+    // Payouts v2: payout.succeeded | failed | reversed. It names the top-up by
+    // reference_id (its key); repeats of one status share an id, a later status is news.
+    event.type = *body->string_at("event");
+    event.key = data->string_at("reference_id").value_or("");
+    event.reference = data->string_at("id").value_or("");
+    std::string status = data->string_at("status").value_or("");
+    for (auto& c : status) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    event.status = status;
+    if (event.reference.empty()) {
+      why = "a payout callback without data.id";
+      return std::nullopt;
+    }
+    event.id = "payout:" + event.reference + ":" + event.type;
+    return event;
+  }
   if (type == ProviderType::xendit) {
     event.type = body->string_at("event").value_or("callback");
     if (auto id = body->string_at("id")) event.id = *id;

@@ -63,6 +63,9 @@ struct TopUpReceipt {
   std::string reference;  // the provider's id for the movement
   ProviderTopUpStatus status;
   std::string failure;    // why, when failed
+  // Failed after it had succeeded: the money came back (a payout the receiving bank
+  // returned). A succeeded top-up found so needs a person.
+  bool reversed = false;
 };
 
 class Provider {

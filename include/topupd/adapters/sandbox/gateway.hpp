@@ -42,6 +42,7 @@ struct Fault {
   bool after_apply = false; // apply the request first, then misbehave (the answer is lost)
   bool duplicate_webhooks = false;
   int remaining = -1;       // requests left to affect; -1: until cleared
+  std::string path{};       // only requests whose path starts with this (empty: all of the format)
   // Whether requests misbehave (duplicate_webhooks alone changes only webhooks).
   bool affects_requests() const;
 };
@@ -57,7 +58,7 @@ class Gateway {
   // signed and ready to send.
   std::vector<net::Request> take_webhooks();
   // Whether a webhook waits that need not wait for the next settlement check.
-  bool webhook_waiting() const { return !balance_events_.empty(); }
+  bool webhook_waiting() const { return !balance_events_.empty() || !payout_events_.empty(); }
   std::string ledger_json();
 
  private:
@@ -67,6 +68,7 @@ class Gateway {
   struct StoredResponse;
   struct VirtualAccount;
   struct Beneficiary;
+  struct XenditPayout;
 
   Family* family(const std::string& type);
   net::ServerResponse dispatch(const net::ServerRequest& request);
@@ -89,6 +91,15 @@ class Gateway {
   // POST /_sandbox/pay {"account_number", "amount", "late"}: a person pays a virtual
   // account from their own bank, any amount; "late": even after it expired.
   net::ServerResponse pay_as_a_person(const json::Value& body);
+  // Xendit's payouts (gateway_payouts.cpp): create, look up by id or reference_id; a
+  // payout's status now; its webhook; the payout a ledger movement belongs to; and
+  // POST /_sandbox/payouts/ID/reverse.
+  net::ServerResponse xendit_payouts(Family& f, const net::ServerRequest& request);
+  std::string payout_status(const XenditPayout& payout);
+  json::Value payout_json(const XenditPayout& payout, bool as_created = false);
+  std::optional<net::Request> payout_webhook(Family& f, const std::string& id, const std::string& event);
+  std::optional<std::string> payout_of(const std::string& ledger_key) const;
+  net::ServerResponse reverse_payout(const std::string& id);
   std::string stripe_topup_json(const StripeTopUp& topup);
   bool draw(int percent);
 
@@ -107,6 +118,9 @@ class Gateway {
   std::map<std::string, core::Timestamp> snap_tokens_;        // access token → expiry
   std::map<std::string, VirtualAccount> virtual_accounts_;  // account number → Xendit virtual account
   std::vector<std::string> balance_events_;  // Stripe accounts whose balance was set
+  std::map<std::string, XenditPayout> payouts_;     // disb-… → payout
+  std::map<std::string, std::string> payout_keys_;  // idempotency-key → disb-…
+  std::vector<std::pair<std::string, std::string>> payout_events_;  // (disb-…, event) not yet announced
   std::uint64_t sequence_ = 0;
 };
 

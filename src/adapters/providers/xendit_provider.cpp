@@ -1,0 +1,230 @@
+// Xendit: the balance (GET /balance, CASH or HOLDING, a sub-account by for-user-id),
+// deposit tickets (fixed virtual accounts, legacy API) and their payments, and payouts
+// out of the balance to another gateway's top-up account (Payouts v2).
+//
+// A payout is the money-moving leg of a deposit paid by another gateway: sent once
+// under the top-up's key as `idempotency-key` (no expiry at Xendit). A repeat of a
+// used key answers 409 DUPLICATE_ERROR rather than the first payout, so the repeat is
+// answered by looking the payout up by `reference_id` (the key). A ticket a person
+// pays is looked up by the payment its callback named.
+#include <fmt/format.h>
+
+#include "http_provider_base.hpp"
+#include "topupd/core/deposit.hpp"
+
+namespace topupd::adapters::providers {
+namespace {
+
+class Xendit final : public KeyedBalance {
+ public:
+  Xendit(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
+      : KeyedBalance(c, "https://api.xendit.co", std::move(e), clock, r, false) {}
+
+  asio::awaitable<ProviderResult<TopUpReceipt>> submit(const TopUpRequest& top_up) override {
+    if (top_up.method != core::TopUpMethod::deposit || top_up.source.empty() || !top_up.pay_to) co_return unsupported();
+    if (auto refused = payout_refusal(top_up)) co_return *refused;
+    const core::DepositTicket& to = *top_up.pay_to;
+    net::Request request = keyed(top_up.source, "/v2/payouts");
+    request.method = "POST";
+    request.idempotent = false;  // moves money: a lost answer is looked up, never resent blindly
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("idempotency-key", top_up.idempotency_key);
+    const std::int64_t per = top_up.amount.currency().minor_per_major();
+    request.body =
+        Value::object()
+            .set("reference_id", Value::string(top_up.idempotency_key))
+            .set("channel_code", Value::string("ID_" + core::bank_name(to.bank)))
+            .set("channel_properties", Value::object()
+                                           .set("account_number", Value::string(to.account_no))
+                                           .set("account_holder_name", Value::string(to.name)))
+            .set("amount", Value::number(std::to_string(top_up.amount.minor() / per)))
+            .set("currency", Value::string(std::string(top_up.amount.currency().code())))
+            .set("description", Value::string("topupd top-up"))
+            .serialize();
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    auto document = json::parse(reply->body);
+    if (reply->status == 409 && document && document->string_at("error_code") == "DUPLICATE_ERROR") {
+      // The key was used: the payout exists. Its own record is the answer.
+      auto found = co_await find_payout(top_up);
+      if (!found) co_return ProviderError{FailureKind::outcome_unknown, found.error().reason, found.error().message};
+      if (!*found) {
+        co_return ProviderError{FailureKind::outcome_unknown, "duplicate_not_found",
+                                fmt::format("{} says the payout's key was used but lists no payout under it",
+                                            config_.name)};
+      }
+      co_return **found;
+    }
+    if (reply->status < 200 || reply->status >= 300) {
+      ProviderError error = status_error(*reply, true);
+      if (reply->status >= 400 && reply->status < 500 && document) {
+        if (auto code = document->string_at("error_code")) {
+          error.reason = lower_code(*code);
+          error.message += ": " + *code;
+        }
+      }
+      co_return error;
+    }
+    auto receipt = document ? receipt_of(*document) : std::nullopt;
+    if (!receipt) co_return malformed("not a payout object", true);
+    co_return *receipt;
+  }
+
+  // A payout by its id once answered, else by its reference_id (the key). A ticket a
+  // person pays: found once its VA-paid callback named the payment (`reference`), by
+  // GET /callback_virtual_account_payments/payment_id={id}. Before that nothing is
+  // known: Xendit lists no payments by virtual account.
+  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up(const TopUpRequest& top_up,
+                                                                       const std::string& reference) override {
+    if (top_up.method != core::TopUpMethod::deposit) co_return co_await BalanceOnly::look_up(top_up, reference);
+    if (!top_up.source.empty()) {
+      if (reference.empty()) co_return co_await find_payout(top_up);
+      net::Request request = keyed(top_up.source, "/v2/payouts/" + net::url_encode(reference));
+      auto reply = co_await call(std::move(request));
+      if (!reply) co_return reply.error();
+      if (reply->status == 404) co_return co_await find_payout(top_up);
+      if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+      auto document = json::parse(reply->body);
+      auto receipt = document ? receipt_of(*document) : std::nullopt;
+      if (!receipt || document->string_at("reference_id").value_or("") != top_up.idempotency_key) {
+        co_return malformed("not this top-up's payout", false);
+      }
+      co_return std::optional(*receipt);
+    }
+    if (reference.empty()) co_return std::optional<TopUpReceipt>();
+    net::Request request = keyed_get("/callback_virtual_account_payments/payment_id=" + net::url_encode(reference));
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status == 404) co_return std::optional<TopUpReceipt>();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+    auto document = json::parse(reply->body);
+    if (!document || document->string_at("external_id").value_or("") != top_up.idempotency_key) {
+      co_return malformed("the payment does not name this top-up's ticket", false);
+    }
+    co_return std::optional(TopUpReceipt{reference, ProviderTopUpStatus::succeeded, ""});
+  }
+
+  // A closed, single-use fixed virtual account for the exact amount, expiring: the
+  // ticket a deposit pays. Xendit cannot look one up by external_id, so a lost answer
+  // leaves at most an unpaid ticket that expires; the payment leg pays the journalled one.
+  asio::awaitable<ProviderResult<core::DepositTicket>> issue_ticket(const TicketRequest& ticket) override {
+    const std::int64_t per = ticket.amount.currency().minor_per_major();
+    if (ticket.amount.minor() % per != 0) {
+      co_return ProviderError{FailureKind::not_retryable, "invalid_amount",
+                              fmt::format("{} takes whole {} amounts, not {}", config_.name,
+                                          ticket.amount.currency().code(), core::format_human(ticket.amount))};
+    }
+    net::Request request = keyed(ticket.account_id, "/callback_virtual_accounts");
+    request.method = "POST";
+    request.idempotent = false;  // each request may issue another account
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = Value::object()
+                       .set("external_id", Value::string(ticket.idempotency_key))
+                       .set("bank_code", Value::string(ticket.bank))
+                       .set("name", Value::string(ticket.name))
+                       .set("is_closed", Value::boolean(true))
+                       .set("expected_amount", Value::number(std::to_string(ticket.amount.minor() / per)))
+                       .set("is_single_use", Value::boolean(true))
+                       .set("expiration_date", Value::string(core::format_rfc3339(ticket.expires_at)))
+                       .serialize();
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
+    auto document = json::parse(reply->body);
+    const auto id = document ? document->string_at("id") : std::nullopt;
+    const auto number = document ? document->string_at("account_number") : std::nullopt;
+    if (!id || !number || number->empty()) co_return malformed("no id and account_number in the virtual account", true);
+    core::DepositTicket out{*id, document->string_at("bank_code").value_or(ticket.bank), *number,
+                            document->string_at("name").value_or(ticket.name), ticket.expires_at};
+    if (auto expiry = core::parse_rfc3339(document->string_at("expiration_date").value_or(""))) out.expires_at = *expiry;
+    co_return out;
+  }
+
+ protected:
+  net::Request balance_request(const BalanceQuery& query) const override {
+    // Sub-accounts (xenPlatform) are read with for-user-id.
+    return keyed(query.account_id, fmt::format("/balance?account_type={}&currency={}",
+                                               query.balance_kind == "holding" ? "HOLDING" : "CASH",
+                                               query.currency.code()));
+  }
+
+ private:
+  // A GET as `account` (a sub-account by for-user-id; "master" is the key's own).
+  net::Request keyed(const std::string& account, const std::string& path) const {
+    net::Request request = keyed_get(path);
+    if (!account.empty() && account != "master") request.headers.emplace_back("for-user-id", account);
+    return request;
+  }
+
+  // What Xendit would refuse before anything moves: a fraction of a rupiah, more than
+  // BI-FAST moves in one transaction, no destination.
+  std::optional<ProviderError> payout_refusal(const TopUpRequest& top_up) const {
+    const core::Money& amount = top_up.amount;
+    if (amount.minor() % amount.currency().minor_per_major() != 0) {
+      return ProviderError{FailureKind::not_retryable, "invalid_amount",
+                           fmt::format("{} pays out whole {} amounts, not {}", config_.name, amount.currency().code(),
+                                       core::format_human(amount))};
+    }
+    if (amount.currency().code() == "IDR" && amount.minor() > core::kBiFastLimitMinor) {
+      return ProviderError{FailureKind::not_retryable, "maximum_transfer_limit_error",
+                           fmt::format("{} pays out at most IDR 250,000,000 in one BI-FAST payout, not {}",
+                                       config_.name, core::format_human(amount))};
+    }
+    if (top_up.pay_to->account_no.empty()) {
+      return ProviderError{FailureKind::not_retryable, "invalid_destination", "the payout has no destination account"};
+    }
+    return std::nullopt;
+  }
+
+  // GET /v2/payouts?reference_id=KEY: newest first; the one under this key.
+  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> find_payout(const TopUpRequest& top_up) {
+    net::Request request = keyed(top_up.source, "/v2/payouts?reference_id=" + net::url_encode(top_up.idempotency_key));
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+    auto document = json::parse(reply->body);
+    const Value* data = document ? document->find("data") : nullptr;
+    if (!data || !data->is_array()) co_return malformed("not a list of payouts", false);
+    for (const auto& item : data->items()) {
+      if (item.string_at("reference_id").value_or("") != top_up.idempotency_key) continue;
+      auto receipt = receipt_of(item);
+      if (!receipt) co_return malformed("not a payout object", false);
+      co_return std::optional(*receipt);
+    }
+    co_return std::optional<TopUpReceipt>();
+  }
+
+  static std::string lower_code(std::string code) {
+    for (auto& c : code) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return code;
+  }
+
+  // ACCEPTED, REQUESTED and LOCKED are on their way; SUCCEEDED left the channel;
+  // FAILED and CANCELLED moved nothing; REVERSED came back after it succeeded.
+  static std::optional<TopUpReceipt> receipt_of(const Value& payout) {
+    const auto id = payout.string_at("id");
+    const auto status = payout.string_at("status");
+    if (!id || !status) return std::nullopt;
+    if (*status == "SUCCEEDED") return TopUpReceipt{*id, ProviderTopUpStatus::succeeded, ""};
+    if (*status == "ACCEPTED" || *status == "REQUESTED" || *status == "LOCKED") {
+      return TopUpReceipt{*id, ProviderTopUpStatus::pending, ""};
+    }
+    if (*status == "FAILED" || *status == "CANCELLED" || *status == "REVERSED") {
+      const std::string code = payout.string_at("failure_code").value_or("");
+      TopUpReceipt receipt{*id, ProviderTopUpStatus::failed,
+                           fmt::format("payout {}{}", lower_code(*status), code.empty() ? "" : ": " + code)};
+      receipt.reversed = *status == "REVERSED";
+      return receipt;
+    }
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<Provider> make_xendit(const config::ProviderConfig& config, asio::any_io_executor executor,
+                                      const core::Clock& clock, core::Random& random) {
+  return std::make_shared<Xendit>(config, std::move(executor), clock, random);
+}
+
+}  // namespace topupd::adapters::providers
