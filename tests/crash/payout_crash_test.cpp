@@ -1,0 +1,203 @@
+// Crash injection on a deposit paid by a payout between gateways: the real topupd keeps
+// Flip's payout balance funded out of Xendit's balance (Payouts v2 to Flip's fixed
+// top-up account) while it is SIGKILLed at every crash point of the top-up path and at
+// random moments, with payout answers lost after Xendit applied them, 500s after
+// applying, a payout list that lags behind (so a look-up finds nothing, the resend gets
+// 409 DUPLICATE_ERROR and the payout is found later), and a share of payouts the
+// receiving bank declines. The sandbox's ledgers — Xendit's payouts and Flip's
+// credits — are the witness:
+//
+//   * no payout without a journal record (its idempotency-key is the record's key);
+//   * no top-up paid twice, no payout credited twice;
+//   * no top-up lost: each ended as the channel decided (succeeded with its payout
+//     settled and credited, or failed where it was declined), and Flip is funded again
+//     after the last restart.
+//
+// CRASH_RUNS (runs per crash point, default 2) and CRASH_SEED tune it, as in the others.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <regex>
+
+#include "crash/crash_harness.hpp"
+#include "integration/sandbox.hpp"
+
+namespace topupd::testing {
+namespace {
+
+struct Movement {
+  std::string provider;
+  std::string account;  // Xendit's payouts: "static:flip"
+  std::string source;   // Flip's credits: the payout's ledger key
+  std::string key;
+  bool settled = false;
+  bool declined = false;
+};
+
+std::vector<Movement> movements(const Sandbox& sandbox) {
+  std::vector<Movement> out;
+  const std::string text = sandbox.ledger();
+  const std::regex entry(
+      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"[a-z_]+","account":"([^"]*)","source":"([^"]*)","amount_minor":\d+,"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false),"declined":(true|false))#");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
+    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], (*it)[5] == "true", (*it)[6] == "true"});
+  }
+  return out;
+}
+
+// How many times a record's request was sent again under its key (each, for a payout
+// that had arrived, answered 409 and then looked up).
+int resends(const std::string& db) {
+  sqlite3* handle = nullptr;
+  int n = 0;
+  if (sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    const char* sql = "SELECT COUNT(*) FROM top_up_transitions WHERE from_state = 'unknown' AND to_state = 'submitted'";
+    if (sqlite3_prepare_v2(handle, sql, -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW) {
+      n = sqlite3_column_int(statement, 0);
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(handle);
+  return n;
+}
+
+const std::vector<std::string> kPoints = {
+    "plan.before_write",       "plan.after_write",    "send.before_submitted",    "send.before_request",
+    "reconcile.before_resend", "send.after_response", "send.after_journal",       "reconcile.before_look_up",
+    "reconcile.after_look_up", "transition.after_write",
+};
+
+TEST(CrashInjection, NoCrashPaysAPayoutBetweenGatewaysTwiceOrLosesOne) {
+  const int runs_per_point = env_int("CRASH_RUNS", 2);
+  std::mt19937 random(static_cast<unsigned>(env_int("CRASH_SEED", 20261130)));
+  const int webhook_port = free_port();
+  Sandbox sandbox(fmt::format(R"(
+gateways:
+  xendit:
+    secret_key: xnd_development_crash
+    callback_token: xendit-crash-token
+    webhook_url: http://127.0.0.1:{}/webhooks/xendit
+    payout_list_lag: 1s
+    settle_after: 300ms
+    decline: 15%
+    accounts:
+      master: {{balance: IDR 900_000_000_000}}
+  flip:
+    secret_key: flip-crash
+    deposit_bank: BNI
+    deposit_account_no: "8001234567"
+    deposit_name: PT Flip Topup
+    settle_after: 100ms
+    accounts:
+      main: {{balance: IDR 100_000_000, drain_per_minute: IDR 1_500_000_000}}
+)",
+                              webhook_port));
+  TempDir dir;
+  const std::string db = dir.file("topupd.db");
+  dir.write("topupd.yaml", fmt::format(R"(
+http: {{listen: "127.0.0.1:0"}}
+store: {{sqlite: {}}}
+webhooks: {{listen: "127.0.0.1:{}"}}
+providers:
+  xendit:
+    type: xendit
+    base_url: {}
+    api_key: xnd_development_crash
+    retries: 0
+    timeouts: {{request: 1s}}
+    webhook: {{callback_token: xendit-crash-token}}
+  flip:
+    type: flip
+    base_url: {}
+    api_key: flip-crash
+    retries: 0
+    timeouts: {{request: 1s}}
+accounts:
+  xendit-cash: {{provider: xendit, id: master, currency: IDR, poll: {{every: 100ms, timeout: 2s, max_backoff: 300ms}}}}
+  flip-balance: {{provider: flip, id: main, currency: IDR, poll: {{every: 100ms, timeout: 2s, max_backoff: 300ms}}}}
+rules:
+  - name: refill
+    account: flip-balance
+    when: {{below: IDR 50_000_000}}
+    clear: {{above: IDR 60_000_000}}
+    top_up:
+      method: deposit
+      to: {{static: {{bank: BNI, account_no: "8001234567", name: PT Flip Topup}}}}
+      pay_with: {{payout: {{via: xendit}}}}
+      amount: {{to_target: IDR 100_000_000, round_up_to: IDR 1_000, max: IDR 250_000_000}}
+      suspend_after: 0   # declines and lost answers are the point here: keep trying
+)",
+                                       db, webhook_port, sandbox.url(), sandbox.url()));
+
+  // Every third run one payout answer is lost after Xendit applied it, or is a 500.
+  const Campaign campaign = run_campaign(
+      dir, kPoints, runs_per_point, random,
+      [&](int run) {
+        if (run % 3 != 1) return false;
+        static const char* const kFaults[] = {
+            R"({"provider":"xendit","path":"/v2/payouts","reset":true,"after_apply":true,"count":1})",
+            R"({"provider":"xendit","path":"/v2/payouts","status":500,"after_apply":true,"count":1})",
+        };
+        EXPECT_EQ(sandbox.post("/_sandbox/faults", kFaults[random() % 2]).status, 200);
+        return true;
+      },
+      [&] { http_request("DELETE", "127.0.0.1", sandbox.port(), "/_sandbox/faults", ""); });
+
+  {
+    const FinalRun final_run = run_until_settled(dir, db, [](const std::vector<Record>&) { return true; });
+    ASSERT_EQ(final_run.exit, 0);
+    std::string unsettled;
+    for (const auto& r : read_journal(db)) {
+      if (!kTerminal.count(r.state)) unsettled += fmt::format("\n  {} {}", r.key, r.state);
+    }
+    ASSERT_TRUE(final_run.settled) << "not settled:" << unsettled << "\n" << read_file(dir.file("final.log"));
+  }
+
+  const auto journal = read_journal(db);
+  const auto ledger = movements(sandbox);
+  std::map<std::string, const Record*> by_key;
+  for (const auto& r : journal) by_key["xpo:" + r.key] = &r;
+  std::map<std::string, std::vector<const Movement*>> payouts_of;  // record key → its payouts
+  std::map<std::string, int> credits_of;                           // payout key → credits at Flip
+  int unjournalled = 0, duplicates = 0, lost = 0, declined = 0, double_credits = 0, uncredited = 0;
+  for (const auto& m : ledger) {
+    if (m.provider == "flip") {
+      if (m.source != "external" && ++credits_of[m.source] > 1) ++double_credits;
+      continue;
+    }
+    const auto record = by_key.find(m.key);
+    if (record == by_key.end()) {
+      ++unjournalled;
+      continue;
+    }
+    payouts_of[record->second->key].push_back(&m);
+  }
+  for (const auto& r : journal) {
+    const auto& payouts = payouts_of[r.key];
+    if (payouts.size() > 1) duplicates += static_cast<int>(payouts.size()) - 1;
+    const Movement* p = payouts.size() == 1 ? payouts.front() : nullptr;
+    const bool as_the_channel_decided =
+        p && p->settled && ((r.state == "succeeded" && !p->declined) || (r.state == "failed" && p->declined));
+    if (!as_the_channel_decided) ++lost;
+    if (p && p->declined) ++declined;
+    if (p && p->settled && !p->declined && credits_of[p->key] != 1) ++uncredited;
+  }
+  std::printf("payout crash injection: runs=%d crash-point kills=%d points hit=%d/%zu random kills=%d faults=%d "
+              "top-ups=%zu (declined %d) payouts=%zu resends under the same key=%d duplicates=%d lost=%d "
+              "unjournalled=%d double credits=%d uncredited=%d\nper point:%s\n",
+              campaign.runs, campaign.point_kills(), campaign.points_hit(kPoints), kPoints.size(),
+              campaign.random_kills, campaign.faults, journal.size(), declined, payouts_of.size(), resends(db),
+              duplicates, lost, unjournalled, double_credits, uncredited, campaign.per_point(kPoints).c_str());
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(unjournalled, 0);
+  EXPECT_EQ(double_credits, 0);
+  EXPECT_EQ(uncredited, 0);
+  EXPECT_GE(journal.size(), static_cast<std::size_t>(runs_per_point));
+  EXPECT_GE(campaign.points_hit(kPoints), 8) << "per point:" << campaign.per_point(kPoints);
+}
+
+}  // namespace
+}  // namespace topupd::testing
