@@ -29,6 +29,7 @@ build: $(BUILD_DIR)/build.ninja
 demo: setup build
 	@echo "topupd demo: watching the sandbox's payout balance; Ctrl-C stops it."
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:9464/sandbox/ledger"
+	@echo "Open tickets (a QRIS code drawn): $(BUILD_DIR)/topupctl --socket /tmp/topupd-demo.sock tickets"
 	$(BUILD_DIR)/topupd --config $(DEMO_CONFIG)
 
 # The same daemon against the stand-alone sandbox, which speaks each gateway's wire

@@ -32,9 +32,10 @@ std::string optional_time(const std::optional<core::Timestamp>& at) {
 std::string ticket_json(const core::TopUpRecord& r) {
   if (!r.ticket) return "null";
   const core::DepositTicket& t = *r.ticket;
-  return fmt::format("{{\"reference\":{},\"bank\":{},\"account_no\":{},\"name\":{},\"expires_at\":{}}}",
-                     json_string(t.reference), json_string(t.bank), json_string(t.account_no), json_string(t.name),
-                     optional_time(t.expires_at));
+  return fmt::format(
+      "{{\"reference\":{},\"bank\":{},\"account_no\":{},\"name\":{},\"expires_at\":{},\"qr\":{}}}",
+      json_string(t.reference), json_string(t.bank), json_string(t.account_no), json_string(t.name),
+      optional_time(t.expires_at), json_string(t.qr));
 }
 
 std::string json_of(const core::TopUpRecord& r) {

@@ -64,7 +64,7 @@ TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::Ac
       if (const config::AccountConfig* from = config_->find_account(spec.source)) route.source = from->id;
     }
     const core::DepositDestination& to = spec.deposit->to;
-    if (to.kind == core::DepositDestination::Kind::ticket) {
+    if (to.kind != core::DepositDestination::Kind::static_account) {
       route.ticket_provider = to.via.empty() ? account.provider : to.via;
     } else {
       route.destination = core::DepositTicket{"", to.bank, to.account_no, to.name, std::nullopt};

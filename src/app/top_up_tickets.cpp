@@ -31,8 +31,8 @@ asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
   }
   // One request per key at a time: the account's loop and an approval may both start it.
   if (!sending_.insert(r.key).second) co_return;
-  const adapters::TicketRequest request{r.key, r.destination_id, deposit->to.bank, deposit->to.name, r.amount,
-                                        clock_.now() + deposit->to.expires_after};
+  const adapters::TicketRequest request{r.key,    r.destination_id, deposit->to.bank, deposit->to.name,
+                                        r.amount, clock_.now() + deposit->to.expires_after, deposit->to.kind};
   adapters::crash_point("ticket.before_request");
   auto call = provider->second->issue_ticket(request);
   auto result = co_await with_timeout(std::move(call), kTopUpTimeout, adapters::FailureKind::outcome_unknown);
@@ -41,7 +41,13 @@ asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
   using Kind = core::TopUpEvent::Kind;
   core::TopUpEvent event{Kind::ticket_unanswered};
   TopUpRecord& record = at(index);  // the journal may have grown meanwhile
-  if (result && pins_ && !pins_->allows_virtual_account(result->bank, result->account_no)) {
+  // A virtual account must be one the pins allow; a QRIS code credits the account's own
+  // gateway, whose account the pins already allowed when the top-up was planned.
+  const bool qris = request.kind == core::DepositDestination::Kind::qris;
+  if (result && qris && result->qr.empty()) {
+    failure_codes_[record.key] = "declined";
+    event = {Kind::ticket_refused, core::ProviderOutcome::pending, "", "the gateway issued a QRIS ticket without a code"};
+  } else if (result && !qris && pins_ && !pins_->allows_virtual_account(result->bank, result->account_no)) {
     // Not a virtual account the pinned file allows: never journalled, never paid.
     const std::string why = fmt::format("the ticket issued is {} {}, which the pinned destinations do not allow",
                                         result->bank, result->account_no);
@@ -50,10 +56,12 @@ asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
     event = {Kind::ticket_refused, core::ProviderOutcome::pending, "", why};
   } else if (result) {
     record.ticket = *result;
+    const std::string expiry = result->expires_at ? ", expires " + core::format_rfc3339(*result->expires_at) : "";
     const std::string note =
-        fmt::format("ticket issued: {} {} ({}) for {}{}", result->bank, result->account_no, result->name,
-                    core::format_human(record.amount),
-                    result->expires_at ? ", expires " + core::format_rfc3339(*result->expires_at) : "");
+        qris ? fmt::format("ticket issued: QRIS code {} for {}{}", result->reference, core::format_human(record.amount),
+                           expiry)
+             : fmt::format("ticket issued: {} {} ({}) for {}{}", result->bank, result->account_no, result->name,
+                           core::format_human(record.amount), expiry);
     try {
       store_.record_transition(record, record.state, clock_.now(), note);
       adapters::crash_point("ticket.after_journal");
@@ -88,12 +96,21 @@ void TopUpExecutor::notify_ticket(const TopUpRecord& r, bool to_pay) {
   if (!r.ticket) return;
   const core::DepositTicket& t = *r.ticket;
   adapters::Notification n = notification_about(r, "DepositTicketToPay", "warning", to_pay);
-  n.reason = to_pay ? fmt::format("DepositTicketToPay: please transfer exactly {} to {} virtual account {} ({}){}; "
-                                  "topupd sees the payment by the gateway's callback",
-                                  core::format_human(r.amount), t.bank, t.account_no, t.name,
-                                  t.expires_at ? " before " + core::format_rfc3339(*t.expires_at) : "")
-                    : fmt::format("ticket {} {} for {} is {}", t.bank, t.account_no, core::format_human(r.amount),
-                                  r.state == TopUpState::succeeded ? "paid" : core::to_string(r.state));
+  const std::string before = t.expires_at ? " before " + core::format_rfc3339(*t.expires_at) : "";
+  if (!t.qr.empty()) {
+    n.qr = t.qr;
+    n.reason = to_pay ? fmt::format("DepositTicketToPay: please scan and pay QRIS code {} for exactly {}{} with a "
+                                    "banking or e-wallet app; topupd sees the payment by the gateway's callback",
+                                    t.reference, core::format_human(r.amount), before)
+                      : fmt::format("QRIS code {} for {} is {}", t.reference, core::format_human(r.amount),
+                                    r.state == TopUpState::succeeded ? "paid" : core::to_string(r.state));
+  } else {
+    n.reason = to_pay ? fmt::format("DepositTicketToPay: please transfer exactly {} to {} virtual account {} ({}){}; "
+                                    "topupd sees the payment by the gateway's callback",
+                                    core::format_human(r.amount), t.bank, t.account_no, t.name, before)
+                      : fmt::format("ticket {} {} for {} is {}", t.bank, t.account_no, core::format_human(r.amount),
+                                    r.state == TopUpState::succeeded ? "paid" : core::to_string(r.state));
+  }
   n.fired_at = r.created_at;
   spdlog::log(to_pay ? spdlog::level::warn : spdlog::level::info, "{} topup={} rule={} account={}", n.reason,
               field(r.key), field(r.rule), field(r.account));

@@ -25,7 +25,13 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
   if (before && before->at >= *record.settled_at) before = watch->previous;
   if (!before || !(before->balance.currency() == record.amount.currency())) return;
   const auto& verify = rule->top_up->verify;
-  verifications_.push_back({record.key, record.rule, record.account, record.amount, before->balance,
+  // A QRIS payment arrives less the gateway's fee: that is what the balance must show.
+  core::Money expected = record.amount;
+  if (record.rail < core::rail_count(*rule->top_up)) {
+    const core::Rail rail = core::rail_at(*rule->top_up, record.rail);
+    if (rail.deposit) expected = core::expected_credit(rail.deposit->to, record.amount);
+  }
+  verifications_.push_back({record.key, record.rule, record.account, expected, before->balance,
                             *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
 }
 

@@ -2,6 +2,7 @@
 // `pay_with` (who pays it).
 //
 //   to: {xendit_va: {via: xendit, bank: BNI, name: "PT Example", expires_after: 6h}}
+//     | {xendit_qris: {via: xendit, expires_after: 30m, fee: 0.7%}}
 //     | {static: {bank: "014", account_no: "…", name: "PT …"}}
 //   pay_with: {snap_transfer: {via: bca, from_account: "1234567890"}}
 //     | {payout: {via: xendit, from: xendit-cash, keep_in_source: IDR 5_000_000}} | assisted
@@ -21,12 +22,31 @@ std::optional<core::DepositSpec> Loader::load_deposit(const Map& rail, const std
     rail.missing("to", "where the money must arrive: {xendit_va: {…}} or {static: {…}}");
     complete = false;
   } else {
-    Map to(*this, *to_node, path + ".to", {"xendit_va", "static"});
+    Map to(*this, *to_node, path + ".to", {"xendit_va", "xendit_qris", "static"});
     const auto kinds = to.entries();
     const std::string kind = kinds.size() == 1 ? kinds.front().first : "";
     if (to.valid() && kind.empty()) {
-      error(path + ".to", to.location(), "give exactly one destination: xendit_va or static");
+      error(path + ".to", to.location(), "give exactly one destination: xendit_va, xendit_qris or static");
       complete = false;
+    } else if (kind == "xendit_qris") {
+      Map qris(*this, *to.get("xendit_qris"), path + ".to.xendit_qris", {"via", "expires_after", "fee"});
+      spec.to.kind = core::DepositDestination::Kind::qris;
+      spec.to.via = string_at(qris, "via").value_or("");
+      spec.to.bank = "QRIS";
+      spec.to.expires_after = std::chrono::minutes(30);
+      if (auto expiry = duration_at(qris, "expires_after")) spec.to.expires_after = *expiry;
+      if (const YAML::Node* fee = qris.get("fee")) {
+        auto text = scalar(*fee, path + ".to.xendit_qris.fee");
+        auto parsed = text ? parse_percent(text->text) : std::nullopt;
+        if (text && (!parsed || *parsed > 1'000)) {
+          bad_value(path + ".to.xendit_qris.fee", *fee, *text,
+                    fmt::format("'{}' must be a percentage from 0 to 10, e.g. 0.7%", text->text), "a percentage, e.g. 0.7%");
+          complete = false;
+        } else if (parsed) {
+          spec.to.fee_basis_points = *parsed;
+        }
+      }
+      complete = complete && qris.valid();
     } else if (kind == "xendit_va") {
       Map va(*this, *to.get("xendit_va"), path + ".to.xendit_va", {"via", "bank", "name", "expires_after"});
       spec.to.kind = core::DepositDestination::Kind::ticket;

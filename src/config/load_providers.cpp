@@ -254,7 +254,7 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
       {"stripe", {"secret_key", "webhook_secret"}},
       {"xendit",
        {"secret_key", "callback_token", "merchant_code", "deposit_bank", "deposit_account_no", "deposit_name",
-        "payout_list_lag"}},
+        "payout_list_lag", "qris_fee"}},
       {"snap", {"client_id", "client_secret", "client_public_key", "private_key", "path_prefix", "partner_id", "bank_code"}},
       {"midtrans_iris", {"api_key", "merchant_key", "deposit_bank", "deposit_account_no", "deposit_name"}},
       {"flip", {"secret_key", "validation_token", "deposit_bank", "deposit_account_no", "deposit_name"}},

@@ -67,6 +67,9 @@ struct Scalar {
   std::string references;  // "${env:NAME}" as written, for messages
 };
 
+// "50", "50%", "12.5%", "0.25": a percentage as basis points (1 % = 100); load_rules.cpp.
+std::optional<std::int32_t> parse_percent(std::string text);
+
 class Loader {
  public:
   Loader(std::string file, const SecretSources& secrets, Config& config)

@@ -96,9 +96,13 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
   }
   const bool assisted = deposit.pay_with.kind == Pay::assisted;
   const bool payout = deposit.pay_with.kind == Pay::payout;
-  if (assisted && deposit.to.kind != core::DepositDestination::Kind::ticket) {
-    problem(path + ".pay_with", "a person pays a ticket issued for the top-up (to: xendit_va): a static account "
-                                "cannot tell topupd which payment was this top-up's");
+  const bool qris = deposit.to.kind == core::DepositDestination::Kind::qris;
+  if (assisted && deposit.to.kind == core::DepositDestination::Kind::static_account) {
+    problem(path + ".pay_with", "a person pays a ticket issued for the top-up (to: xendit_va or xendit_qris): a static "
+                                "account cannot tell topupd which payment was this top-up's");
+  }
+  if (qris && !assisted) {
+    problem(path + ".pay_with", "a QRIS code is scanned and paid by a person's app: pay_with: assisted");
   }
   const std::string pay_path = path + (payout ? ".pay_with.payout.via" : ".pay_with.snap_transfer.via");
   const ProviderConfig* bank = assisted ? nullptr : config_.find_provider(deposit.pay_with.via);
@@ -133,24 +137,26 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
   if (payout && bank && bank->type == ProviderType::xendit) whole("a Xendit payout takes");
   const core::DepositDestination& to = deposit.to;
   std::string destination_bank = to.bank;
-  if (to.kind == core::DepositDestination::Kind::ticket) {
+  if (to.kind != core::DepositDestination::Kind::static_account) {
     const std::string via = to.via.empty() ? account.provider : to.via;
     const ProviderConfig* issuer = config_.find_provider(via);
-    const std::string via_path = path + ".to.xendit_va.via";
+    const std::string kind = qris ? "xendit_qris" : "xendit_va";
+    const std::string via_path = path + ".to." + kind + ".via";
     if (!issuer) {
       problem(via_path, fmt::format("unknown provider '{}'{}", via, known_providers()));
     } else if (issuer->type != ProviderType::xendit && issuer->type != ProviderType::sandbox) {
-      problem(via_path, fmt::format("provider '{}' is {}; xendit_va tickets are issued by a xendit provider (or the "
-                                    "sandbox)", issuer->name, issuer->type ? to_string(*issuer->type) : "?"));
+      problem(via_path, fmt::format("provider '{}' is {}; {} tickets are issued by a xendit provider (or the "
+                                    "sandbox)", issuer->name, issuer->type ? to_string(*issuer->type) : "?", kind));
     } else if (issuer->name != account.provider) {
       problem(via_path, fmt::format("provider '{}' does not hold account '{}' (it is at '{}'): the ticket must "
                                     "credit the account it funds", issuer->name, account.name, account.provider));
     }
-    if (!payout || !bank || bank->type != ProviderType::xendit) whole("Xendit's virtual accounts take");
+    if (qris) whole("Xendit's QRIS codes take");
+    else if (!payout || !bank || bank->type != ProviderType::xendit) whole("Xendit's virtual accounts take");
   } else if (to.account_no.empty() || to.account_no.find_first_not_of("0123456789") != std::string::npos) {
     problem(path + ".to.static.account_no", "must be the account's digits");
   }
-  if (to.name.empty()) {
+  if (to.name.empty() && !qris) {
     problem(path + ".to", "the destination needs the holder's name the bank must find before paying");
   }
   // Interbank (BI-FAST): at most IDR 250,000,000 in one transfer; a payout between

@@ -28,6 +28,13 @@ std::string bi_bank_code(const std::string& bank) {
   return it == codes().end() ? bank : it->second;
 }
 
+Money expected_credit(const DepositDestination& to, const Money& amount) {
+  if (to.kind != DepositDestination::Kind::qris || to.fee_basis_points <= 0) return amount;
+  __extension__ typedef __int128 Wide;
+  const auto fee = static_cast<std::int64_t>(static_cast<Wide>(amount.minor()) * to.fee_basis_points / 10'000);
+  return Money(amount.minor() - fee, amount.currency());
+}
+
 std::string bank_name(const std::string& bank) {
   for (const auto& [name, code] : codes()) {
     if (code == bank) return name;

@@ -41,9 +41,9 @@ std::string describe(const Rail& rail) {
   if (rail.deposit) {
     const DepositSpec& d = *rail.deposit;
     const std::string from = d.to.via.empty() ? "" : " from " + d.to.via;
-    const std::string to = d.to.kind == DepositDestination::Kind::ticket
-                               ? fmt::format("a {} virtual account{}", d.to.bank, from)
-                               : fmt::format("{} {}", d.to.bank, d.to.account_no);
+    const std::string to = d.to.kind == DepositDestination::Kind::ticket ? fmt::format("a {} virtual account{}", d.to.bank, from)
+                           : d.to.kind == DepositDestination::Kind::qris ? fmt::format("a QRIS code{}", from)
+                                                                          : fmt::format("{} {}", d.to.bank, d.to.account_no);
     if (d.pay_with.kind == DepositPayment::Kind::assisted) return fmt::format("deposit to {} paid by a person", to);
     if (d.pay_with.kind == DepositPayment::Kind::payout) {
       return fmt::format("deposit to {} paid out of {} by {}", to, d.pay_with.from_account, d.pay_with.via);

@@ -20,6 +20,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "topupd/adapters/qr/qr_image.hpp"
+
 namespace {
 
 namespace json = boost::json;
@@ -160,6 +162,18 @@ void print_tickets(const json::object& answer) {
   for (const auto& t : tickets) {
     const auto& o = t.as_object();
     const auto& ticket = o.at("ticket").as_object();
+    const std::string code = ticket.contains("qr") ? str(ticket.at("qr")) : "";
+    if (!code.empty()) {
+      // A QRIS code: drawn here, to be scanned off the screen, and its string for an app that takes text.
+      std::printf("%s  pay exactly %s with QRIS code %s%s\n  paid by %s; %s  topup=%s rule=%s\n",
+                  str(o.at("account")).c_str(), str(o.at("amount")).c_str(), str(ticket.at("reference")).c_str(),
+                  ticket.at("expires_at").is_null() ? "" : (" before " + str(ticket.at("expires_at"))).c_str(),
+                  str(o.at("paid_by")).c_str(), str(o.at("state")).c_str(), str(o.at("key")).c_str(),
+                  str(o.at("rule")).c_str());
+      if (const auto drawn = topupd::adapters::qr::terminal(code)) std::printf("%s", drawn->c_str());
+      std::printf("  %s\n", code.c_str());
+      continue;
+    }
     std::printf("%s  pay exactly %s to %s %s (%s)%s\n  paid by %s; %s  topup=%s rule=%s\n",
                 str(o.at("account")).c_str(), str(o.at("amount")).c_str(), str(ticket.at("bank")).c_str(),
                 str(ticket.at("account_no")).c_str(), str(ticket.at("name")).c_str(),

@@ -7,6 +7,7 @@
 #include "topupd/adapters/notify/email_notifier.hpp"
 #include "topupd/adapters/notify/http_notifiers.hpp"
 #include "topupd/adapters/notify/message.hpp"
+#include "topupd/adapters/qr/qr_image.hpp"
 
 namespace topupd::adapters {
 namespace {
@@ -189,6 +190,61 @@ TEST(NotifyPayload, EmailHeadersAreEncodedAndDated) {
   EXPECT_NE(m.find("Message-ID: <abc@example.com>\r\n"), std::string::npos);
   EXPECT_NE(m.find("multipart/alternative"), std::string::npos);
   EXPECT_EQ(m.find("\n\n"), std::string::npos) << "every line ends in CRLF";
+}
+
+TEST(NotifyPayload, AQrisCodeTravelsAsAnInlineImageAPhotoAndText) {
+  Notification n = firing();
+  n.qr = "00020101021226400014ID.CO.QRIS.WWW5204482953033605406150000";
+  // Every text form carries the string; the outbox keeps it.
+  EXPECT_NE(notify::message_text(n, {}).find("\nQRIS: " + n.qr), std::string::npos);
+  EXPECT_EQ(notify::notification_from_json(notify::to_json(n))->qr, n.qr);
+  auto config = notifier("email");
+  config.from = "topupd@example.com";
+  config.to = {"finance@example.com"};
+  const std::vector<Notification> batch = {firing(), n};
+  const std::string m = email_message(batch, config, at(1'800'000'060), "<abc@example.com>");
+  // multipart/related around the alternatives, the PNG named by the Content-ID the HTML uses.
+  ASSERT_NE(m.find("Content-Type: multipart/related; boundary="), std::string::npos) << m;
+  ASSERT_NE(m.find("Content-ID: <qris-1@topupd>"), std::string::npos) << "the second notification's code";
+  EXPECT_EQ(m.find("qris-0@topupd"), std::string::npos) << "the first has no code";
+  const auto start = m.find("\r\n\r\n", m.find("Content-ID: <qris-1@topupd>")) + 4;
+  std::string encoded = m.substr(start, m.find("\r\n--", start) - start);
+  std::erase_if(encoded, [](char c) { return c == '\r' || c == '\n'; });
+  EXPECT_EQ(crypto::unbase64(encoded), qr::png(n.qr));
+  EXPECT_EQ(m.find("\n\n"), std::string::npos) << "every line ends in CRLF";
+  const std::vector<Notification> plain = {firing()};
+  EXPECT_EQ(email_message(plain, config, at(1'800'000'060), "<x@example.com>").find("multipart/related"),
+            std::string::npos) << "no code, no image part";
+  // Telegram's sendPhoto: the chat, the caption and the PNG as form-data.
+  const std::string png = *qr::png(n.qr);
+  const std::string photo = telegram_photo("-100123", n.qr, png, "b0undary");
+  EXPECT_NE(photo.find("--b0undary\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n-100123\r\n"),
+            std::string::npos);
+  EXPECT_NE(photo.find("name=\"photo\"; filename=\"qris.png\"\r\nContent-Type: image/png\r\n\r\n" + png),
+            std::string::npos);
+  EXPECT_TRUE(photo.ends_with("--b0undary--\r\n"));
+}
+
+TEST(QrImage, APngOfTheCodeAndATerminalDrawing) {
+  const auto png = qr::png("hello", 2, 4);
+  ASSERT_TRUE(png);
+  EXPECT_EQ(png->substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  // IHDR: 21 modules (version 1) plus 4 on each side, 2 pixels each, 1-bit grey-scale.
+  const auto u32 = [&](std::size_t at) {
+    return (static_cast<unsigned char>((*png)[at]) << 24) | (static_cast<unsigned char>((*png)[at + 1]) << 16) |
+           (static_cast<unsigned char>((*png)[at + 2]) << 8) | static_cast<unsigned char>((*png)[at + 3]);
+  };
+  EXPECT_EQ(png->substr(12, 4), "IHDR");
+  EXPECT_EQ(u32(16), 58u);
+  EXPECT_EQ(u32(20), 58u);
+  EXPECT_EQ((*png)[24], 1);  // bit depth
+  EXPECT_EQ((*png)[25], 0);  // grey-scale
+  EXPECT_TRUE(png->ends_with(std::string("IEND\xae\x42\x60\x82", 8))) << "the end chunk and its CRC";
+  const auto drawn = qr::terminal("hello");
+  ASSERT_TRUE(drawn);
+  // 21 modules and a quiet zone of 2 on each side: 25 columns, 13 lines of two rows.
+  EXPECT_EQ(std::count(drawn->begin(), drawn->end(), '\n'), 13);
+  EXPECT_FALSE(qr::png(std::string(8000, 'x')));  // too long for any QR code
 }
 
 }  // namespace

@@ -185,8 +185,16 @@ TEST_P(StoreContractTest, ADepositKeepsItsTicketOnceIssuedAndAStaticDestinationF
   to_static.method = core::TopUpMethod::deposit;
   to_static.ticket = core::DepositTicket{"", "014", "1234567890", "PT Flip Topup", std::nullopt};
   ASSERT_TRUE(store_->plan_top_up(to_static, "payout-low", firing_state()));
+  // A QRIS code: no account number, its string kept.
+  TopUpRecord to_code = record("qr-1", at(20), TopUpState::planned);
+  to_code.method = core::TopUpMethod::deposit;
+  to_code.ticket_provider = "xendit";
+  ASSERT_TRUE(store_->plan_top_up(to_code, "payout-low", firing_state()));
+  to_code.ticket = core::DepositTicket{"qr_1", "QRIS", "", "", at(30 * 60'000), "00020101021226400014ID.CO.QRIS6304ABCD"};
+  store_->record_transition(to_code, TopUpState::planned, at(25), "ticket issued");
   const auto all = store_->top_ups_created_since(at(0));
-  ASSERT_EQ(all.size(), 2u);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[2].ticket, to_code.ticket);
   EXPECT_EQ(all[0].method, core::TopUpMethod::deposit);
   EXPECT_EQ(all[0].ticket_provider, "xendit");
   EXPECT_EQ(all[0].ticket, to_ticket.ticket);
@@ -337,7 +345,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "7");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "8");
   sqlite3_close(db);
 }
 
@@ -354,6 +362,7 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
                          "ALTER TABLE top_ups DROP COLUMN ticket_provider; ALTER TABLE top_ups DROP COLUMN ticket_reference; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_bank; ALTER TABLE top_ups DROP COLUMN ticket_account_no; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_name; ALTER TABLE top_ups DROP COLUMN ticket_expires_at; "
+                         "ALTER TABLE top_ups DROP COLUMN ticket_qr; "
                          "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
@@ -380,7 +389,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (7)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (8)"), std::string::npos)
         << e.what();
   }
 }

@@ -302,3 +302,41 @@ TEST(WebhookReceiver, XenditPayoutCallbacksNameTheTopUpAndEachStatusIsItsOwnEven
 
 }  // namespace
 }  // namespace topupd::adapters::webhooks
+
+namespace topupd::adapters::webhooks {
+namespace {
+
+TEST(WebhookReceiver, XenditQrPaymentsNameTheTicketTheirPaymentAndWhatWasPaid) {
+  Routes routes;
+  Endpoint xendit;
+  xendit.provider = "xendit";
+  xendit.type = config::ProviderType::xendit;
+  xendit.secret = "callback-token";
+  routes.endpoints.push_back(xendit);
+  routes.allow_from = {cidr("127.0.0.1/32")};
+  net::ServerRequest r;
+  r.method = "POST";
+  r.path = r.target = "/webhooks/xendit";
+  r.remote_address = "127.0.0.1";
+  r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", "callback-token"}};
+  const auto deliver = [&](const std::string& status) {
+    r.body = R"({"event":"qr.payment","api_version":"2022-07-31","data":{"id":"qrpy_9","qr_id":"qr_1",)"
+             R"("reference_id":"topupd-k-1","amount":1500000,"status":")" + status + R"("}})";
+    return check_delivery(routes, r, kNow);
+  };
+  const auto paid = deliver("SUCCEEDED");
+  ASSERT_EQ(paid.outcome, Outcome::accepted) << paid.detail;
+  EXPECT_EQ(paid.event.id, "qrpy:qrpy_9");
+  EXPECT_EQ(paid.event.key, "topupd-k-1");
+  EXPECT_EQ(paid.event.reference, "qr_1");
+  EXPECT_EQ(paid.event.payment, "qrpy_9");
+  EXPECT_EQ(paid.event.paid, "1500000");
+  EXPECT_EQ(paid.event.status, "paid");
+  EXPECT_EQ(deliver("COMPLETED").event.payment, "qrpy_9");
+  const auto other = deliver("FAILED");
+  EXPECT_EQ(other.event.payment, "") << "only a paid code names a payment to look up";
+  EXPECT_EQ(other.event.paid, "");
+}
+
+}  // namespace
+}  // namespace topupd::adapters::webhooks

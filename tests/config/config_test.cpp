@@ -129,8 +129,8 @@ TEST(BrokenConfigCorpusTest, CoversTheImportantMistakes) {
 TEST(ConfigTest, ShippedDemoConfigIsValid) {
   const auto result = load_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml", fake_secrets({}));
   ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
-  EXPECT_EQ(result.config->accounts.size(), 4u);
-  ASSERT_EQ(result.config->rules.size(), 4u);
+  EXPECT_EQ(result.config->accounts.size(), 5u);
+  ASSERT_EQ(result.config->rules.size(), 5u);
   EXPECT_EQ(result.config->rules[0].top_up->method, core::TopUpMethod::direct_debit);
   EXPECT_EQ(result.config->rules[1].when.kind, core::Condition::Kind::schedule);
   EXPECT_EQ(result.config->rules[1].top_up->method, core::TopUpMethod::sweep);
@@ -138,6 +138,12 @@ TEST(ConfigTest, ShippedDemoConfigIsValid) {
   EXPECT_EQ(result.config->rules[2].top_up->method, core::TopUpMethod::deposit);
   EXPECT_EQ(result.config->rules[2].top_up->deposit->pay_with.kind, core::DepositPayment::Kind::snap_transfer);
   EXPECT_EQ(result.config->rules[3].top_up->deposit->pay_with.kind, core::DepositPayment::Kind::assisted);
+  // And one by a QRIS code a person scans, which keeps Xendit's 0.7 % unless told otherwise.
+  const core::DepositSpec& qris = *result.config->rules[4].top_up->deposit;
+  EXPECT_EQ(qris.to.kind, core::DepositDestination::Kind::qris);
+  EXPECT_EQ(qris.to.fee_basis_points, 70);
+  EXPECT_EQ(qris.to.expires_after, std::chrono::minutes(10));
+  EXPECT_EQ(qris.pay_with.kind, core::DepositPayment::Kind::assisted);
   EXPECT_EQ(result.config->zone.name(), "Asia/Jakarta");
 }
 

@@ -276,3 +276,25 @@ TEST(DepositBanks, NamesAndCodesGoBothWays) {
 
 }  // namespace
 }  // namespace topupd::core
+
+namespace topupd::core {
+namespace {
+
+TEST(DepositBanks, AQrisCodeIsExpectedToCreditTheAmountLessTheFee) {
+  const Currency idr = *Currency::find("IDR");
+  DepositDestination qris;
+  qris.kind = DepositDestination::Kind::qris;
+  qris.fee_basis_points = 70;  // 0.7 %
+  EXPECT_EQ(expected_credit(qris, Money(1'000'000'00, idr)), Money(993'000'00, idr));
+  EXPECT_EQ(expected_credit(qris, Money(1'01, idr)), Money(1'01, idr));  // 0.7 % of 101 minor units rounds to 0
+  EXPECT_EQ(expected_credit(qris, Money(1'43, idr)), Money(1'42, idr));
+  qris.fee_basis_points = 0;
+  EXPECT_EQ(expected_credit(qris, Money(5'00, idr)), Money(5'00, idr));
+  DepositDestination va;
+  va.kind = DepositDestination::Kind::ticket;
+  va.fee_basis_points = 70;  // only QRIS keeps a fee
+  EXPECT_EQ(expected_credit(va, Money(1'000'000'00, idr)), Money(1'000'000'00, idr));
+}
+
+}  // namespace
+}  // namespace topupd::core

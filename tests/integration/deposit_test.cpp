@@ -326,11 +326,14 @@ TEST(DepositTest, PinnedDestinationsHoldForDepositsToo) {
 // demo's own file, only sped up.
 TEST(DepositTest, TheEmbeddedDemoFundsOneBalanceByBankAndOneByAPerson) {
   std::string config = read_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml");
+  TempDir control;
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"127.0.0.1:9464", "127.0.0.1:0"},
+           {"/tmp/topupd-demo.sock", control.file("control.sock")},
            {"pay_tickets_after: 20s", "pay_tickets_after: 2s"},
            {"wallet:     {balance: IDR 7_400_000", "wallet:     {balance: IDR 6_900_000"},
-           {"ops-wallet: {balance: IDR 5_100_000", "ops-wallet: {balance: IDR 4_900_000"}}) {
+           {"ops-wallet: {balance: IDR 5_100_000", "ops-wallet: {balance: IDR 4_900_000"},
+           {"qris-wallet: {balance: IDR 3_100_000", "qris-wallet: {balance: IDR 2_900_000"}}) {
     ASSERT_NE(config.find(from), std::string::npos) << from;
     config.replace(config.find(from), from.size(), to);
   }
@@ -340,6 +343,9 @@ TEST(DepositTest, TheEmbeddedDemoFundsOneBalanceByBankAndOneByAPerson) {
   wait_for_line(daemon.log_path(), R"(top-up (succeeded) topup=topupd-wallet-low-wallet-)", 15s);
   wait_for_line(daemon.log_path(), R"((DepositTicketToPay): please transfer exactly IDR 2,000,000\.00 to BNI)");
   wait_for_line(daemon.log_path(), R"(ticket BNI 8808\d+ for IDR 2,000,000\.00 is (paid))", 15s);
+  // And one by a QRIS code a person scans.
+  wait_for_line(daemon.log_path(), R"((DepositTicketToPay): please scan and pay QRIS code sbxqr_\d+ for exactly IDR 1,500,000\.00)");
+  wait_for_line(daemon.log_path(), R"(QRIS code sbxqr_\d+ for IDR 1,500,000\.00 is (paid))", 15s);
   const std::string ledger = daemon.get("/sandbox/ledger").body;
   // The bank's payment: from the company's account into the wallet, under the top-up's key.
   EXPECT_TRUE(std::regex_search(ledger, std::regex(R"#("kind":"sweep","account":"wallet","source":"company-bca","amount_minor":\d+,"currency":"IDR","idempotency_key":"topupd-wallet-low-)#")))

@@ -20,18 +20,24 @@
 #include <optional>
 #include <string>
 
+#include "topupd/core/money.hpp"
 #include "topupd/core/time.hpp"
 
 namespace topupd::core {
 
 struct DepositDestination {
-  enum class Kind { static_account, ticket };
+  // ticket: a virtual account per top-up; qris: a dynamic QRIS code per top-up, which a
+  // person scans and pays (its gateway credits the amount less its fee).
+  enum class Kind { static_account, ticket, qris };
   Kind kind = Kind::static_account;
   std::string via;         // ticket: the provider that issues it
   std::string bank;        // static: the bank's code; ticket: the bank of the virtual account (e.g. BNI)
   std::string account_no;  // static: the account number
   std::string name;        // static: the holder's name; ticket: the name the account shows
-  Duration expires_after{std::chrono::hours(6)};  // ticket
+  Duration expires_after{std::chrono::hours(6)};  // ticket, qris
+  // qris: the gateway's fee on a QRIS payment, in basis points of the amount (Xendit's
+  // QRIS MDR is 0.7 %): the balance is expected to rise by the amount less this.
+  std::int32_t fee_basis_points = 70;
 };
 
 struct DepositPayment {
@@ -57,6 +63,10 @@ std::string bi_bank_code(const std::string& bank);
 // returned upper-cased, an unknown code as it is.
 std::string bank_name(const std::string& bank);
 
+// What the destination's balance receives of `amount`: all of it, or for a QRIS code
+// the amount less the gateway's fee (rounded down to the minor unit, in its favour).
+Money expected_credit(const DepositDestination& to, const Money& amount);
+
 // The most an interbank (BI-FAST) transfer may move in one transaction: IDR 250,000,000.
 inline constexpr std::int64_t kBiFastLimitMinor = 250'000'000'00;
 
@@ -68,6 +78,7 @@ struct DepositTicket {
   std::string account_no;  // the account or virtual account number
   std::string name;        // the holder's name the beneficiary check must find
   std::optional<Timestamp> expires_at{};
+  std::string qr{};        // a QRIS ticket: the code a person's app scans (EMV QRIS payload)
 
   friend bool operator==(const DepositTicket&, const DepositTicket&) = default;
 };

@@ -1,3 +1,4 @@
+#include "topupd/adapters/qr/qr_image.hpp"
 #include "topupd/adapters/notify/email_notifier.hpp"
 
 #include <curl/curl.h>
@@ -66,6 +67,11 @@ std::string html_of(std::span<const Notification> batch, const notify::Presentat
       row("Action", n.action);
     }
     html += "</table>";
+    if (!n.qr.empty()) {
+      // The image is a part of the message (multipart/related), named by its index.
+      html += fmt::format("<p><img src=\"cid:qris-{}@topupd\" alt=\"QRIS code\"></p><p><code>{}</code></p>",
+                          &n - batch.data(), notify::html_escape(n.qr));
+    }
     if (!p.dashboard_url.empty()) html += "<p><a href=\"" + notify::html_escape(p.dashboard_url) + "\">Dashboard</a></p>";
     if (!p.runbook_url.empty()) html += "<p><a href=\"" + notify::html_escape(p.runbook_url) + "\">Runbook</a></p>";
   }
@@ -184,12 +190,30 @@ std::string email_message(std::span<const Notification> batch, const config::Not
   m += "Message-ID: " + message_id + "\r\n";
   m += "MIME-Version: 1.0\r\n";
   m += "Auto-Submitted: auto-generated\r\n";
+  // QRIS codes travel as inline PNGs beside the text: multipart/related around the
+  // alternatives, each image named by the Content-ID the HTML refers to.
+  std::string images;
+  const std::string related = boundary + "-related";
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].qr.empty()) continue;
+    const auto image = qr::png(batch[i].qr);
+    if (!image) continue;
+    images += fmt::format("--{}\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+                          "Content-ID: <qris-{}@topupd>\r\nContent-Disposition: inline; filename=\"qris-{}.png\"\r\n\r\n",
+                          related, i, i);
+    images += base64_lines(*image);
+  }
+  if (!images.empty()) {
+    m += "Content-Type: multipart/related; boundary=\"" + related + "\"\r\n\r\n";
+    m += "--" + related + "\r\n";
+  }
   m += "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
   m += "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n";
   m += base64_lines(notify::batch_text(batch, p));
   m += "--" + boundary + "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n";
   m += base64_lines(html_of(batch, p));
   m += "--" + boundary + "--\r\n";
+  if (!images.empty()) m += "\r\n" + images + "--" + related + "--\r\n";
   return m;
 }
 

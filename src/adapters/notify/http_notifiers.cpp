@@ -1,3 +1,4 @@
+#include "topupd/adapters/qr/qr_image.hpp"
 #include "topupd/adapters/notify/http_notifiers.hpp"
 
 #include <charconv>
@@ -88,12 +89,12 @@ class HttpNotifier : public Notifier {
   }
 
   boost::asio::awaitable<DeliveryResult> post(std::string url, net::Headers headers, std::string body,
-                                              std::string what) {
+                                              std::string what, std::string content_type = "application/json") {
     net::Request request;
     request.method = "POST";
     request.url = std::move(url);
     request.headers = std::move(headers);
-    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("Content-Type", std::move(content_type));
     request.body = std::move(body);
     request.idempotent = false;
     auto result = co_await client_.send(std::move(request));
@@ -123,7 +124,20 @@ class TelegramNotifier final : public HttpNotifier {
     while (!base.empty() && base.back() == '/') base.pop_back();
     auto pending = post(base + "/bot" + config_.bot_token + "/sendMessage", {}, telegram_payload(batch, config_),
                         "Telegram");
-    co_return co_await std::move(pending);
+    DeliveryResult result = co_await std::move(pending);
+    // A QRIS code to pay follows as a photo (sendPhoto), its string as the caption. A
+    // failure sends the batch again: the chat may see a message twice, never miss one.
+    for (const auto& n : batch) {
+      if (result.kind != DeliveryResult::Kind::delivered || n.qr.empty()) continue;
+      const auto image = qr::png(n.qr);
+      if (!image) continue;
+      const std::string boundary = "topupd-" + crypto::hex(crypto::sha256(n.qr)).substr(0, 24);
+      auto photo = post(base + "/bot" + config_.bot_token + "/sendPhoto", {},
+                        telegram_photo(config_.chat_id, n.qr, *image, boundary), "Telegram",
+                        "multipart/form-data; boundary=" + boundary);
+      result = co_await std::move(photo);
+    }
+    co_return result;
   }
 };
 
@@ -284,6 +298,19 @@ std::string slack_payload(std::span<const Notification> batch, const config::Not
   std::string summary = notify::headline(batch.front());
   if (batch.size() > 1) summary += fmt::format(" and {} more", batch.size() - 1);
   return Value::object().set("text", Value::string(summary)).set("attachments", attachments).serialize();
+}
+
+std::string telegram_photo(const std::string& chat_id, const std::string& caption, const std::string& png,
+                           const std::string& boundary) {
+  std::string body;
+  const auto field = [&](const std::string& name, const std::string& value) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n";
+  };
+  field("chat_id", chat_id);
+  field("caption", caption.substr(0, 1024));  // Telegram's caption limit
+  body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"qris.png\"\r\n"
+          "Content-Type: image/png\r\n\r\n" + png + "\r\n--" + boundary + "--\r\n";
+  return body;
 }
 
 std::string telegram_payload(std::span<const Notification> batch, const config::NotifierConfig& config) {

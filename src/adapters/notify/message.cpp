@@ -88,6 +88,7 @@ std::map<std::string, std::string> template_fields(const Notification& n, const 
   f["fired_at"] = core::format_rfc3339(n.fired_at);
   f["dashboard_url"] = p.dashboard_url;
   f["runbook_url"] = p.runbook_url;
+  f["qris"] = n.qr;
   return f;
 }
 
@@ -126,6 +127,7 @@ std::string message_text(const Notification& n, const Presentation& p) {
   } else if (!n.action.empty()) {
     out += "\nAction: " + n.action;
   }
+  if (!n.qr.empty()) out += "\nQRIS: " + n.qr;
   if (!p.dashboard_url.empty()) out += "\nDashboard: " + p.dashboard_url;
   if (!p.runbook_url.empty()) out += "\nRunbook: " + p.runbook_url;
   return out;
@@ -172,6 +174,7 @@ std::string to_json(const Notification& n) {
                         .set("reference", Value::string(n.top_up->reference)));
   }
   if (!n.event.empty()) v.set("event", Value::string(n.event));
+  if (!n.qr.empty()) v.set("qr", Value::string(n.qr));
   v.set("at_ms", Value::number(millis(n.at))).set("fired_at_ms", Value::number(millis(n.fired_at)));
   return v.serialize();
 }
@@ -209,6 +212,7 @@ std::optional<Notification> notification_from_json(std::string_view text) {
     }
   }
   n.event = v->string_at("event").value_or("");
+  n.qr = v->string_at("qr").value_or("");
   n.at = from_millis(v->find("at_ms"));
   n.fired_at = from_millis(v->find("fired_at_ms"));
   return n;

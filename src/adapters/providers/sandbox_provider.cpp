@@ -217,15 +217,40 @@ ProviderResult<TopUpReceipt> SandboxProvider::apply(const TopUpRequest& request)
   return receipt_of(ledger_.back());
 }
 
+std::string sandbox_qris_payload(const std::string& merchant, const core::Money& amount, const std::string& reference) {
+  const auto field = [](const std::string& id, const std::string& value) {
+    return fmt::format("{}{:02}{}", id, value.size(), value);
+  };
+  const std::string name = merchant.substr(0, 25);
+  const std::string label = reference.substr(0, 25);
+  std::string out = field("00", "01") + field("01", "12") +
+                    field("26", field("00", "ID.CO.QRIS.WWW") + field("01", "936008880000000001")) +
+                    field("52", "4829") + field("53", "360") +
+                    field("54", std::to_string(amount.minor() / amount.currency().minor_per_major())) +
+                    field("58", "ID") + field("59", name.empty() ? "SANDBOX" : name) + field("60", "JAKARTA") +
+                    field("62", field("05", label)) + "6304";
+  std::uint16_t crc = 0xFFFF;  // CRC-16/CCITT-FALSE over everything before the CRC's value
+  for (unsigned char c : out) {
+    crc ^= static_cast<std::uint16_t>(c << 8);
+    for (int bit = 0; bit < 8; ++bit) crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021) : static_cast<std::uint16_t>(crc << 1);
+  }
+  return out + fmt::format("{:04X}", crc);
+}
+
 ProviderResult<core::DepositTicket> SandboxProvider::issue_ticket_now(const TicketRequest& request) {
   if (!accounts_.count(request.account_id)) {
     return ProviderError{FailureKind::not_retryable, "unknown_account",
                          fmt::format("sandbox {} has no account {}", name_, request.account_id)};
   }
   const std::string number = fmt::format("8808{:010}", tickets_.size() + 1);
-  const core::DepositTicket issued{fmt::format("sbxva_{}", tickets_.size() + 1), request.bank, number, request.name,
-                                   request.expires_at};
-  tickets_.emplace(number, Ticket{request, issued, clock_.now()});
+  core::DepositTicket issued{fmt::format("sbxva_{}", tickets_.size() + 1), request.bank, number, request.name,
+                             request.expires_at};
+  if (request.kind == core::DepositDestination::Kind::qris) {
+    // A code, not an account: kept under its own number so a person can pay it.
+    issued = {fmt::format("sbxqr_{}", tickets_.size() + 1), "QRIS", "", "", request.expires_at,
+              sandbox_qris_payload("TOPUPD SANDBOX", request.amount, request.idempotency_key)};
+  }
+  tickets_.emplace(issued.account_no.empty() ? issued.reference : number, Ticket{request, issued, clock_.now()});
   return issued;
 }
 

@@ -1,6 +1,7 @@
 // Xendit: the balance (GET /balance, CASH or HOLDING, a sub-account by for-user-id),
-// deposit tickets (fixed virtual accounts, legacy API) and their payments, and payouts
-// out of the balance to another gateway's top-up account (Payouts v2).
+// deposit tickets — fixed virtual accounts (legacy API) and dynamic QRIS codes (QR Codes,
+// API version 2022-07-31) — and their payments, and payouts out of the balance to
+// another gateway's top-up account (Payouts v2).
 //
 // A payout is the money-moving leg of a deposit paid by another gateway: sent once
 // under the top-up's key as `idempotency-key` (no expiry at Xendit). A repeat of a
@@ -92,6 +93,7 @@ class Xendit final : public KeyedBalance {
       co_return std::optional(*receipt);
     }
     if (reference.empty()) co_return std::optional<TopUpReceipt>();
+    if (top_up.pay_to && !top_up.pay_to->qr.empty()) co_return co_await look_up_qr_payment(top_up, reference);
     net::Request request = keyed_get("/callback_virtual_account_payments/payment_id=" + net::url_encode(reference));
     auto reply = co_await call(std::move(request));
     if (!reply) co_return reply.error();
@@ -114,6 +116,7 @@ class Xendit final : public KeyedBalance {
                               fmt::format("{} takes whole {} amounts, not {}", config_.name,
                                           ticket.amount.currency().code(), core::format_human(ticket.amount))};
     }
+    if (ticket.kind == core::DepositDestination::Kind::qris) co_return co_await issue_qr_code(ticket);
     net::Request request = keyed(ticket.account_id, "/callback_virtual_accounts");
     request.method = "POST";
     request.idempotent = false;  // each request may issue another account
@@ -149,6 +152,56 @@ class Xendit final : public KeyedBalance {
   }
 
  private:
+  static constexpr const char* kQrApiVersion = "2022-07-31";
+
+  // A dynamic QRIS code for the exact amount, expiring; reference_id is the top-up's
+  // key. Like a virtual account it cannot be found by that key later: a lost answer
+  // leaves at most an unpaid code behind, and it expires.
+  asio::awaitable<ProviderResult<core::DepositTicket>> issue_qr_code(const TicketRequest& ticket) {
+    net::Request request = keyed(ticket.account_id, "/qr_codes");
+    request.method = "POST";
+    request.idempotent = false;  // each request may issue another code
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("api-version", kQrApiVersion);
+    const std::int64_t per = ticket.amount.currency().minor_per_major();
+    request.body = Value::object()
+                       .set("reference_id", Value::string(ticket.idempotency_key))
+                       .set("type", Value::string("DYNAMIC"))
+                       .set("currency", Value::string(std::string(ticket.amount.currency().code())))
+                       .set("amount", Value::number(std::to_string(ticket.amount.minor() / per)))
+                       .set("expires_at", Value::string(core::format_rfc3339(ticket.expires_at)))
+                       .serialize();
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
+    auto document = json::parse(reply->body);
+    const auto id = document ? document->string_at("id") : std::nullopt;
+    const auto code = document ? document->string_at("qr_string") : std::nullopt;
+    if (!id || !code || code->empty()) co_return malformed("no id and qr_string in the QR code", true);
+    core::DepositTicket out{*id, "QRIS", "", "", ticket.expires_at, *code};
+    if (auto expiry = core::parse_rfc3339(document->string_at("expires_at").value_or(""))) out.expires_at = *expiry;
+    co_return out;
+  }
+
+  // A QRIS ticket whose qr.payment callback named `payment`: Xendit documents no
+  // look-up of a QR payment in this API version, so the code itself is asked for
+  // (GET /qr_codes/{id}): it must be this top-up's and no longer payable (INACTIVE).
+  // The callback's token and the balance's rise confirm the rest.
+  asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> look_up_qr_payment(const TopUpRequest& top_up,
+                                                                                  const std::string& payment) {
+    net::Request request = keyed(top_up.destination_id, "/qr_codes/" + net::url_encode(top_up.pay_to->reference));
+    request.headers.emplace_back("api-version", kQrApiVersion);
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+    auto document = json::parse(reply->body);
+    if (!document || document->string_at("reference_id").value_or("") != top_up.idempotency_key) {
+      co_return malformed("the QR code is not this top-up's", false);
+    }
+    const bool inactive = document->string_at("status").value_or("") == "INACTIVE";
+    co_return std::optional(TopUpReceipt{payment, inactive ? ProviderTopUpStatus::succeeded : ProviderTopUpStatus::pending, ""});
+  }
+
   // A GET as `account` (a sub-account by for-user-id; "master" is the key's own).
   net::Request keyed(const std::string& account, const std::string& path) const {
     net::Request request = keyed_get(path);

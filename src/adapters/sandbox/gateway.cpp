@@ -35,7 +35,8 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   std::string type;
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) type = "stripe";
-  else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0 || p.rfind("/v2/payouts", 0) == 0) {
+  else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0 || p.rfind("/v2/payouts", 0) == 0 ||
+           p.rfind("/qr_codes", 0) == 0) {
     type = "xendit";
   }
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
@@ -70,6 +71,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   if (p == "/balance") return xendit(*family("xendit"), request);
   if (p.rfind("/callback_virtual_account", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
   if (p.rfind("/v2/payouts", 0) == 0) return xendit_payouts(*family("xendit"), request);
+  if (p.rfind("/qr_codes", 0) == 0) return xendit_qr_codes(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);
   if (p.rfind("/generic/", 0) == 0) return generic(*family("generic"), request);
@@ -304,6 +306,10 @@ std::vector<net::Request> Gateway::take_webhooks() {
                         .serialize();
         hook.headers.emplace_back("Iris-Signature",
                                   crypto::hex(crypto::sha512(hook.body + f->config.setting("merchant_key"))));
+      } else if (type == "xendit" && entry.idempotency_key.rfind("qr:", 0) == 0) {
+        auto paid = qr_code_paid(*f, entry);
+        if (!paid) continue;
+        hook = std::move(*paid);
       } else if (type == "xendit" && entry.idempotency_key.rfind("va:", 0) == 0) {
         auto paid = virtual_account_paid(*f, entry);
         if (!paid) continue;

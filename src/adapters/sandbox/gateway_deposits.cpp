@@ -165,6 +165,8 @@ void Gateway::credit_deposit(const SandboxLedgerEntry& transfer) {
 }
 
 net::ServerResponse Gateway::pay_as_a_person(const json::Value& body) {
+  const Value* late = body.find("late");
+  if (auto qr = body.string_at("qr_string")) return pay_qr_code(*qr, late && late->as_bool());
   const std::string number = body.string_at("account_number").value_or("");
   const auto it = virtual_accounts_.find(number);
   if (it == virtual_accounts_.end()) {
@@ -175,7 +177,6 @@ net::ServerResponse Gateway::pay_as_a_person(const json::Value& body) {
   if (!amount.value || !amount.value->is_positive() || !(amount.value->currency() == va.expected.currency())) {
     return json_response(400, Value::object().set("error", Value::string("amount: a positive IDR amount, e.g. \"IDR 1_000\"")));
   }
-  const Value* late = body.find("late");
   if (va.taken) return json_response(409, Value::object().set("error", Value::string("already paid: single use")));
   if (clock_.now() >= va.expires_at && !(late && late->as_bool())) {
     return json_response(410, Value::object().set("error", Value::string("expired (\"late\": true pays it anyway)")));

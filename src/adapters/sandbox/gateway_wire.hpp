@@ -80,6 +80,18 @@ struct Gateway::XenditPayout {
   core::Timestamp created{};
 };
 
+// A Xendit dynamic QR code: paid once (payment_id), or expired.
+struct Gateway::QrCode {
+  std::string id;  // qr_…
+  std::string reference_id;
+  core::Money amount{0, *core::Currency::find("IDR")};
+  std::string qr_string;
+  std::string account;  // the Xendit account a payment credits
+  core::Timestamp created{};
+  core::Timestamp expires_at{};
+  std::string payment_id;  // qrpy_…, once paid
+};
+
 // Where a SNAP transfer to (bank, account number) lands.
 struct Gateway::Beneficiary {
   Family* family = nullptr;   // the gateway (or the SNAP bank) credited

@@ -26,7 +26,7 @@ using pg::timestamp;
 constexpr const char* kRecordColumns =
     "key, rule, account, provider, method, destination_id, source, amount_minor, currency, state, reference, "
     "last_error, created_at, settled_at, rail, need, ticket_provider, ticket_reference, ticket_bank, "
-    "ticket_account_no, ticket_name, ticket_expires_at";
+    "ticket_account_no, ticket_name, ticket_expires_at, ticket_qr";
 
 TopUpRecord record_of(const Rows& rows, int r) {
   const auto currency = core::Currency::find(rows.text(r, 8));
@@ -49,9 +49,9 @@ TopUpRecord record_of(const Rows& rows, int r) {
                      static_cast<std::uint32_t>(rows.integer(r, 14)),
                      rows.text(r, 15)};
   record.ticket_provider = rows.text(r, 16);
-  if (!rows.text(r, 19).empty()) {
+  if (!rows.text(r, 17).empty() || !rows.text(r, 19).empty()) {  // a ticket, or a static account
     record.ticket = core::DepositTicket{rows.text(r, 17), rows.text(r, 18), rows.text(r, 19), rows.text(r, 20),
-                                        rows.optional_time(r, 21)};
+                                        rows.optional_time(r, 21), rows.text(r, 22)};
   }
   return record;
 }
@@ -60,7 +60,7 @@ TopUpRecord record_of(const Rows& rows, int r) {
 Params& add_ticket(Params& params, const TopUpRecord& r) {
   const core::DepositTicket none{};
   const core::DepositTicket& t = r.ticket ? *r.ticket : none;
-  return params.add(t.reference).add(t.bank).add(t.account_no).add(t.name).add(t.expires_at);
+  return params.add(t.reference).add(t.bank).add(t.account_no).add(t.name).add(t.expires_at).add(t.qr);
 }
 
 class PgStore final : public Store {
@@ -76,7 +76,7 @@ class PgStore final : public Store {
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
     Transaction transaction(*this);
     const Rows inserted = run(fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $13) "
+                                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $13) "
                                           "ON CONFLICT (key) DO NOTHING",
                                           kRecordColumns),
                               add_ticket(Params()
@@ -97,7 +97,7 @@ class PgStore final : public Store {
     Transaction transaction(*this);
     const Rows updated = run("UPDATE top_ups SET state = $2, reference = $3, last_error = $4, settled_at = $5, "
                              "updated_at = $6, ticket_reference = $7, ticket_bank = $8, ticket_account_no = $9, "
-                             "ticket_name = $10, ticket_expires_at = $11 WHERE key = $1",
+                             "ticket_name = $10, ticket_expires_at = $11, ticket_qr = $12 WHERE key = $1",
                              add_ticket(Params().add(r.key).add(std::string(core::to_string(r.state))).add(r.reference)
                                  .add(r.last_error).add(r.settled_at).add(millis(at)), r));
     if (updated.affected() != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));

@@ -108,6 +108,10 @@ ALTER TABLE top_ups ADD COLUMN ticket_account_no TEXT NOT NULL DEFAULT '';
 ALTER TABLE top_ups ADD COLUMN ticket_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE top_ups ADD COLUMN ticket_expires_at INTEGER;
 )sql",
+    // 8: a QRIS ticket's code (the string a person's app scans).
+    R"sql(
+ALTER TABLE top_ups ADD COLUMN ticket_qr TEXT NOT NULL DEFAULT '';
+)sql",
 };
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -22,7 +22,7 @@ using sqlite::timestamp;
 constexpr const char* kRecordColumns =
     "key, rule, account, provider, method, destination_id, source, amount_minor, currency, state, reference, "
     "last_error, created_at, settled_at, rail, need, ticket_provider, ticket_reference, ticket_bank, "
-    "ticket_account_no, ticket_name, ticket_expires_at";
+    "ticket_account_no, ticket_name, ticket_expires_at, ticket_qr";
 
 TopUpRecord record_of(const Statement& row) {
   const auto currency = core::Currency::find(row.text(8));
@@ -45,15 +45,16 @@ TopUpRecord record_of(const Statement& row) {
                      static_cast<std::uint32_t>(row.integer(14)),
                      row.text(15)};
   record.ticket_provider = row.text(16);
-  if (!row.text(19).empty()) {
-    record.ticket = core::DepositTicket{row.text(17), row.text(18), row.text(19), row.text(20), row.optional_time(21)};
+  if (!row.text(17).empty() || !row.text(19).empty()) {  // a ticket, or a static account
+    record.ticket = core::DepositTicket{row.text(17), row.text(18), row.text(19), row.text(20), row.optional_time(21),
+                                        row.text(22)};
   }
   return record;
 }
 
 // The ticket columns of `r`: empty text and no expiry while it has none.
 struct TicketColumns {
-  std::string reference, bank, account_no, name;
+  std::string reference, bank, account_no, name, qr;
   std::optional<core::Timestamp> expires_at;
   explicit TicketColumns(const TopUpRecord& r) {
     if (!r.ticket) return;
@@ -62,6 +63,7 @@ struct TicketColumns {
     account_no = r.ticket->account_no;
     name = r.ticket->name;
     expires_at = r.ticket->expires_at;
+    qr = r.ticket->qr;
   }
 };
 
@@ -103,7 +105,7 @@ class SqliteStore final : public Store {
     }
     Statement insert(db_, fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES "
                                       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                                      "?22, ?13)",
+                                      "?22, ?23, ?13)",
                                       kRecordColumns)
                               .c_str());
     insert.bind(1, r.key).bind(2, r.rule).bind(3, r.account).bind(4, r.provider).bind(5, core::to_string(r.method));
@@ -113,7 +115,7 @@ class SqliteStore final : public Store {
     insert.bind(15, static_cast<std::int64_t>(r.rail)).bind(16, r.need);
     const TicketColumns ticket(r);
     insert.bind(17, r.ticket_provider).bind(18, ticket.reference).bind(19, ticket.bank).bind(20, ticket.account_no);
-    insert.bind(21, ticket.name).bind(22, ticket.expires_at);
+    insert.bind(21, ticket.name).bind(22, ticket.expires_at).bind(23, ticket.qr);
     insert.step();
     append_transition(r.key, std::nullopt, r.state, r.created_at, "journalled before any request");
     write_rule_state(rule, state);
@@ -125,12 +127,12 @@ class SqliteStore final : public Store {
     Transaction transaction(*this);
     Statement update(db_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
                           "updated_at = ?6, ticket_reference = ?7, ticket_bank = ?8, ticket_account_no = ?9, "
-                          "ticket_name = ?10, ticket_expires_at = ?11 WHERE key = ?1");
+                          "ticket_name = ?10, ticket_expires_at = ?11, ticket_qr = ?12 WHERE key = ?1");
     update.bind(1, r.key).bind(2, core::to_string(r.state)).bind(3, r.reference).bind(4, r.last_error);
     update.bind(5, r.settled_at).bind(6, millis(at));
     const TicketColumns ticket(r);
     update.bind(7, ticket.reference).bind(8, ticket.bank).bind(9, ticket.account_no).bind(10, ticket.name);
-    update.bind(11, ticket.expires_at);
+    update.bind(11, ticket.expires_at).bind(12, ticket.qr);
     update.step();
     if (sqlite3_changes(db_) != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));
     append_transition(r.key, from, r.state, at, note);

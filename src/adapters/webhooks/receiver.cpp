@@ -227,6 +227,29 @@ std::optional<Event> parse_event(const Endpoint& endpoint, const Incoming& in, s
     event.id = "payout:" + event.reference + ":" + event.type;
     return event;
   }
+  if (type == ProviderType::xendit && body->string_at("event").value_or("") == "qr.payment" && data &&
+      data->is_object()) {
+    // A QRIS code was paid: it names the deposit by reference_id (the top-up's key);
+    // repeats share the payment id. SUCCEEDED (or COMPLETED) is paid; anything else is not.
+    event.type = "qr.payment";
+    event.key = data->string_at("reference_id").value_or("");
+    event.reference = data->string_at("qr_id").value_or("");
+    const std::string payment = data->string_at("id").value_or("");
+    if (payment.empty()) {
+      why = "a QR payment callback without data.id";
+      return std::nullopt;
+    }
+    event.id = "qrpy:" + payment;
+    const std::string status = data->string_at("status").value_or("");
+    if (status == "SUCCEEDED" || status == "COMPLETED") {
+      event.status = "paid";
+      event.payment = payment;
+      if (const json::Value* amount = data->find("amount"); amount && (amount->is_number() || amount->is_string())) {
+        event.paid = amount->text();
+      }
+    }
+    return event;
+  }
   if (type == ProviderType::xendit) {
     event.type = body->string_at("event").value_or("callback");
     if (auto id = body->string_at("id")) event.id = *id;

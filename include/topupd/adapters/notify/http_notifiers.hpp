@@ -30,6 +30,9 @@ std::shared_ptr<Notifier> make_notifier(const config::NotifierConfig& config, bo
 // The bodies, for tests and for `topupd notify-test`.
 std::string slack_payload(std::span<const Notification> batch, const config::NotifierConfig& config);
 std::string telegram_payload(std::span<const Notification> batch, const config::NotifierConfig& config);
+// sendPhoto's multipart/form-data body: the chat, a caption and the PNG.
+std::string telegram_photo(const std::string& chat_id, const std::string& caption, const std::string& png,
+                           const std::string& boundary);
 std::string webhook_payload(std::span<const Notification> batch, const config::NotifierConfig& config);
 std::string alertmanager_payload(std::span<const Notification> alerts, const config::NotifierConfig& config,
                                  core::Timestamp now);

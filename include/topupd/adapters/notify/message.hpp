@@ -5,7 +5,8 @@
 // Template fields (written {{name}}): status (FIRING, STILL FIRING, RESOLVED), rule,
 // account, severity, reason, balance, threshold, runway, action, topup_id,
 // topup_amount, topup_method, topup_state, approval ("needed" or empty), at (RFC 3339),
-// fired_at, dashboard_url, runbook_url, and text (the standard message). In a text
+// fired_at, dashboard_url, runbook_url, qris (a QRIS ticket's code, else empty), and
+// text (the standard message). In a text
 // template a field is replaced by its value; in a JSON body template by a JSON string
 // literal (quotes included), so `{"text": {{text}}}` is always valid JSON.
 #pragma once

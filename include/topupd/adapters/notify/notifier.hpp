@@ -48,6 +48,9 @@ struct Notification {
   // An event for the backend's subscriptions (notify/events.hpp), e.g. "top_up.succeeded";
   // empty for an alert to people.
   std::string event{};
+  // A QRIS ticket to pay: the code's string. E-mail shows it as an inline image too,
+  // Telegram as a photo; other notifiers as text.
+  std::string qr{};
 };
 
 struct DeliveryResult {

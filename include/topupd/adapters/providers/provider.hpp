@@ -55,6 +55,8 @@ struct TicketRequest {
   std::string name;             // the name the account shows to the payer
   core::Money amount;           // the only amount it accepts
   core::Timestamp expires_at;
+  // ticket: a virtual account (bank, name); qris: a dynamic QRIS code for the amount.
+  core::DepositDestination::Kind kind = core::DepositDestination::Kind::ticket;
 };
 
 enum class ProviderTopUpStatus { pending, succeeded, failed };

@@ -52,6 +52,11 @@ struct SandboxLedgerEntry {
   bool phantom = false;   // reported succeeded but never credited (a simulated gateway bug)
 };
 
+// A QRIS payload as an acquirer would make one for a dynamic code (EMV merchant-presented
+// TLV fields, amount in whole rupiah, `reference` in the additional data, CRC-16/CCITT
+// last): what both sandboxes issue as a QRIS ticket's code.
+std::string sandbox_qris_payload(const std::string& merchant, const core::Money& amount, const std::string& reference);
+
 class SandboxProvider final : public Provider {
  public:
   SandboxProvider(const config::ProviderConfig& config, const core::Clock& clock);
@@ -132,7 +137,7 @@ class SandboxProvider final : public Provider {
   // A deposit that carries its ticket: paid from `request.source` to the ticket's account.
   ProviderResult<TopUpReceipt> pay_ticket(const TopUpRequest& request);
   core::Duration pay_tickets_after_;
-  std::map<std::string, Ticket> tickets_;  // by account number
+  std::map<std::string, Ticket> tickets_;  // by account number (a QRIS code: by its id)
 };
 
 }  // namespace topupd::adapters

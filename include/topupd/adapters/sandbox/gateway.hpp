@@ -69,6 +69,7 @@ class Gateway {
   struct VirtualAccount;
   struct Beneficiary;
   struct XenditPayout;
+  struct QrCode;
 
   Family* family(const std::string& type);
   net::ServerResponse dispatch(const net::ServerRequest& request);
@@ -89,7 +90,8 @@ class Gateway {
   void credit_deposit(const SandboxLedgerEntry& transfer);
   std::optional<net::Request> virtual_account_paid(Family& f, const SandboxLedgerEntry& credit);
   // POST /_sandbox/pay {"account_number", "amount", "late"}: a person pays a virtual
-  // account from their own bank, any amount; "late": even after it expired.
+  // account from their own bank, any amount; "late": even after it expired. With
+  // {"qr_string"} instead, a person's app pays a QRIS code (its own amount).
   net::ServerResponse pay_as_a_person(const json::Value& body);
   // Xendit's payouts (gateway_payouts.cpp): create, look up by id or reference_id; a
   // payout's status now; its webhook; the payout a ledger movement belongs to; and
@@ -100,6 +102,12 @@ class Gateway {
   std::optional<net::Request> payout_webhook(Family& f, const std::string& id, const std::string& event);
   std::optional<std::string> payout_of(const std::string& ledger_key) const;
   net::ServerResponse reverse_payout(const std::string& id);
+  // Xendit's QR codes (gateway_qris.cpp): create and get; a person paying one
+  // (/_sandbox/pay with qr_string); its qr.payment callback once the credit settled.
+  net::ServerResponse xendit_qr_codes(Family& f, const net::ServerRequest& request);
+  json::Value qr_code_json(const QrCode& code);
+  net::ServerResponse pay_qr_code(const std::string& qr_string, bool late);
+  std::optional<net::Request> qr_code_paid(Family& f, const SandboxLedgerEntry& credit);
   std::string stripe_topup_json(const StripeTopUp& topup);
   bool draw(int percent);
 
@@ -119,6 +127,7 @@ class Gateway {
   std::map<std::string, VirtualAccount> virtual_accounts_;  // account number → Xendit virtual account
   std::vector<std::string> balance_events_;  // Stripe accounts whose balance was set
   std::map<std::string, XenditPayout> payouts_;     // disb-… → payout
+  std::map<std::string, QrCode> qr_codes_;          // qr_… → QR code
   std::map<std::string, std::string> payout_keys_;  // idempotency-key → disb-…
   std::vector<std::pair<std::string, std::string>> payout_events_;  // (disb-…, event) not yet announced
   std::uint64_t sequence_ = 0;
