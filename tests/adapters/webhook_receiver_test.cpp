@@ -266,23 +266,35 @@ TEST(WebhookReceiver, SnapEventsMapTransactionStatusCodes) {
 namespace topupd::adapters::webhooks {
 namespace {
 
-TEST(WebhookReceiver, XenditPayoutCallbacksNameTheTopUpAndEachStatusIsItsOwnEvent) {
+// Xendit's callbacks to /webhooks/xendit with the token `token`.
+struct XenditCallbacks {
   Routes routes;
-  Endpoint xendit;
-  xendit.provider = "xendit";
-  xendit.type = config::ProviderType::xendit;
-  xendit.secret = "callback-token";
-  routes.endpoints.push_back(xendit);
-  routes.allow_from = {cidr("127.0.0.0/8")};
   net::ServerRequest r;
-  r.method = "POST";
-  r.path = r.target = "/webhooks/xendit";
-  r.remote_address = "127.0.0.1";
-  const auto deliver = [&](const std::string& event, const std::string& status, const std::string& token) {
+  XenditCallbacks() {
+    Endpoint xendit;
+    xendit.provider = "xendit";
+    xendit.type = config::ProviderType::xendit;
+    xendit.secret = "callback-token";
+    routes.endpoints.push_back(xendit);
+    routes.allow_from = {cidr("127.0.0.0/8")};
+    r.method = "POST";
+    r.path = r.target = "/webhooks/xendit";
+    r.remote_address = "127.0.0.1";
+  }
+  Delivery deliver(const std::string& body, const std::string& token = "callback-token") {
     r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", token}};
-    r.body = R"({"event":")" + event + R"(","business_id":"b","created":"2026-11-30T00:00:00Z","data":{"id":"disb-1",)"
-             R"("reference_id":"topupd-flip-low-1","status":")" + status + R"(","amount":60000000}})";
+    r.body = body;
     return check_delivery(routes, r, kNow);
+  }
+};
+
+TEST(WebhookReceiver, XenditPayoutCallbacksNameTheTopUpAndEachStatusIsItsOwnEvent) {
+  XenditCallbacks x;
+  const auto deliver = [&](const std::string& event, const std::string& status, const std::string& token) {
+    return x.deliver(R"({"event":")" + event + R"(","business_id":"b","created":"2026-11-30T00:00:00Z","data":)"
+                     R"({"id":"disb-1","reference_id":"topupd-flip-low-1","status":")" + status +
+                         R"(","amount":60000000}})",
+                     token);
   };
   const auto succeeded = deliver("payout.succeeded", "SUCCEEDED", "callback-token");
   ASSERT_EQ(succeeded.outcome, Outcome::accepted) << succeeded.detail;
@@ -295,34 +307,15 @@ TEST(WebhookReceiver, XenditPayoutCallbacksNameTheTopUpAndEachStatusIsItsOwnEven
   EXPECT_NE(reversed.event.id, succeeded.event.id);  // a later status is news, not a repeat
   EXPECT_EQ(deliver("payout.succeeded", "SUCCEEDED", "callback-token").event.id, succeeded.event.id);
   EXPECT_EQ(deliver("payout.succeeded", "SUCCEEDED", "guessed").outcome, Outcome::bad_signature);
-  r.body = R"({"event":"payout.failed","data":{"reference_id":"k","status":"FAILED"}})";
-  r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", "callback-token"}};
-  EXPECT_EQ(check_delivery(routes, r, kNow).outcome, Outcome::malformed);  // no payout id: nothing to look up
+  EXPECT_EQ(x.deliver(R"({"event":"payout.failed","data":{"reference_id":"k","status":"FAILED"}})").outcome,
+            Outcome::malformed);  // no payout id: nothing to look up
 }
 
-}  // namespace
-}  // namespace topupd::adapters::webhooks
-
-namespace topupd::adapters::webhooks {
-namespace {
-
 TEST(WebhookReceiver, XenditQrPaymentsNameTheTicketTheirPaymentAndWhatWasPaid) {
-  Routes routes;
-  Endpoint xendit;
-  xendit.provider = "xendit";
-  xendit.type = config::ProviderType::xendit;
-  xendit.secret = "callback-token";
-  routes.endpoints.push_back(xendit);
-  routes.allow_from = {cidr("127.0.0.1/32")};
-  net::ServerRequest r;
-  r.method = "POST";
-  r.path = r.target = "/webhooks/xendit";
-  r.remote_address = "127.0.0.1";
-  r.headers = {{"Content-Type", "application/json"}, {"x-callback-token", "callback-token"}};
+  XenditCallbacks x;
   const auto deliver = [&](const std::string& status) {
-    r.body = R"({"event":"qr.payment","api_version":"2022-07-31","data":{"id":"qrpy_9","qr_id":"qr_1",)"
-             R"("reference_id":"topupd-k-1","amount":1500000,"status":")" + status + R"("}})";
-    return check_delivery(routes, r, kNow);
+    return x.deliver(R"({"event":"qr.payment","api_version":"2022-07-31","data":{"id":"qrpy_9","qr_id":"qr_1",)"
+                     R"("reference_id":"topupd-k-1","amount":1500000,"status":")" + status + R"("}})");
   };
   const auto paid = deliver("SUCCEEDED");
   ASSERT_EQ(paid.outcome, Outcome::accepted) << paid.detail;

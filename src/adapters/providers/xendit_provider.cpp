@@ -25,10 +25,8 @@ class Xendit final : public KeyedBalance {
     if (top_up.method != core::TopUpMethod::deposit || top_up.source.empty() || !top_up.pay_to) co_return unsupported();
     if (auto refused = payout_refusal(top_up)) co_return *refused;
     const core::DepositTicket& to = *top_up.pay_to;
-    net::Request request = keyed(top_up.source, "/v2/payouts");
-    request.method = "POST";
-    request.idempotent = false;  // moves money: a lost answer is looked up, never resent blindly
-    request.headers.emplace_back("Content-Type", "application/json");
+    // Moves money: a lost answer is looked up, never resent blindly.
+    net::Request request = post_json(top_up.source, "/v2/payouts");
     request.headers.emplace_back("idempotency-key", top_up.idempotency_key);
     const std::int64_t per = top_up.amount.currency().minor_per_major();
     request.body =
@@ -117,10 +115,7 @@ class Xendit final : public KeyedBalance {
                                           ticket.amount.currency().code(), core::format_human(ticket.amount))};
     }
     if (ticket.kind == core::DepositDestination::Kind::qris) co_return co_await issue_qr_code(ticket);
-    net::Request request = keyed(ticket.account_id, "/callback_virtual_accounts");
-    request.method = "POST";
-    request.idempotent = false;  // each request may issue another account
-    request.headers.emplace_back("Content-Type", "application/json");
+    net::Request request = post_json(ticket.account_id, "/callback_virtual_accounts");  // may issue another each time
     request.body = Value::object()
                        .set("external_id", Value::string(ticket.idempotency_key))
                        .set("bank_code", Value::string(ticket.bank))
@@ -130,12 +125,10 @@ class Xendit final : public KeyedBalance {
                        .set("is_single_use", Value::boolean(true))
                        .set("expiration_date", Value::string(core::format_rfc3339(ticket.expires_at)))
                        .serialize();
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
-    auto document = json::parse(reply->body);
-    const auto id = document ? document->string_at("id") : std::nullopt;
-    const auto number = document ? document->string_at("account_number") : std::nullopt;
+    auto document = co_await create(std::move(request));
+    if (!document) co_return document.error();
+    const auto id = document->string_at("id");
+    const auto number = document->string_at("account_number");
     if (!id || !number || number->empty()) co_return malformed("no id and account_number in the virtual account", true);
     core::DepositTicket out{*id, document->string_at("bank_code").value_or(ticket.bank), *number,
                             document->string_at("name").value_or(ticket.name), ticket.expires_at};
@@ -158,10 +151,7 @@ class Xendit final : public KeyedBalance {
   // key. Like a virtual account it cannot be found by that key later: a lost answer
   // leaves at most an unpaid code behind, and it expires.
   asio::awaitable<ProviderResult<core::DepositTicket>> issue_qr_code(const TicketRequest& ticket) {
-    net::Request request = keyed(ticket.account_id, "/qr_codes");
-    request.method = "POST";
-    request.idempotent = false;  // each request may issue another code
-    request.headers.emplace_back("Content-Type", "application/json");
+    net::Request request = post_json(ticket.account_id, "/qr_codes");  // may issue another code each time
     request.headers.emplace_back("api-version", kQrApiVersion);
     const std::int64_t per = ticket.amount.currency().minor_per_major();
     request.body = Value::object()
@@ -171,12 +161,10 @@ class Xendit final : public KeyedBalance {
                        .set("amount", Value::number(std::to_string(ticket.amount.minor() / per)))
                        .set("expires_at", Value::string(core::format_rfc3339(ticket.expires_at)))
                        .serialize();
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
-    auto document = json::parse(reply->body);
-    const auto id = document ? document->string_at("id") : std::nullopt;
-    const auto code = document ? document->string_at("qr_string") : std::nullopt;
+    auto document = co_await create(std::move(request));
+    if (!document) co_return document.error();
+    const auto id = document->string_at("id");
+    const auto code = document->string_at("qr_string");
     if (!id || !code || code->empty()) co_return malformed("no id and qr_string in the QR code", true);
     core::DepositTicket out{*id, "QRIS", "", "", ticket.expires_at, *code};
     if (auto expiry = core::parse_rfc3339(document->string_at("expires_at").value_or(""))) out.expires_at = *expiry;
@@ -200,6 +188,27 @@ class Xendit final : public KeyedBalance {
     }
     const bool inactive = document->string_at("status").value_or("") == "INACTIVE";
     co_return std::optional(TopUpReceipt{payment, inactive ? ProviderTopUpStatus::succeeded : ProviderTopUpStatus::pending, ""});
+  }
+
+  // A JSON POST as `account` that may create something each time it is sent: never
+  // repeated by the HTTP client.
+  net::Request post_json(const std::string& account, const std::string& path) const {
+    net::Request request = keyed(account, path);
+    request.method = "POST";
+    request.idempotent = false;
+    request.headers.emplace_back("Content-Type", "application/json");
+    return request;
+  }
+
+  // Sends a POST that may have created something; its answer as JSON. Whatever goes
+  // wrong after it left leaves the outcome unknown.
+  asio::awaitable<ProviderResult<Value>> create(net::Request request) {
+    auto reply = co_await call(std::move(request));
+    if (!reply) co_return reply.error();
+    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, true);
+    auto document = json::parse(reply->body);
+    if (!document) co_return malformed("not JSON", true);
+    co_return std::move(*document);
   }
 
   // A GET as `account` (a sub-account by for-user-id; "master" is the key's own).
