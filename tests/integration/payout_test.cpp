@@ -42,7 +42,8 @@ gateways:
 }
 
 std::string daemon_yaml(const TempDir& dir, const Sandbox& sandbox, int webhook_port,
-                        const std::string& payout = "{via: xendit}") {
+                        const std::string& payout = "{via: xendit}",
+                        const std::string& amount = "{to_target: IDR 100_000_000, round_up_to: IDR 1_000_000}") {
   return fmt::format(R"(
 http: {{listen: "127.0.0.1:0"}}
 log: {{level: debug}}
@@ -72,13 +73,13 @@ rules:
       method: deposit
       to: {{static: {{bank: BNI, account_no: "8001234567", name: PT Flip Topup}}}}
       pay_with: {{payout: {}}}
-      amount: {{to_target: IDR 100_000_000, round_up_to: IDR 1_000_000}}
+      amount: {}
       limits: {{cooldown: 1h}}
 notifiers:
   finance: {{type: log}}
 )",
                      dir.file("topupd.db"), dir.file("control.sock"), webhook_port, sandbox.url(), sandbox.url(),
-                     payout);
+                     payout, amount);
 }
 
 // The payout (Xendit) and the credit it made (Flip), once both settled.
@@ -187,6 +188,19 @@ TEST(PayoutTest, ASourceThatCannotCoverTheAmountIsNotPaidFrom) {
                 R"((source xendit-cash holds IDR 65,000,000\.00, which cannot cover the amount above keep_in_source IDR 10,000,000\.00))");
   wait_for_line(daemon.log_path(), R"((TopUpSourceShort))");
   std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(ledger_entries(sandbox).empty()) << sandbox.ledger();
+}
+
+// Below the channel's minimum (Xendit's /payouts_channels says IDR 10,000): refused
+// before any payout is asked for, with the numbers.
+TEST(PayoutTest, AnAmountOutsideTheChannelsLimitsIsRefusedBeforeAnythingMoves) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(sandbox_yaml(webhook_port));
+  TempDir dir;
+  Daemon daemon(daemon_yaml(dir, sandbox, webhook_port, "{via: xendit}", "{fixed: IDR 5_000}"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  wait_for_line(daemon.log_path(),
+                R"(top-up (failed): xendit refuses a payout of IDR 5,000\.00 through ID_BNI: less than its minimum IDR 10,000\.00)");
   EXPECT_TRUE(ledger_entries(sandbox).empty()) << sandbox.ledger();
 }
 

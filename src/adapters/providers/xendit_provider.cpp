@@ -8,6 +8,8 @@
 // used key answers 409 DUPLICATE_ERROR rather than the first payout, so the repeat is
 // answered by looking the payout up by `reference_id` (the key). A ticket a person
 // pays is looked up by the payment its callback named.
+#include <map>
+
 #include <fmt/format.h>
 
 #include "http_provider_base.hpp"
@@ -25,6 +27,7 @@ class Xendit final : public KeyedBalance {
     if (top_up.method != core::TopUpMethod::deposit || top_up.source.empty() || !top_up.pay_to) co_return unsupported();
     if (auto refused = payout_refusal(top_up)) co_return *refused;
     const core::DepositTicket& to = *top_up.pay_to;
+    if (auto refused = co_await outside_channel_limits(top_up)) co_return *refused;
     // Moves money: a lost answer is looked up, never resent blindly.
     net::Request request = post_json(top_up.source, "/v2/payouts");
     request.headers.emplace_back("idempotency-key", top_up.idempotency_key);
@@ -237,6 +240,55 @@ class Xendit final : public KeyedBalance {
     }
     return std::nullopt;
   }
+
+  // The channel's own limits (GET /payouts_channels: minimum, maximum, minimum
+  // increment), read once an hour per channel: a payout outside them is refused here,
+  // before anything moves, with the numbers. Limits that cannot be read hold nothing
+  // back — Xendit refuses the same payouts itself.
+  asio::awaitable<std::optional<ProviderError>> outside_channel_limits(const TopUpRequest& top_up) {
+    const std::string channel = "ID_" + core::bank_name(top_up.pay_to->bank);
+    auto known = channel_limits_.find(channel);
+    if (known == channel_limits_.end() || clock_.now() - known->second.read_at > std::chrono::hours(1)) {
+      net::Request request = keyed("", "/payouts_channels?currency=IDR&channel_category=BANK&channel_code=" +
+                                           net::url_encode(channel));
+      auto reply = co_await call(std::move(request));
+      std::optional<json::Value> document;
+      if (reply && reply->status == 200) document = json::parse(reply->body);
+      const Value* limits = nullptr;
+      if (document && document->is_array()) {
+        for (const auto& item : document->items()) {
+          if (item.string_at("channel_code").value_or("") == channel) limits = item.find("amount_limits");
+        }
+      }
+      if (!limits) co_return std::nullopt;
+      const core::Currency idr = top_up.amount.currency();
+      const auto read = [&](const char* name) -> std::optional<core::Money> {
+        const Value* v = limits->find(name);
+        return v && v->is_number() ? parse_major_text(v->text(), idr) : std::nullopt;
+      };
+      known = channel_limits_.insert_or_assign(channel, ChannelLimits{read("minimum"), read("maximum"),
+                                                                      read("minimum_increment"), clock_.now()})
+                  .first;
+    }
+    const ChannelLimits& l = known->second;
+    const core::Money& amount = top_up.amount;
+    std::string why;
+    if (l.minimum && amount < *l.minimum) why = "less than its minimum " + core::format_human(*l.minimum);
+    else if (l.maximum && amount > *l.maximum) why = "more than its maximum " + core::format_human(*l.maximum);
+    else if (l.increment && l.increment->is_positive() && amount.minor() % l.increment->minor() != 0) {
+      why = "not a multiple of its increment " + core::format_human(*l.increment);
+    }
+    if (why.empty()) co_return std::nullopt;
+    co_return ProviderError{FailureKind::not_retryable, "outside_channel_limits",
+                            fmt::format("{} refuses a payout of {} through {}: {}", config_.name,
+                                        core::format_human(amount), channel, why)};
+  }
+
+  struct ChannelLimits {
+    std::optional<core::Money> minimum, maximum, increment;
+    core::Timestamp read_at;
+  };
+  std::map<std::string, ChannelLimits> channel_limits_;
 
   // GET /v2/payouts?reference_id=KEY: newest first; the one under this key.
   asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> find_payout(const TopUpRequest& top_up) {

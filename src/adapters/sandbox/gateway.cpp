@@ -36,7 +36,7 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
   const std::string& p = request.path;
   if (p.rfind("/v1/", 0) == 0) type = "stripe";
   else if (p == "/balance" || p.rfind("/callback_virtual_account", 0) == 0 || p.rfind("/v2/payouts", 0) == 0 ||
-           p.rfind("/qr_codes", 0) == 0) {
+           p.rfind("/qr_codes", 0) == 0 || p == "/payouts_channels") {
     type = "xendit";
   }
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
@@ -70,7 +70,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   if (p.rfind("/v1/", 0) == 0) return stripe(*family("stripe"), request);
   if (p == "/balance") return xendit(*family("xendit"), request);
   if (p.rfind("/callback_virtual_account", 0) == 0) return xendit_virtual_accounts(*family("xendit"), request);
-  if (p.rfind("/v2/payouts", 0) == 0) return xendit_payouts(*family("xendit"), request);
+  if (p.rfind("/v2/payouts", 0) == 0 || p == "/payouts_channels") return xendit_payouts(*family("xendit"), request);
   if (p.rfind("/qr_codes", 0) == 0) return xendit_qr_codes(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);

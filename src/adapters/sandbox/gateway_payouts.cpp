@@ -1,4 +1,5 @@
-// The sandbox's Xendit Payouts v2 (/v2/payouts): a payout out of a Xendit balance to a
+// The sandbox's Xendit Payouts v2 (/v2/payouts, and the channels' amount limits at
+// /payouts_channels): a payout out of a Xendit balance to a
 // bank account — in the sandbox, another gateway's top-up account or a virtual
 // account, found as a SNAP transfer's beneficiary is (gateway_deposits.cpp). The
 // money leaves the balance at once (a deposit movement keyed "xpo:KEY"); when it
@@ -58,6 +59,25 @@ net::ServerResponse Gateway::xendit_payouts(Family& f, const ServerRequest& requ
     return xendit_error(401, "INVALID_API_KEY", "API key is not authorized for this API service");
   }
   const std::string account = request.header("for-user-id").value_or(f.default_account);
+  if (request.method == "GET" && request.path == "/payouts_channels") {
+    // Every bank it pays to, with the BI-FAST limits and whole rupiah.
+    const std::string wanted = query_param(request.query, "channel_code");
+    Value channels = Value::array();
+    for (const char* bank : {"BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "CIMB", "BSI", "BJB", "DBS"}) {
+      const std::string code = std::string("ID_") + bank;
+      if (!wanted.empty() && wanted != code) continue;
+      channels.push(Value::object()
+                        .set("channel_code", Value::string(code))
+                        .set("channel_category", Value::string("BANK"))
+                        .set("currency", Value::string("IDR"))
+                        .set("channel_name", Value::string(bank))
+                        .set("amount_limits", Value::object()
+                                                  .set("minimum", Value::number(10000LL))
+                                                  .set("maximum", Value::number(250000000LL))
+                                                  .set("minimum_increment", Value::number(1LL))));
+    }
+    return json_response(200, channels);
+  }
   if (request.method == "GET" && request.path == "/v2/payouts") {
     const std::string reference = query_param(request.query, "reference_id");
     if (reference.empty()) return xendit_error(400, "API_VALIDATION_ERROR", "reference_id is required");
