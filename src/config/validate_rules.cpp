@@ -84,7 +84,7 @@ void Checker::check_alert(const std::string& path, const core::AlertSpec& alert)
 }
 
 // A deposit: the ticket comes from the gateway that holds the account, SNAP or a
-// gateway's payout pays it in rupiah, Xendit takes whole rupiah, and an
+// gateway's payout pays it in rupiah, Xendit and Flip take whole rupiah, and an
 // interbank transfer stays within BI-FAST's per-transaction limit.
 void Checker::check_deposit(const std::string& path, const core::Rail& rail, const core::TopUpSpec& top_up,
                             const AccountConfig& account) {
@@ -110,9 +110,10 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
     // No bank of ours pays it: nothing to check on that side.
   } else if (!bank) {
     problem(pay_path, fmt::format("unknown provider '{}'{}", deposit.pay_with.via, known_providers()));
-  } else if (payout && bank->type != ProviderType::xendit && bank->type != ProviderType::sandbox) {
-    problem(pay_path, fmt::format("provider '{}' is {}; a payout between gateways is paid by a xendit provider (or "
-                                  "the sandbox)", bank->name, bank->type ? to_string(*bank->type) : "?"));
+  } else if (payout && bank->type != ProviderType::xendit && bank->type != ProviderType::flip &&
+             bank->type != ProviderType::sandbox) {
+    problem(pay_path, fmt::format("provider '{}' is {}; a payout between gateways is paid by a xendit or flip "
+                                  "provider (or the sandbox)", bank->name, bank->type ? to_string(*bank->type) : "?"));
   } else if (!payout && bank->type != ProviderType::snap && bank->type != ProviderType::sandbox) {
     problem(pay_path, fmt::format("provider '{}' is {}; snap_transfer pays through a snap provider (or the sandbox)",
                                   bank->name, bank->type ? to_string(*bank->type) : "?"));
@@ -135,6 +136,16 @@ void Checker::check_deposit(const std::string& path, const core::Rail& rail, con
     check(amount_path + ".round_up_to", top_up.amount.round_up_to);
   };
   if (payout && bank && bank->type == ProviderType::xendit) whole("a Xendit payout takes");
+  if (payout && bank && bank->type == ProviderType::flip) {
+    whole("a Flip disbursement takes");
+    // Flip disburses IDR 10,000 at least: an amount that is always smaller can never go.
+    const bool fixed = top_up.amount.kind == core::AmountSpec::Kind::fixed;
+    const std::optional<Money> most = fixed ? std::optional(top_up.amount.value) : top_up.amount.max;
+    if (most && most->minor() < 10'000'00) {
+      problem(amount_path, fmt::format("a Flip disbursement moves at least IDR 10,000; {} never reaches it",
+                                       core::format_human(*most)));
+    }
+  }
   const core::DepositDestination& to = deposit.to;
   std::string destination_bank = to.bank;
   if (to.kind != core::DepositDestination::Kind::static_account) {

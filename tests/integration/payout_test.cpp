@@ -204,5 +204,56 @@ TEST(PayoutTest, AnAmountOutsideTheChannelsLimitsIsRefusedBeforeAnythingMoves) {
   EXPECT_TRUE(ledger_entries(sandbox).empty()) << sandbox.ledger();
 }
 
+// The other way round: Flip's balance pays Xendit's fixed top-up account by a
+// disbursement. Its answer is lost after Flip applied it; the look-up by key finds it.
+TEST(PayoutTest, FlipsBalancePaysXenditsTopUpAccountOnceAfterALostAnswer) {
+  const int webhook_port = free_port();
+  Sandbox sandbox(R"(
+gateways:
+  xendit:
+    secret_key: xnd_development_payout
+    deposit_bank: BCA
+    deposit_account_no: "7770001234"
+    deposit_name: PT Xendit Topup
+    accounts:
+      master: {balance: IDR 40_000_000}
+  flip:
+    secret_key: flip-secret
+    settle_after: 300ms
+    accounts:
+      main: {balance: IDR 500_000_000}
+)");
+  ASSERT_EQ(sandbox.post("/_sandbox/faults",
+                         R"({"provider":"flip","path":"/v3/disbursement","after_apply":true,"reset":true,"count":1})")
+                .status,
+            200);
+  TempDir dir;
+  std::string config = daemon_yaml(dir, sandbox, webhook_port, "{via: flip}");
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"name: flip-low\n    account: flip-balance", "name: xendit-low\n    account: xendit-cash"},
+           {"{bank: BNI, account_no: \"8001234567\", name: PT Flip Topup}",
+            "{bank: BCA, account_no: \"7770001234\", name: PT Xendit Topup}"}}) {
+    ASSERT_NE(config.find(from), std::string::npos) << from;
+    config.replace(config.find(from), from.size(), to);
+  }
+  Daemon daemon(config);
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const auto entries = payout_and_credit(sandbox);
+  ASSERT_EQ(entries.size(), 2u) << daemon.log() << sandbox.ledger();
+  const LedgerEntry& payout = entries[0].provider == "flip" ? entries[0] : entries[1];
+  const LedgerEntry& credit = entries[0].provider == "flip" ? entries[1] : entries[0];
+  EXPECT_EQ(payout.key.rfind("flp:topupd-xendit-low-xendit-cash-", 0), 0u) << payout.key;
+  EXPECT_EQ(payout.account, "static:xendit");
+  EXPECT_EQ(payout.amount_minor, 60'000'000'00);
+  EXPECT_EQ(credit.provider, "xendit");
+  EXPECT_EQ(credit.amount_minor, 60'000'000'00);
+  ASSERT_TRUE(eventually([&] {
+    return daemon.metric("topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}) == 1.0;
+  }, 15s)) << daemon.log();
+  EXPECT_NE(daemon.log().find("top-up unknown"), std::string::npos) << "the lost answer was looked up" << daemon.log();
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(ledger_entries(sandbox).size(), 2u) << sandbox.ledger();
+}
+
 }  // namespace
 }  // namespace topupd::testing

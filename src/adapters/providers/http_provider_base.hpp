@@ -97,6 +97,8 @@ class KeyedBalance : public BalanceOnly {
   bool balance_may_be_text_;
 };
 
+std::shared_ptr<Provider> make_flip(const config::ProviderConfig& config, asio::any_io_executor executor,
+                                    const core::Clock& clock, core::Random& random);
 std::shared_ptr<Provider> make_xendit(const config::ProviderConfig& config, asio::any_io_executor executor,
                                       const core::Clock& clock, core::Random& random);
 std::shared_ptr<Provider> make_snap(const config::ProviderConfig& config, asio::any_io_executor executor,

@@ -115,15 +115,6 @@ class MidtransIris final : public KeyedBalance {
   }
 };
 
-class Flip final : public KeyedBalance {
- public:
-  Flip(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
-      : KeyedBalance(c, "https://bigflip.id/api", std::move(e), clock, r, false) {}
-
- protected:
-  net::Request balance_request(const BalanceQuery&) const override { return keyed_get("/v2/general/balance"); }
-};
-
 class Stripe final : public HttpProvider {
  public:
   Stripe(const config::ProviderConfig& c, asio::any_io_executor e, const core::Clock& clock, core::Random& r)
@@ -247,7 +238,7 @@ std::shared_ptr<Provider> make_http_provider(const config::ProviderConfig& confi
     case ProviderType::stripe: return std::make_shared<Stripe>(config, std::move(executor), clock, random);
     case ProviderType::xendit: return make_xendit(config, std::move(executor), clock, random);
     case ProviderType::midtrans_iris: return std::make_shared<MidtransIris>(config, std::move(executor), clock, random);
-    case ProviderType::flip: return std::make_shared<Flip>(config, std::move(executor), clock, random);
+    case ProviderType::flip: return make_flip(config, std::move(executor), clock, random);
     case ProviderType::generic_http: return make_generic(config, std::move(executor), clock, random);
     case ProviderType::snap: return make_snap(config, std::move(executor), clock, random);
     case ProviderType::sandbox: break;

@@ -40,7 +40,10 @@ net::ServerResponse Gateway::handle(const ServerRequest& request) {
     type = "xendit";
   }
   else if (p.rfind("/iris/", 0) == 0) type = "midtrans_iris";
-  else if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) type = "flip";
+  else if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0 || p == "/v3/disbursement" ||
+           p == "/v3/get-disbursement") {
+    type = "flip";
+  }
   else if (p.rfind("/generic/", 0) == 0) type = "generic";
   else if (p.find("/v1.0/") != std::string::npos) type = "snap";
   Family* f = type.empty() ? nullptr : family(type);
@@ -74,6 +77,7 @@ net::ServerResponse Gateway::dispatch(const ServerRequest& request) {
   if (p.rfind("/qr_codes", 0) == 0) return xendit_qr_codes(*family("xendit"), request);
   if (p.rfind("/iris/", 0) == 0) return iris(*family("midtrans_iris"), request);
   if (p.rfind("/v2/general/", 0) == 0 || p.rfind("/v3/general/", 0) == 0) return flip(*family("flip"), request);
+  if (p == "/v3/disbursement" || p == "/v3/get-disbursement") return flip_disbursements(*family("flip"), request);
   if (p.rfind("/generic/", 0) == 0) return generic(*family("generic"), request);
   Family& f = *family("snap");
   const std::string prefix = f.config.setting("path_prefix");

@@ -7,7 +7,9 @@
 // idempotency-key answers 409 DUPLICATE_ERROR, as Payouts v2 does. A destination it
 // cannot find or a balance that cannot cover it fails the payout (payout.failed);
 // POST /_sandbox/payouts/ID/reverse returns a succeeded one to the balance
-// (payout.reversed). See gateway_wire.hpp.
+// (payout.reversed). Flip's disbursements (POST /v3/disbursement, form-encoded, and
+// GET /v3/get-disbursement?idempotency-key=) move money the same way under "flp:KEY";
+// a repeated key with the same request answers the first response. See gateway_wire.hpp.
 #include "gateway_wire.hpp"
 #include "topupd/core/deposit.hpp"
 
@@ -206,6 +208,93 @@ std::optional<std::string> Gateway::payout_of(const std::string& ledger_key) con
     if (payout.ledger_key == ledger_key) return id;
   }
   return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Flip's disbursements
+
+json::Value Gateway::disbursement_json(const FlipDisbursement& d) {
+  std::string status = "PENDING";
+  if (!d.reason.empty()) {
+    status = "CANCELLED";
+  } else if (const auto receipt = family("flip")->sim->look_up_now(d.ledger_key)) {
+    if (receipt->status == ProviderTopUpStatus::succeeded) status = "DONE";
+    if (receipt->status == ProviderTopUpStatus::failed) status = "CANCELLED";
+  }
+  return Value::object()
+      .set("id", Value::number(static_cast<long long>(d.id)))
+      .set("user_id", Value::number(1LL))
+      .set("amount", Value::number(decimal_text(d.amount, 0)))
+      .set("status", Value::string(status))
+      .set("reason", Value::string(status == "CANCELLED" && d.reason.empty() ? "REJECTED_BY_BANK" : d.reason))
+      .set("timestamp", Value::string(core::format_rfc3339(d.created)))
+      .set("bank_code", Value::string(d.bank_code))
+      .set("account_number", Value::string(d.account_number))
+      .set("recipient_name", Value::string(d.recipient_name))
+      .set("remark", Value::string(d.remark))
+      .set("fee", Value::number(0LL))
+      .set("idempotency_key", Value::string(d.key));
+}
+
+net::ServerResponse Gateway::flip_disbursements(Family& f, const ServerRequest& request) {
+  const auto flip_error = [](int status, const std::string& code, const std::string& message) {
+    return json_response(status, Value::object()
+                                     .set("code", Value::string(code))
+                                     .set("errors", Value::array().push(Value::object().set("message", Value::string(message)))));
+  };
+  const std::string user = basic_user(request);
+  if (user.empty() || !crypto::constant_time_equal(user, f.config.setting("secret_key"))) {
+    return flip_error(401, "UNAUTHORIZED", "Invalid secret key");
+  }
+  if (request.method == "GET" && request.path == "/v3/get-disbursement") {
+    const auto it = flip_disbursements_.find(query_param(request.query, "idempotency-key"));
+    if (it == flip_disbursements_.end()) return flip_error(404, "NOT_FOUND", "disbursement not found");
+    return json_response(200, disbursement_json(it->second));
+  }
+  if (request.method != "POST" || request.path != "/v3/disbursement") return flip_error(404, "NOT_FOUND", "Not found");
+  const std::string key = request.header("idempotency-key").value_or("");
+  if (key.empty() || key.size() > 255) return flip_error(422, "VALIDATION_ERROR", "idempotency-key is required");
+  FlipDisbursement d;
+  d.key = key;
+  d.account_number = query_param(request.body, "account_number");
+  d.bank_code = query_param(request.body, "bank_code");
+  d.remark = query_param(request.body, "remark");
+  const std::string amount = query_param(request.body, "amount");
+  // The same key with the same request answers what it answered first; with another, an error.
+  const std::string parameters = d.account_number + "|" + d.bank_code + "|" + amount;
+  if (const auto seen = flip_disbursements_.find(key); seen != flip_disbursements_.end()) {
+    if (seen->second.parameters != parameters) {
+      return flip_error(422, "VALIDATION_ERROR", "idempotency-key was used with another request");
+    }
+    return json_response(200, disbursement_json(seen->second));
+  }
+  if (d.account_number.empty() || d.bank_code.empty() || d.remark.size() > 18) {
+    return flip_error(422, "VALIDATION_ERROR", "account_number and bank_code are required; remark at most 18 characters");
+  }
+  if (amount.empty() || amount.size() > 12 || amount.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoll(amount) < 10'000) {
+    return flip_error(422, "VALIDATION_ERROR", "amount must be whole rupiah, at least 10000");
+  }
+  d.amount = Money(std::stoll(amount) * 100, *core::Currency::find("IDR"));
+  const auto to = beneficiary(core::bi_bank_code(upper(d.bank_code)), d.account_number);
+  if (!to) return flip_error(422, "VALIDATION_ERROR", "account_number is not a valid account at bank_code");
+  d.recipient_name = to->name;
+  d.parameters = parameters;
+  d.id = ++sequence_;
+  d.created = clock_.now();
+  d.ledger_key = "flp:" + key;
+  const TopUpRequest movement{d.ledger_key, core::TopUpMethod::deposit, to->label, f.default_account, d.amount};
+  auto receipt = f.sim->submit_now(movement);
+  if (!receipt) {
+    if (receipt.error().reason == "insufficient_funds") {
+      return flip_error(422, "BALANCE_INSUFFICIENT", "your balance cannot cover the disbursement");
+    }
+    d.reason = "TRANSFER_ERROR";
+  } else if (to->va) {
+    to->va->taken = true;
+  }
+  const Value out = disbursement_json(d);
+  flip_disbursements_.emplace(key, std::move(d));
+  return json_response(200, out);
 }
 
 }  // namespace topupd::adapters::sandbox

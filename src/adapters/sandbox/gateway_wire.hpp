@@ -80,6 +80,19 @@ struct Gateway::XenditPayout {
   core::Timestamp created{};
 };
 
+// A Flip disbursement: the money leaves Flip's balance as `ledger_key` unless it failed
+// at once (`reason`).
+struct Gateway::FlipDisbursement {
+  std::int64_t id = 0;
+  std::string key;  // idempotency-key
+  std::string parameters;  // what the key was first used for
+  std::string account_number, bank_code, recipient_name, remark;
+  core::Money amount{0, *core::Currency::find("IDR")};
+  std::string ledger_key;  // "flp:" + key
+  std::string reason;
+  core::Timestamp created{};
+};
+
 // A Xendit dynamic QR code: paid once (payment_id), or expired.
 struct Gateway::QrCode {
   std::string id;  // qr_…

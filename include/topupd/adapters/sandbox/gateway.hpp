@@ -70,6 +70,7 @@ class Gateway {
   struct Beneficiary;
   struct XenditPayout;
   struct QrCode;
+  struct FlipDisbursement;
 
   Family* family(const std::string& type);
   net::ServerResponse dispatch(const net::ServerRequest& request);
@@ -102,6 +103,8 @@ class Gateway {
   std::optional<net::Request> payout_webhook(Family& f, const std::string& id, const std::string& event);
   std::optional<std::string> payout_of(const std::string& ledger_key) const;
   net::ServerResponse reverse_payout(const std::string& id);
+  net::ServerResponse flip_disbursements(Family& f, const net::ServerRequest& request);
+  json::Value disbursement_json(const FlipDisbursement& d);
   // Xendit's QR codes (gateway_qris.cpp): create and get; a person paying one
   // (/_sandbox/pay with qr_string); its qr.payment callback once the credit settled.
   net::ServerResponse xendit_qr_codes(Family& f, const net::ServerRequest& request);
@@ -128,6 +131,7 @@ class Gateway {
   std::vector<std::string> balance_events_;  // Stripe accounts whose balance was set
   std::map<std::string, XenditPayout> payouts_;     // disb-… → payout
   std::map<std::string, QrCode> qr_codes_;          // qr_… → QR code
+  std::map<std::string, FlipDisbursement> flip_disbursements_;  // idempotency-key → disbursement
   std::map<std::string, std::string> payout_keys_;  // idempotency-key → disb-…
   std::vector<std::pair<std::string, std::string>> payout_events_;  // (disb-…, event) not yet announced
   std::uint64_t sequence_ = 0;
