@@ -12,6 +12,8 @@
 #include "sandbox.hpp"
 #include "simulate.hpp"
 #include "topupd/adapters/sys/logging.hpp"
+#include "topupd/adapters/store/migrate.hpp"
+#include "topupd/adapters/store/store.hpp"
 #include "topupd/app/app.hpp"
 #include "topupd/config/config.hpp"
 
@@ -31,6 +33,8 @@ constexpr const char* kUsage =
     "                               serve the stand-alone gateway sandbox\n"
     "  topupd notify-test --config FILE --notifier NAME\n"
     "                               send a test message through one notifier\n"
+    "  topupd migrate --from sqlite:PATH --to postgres:DSN\n"
+    "                               copy a SQLite store into an empty PostgreSQL one\n"
     "  topupd --version             print the version and git revision\n"
     "  topupd --help                print this help; COMMAND --help for one command\n";
 
@@ -90,6 +94,18 @@ constexpr const char* kSandboxHelp =
     "Exit status: 0 after SIGTERM/SIGINT, 1 when FILE is invalid or the address cannot\n"
     "be bound, 2 on a usage error.\n";
 
+constexpr const char* kMigrateHelp =
+    "Usage: topupd migrate --from sqlite:PATH --to postgres:DSN\n"
+    "\n"
+    "Copies the SQLite store at PATH into the PostgreSQL database DSN (a libpq connection\n"
+    "string or URI; empty, as in postgres:, takes PGHOST, PGUSER, PGPASSWORD and the rest\n"
+    "from the environment, which keeps a password off the command line): the journal with\n"
+    "every transition, rule states, settings, silences, the outbox and the webhook event\n"
+    "ids already seen, in one transaction. Both are brought to this topupd's schema first.\n"
+    "A target that holds anything is refused. Stop the daemon first; point its store at\n"
+    "the target afterwards.\n"
+    "Exit status: 0 when copied, 1 when refused or failed (nothing copied), 2 on a usage error.\n";
+
 struct Arguments {
   std::string command = "run";
   std::string config_path;
@@ -102,6 +118,8 @@ struct Arguments {
   std::string tls_key;
   std::string webhooks;
   std::string notifier;
+  std::string from;
+  std::string to;
   bool help = false;
   std::string error;
 };
@@ -124,7 +142,8 @@ Arguments parse(int argc, char** argv) {
       }
       args.config_path = words[++i];
     } else if (word == "--history" || word == "--settle-delay" || word == "--listen" || word == "--tls-cert" ||
-               word == "--tls-key" || word == "--webhooks" || word == "--notifier") {
+               word == "--tls-key" || word == "--webhooks" || word == "--notifier" || word == "--from" ||
+               word == "--to") {
       if (i + 1 >= words.size()) {
         args.error = fmt::format("{} needs a value", word);
         return args;
@@ -135,6 +154,8 @@ Arguments parse(int argc, char** argv) {
                             : word == "--tls-cert"     ? args.tls_cert
                             : word == "--webhooks"     ? args.webhooks
                             : word == "--notifier"     ? args.notifier
+                            : word == "--from"         ? args.from
+                            : word == "--to"           ? args.to
                                                        : args.tls_key;
       target = words[++i];
     } else if (word == "--json") {
@@ -203,6 +224,22 @@ int run(const std::string& path) {
   }
 }
 
+int migrate_command(const Arguments& args) {
+  if (args.from.rfind("sqlite:", 0) != 0 || args.from.size() == 7 || args.to.rfind("postgres:", 0) != 0) {
+    std::fprintf(stderr, "topupd migrate: --from sqlite:PATH and --to postgres:DSN are required\n\n%s", kMigrateHelp);
+    return 2;
+  }
+  try {
+    const auto report = adapters::copy_sqlite_to_postgres(args.from.substr(7), args.to.substr(9));
+    std::printf("copied %s into PostgreSQL:\n", args.from.substr(7).c_str());
+    for (const auto& [table, rows] : report) std::printf("  %-20s %lld rows\n", table.c_str(), static_cast<long long>(rows));
+    return 0;
+  } catch (const adapters::StoreError& e) {
+    std::fprintf(stderr, "topupd migrate: %s\n", e.what());
+    return 1;
+  }
+}
+
 int simulate_command(const Arguments& args) {
   if (args.history_path.empty()) {
     std::fprintf(stderr, "topupd simulate: --history CSV is required\n\n%s", kSimulateHelp);
@@ -242,7 +279,7 @@ int main_with_args(int argc, char** argv) {
     return 0;
   }
   if (args.command != "run" && args.command != "check" && args.command != "simulate" && args.command != "sandbox" &&
-      args.command != "notify-test") {
+      args.command != "notify-test" && args.command != "migrate") {
     std::fprintf(stderr, "topupd: unknown command '%s'\n\n%s", args.command.c_str(), kUsage);
     return 2;
   }
@@ -251,6 +288,7 @@ int main_with_args(int argc, char** argv) {
                       : args.command == "simulate" ? kSimulateHelp
                       : args.command == "sandbox"  ? kSandboxHelp
                       : args.command == "notify-test" ? kNotifyTestHelp
+                      : args.command == "migrate"  ? kMigrateHelp
                       : argc == 2                  ? kUsage
                                                    : kRunHelp);
     return 0;
@@ -264,6 +302,7 @@ int main_with_args(int argc, char** argv) {
                            args.tls_key, args.webhooks, args.log_requests};
     return sandbox(options);
   }
+  if (args.command == "migrate") return migrate_command(args);
   if (args.config_path.empty()) {
     std::fprintf(stderr, "topupd: --config FILE is required\n\n%s", kUsage);
     return 2;

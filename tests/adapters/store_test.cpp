@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "support/postgres_server.hpp"
+#include "topupd/adapters/store/migrate.hpp"
 #endif
 
 namespace topupd::adapters {
@@ -437,6 +438,74 @@ TEST(PostgresStoreTest, ALostConnectionFailsOneCallAndTheNextConnectsAgain) {
   EXPECT_EQ(store->setting("paused"), "yes");
   EXPECT_TRUE(store->plan_top_up(record("k1", at(0), TopUpState::planned), "payout-low", firing_state()));
   EXPECT_EQ(store->open_top_ups().size(), 1u);
+}
+
+// topupd migrate: everything a SQLite store holds, read back through the PostgreSQL
+// store as the daemon would; a second copy into the now non-empty target is refused.
+TEST(PostgresStoreTest, MigrateCopiesASqliteStoreIntoAnEmptyDatabaseAndRefusesAFullOne) {
+  const fs::path dir = fs::temp_directory_path() / ("topupd-migrate-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "topupd.db").string();
+  std::vector<OutboxEntry> messages{{0, "finance", "{\"kind\":\"alert_firing\"}", at(3), 1, at(4), OutboxState::pending, "503"},
+                                    {0, "ops", "{}", at(5), 0, at(5), OutboxState::delivered, ""}};
+  TopUpRecord qris = record("qr-1", at(1), TopUpState::pending);
+  qris.method = core::TopUpMethod::deposit;
+  qris.ticket_provider = "xendit";
+  qris.ticket = core::DepositTicket{"qr_1", "QRIS", "", "", at(1800), "000201010212"};
+  {
+    auto sqlite = open_sqlite_store(path);
+    ASSERT_TRUE(sqlite->plan_top_up(record("k1", at(0)), "payout-low", firing_state()));
+    TopUpRecord done = record("k1", at(0), TopUpState::succeeded);
+    done.reference = "tu_1";
+    done.settled_at = at(2);
+    sqlite->record_transition(done, TopUpState::planned, at(2), "settled");
+    ASSERT_TRUE(sqlite->plan_top_up(qris, "qris-low", core::RuleState{}));
+    sqlite->set_setting("paused", "yes");
+    sqlite->save_silence(Silence{"payout-low", SilenceKind::ack, "on it", at(0), at(3600)});
+    sqlite->enqueue_notifications(messages);
+    ASSERT_EQ(sqlite->remember_webhook_events({{"stripe", "evt_1", "topup.succeeded", at(2)}}), std::vector<bool>{true});
+  }
+  const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
+  const MigrationReport report = copy_sqlite_to_postgres(path, dsn);
+  const MigrationReport expected = {{"top_ups", 2},  {"top_up_transitions", 3}, {"rule_states", 2}, {"settings", 1},
+                                    {"silences", 1}, {"outbox", 2},             {"webhook_events", 1}};
+  EXPECT_EQ(report, expected);
+
+  auto pg = open_pg_store(dsn);
+  const auto all = pg->top_ups_created_since(at(0));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].state, TopUpState::succeeded);
+  EXPECT_EQ(all[0].reference, "tu_1");
+  EXPECT_EQ(all[0].settled_at, at(2));
+  EXPECT_EQ(all[0].amount, idr(41'000'000));
+  EXPECT_EQ(all[1].ticket, qris.ticket);
+  const auto history = pg->transitions("k1");
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history.back().note, "settled");
+  EXPECT_EQ(pg->load_rule_states().at("payout-low"), firing_state());
+  EXPECT_EQ(pg->setting("paused"), "yes");
+  ASSERT_EQ(pg->silences(at(10)).size(), 1u);
+  EXPECT_EQ(pg->silences(at(10))[0].reason, "on it");
+  const auto pending = pg->pending_notifications("finance", 10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].last_error, "503");
+  EXPECT_EQ(pending[0].next_attempt_at, at(4));
+  // A redelivered webhook is still a repeat; a new message gets an id after the copied ones.
+  EXPECT_EQ(pg->remember_webhook_events({{"stripe", "evt_1", "topup.succeeded", at(9)}}), std::vector<bool>{false});
+  std::vector<OutboxEntry> more{{0, "finance", "{}", at(9), 0, at(9), OutboxState::pending, ""}};
+  pg->enqueue_notifications(more);
+  EXPECT_GT(more[0].id, std::max(messages[0].id, messages[1].id));
+
+  try {
+    copy_sqlite_to_postgres(path, dsn);
+    FAIL() << "copied into a database that holds a journal";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("the target already holds 2 rows in top_ups"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pg->top_ups_created_since(at(0)).size(), 2u);  // untouched
+  EXPECT_THROW(copy_sqlite_to_postgres((dir / "absent.db").string(), dsn), StoreError);
+  fs::remove_all(dir);
 }
 
 TEST(PostgresStoreTest, AnUnreachableServerIsAStoreErrorThatNamesNoPassword) {
