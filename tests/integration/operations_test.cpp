@@ -226,7 +226,7 @@ TEST(Dashboards, EveryPanelHasDataWithinTwoMinutesOfTheObservedDemo) {
   EXPECT_EQ(answers.size(), 22u);
   // And within the same two minutes the demo shows each kind of event for real: a
   // webhook acted on, a failed poll, a runway, a delivered notification, a deposit
-  // paid by the bank.
+  // paid by the bank, and Flip funded by a payout out of Xendit.
   std::string metrics;
   const bool seen = eventually([&] {
     metrics = daemon.metrics();
@@ -234,7 +234,8 @@ TEST(Dashboards, EveryPanelHasDataWithinTwoMinutesOfTheObservedDemo) {
            sample(metrics, "topupd_poll_errors_total", {"wallet"}).value_or(0) >= 1 &&
            sample(metrics, "topupd_runway_seconds", {"xendit-cash"}).has_value() &&
            sample(metrics, "topupd_notifications_total", {"ops-log", "delivered"}).value_or(0) >= 1 &&
-           sample(metrics, "topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}).value_or(0) >= 1;
+           sample(metrics, "topupd_topups_total", {R"(method="deposit")", R"(outcome="succeeded")"}).value_or(0) >= 1 &&
+           std::regex_search(daemon.log(), std::regex(R"(top-up succeeded[^\n]* topup=topupd-flip-low-flip-)"));
   }, std::chrono::duration_cast<std::chrono::milliseconds>(started + 120s - std::chrono::steady_clock::now()));
   EXPECT_TRUE(seen) << metrics << daemon.log();
   const auto events = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
