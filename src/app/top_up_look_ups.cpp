@@ -97,13 +97,23 @@ asio::awaitable<void> TopUpExecutor::confirm_reversal(std::string key) {
   if (!seq || at(*seq).state != core::TopUpState::succeeded || at(*seq).last_error.rfind(kReversed, 0) == 0) co_return;
   auto provider = providers_.find(at(*seq).provider);
   const core::AccountWatch* watch = neighbours_.watch(at(*seq).account);
-  if (provider == providers_.end() || !watch) co_return;
+  // Held while it is looked up, so the record is not forgotten meanwhile.
+  if (provider == providers_.end() || !watch || !sending_.insert(key).second) co_return;
   const adapters::TopUpRequest original = request_of(at(*seq));
   auto call = provider->second->look_up(original, at(*seq).reference);
   auto found = co_await with_timeout(std::move(call), watch->poll_timeout, FailureKind::retryable);
-  if (!found || !found.value() || !found.value()->reversed) {
-    spdlog::warn("a callback says top-up {} came back, but its look-up does not confirm it ({})", field(key),
-                 found ? "not reversed" : found.error().reason);
+  sending_.erase(key);
+  if (!found) {
+    // The callback was authentic (its token held); without a look-up it cannot be
+    // confirmed, and it will not be delivered again: a person must look.
+    alert_deposit(at(*seq), "TopUpReversed",
+                  fmt::format("{} says payout {} came back after it succeeded, and the look-up to confirm it "
+                              "failed ({}): check the payout at the gateway by hand",
+                              at(*seq).provider, at(*seq).reference, found.error().reason));
+    co_return;
+  }
+  if (!found.value() || !found.value()->reversed) {
+    spdlog::warn("a callback says top-up {} came back, but its look-up finds it did not", field(key));
     co_return;
   }
   TopUpRecord& record = at(*seq);

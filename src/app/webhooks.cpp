@@ -70,6 +70,10 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
   if (record && !core::is_terminal(record->state)) executor_->hint(record->key, event.id);
   if (record && record->state == core::TopUpState::succeeded && event.status == "reversed") {
     executor_->check_reversal(record->key);
+  } else if (!record && event.status == "reversed") {
+    spdlog::error("{} says payout {} came back, but it names no top-up topupd still holds in memory (older than two "
+                  "days, or not topupd's): check that gateway's balance by hand event={}",
+                  provider, event.reference.empty() ? "-" : event.reference, field(event.id));
   }
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",

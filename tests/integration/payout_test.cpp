@@ -174,6 +174,20 @@ TEST(PayoutTest, ALostAnswerAndADuplicateKeyStillPayOnce) {
   ASSERT_EQ(entries.size(), 2u) << sandbox.ledger();
   std::this_thread::sleep_for(1s);
   EXPECT_EQ(ledger_entries(sandbox).size(), 2u) << sandbox.ledger();
+
+  // A genuine reversal callback whose look-up fails still reaches a person, unconfirmed.
+  const std::string id = wait_for_line(daemon.log_path(), R"(top-up succeeded.* reference=(disb-\w+))", 1s);
+  const std::string key = entries[0].provider == "xendit" ? entries[0].key.substr(4) : entries[1].key.substr(4);
+  ASSERT_EQ(sandbox.post("/_sandbox/faults", R"({"provider":"xendit","path":"/v2/payouts/","status":500,"count":5})").status,
+            200);
+  EXPECT_EQ(http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/xendit",
+                         fmt::format(R"({{"event":"payout.reversed","data":{{"id":"{}","reference_id":"{}",)"
+                                     R"("status":"REVERSED"}}}})",
+                                     id, key),
+                         {{"Content-Type", "application/json"}, {"x-callback-token", "xendit-payout-token"}})
+                .status,
+            200);
+  wait_for_line(daemon.log_path(), R"(ERROR TopUpReversed: .* the look-up to confirm it (failed) \(http_500\))");
 }
 
 // The source cannot cover the amount above what it must keep: nothing is paid out, and
