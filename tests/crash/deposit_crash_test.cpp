@@ -21,34 +21,11 @@
 #include <random>
 #include <regex>
 
-#include "crash/crash_harness.hpp"
-#include "integration/sandbox.hpp"
+#include "crash/ledger_witness.hpp"
 #include "topupd/adapters/providers/http_providers.hpp"
 
 namespace topupd::testing {
 namespace {
-
-struct Movement {
-  std::string provider;
-  std::string account;  // the bank's transfers: "va:NUMBER"
-  std::string source;   // Xendit's credits: the transfer's key
-  std::int64_t amount_minor = 0;
-  std::string key;
-  bool settled = false;
-  bool declined = false;
-};
-
-std::vector<Movement> movements(const Sandbox& sandbox) {
-  std::vector<Movement> out;
-  const std::string text = sandbox.ledger();
-  const std::regex entry(
-      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"[a-z_]+","account":"([^"]*)","source":"([^"]*)","amount_minor":(\d+),"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false),"declined":(true|false))#");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], std::stoll((*it)[4]), (*it)[5], (*it)[6] == "true",
-                   (*it)[7] == "true"});
-  }
-  return out;
-}
 
 // Both legs, in an order where a run that needs a prior state finds it.
 const std::vector<std::string> kPoints = {
@@ -162,7 +139,7 @@ rules:
   std::map<std::string, std::vector<const Movement*>> transfers_of;  // record key → its transfers
   std::map<std::string, int> transfers_to;                           // ticket number → transfers paying it
   std::map<std::string, int> credits_of;                             // transfer key → credits at Xendit
-  int unjournalled = 0, wrong_ticket = 0, duplicates = 0, lost = 0, declined = 0, double_credits = 0, uncredited = 0;
+  int unjournalled = 0, wrong_ticket = 0, duplicates = 0, double_credits = 0;
   for (const auto& m : ledger) {
     if (m.provider == "xendit") {
       if (++credits_of[m.source] > 1) ++double_credits;
@@ -177,28 +154,20 @@ rules:
     if (m.account != "va:" + record->second->ticket_account) ++wrong_ticket;
     if (++transfers_to[m.account] > 1) ++duplicates;
   }
-  for (const auto& r : journal) {
-    const auto& transfers = transfers_of[r.key];
-    if (transfers.size() > 1) duplicates += static_cast<int>(transfers.size()) - 1;
-    const Movement* t = transfers.size() == 1 ? transfers.front() : nullptr;
-    const bool as_the_bank_decided =
-        t && t->settled && ((r.state == "succeeded" && !t->declined) || (r.state == "failed" && t->declined));
-    if (!as_the_bank_decided) ++lost;
-    if (t && t->declined) ++declined;
-    if (t && t->settled && !t->declined && credits_of[t->key] != 1) ++uncredited;
-  }
+  const Verdict v = judge(journal, transfers_of, credits_of);
   std::printf("deposit crash injection: runs=%d crash-point kills=%d points hit=%d/%zu random kills=%d faults=%d "
               "top-ups=%zu (declined by the bank %d) transfers=%zu duplicates=%d lost=%d unjournalled=%d "
               "wrong tickets paid=%d double credits=%d uncredited=%d\nper point:%s\n",
               campaign.runs, campaign.point_kills(), campaign.points_hit(kPoints), kPoints.size(),
-              campaign.random_kills, campaign.faults, journal.size(), declined, transfers_of.size(), duplicates, lost,
-              unjournalled, wrong_ticket, double_credits, uncredited, campaign.per_point(kPoints).c_str());
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(lost, 0);
+              campaign.random_kills, campaign.faults, journal.size(), v.declined, transfers_of.size(),
+              duplicates + v.duplicates, v.lost, unjournalled, wrong_ticket, double_credits, v.uncredited,
+              campaign.per_point(kPoints).c_str());
+  EXPECT_EQ(duplicates + v.duplicates, 0);
+  EXPECT_EQ(v.lost, 0);
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(wrong_ticket, 0);
   EXPECT_EQ(double_credits, 0);
-  EXPECT_EQ(uncredited, 0);
+  EXPECT_EQ(v.uncredited, 0);
   EXPECT_GE(journal.size(), static_cast<std::size_t>(runs_per_point));
   EXPECT_GE(campaign.points_hit(kPoints), 10) << "per point:" << campaign.per_point(kPoints);
 }

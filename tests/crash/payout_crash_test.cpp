@@ -21,31 +21,10 @@
 #include <random>
 #include <regex>
 
-#include "crash/crash_harness.hpp"
-#include "integration/sandbox.hpp"
+#include "crash/ledger_witness.hpp"
 
 namespace topupd::testing {
 namespace {
-
-struct Movement {
-  std::string provider;
-  std::string account;  // Xendit's payouts: "static:flip"
-  std::string source;   // Flip's credits: the payout's ledger key
-  std::string key;
-  bool settled = false;
-  bool declined = false;
-};
-
-std::vector<Movement> movements(const Sandbox& sandbox) {
-  std::vector<Movement> out;
-  const std::string text = sandbox.ledger();
-  const std::regex entry(
-      R"#(\{"provider":"([a-z_]+)","id":"[^"]*","kind":"[a-z_]+","account":"([^"]*)","source":"([^"]*)","amount_minor":\d+,"currency":"IDR","idempotency_key":"([^"]+)","created_at":"[^"]*","settled":(true|false),"declined":(true|false))#");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), entry); it != std::sregex_iterator(); ++it) {
-    out.push_back({(*it)[1], (*it)[2], (*it)[3], (*it)[4], (*it)[5] == "true", (*it)[6] == "true"});
-  }
-  return out;
-}
 
 // How many times a record's request was sent again under its key (each, for a payout
 // that had arrived, answered 409 and then looked up).
@@ -189,7 +168,7 @@ rules:
   for (const auto& r : journal) by_key[d.ledger + r.key] = &r;
   std::map<std::string, std::vector<const Movement*>> payouts_of;  // record key → its payouts
   std::map<std::string, int> credits_of;                           // payout key → credits at Flip
-  int unjournalled = 0, duplicates = 0, lost = 0, declined = 0, double_credits = 0, uncredited = 0;
+  int unjournalled = 0, double_credits = 0;
   for (const auto& m : ledger) {
     if (m.provider == d.funded) {
       if (m.source != "external" && ++credits_of[m.source] > 1) ++double_credits;
@@ -202,28 +181,19 @@ rules:
     }
     payouts_of[record->second->key].push_back(&m);
   }
-  for (const auto& r : journal) {
-    const auto& payouts = payouts_of[r.key];
-    if (payouts.size() > 1) duplicates += static_cast<int>(payouts.size()) - 1;
-    const Movement* p = payouts.size() == 1 ? payouts.front() : nullptr;
-    const bool as_the_channel_decided =
-        p && p->settled && ((r.state == "succeeded" && !p->declined) || (r.state == "failed" && p->declined));
-    if (!as_the_channel_decided) ++lost;
-    if (p && p->declined) ++declined;
-    if (p && p->settled && !p->declined && credits_of[p->key] != 1) ++uncredited;
-  }
+  const Verdict v = judge(journal, payouts_of, credits_of);
   std::printf("payout crash injection (%s pays %s): runs=%d crash-point kills=%d points hit=%d/%zu random kills=%d faults=%d "
               "top-ups=%zu (declined %d) payouts=%zu resends under the same key=%d duplicates=%d lost=%d "
               "unjournalled=%d double credits=%d uncredited=%d\nper point:%s\n",
               d.payer.c_str(), d.funded.c_str(), campaign.runs, campaign.point_kills(), campaign.points_hit(kPoints),
-              kPoints.size(), campaign.random_kills, campaign.faults, journal.size(), declined, payouts_of.size(),
-              resends(db),
-              duplicates, lost, unjournalled, double_credits, uncredited, campaign.per_point(kPoints).c_str());
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(lost, 0);
+              kPoints.size(), campaign.random_kills, campaign.faults, journal.size(), v.declined, payouts_of.size(),
+              resends(db), v.duplicates, v.lost, unjournalled, double_credits, v.uncredited,
+              campaign.per_point(kPoints).c_str());
+  EXPECT_EQ(v.duplicates, 0);
+  EXPECT_EQ(v.lost, 0);
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(double_credits, 0);
-  EXPECT_EQ(uncredited, 0);
+  EXPECT_EQ(v.uncredited, 0);
   EXPECT_GE(journal.size(), static_cast<std::size_t>(runs_per_point));
   EXPECT_GE(campaign.points_hit(kPoints), 8) << "per point:" << campaign.per_point(kPoints);
 }
