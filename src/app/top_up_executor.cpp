@@ -59,6 +59,7 @@ void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
   std::size_t drop = 0;
   while (drop < journal_.size() && core::forgettable(journal_[drop], horizon) && !sending_.count(journal_[drop].key)) {
     webhook_hints_.erase(journal_[drop].key);
+    deposit_floors_.erase(journal_[drop].key);
     ++drop;
   }
   if (drop == 0) return;
@@ -86,6 +87,8 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
   record.state = next;
   // A balance asked for in this very millisecond may have been asked before this end.
   if (core::is_terminal(next)) record.balance_shows_from = clock_.now() + core::Duration(1);
+  // Nothing arrives for a top-up that ended otherwise: its floor is not needed.
+  if (core::is_terminal(next) && next != TopUpState::succeeded) deposit_floors_.erase(record.key);
   // A credit is dated by the first poll that can include it: a later one when the
   // answer came with the request, this poll's when a look-up found it settled.
   if (next == TopUpState::succeeded) record.settled_at = visible_from.value_or(clock_.now());

@@ -23,6 +23,12 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
   // settlement, otherwise the one before it.
   std::optional<core::Observation> before = watch->latest;
   if (before && before->at >= *record.settled_at) before = watch->previous;
+  if (const auto floor = deposit_floors_.find(record.key); floor != deposit_floors_.end()) {
+    if (before && floor->second.currency() == before->balance.currency() && floor->second < before->balance) {
+      before->balance = floor->second;
+    }
+    deposit_floors_.erase(floor);
+  }
   if (!before || !(before->balance.currency() == record.amount.currency())) return;
   const auto& verify = rule->top_up->verify;
   // A QRIS payment arrives less the gateway's fee: that is what the balance must show.
@@ -36,6 +42,15 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
 }
 
 void TopUpExecutor::observed(const std::string& account, const core::Observation& observation) {
+  for (const auto& record : journal_) {
+    if (record.account != account || record.method != core::TopUpMethod::deposit || core::is_terminal(record.state)) {
+      continue;
+    }
+    const auto [floor, fresh] = deposit_floors_.try_emplace(record.key, observation.balance);
+    if (!fresh && floor->second.currency() == observation.balance.currency() && observation.balance < floor->second) {
+      floor->second = observation.balance;
+    }
+  }
   std::erase_if(verifications_, [&](const PendingVerification& v) {
     if (v.account != account || observation.at < v.settled_at) return false;
     if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;

@@ -244,6 +244,43 @@ TEST_F(TopUpExecutorTest, MoneyThatShowsInTheBalanceIsVerifiedQuietly) {
   EXPECT_TRUE(alerts_.empty());
 }
 
+// A deposit's money can land before topupd hears it succeeded (a person paid, a payout
+// settled, and the look-up comes later): the polls in between already show it, so the
+// balance before it is the lowest seen since it was planned, not the poll before the news.
+TEST_F(TopUpExecutorTest, ADepositWhoseMoneyLandedBeforeItsSuccessWasHeardIsStillVerified) {
+  core::DepositSpec deposit;
+  deposit.to.bank = "014";
+  deposit.to.account_no = "7770001234";
+  deposit.to.name = "PT Topup";
+  deposit.pay_with.via = "bank";
+  deposit.pay_with.from_account = "123";
+  rule_.top_up->method = core::TopUpMethod::deposit;
+  rule_.top_up->deposit = deposit;
+  watch_.latest = core::Observation{"payout", idr(50), clock_.now()};
+  clock_.advance(1s);
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  const auto d = decision();
+  TopUpRoute route{"bank", "payout-id", "123"};
+  route.destination = core::DepositTicket{"", "014", "7770001234", "PT Topup", std::nullopt};
+  run(executor_->execute(d, route, core::RuleState{}));
+  ASSERT_EQ(state_of(d.idempotency_key), TopUpState::pending);
+  const auto poll = [&](std::int64_t balance) {
+    clock_.advance(1s);
+    watch_.previous = watch_.latest;
+    watch_.latest = core::Observation{"payout", idr(balance), clock_.now()};
+    executor_->observed("payout", *watch_.latest);
+  };
+  poll(48);
+  poll(1'045);  // the money is there
+  poll(1'044);
+  provider_->ledger.begin()->second.status = adapters::ProviderTopUpStatus::succeeded;
+  run(executor_->reconcile("payout"));  // and only now topupd hears it succeeded
+  ASSERT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  poll(1'043);
+  executor_->expire_verifications(clock_.now() + 1h);
+  for (const auto& alert : alerts_) EXPECT_EQ(alert.reason.find("TopUpNotReflected"), std::string::npos) << alert.reason;
+}
+
 TEST_F(TopUpExecutorTest, ATopUpPendingPastStuckAfterAlertsOnceAndResolvesWhenItEnds) {
   watch_.latest = core::Observation{"payout", idr(50), clock_.now()};
   provider_->outcome = adapters::ProviderTopUpStatus::pending;

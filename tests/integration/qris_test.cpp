@@ -1,7 +1,8 @@
 // A QRIS ticket a person pays, end to end: the real topupd asks the stand-alone sandbox
 // (speaking Xendit's QR codes) for a dynamic code, e-mails it as an inline PNG through a
-// real SMTP server, an independent decoder (zbarimg) reads the PNG back to the code's
-// string, and paying that string settles the top-up — once, less the gateway's fee.
+// real SMTP server and sends it to Telegram as a photo, an independent decoder (zbarimg)
+// reads both PNGs back to the code's string, and paying that string settles the top-up
+// — once, less the gateway's fee.
 #include <regex>
 #include <string>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "integration/harness.hpp"
 #include "integration/sandbox.hpp"
+#include "integration/sink.hpp"
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/json.hpp"
 
@@ -28,6 +30,7 @@ TEST(QrisTest, AnEmailedCodeDecodedIndependentlyAndPaidSettlesTheTopUpOnce) {
                 dir.file("smtp.pem"), dir.file("smtp.key"), "topupd", "mail-password", dir.file("mail.jsonl")},
                {}, dir.file("smtp.log"));
   wait_for_line(dir.file("smtp.log"), R"(smtp listening on (\d+))", 15s, &smtp);
+  Sink telegram;
   const int webhook_port = free_port();
   Sandbox sandbox(fmt::format(R"(
 gateways:
@@ -60,7 +63,7 @@ rules:
     account: xendit-cash
     when: {{below: IDR 50_000_000}}
     clear: {{above: IDR 60_000_000}}
-    alert: {{severity: warning, notify: [mail]}}
+    alert: {{severity: warning, notify: [mail, tg]}}
     top_up:
       method: deposit
       to: {{xendit_qris: {{expires_after: 30m, fee: 0.7%}}}}
@@ -70,9 +73,10 @@ rules:
 notifiers:
   mail: {{type: email, smtp: "smtp://127.0.0.1:{}", starttls: required, username: topupd, password: mail-password,
           from: topupd@example.com, to: [finance@example.com], ca_file: "{}"}}
+  tg: {{type: telegram, bot_token: "123456:secret-token", chat_id: "-100123", api_url: "{}"}}
 )",
                             dir.file("topupd.db"), dir.file("control.sock"), webhook_port, sandbox.url(), smtp_port,
-                            dir.file("ca.pem")));
+                            dir.file("ca.pem"), telegram.url()));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   const std::string code_id = wait_for_line(
       daemon.log_path(), R"(DepositTicketToPay: please scan and pay QRIS code (qr_\w+) for exactly IDR 60,000,000\.00)");
@@ -121,6 +125,22 @@ notifiers:
   ASSERT_TRUE(std::regex_search(decoded.output, match, std::regex(R"((000201010212\w[^\r\n]*))"))) << decoded.output;
   const std::string qr_string = match[1];
   EXPECT_NE(tickets.output.find(qr_string), std::string::npos) << "the same string topupctl printed";
+
+  // Telegram: the message, then the code as a photo that decodes to the same string.
+  adapters::net::ServerRequest photo;
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& r : telegram.accepted()) {
+      if (r.path == "/bot123456:secret-token/sendPhoto") photo = r;
+    }
+    return !photo.body.empty();
+  }, 15s)) << daemon.log();
+  EXPECT_EQ(photo.header("Content-Type").value_or("").rfind("multipart/form-data; boundary=", 0), 0u);
+  const auto image_at = photo.body.find("Content-Type: image/png\r\n\r\n");
+  ASSERT_NE(image_at, std::string::npos);
+  const auto image_start = image_at + 27;
+  dir.write("telegram.png", photo.body.substr(image_start, photo.body.rfind("\r\n--") - image_start));
+  const auto from_telegram = run_command({TOPUPD_ZBARIMG, "--quiet", "--raw", dir.file("telegram.png")});
+  EXPECT_NE(from_telegram.output.find(qr_string), std::string::npos) << from_telegram.output;
   EXPECT_TRUE(ledger_entries(sandbox).empty()) << "nobody paid yet";
 
   // A forged payment callback is refused and changes nothing.
