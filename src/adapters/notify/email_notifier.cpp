@@ -1,4 +1,3 @@
-#include "topupd/adapters/qr/qr_image.hpp"
 #include "topupd/adapters/notify/email_notifier.hpp"
 
 #include <curl/curl.h>
@@ -12,6 +11,7 @@
 
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/notify/message.hpp"
+#include "topupd/adapters/qr/qr_image.hpp"
 
 namespace topupd::adapters {
 namespace {
