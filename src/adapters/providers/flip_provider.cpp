@@ -65,13 +65,11 @@ class Flip final : public KeyedBalance {
       co_return co_await BalanceOnly::look_up(top_up, reference);
     }
     net::Request request = keyed_get("/v3/get-disbursement?idempotency-key=" + net::url_encode(top_up.idempotency_key));
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status == 404) co_return std::optional<TopUpReceipt>();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    auto receipt = document ? receipt_of(*document) : std::nullopt;
-    if (!receipt || document->string_at("idempotency_key").value_or(top_up.idempotency_key) != top_up.idempotency_key) {
+    auto document = co_await fetch(std::move(request));
+    if (!document) co_return document.error();
+    if (!*document) co_return std::optional<TopUpReceipt>();  // Flip never received it
+    auto receipt = receipt_of(**document);
+    if (!receipt || (*document)->string_at("idempotency_key").value_or(top_up.idempotency_key) != top_up.idempotency_key) {
       co_return malformed("not this top-up's disbursement", false);
     }
     co_return std::optional(*receipt);

@@ -27,6 +27,9 @@ class HttpProvider : public Provider {
   std::string url(const std::string& path) const { return base_ + path; }
   // Sends; a transport failure becomes a ProviderError of the same kind.
   asio::awaitable<Reply> call(net::Request request);
+  // A look-up that moves nothing: the answer's JSON, nullopt when the gateway has no
+  // such thing (404); any other non-2xx, or an answer that is not JSON, is an error.
+  asio::awaitable<ProviderResult<std::optional<Value>>> fetch(net::Request request);
   // What a non-2xx status means. `moves_money`: a 5xx may have been executed.
   ProviderError status_error(const net::Response& response, bool moves_money) const;
   // "stripe", "xendit", …: for messages.

@@ -70,6 +70,16 @@ asio::awaitable<Reply> HttpProvider::call(net::Request request) {
   co_return std::move(*result);
 }
 
+asio::awaitable<ProviderResult<std::optional<Value>>> HttpProvider::fetch(net::Request request) {
+  auto reply = co_await call(std::move(request));
+  if (!reply) co_return reply.error();
+  if (reply->status == 404) co_return std::optional<Value>();
+  if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
+  auto document = json::parse(reply->body);
+  if (!document) co_return malformed("not JSON", false);
+  co_return std::optional<Value>(std::move(*document));
+}
+
 ProviderError HttpProvider::status_error(const net::Response& response, bool moves_money) const {
   const int status = response.status;
   const std::string message = fmt::format("{} answered HTTP {}", config_.name, status);
@@ -172,12 +182,10 @@ class Stripe final : public HttpProvider {
                                                                        const std::string& reference) override {
     if (!reference.empty()) {
       net::Request request = base_request("GET", "/v1/topups/" + net::url_encode(reference), top_up.destination_id);
-      auto reply = co_await call(std::move(request));
-      if (!reply) co_return reply.error();
-      if (reply->status == 404) co_return std::optional<TopUpReceipt>();
-      if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-      auto document = json::parse(reply->body);
-      auto receipt = document ? receipt_of(*document) : std::nullopt;
+      auto document = co_await fetch(std::move(request));
+      if (!document) co_return document.error();
+      if (!*document) co_return std::optional<TopUpReceipt>();
+      auto receipt = receipt_of(**document);
       if (!receipt) co_return malformed("not a topup object", false);
       co_return std::optional<TopUpReceipt>(*receipt);
     }

@@ -82,13 +82,11 @@ class Xendit final : public KeyedBalance {
     if (!top_up.source.empty()) {
       if (reference.empty()) co_return co_await find_payout(top_up);
       net::Request request = keyed(top_up.source, "/v2/payouts/" + net::url_encode(reference));
-      auto reply = co_await call(std::move(request));
-      if (!reply) co_return reply.error();
-      if (reply->status == 404) co_return co_await find_payout(top_up);
-      if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-      auto document = json::parse(reply->body);
-      auto receipt = document ? receipt_of(*document) : std::nullopt;
-      if (!receipt || document->string_at("reference_id").value_or("") != top_up.idempotency_key) {
+      auto document = co_await fetch(std::move(request));
+      if (!document) co_return document.error();
+      if (!*document) co_return co_await find_payout(top_up);
+      auto receipt = receipt_of(**document);
+      if (!receipt || (*document)->string_at("reference_id").value_or("") != top_up.idempotency_key) {
         co_return malformed("not this top-up's payout", false);
       }
       co_return std::optional(*receipt);
@@ -96,12 +94,10 @@ class Xendit final : public KeyedBalance {
     if (reference.empty()) co_return std::optional<TopUpReceipt>();
     if (top_up.pay_to && !top_up.pay_to->qr.empty()) co_return co_await look_up_qr_payment(top_up, reference);
     net::Request request = keyed_get("/callback_virtual_account_payments/payment_id=" + net::url_encode(reference));
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status == 404) co_return std::optional<TopUpReceipt>();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    if (!document || document->string_at("external_id").value_or("") != top_up.idempotency_key) {
+    auto document = co_await fetch(std::move(request));
+    if (!document) co_return document.error();
+    if (!*document) co_return std::optional<TopUpReceipt>();
+    if ((*document)->string_at("external_id").value_or("") != top_up.idempotency_key) {
       co_return malformed("the payment does not name this top-up's ticket", false);
     }
     co_return std::optional(TopUpReceipt{reference, ProviderTopUpStatus::succeeded, ""});
@@ -182,14 +178,12 @@ class Xendit final : public KeyedBalance {
                                                                                   const std::string& payment) {
     net::Request request = keyed(top_up.destination_id, "/qr_codes/" + net::url_encode(top_up.pay_to->reference));
     request.headers.emplace_back("api-version", kQrApiVersion);
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    if (!document || document->string_at("reference_id").value_or("") != top_up.idempotency_key) {
+    auto document = co_await fetch(std::move(request));
+    if (!document) co_return document.error();
+    if (!*document || (*document)->string_at("reference_id").value_or("") != top_up.idempotency_key) {
       co_return malformed("the QR code is not this top-up's", false);
     }
-    const bool inactive = document->string_at("status").value_or("") == "INACTIVE";
+    const bool inactive = (*document)->string_at("status").value_or("") == "INACTIVE";
     co_return std::optional(TopUpReceipt{payment, inactive ? ProviderTopUpStatus::succeeded : ProviderTopUpStatus::pending, ""});
   }
 
@@ -293,11 +287,9 @@ class Xendit final : public KeyedBalance {
   // GET /v2/payouts?reference_id=KEY: newest first; the one under this key.
   asio::awaitable<ProviderResult<std::optional<TopUpReceipt>>> find_payout(const TopUpRequest& top_up) {
     net::Request request = keyed(top_up.source, "/v2/payouts?reference_id=" + net::url_encode(top_up.idempotency_key));
-    auto reply = co_await call(std::move(request));
-    if (!reply) co_return reply.error();
-    if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);
-    auto document = json::parse(reply->body);
-    const Value* data = document ? document->find("data") : nullptr;
+    auto document = co_await fetch(std::move(request));
+    if (!document) co_return document.error();
+    const Value* data = *document ? (*document)->find("data") : nullptr;
     if (!data || !data->is_array()) co_return malformed("not a list of payouts", false);
     for (const auto& item : data->items()) {
       if (item.string_at("reference_id").value_or("") != top_up.idempotency_key) continue;

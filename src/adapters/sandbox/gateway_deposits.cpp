@@ -199,11 +199,7 @@ std::optional<net::Request> Gateway::virtual_account_paid(Family& f, const Sandb
     if (candidate.id == id) va = &candidate;
   }
   if (!va) return std::nullopt;
-  net::Request hook;
-  hook.method = "POST";
-  hook.url = f.config.webhook_url;
-  hook.headers.emplace_back("Content-Type", "application/json");
-  hook.headers.emplace_back("x-callback-token", f.config.setting("callback_token"));
+  net::Request hook = xendit_callback(f.config);
   hook.body = Value::object()
                   .set("id", Value::string(fmt::format("cb_{}", va->payment_id)))
                   .set("payment_id", Value::string(va->payment_id))

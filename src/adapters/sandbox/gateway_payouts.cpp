@@ -188,11 +188,7 @@ net::ServerResponse Gateway::reverse_payout(const std::string& id) {
 std::optional<net::Request> Gateway::payout_webhook(Family& f, const std::string& id, const std::string& event) {
   const auto it = payouts_.find(id);
   if (it == payouts_.end() || f.config.webhook_url.empty()) return std::nullopt;
-  net::Request hook;
-  hook.method = "POST";
-  hook.url = f.config.webhook_url;
-  hook.headers.emplace_back("Content-Type", "application/json");
-  hook.headers.emplace_back("x-callback-token", f.config.setting("callback_token"));
+  net::Request hook = xendit_callback(f.config);
   hook.headers.emplace_back("webhook-id", fmt::format("whk_{:012x}", ++sequence_));
   hook.body = Value::object()
                   .set("event", Value::string(event))

@@ -140,6 +140,16 @@ inline std::string decimal_text(const Money& money, int decimals) {
   return out;
 }
 
+// A callback Xendit sends to the gateway's webhook_url, with its x-callback-token.
+inline net::Request xendit_callback(const config::SandboxGatewayConfig& config) {
+  net::Request hook;
+  hook.method = "POST";
+  hook.url = config.webhook_url;
+  hook.headers.emplace_back("Content-Type", "application/json");
+  hook.headers.emplace_back("x-callback-token", config.setting("callback_token"));
+  return hook;
+}
+
 inline ServerResponse json_response(int status, const Value& body) { return ServerResponse::json(status, body.serialize()); }
 
 inline Value money_json(const Money& money) {
