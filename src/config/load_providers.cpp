@@ -272,7 +272,22 @@ void Loader::load_sandbox(const YAML::Node& root, SandboxServerConfig& out) {
     gateway.simulation.name = type;
     gateway.simulation.type = ProviderType::sandbox;
     for (const auto& key : kSettings.at(type)) {
+      if (key == "payout_list_lag" || key == "qris_fee") continue;  // read, and checked, below
       if (auto text = string_at(map, key)) gateway.settings[key] = *text;
+    }
+    // Xendit's: how far its payout list lags, and its QRIS fee (kept as basis points).
+    if (auto lag = duration_at(map, "payout_list_lag")) gateway.settings["payout_list_lag"] = core::format_duration(*lag);
+    if (const YAML::Node* fee = map.get("qris_fee")) {
+      if (auto text = scalar(*fee, path + ".qris_fee")) {
+        const auto basis_points = parse_percent(text->text);
+        if (!basis_points || *basis_points > 1'000) {
+          bad_value(path + ".qris_fee", *fee, *text, fmt::format("'{}' must be a percentage from 0 to 10, e.g. 0.7%",
+                                                                  text->text),
+                    "a percentage, e.g. 0.7%");
+        } else {
+          gateway.settings["qris_fee"] = std::to_string(*basis_points);
+        }
+      }
     }
     if (auto url = string_at(map, "webhook_url")) gateway.webhook_url = *url;
     if (auto decline = percent_at(map, "decline", 0, 100)) gateway.simulation.decline_percent = *decline;

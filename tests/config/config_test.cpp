@@ -327,6 +327,25 @@ TEST(SandboxConfigTest, ReportsProblemsAtTheirPlaces) {
   EXPECT_EQ(messages[2].rfind("s.yaml:4:3: gateways.paypal: unknown key 'paypal'", 0), 0u) << messages[2];
 }
 
+TEST(SandboxConfigTest, XenditsPayoutLagAndQrisFeeAreReadOrRefusedAtTheirPlaces) {
+  const auto load = [](const std::string& settings) {
+    return load_sandbox_string("gateways:\n  xendit:\n" + settings + "    accounts: {master: {balance: IDR 1}}\n",
+                               "s.yaml", fake_secrets({}, {}));
+  };
+  const auto good = load("    payout_list_lag: 1500ms\n    qris_fee: 0.7%\n");
+  ASSERT_TRUE(good.config);
+  EXPECT_EQ(good.config->gateways[0].setting("payout_list_lag"), "1s500ms");
+  EXPECT_EQ(good.config->gateways[0].setting("qris_fee"), "70");  // basis points
+  const auto bad = load("    payout_list_lag: soon\n    qris_fee: 12%\n");
+  ASSERT_FALSE(bad.config);
+  std::vector<std::string> messages;
+  for (const auto& d : bad.diagnostics) messages.push_back(d.to_string());
+  ASSERT_EQ(messages.size(), 2u) << ::testing::PrintToString(messages);
+  EXPECT_EQ(messages[0].rfind("s.yaml:3:22: gateways.xendit.payout_list_lag:", 0), 0u) << messages[0];
+  EXPECT_EQ(messages[1].rfind("s.yaml:4:15: gateways.xendit.qris_fee: '12%' must be a percentage from 0 to 10", 0), 0u)
+      << messages[1];
+}
+
 TEST(SandboxConfigTest, TheBuiltInGatewaysCoverEveryFormatButSnap) {
   const auto config = default_sandbox_config();
   for (const char* type : {"stripe", "xendit", "midtrans_iris", "flip", "generic"}) {

@@ -17,20 +17,6 @@ ServerResponse xendit_error(int status, const std::string& code, const std::stri
   return json_response(status, Value::object().set("error_code", Value::string(code)).set("message", Value::string(message)));
 }
 
-// "0.7%" or "0.7" as basis points; 70 when unset or unreadable.
-std::int64_t fee_basis_points(const std::string& text) {
-  std::string digits = text;
-  if (!digits.empty() && digits.back() == '%') digits.pop_back();
-  const auto dot = digits.find('.');
-  std::string whole = digits.substr(0, dot);
-  std::string fraction = dot == std::string::npos ? "" : digits.substr(dot + 1);
-  fraction.resize(2, '0');
-  if (whole.empty() || whole.size() > 2 || (whole + fraction).find_first_not_of("0123456789") != std::string::npos) {
-    return 70;
-  }
-  return std::stoll(whole) * 100 + std::stoll(fraction);
-}
-
 }  // namespace
 
 json::Value Gateway::qr_code_json(const QrCode& code) {
@@ -108,7 +94,8 @@ net::ServerResponse Gateway::pay_qr_code(const std::string& qr_string, bool late
   }
   Family* xendit = family("xendit");
   // The gateway keeps its fee: the balance grows by the amount less it, rounded down.
-  const std::int64_t fee = code->amount.minor() * fee_basis_points(xendit->config.setting("qris_fee")) / 10'000;
+  const std::string setting = xendit->config.setting("qris_fee");  // basis points, checked at load
+  const std::int64_t fee = code->amount.minor() * (setting.empty() ? 70 : std::stoll(setting)) / 10'000;
   const TopUpRequest credit{"qr:" + code->id, core::TopUpMethod::direct_debit, code->account, "person",
                             Money(code->amount.minor() - fee, code->amount.currency())};
   if (auto receipt = xendit->sim->submit_now(credit); !receipt) {
@@ -122,11 +109,7 @@ std::optional<net::Request> Gateway::qr_code_paid(Family& f, const SandboxLedger
   const auto it = qr_codes_.find(credit.idempotency_key.substr(3));
   if (it == qr_codes_.end()) return std::nullopt;
   const QrCode& code = it->second;
-  net::Request hook;
-  hook.method = "POST";
-  hook.url = f.config.webhook_url;
-  hook.headers.emplace_back("Content-Type", "application/json");
-  hook.headers.emplace_back("x-callback-token", f.config.setting("callback_token"));
+  net::Request hook = xendit_callback(f.config);
   hook.body = Value::object()
                   .set("event", Value::string("qr.payment"))
                   .set("api_version", Value::string("2022-07-31"))
