@@ -39,6 +39,12 @@ void TopUpExecutor::load(std::vector<TopUpRecord> records) {
   forgotten_ = 0;
   stuck_ = core::StuckWatch{};
   stuck_.seed(journal_);
+  deposit_floors_.clear();
+  for (const auto& record : journal_) {
+    if (record.method == core::TopUpMethod::deposit && !core::is_terminal(record.state)) {
+      deposit_floors_[record.key] = {record.account, std::nullopt};
+    }
+  }
   // A request that may have reached the provider before topupd stopped is looked up first.
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
@@ -200,6 +206,12 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
     co_return "not started: the journal cannot be written";
   }
   adapters::crash_point("plan.after_write");
+  if (record.method == core::TopUpMethod::deposit) {
+    // From the balance the decision was made on: the money cannot be in it yet.
+    const core::AccountWatch* watch = neighbours_.watch(record.account);
+    deposit_floors_[record.key] = {record.account, watch && watch->latest ? std::optional(watch->latest->balance)
+                                                                          : std::nullopt};
+  }
   journal_.push_back(std::move(record));
   const std::size_t index = forgotten_ + journal_.size() - 1;
   count_states();

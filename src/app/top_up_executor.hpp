@@ -212,10 +212,15 @@ class TopUpExecutor {
   core::Duration keep_for_{std::chrono::hours(48)};
   std::set<std::string> sending_;           // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
-  // An open deposit's lowest balance seen since it was planned: its money may land (a
-  // person paid, a payout settled) before topupd hears it succeeded, so the balance
-  // before it is this, not the poll before the news. In memory, by key.
-  std::map<std::string, core::Money> deposit_floors_;
+  // An open deposit's lowest balance seen since it was planned (or since this run
+  // loaded it): its money may land (a person paid, a payout settled) before topupd
+  // hears it succeeded, so the balance before it is this, not the poll before the news.
+  // Only open deposits are here, so a poll looks at a handful, not the journal.
+  struct DepositFloor {
+    std::string account;
+    std::optional<core::Money> lowest;
+  };
+  std::map<std::string, DepositFloor> deposit_floors_;  // by key
   core::StuckWatch stuck_;  // in memory: after a restart a top-up still stuck is announced again
   std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
   std::map<std::string, std::string> failure_codes_;  // top-up key → why the gateway refused it, until journalled

@@ -24,8 +24,9 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
   std::optional<core::Observation> before = watch->latest;
   if (before && before->at >= *record.settled_at) before = watch->previous;
   if (const auto floor = deposit_floors_.find(record.key); floor != deposit_floors_.end()) {
-    if (before && floor->second.currency() == before->balance.currency() && floor->second < before->balance) {
-      before->balance = floor->second;
+    const std::optional<core::Money> lowest = floor->second.lowest;
+    if (before && lowest && lowest->currency() == before->balance.currency() && *lowest < before->balance) {
+      before->balance = *lowest;
     }
     deposit_floors_.erase(floor);
   }
@@ -42,13 +43,10 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
 }
 
 void TopUpExecutor::observed(const std::string& account, const core::Observation& observation) {
-  for (const auto& record : journal_) {
-    if (record.account != account || record.method != core::TopUpMethod::deposit || core::is_terminal(record.state)) {
-      continue;
-    }
-    const auto [floor, fresh] = deposit_floors_.try_emplace(record.key, observation.balance);
-    if (!fresh && floor->second.currency() == observation.balance.currency() && observation.balance < floor->second) {
-      floor->second = observation.balance;
+  for (auto& [key, floor] : deposit_floors_) {
+    if (floor.account != account) continue;
+    if (!floor.lowest || (floor.lowest->currency() == observation.balance.currency() && observation.balance < *floor.lowest)) {
+      floor.lowest = observation.balance;
     }
   }
   std::erase_if(verifications_, [&](const PendingVerification& v) {

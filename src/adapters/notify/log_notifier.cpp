@@ -17,6 +17,7 @@ boost::asio::awaitable<DeliveryResult> LogNotifier::deliver(std::span<const Noti
     if (n.threshold) fields += " threshold=" + field(core::format_human(*n.threshold));
     if (n.runway) fields += " runway=" + core::format_duration(std::chrono::floor<std::chrono::seconds>(*n.runway));
     if (!n.action.empty()) fields += " action=" + field(n.action);
+    if (!n.qr.empty()) fields += " qris=" + field(n.qr);
     spdlog::log(level, "{}: {} notifier={} rule={} account={} severity={}{}", what, n.reason, field(name_),
                 field(n.rule), field(n.account), field(n.severity), fields);
   }
