@@ -2,7 +2,7 @@
 // topupd keeps Flip's payout balance funded out of Xendit's balance (Payouts v2 to
 // Flip's fixed top-up account), and Xendit's out of Flip's (a disbursement), while it is
 // SIGKILLed at every crash point of the top-up path and at random moments, with the
-// payer's answers lost after it applied them, 500s after applying, a Xendit payout list
+// payer's answers lost after it applied them, 500s and garbage after applying, a Xendit payout list
 // that lags behind (so a look-up finds nothing, the resend gets 409 DUPLICATE_ERROR and
 // the payout is found later), and a share of payouts the receiving bank declines. The
 // sandbox's ledgers — the payer's payouts and the funded gateway's credits — are the
@@ -137,16 +137,17 @@ rules:
 )",
                                        db, webhook_port, sandbox.url(), sandbox.url(), d.funded, d.to, d.payer));
 
-  // Every third run one payout answer is lost after the payer applied it, or is a 500.
+  // Every third run one payout answer is lost after the payer applied it, is a 500, or
+  // is not JSON at all.
   const Campaign campaign = run_campaign(
       dir, kPoints, runs_per_point, random,
       [&](int run) {
         if (run % 3 != 1) return false;
+        // The answer lost on the way back, a 500, or garbage — each after the payer applied it.
+        static const char* const kMisbehaviours[] = {R"("reset":true)", R"("status":500)", R"("malformed":true)"};
         const std::string fault =
-            random() % 2 ? fmt::format(R"({{"provider":"{}","path":"{}","reset":true,"after_apply":true,"count":1}})",
-                                       d.payer, d.path)
-                         : fmt::format(R"({{"provider":"{}","path":"{}","status":500,"after_apply":true,"count":1}})",
-                                       d.payer, d.path);
+            fmt::format(R"({{"provider":"{}","path":"{}",{},"after_apply":true,"count":1}})", d.payer, d.path,
+                        kMisbehaviours[random() % 3]);
         EXPECT_EQ(sandbox.post("/_sandbox/faults", fault).status, 200);
         return true;
       },

@@ -155,11 +155,23 @@ notifiers:
 
   // A person's app pays the decoded string: Xendit keeps 0.7 %, the rest lands.
   ASSERT_EQ(sandbox.post("/_sandbox/pay", R"({"qr_string":")" + qr_string + R"("})").status, 200) << sandbox.ledger();
-  wait_for_line(daemon.log_path(), R"(top-up (succeeded): looked up after webhook qrpy:qrpy_)");
+  const std::string payment =
+      wait_for_line(daemon.log_path(), R"(top-up succeeded: looked up after webhook qrpy:(qrpy_\w+))");
   wait_for_line(daemon.log_path(), R"(QRIS code qr_\w+ for IDR 60,000,000\.00 is (paid))");
   ASSERT_TRUE(eventually([&] { return daemon.log().find("top-up reflected in the balance") != std::string::npos; }, 10s))
       << daemon.log();
   EXPECT_EQ(sandbox.post("/_sandbox/pay", R"({"qr_string":")" + qr_string + R"("})").status, 409);  // single use
+  // The genuine callback delivered again is a repeat: taken, and nothing changes.
+  const auto repeat = http_request(
+      "POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/xendit",
+      fmt::format(R"({{"event":"qr.payment","api_version":"2022-07-31","data":{{"id":"{}","qr_id":"{}",)"
+                  R"("reference_id":"{}","amount":60000000,"status":"SUCCEEDED"}}}})",
+                  payment, code_id, wait_for_line(daemon.log_path(), R"(ticket issued: QRIS code .* topup=(\S+))")),
+      {{"Content-Type", "application/json"}, {"x-callback-token", "xendit-qris-token"}});
+  EXPECT_EQ(repeat.status, 200);
+  std::this_thread::sleep_for(500ms);
+  const std::string log = daemon.log();
+  EXPECT_EQ(log.find("is paid"), log.rfind("is paid")) << "the ticket was closed once" << log;
   const auto entries = ledger_entries(sandbox);
   ASSERT_EQ(entries.size(), 1u) << sandbox.ledger();
   EXPECT_EQ(entries[0].key, "qr:" + code_id);
