@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 600
 DEMO_CONFIG ?= etc/topupd/demo.yaml
 CMAKE_FLAGS ?=
 
-.PHONY: demo demo-gateways demo-observe test build setup clean fuzz fuzz-build crash-test deb
+.PHONY: demo demo-gateways demo-observe test build setup clean fuzz fuzz-build crash-test ha-test deb
 
 setup:
 	@scripts/setup
@@ -74,10 +74,17 @@ deb: setup build
 
 # The long crash-injection run (make test runs a short one): CRASH_RUNS runs per
 # crash point, each SIGKILLing topupd mid top-up, then the ledger is checked.
+HA_RUNS ?= 40
 CRASH_RUNS ?= 25
 crash-test: setup $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target topupd_crash_tests topupd
 	CRASH_RUNS=$(CRASH_RUNS) $(TEST_DIR)/tests/topupd_crash_tests
+
+# Several instances on PostgreSQL: the failover campaign (kills, partitions, SIGTERM,
+# PostgreSQL restarts) that `make test` runs four rounds of, HA_RUNS rounds long.
+ha-test: setup $(TEST_DIR)/build.ninja
+	cmake --build $(TEST_DIR) -j $(JOBS) --target topupd_integration_tests topupd topupctl
+	HA_RUNS=$(HA_RUNS) $(TEST_DIR)/tests/topupd_integration_tests --gtest_filter='InstancesTest.*'
 
 $(TEST_DIR)/build.ninja:
 	cmake -S . -B $(TEST_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOPUPD_SANITIZE=ON $(CMAKE_FLAGS)

@@ -168,6 +168,12 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
   }
   busy_.insert(name);
   while (!runtime->stopped && !stopping_) {
+    if (delivers_ && !delivers_()) {
+      // Another instance sends the outbox; look again soon, it may die.
+      runtime->wake.expires_after(std::chrono::seconds(1));
+      co_await runtime->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     std::vector<OutboxEntry> pending;
     bool readable = true;
     try {
@@ -188,9 +194,13 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
     std::optional<core::Timestamp> due_at;
     if (!pending.empty()) due_at = std::max(pending.front().next_attempt_at, pending.front().created_at + runtime->config.group_wait);
     if (!due_at || *due_at > now) {
-      // Sleep until the head is due, or until something new arrives.
+      // Sleep until the head is due, or until something new arrives — from another
+      // instance too, which cannot wake this one: then look again within a second.
       if (due_at) runtime->wake.expires_after(*due_at - now);
       else runtime->wake.expires_at(asio::steady_timer::time_point::max());
+      if (delivers_ && runtime->wake.expiry() > asio::steady_timer::clock_type::now() + std::chrono::seconds(1)) {
+        runtime->wake.expires_after(std::chrono::seconds(1));
+      }
       co_await runtime->wake.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }

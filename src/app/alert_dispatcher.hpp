@@ -51,6 +51,10 @@ class AlertDispatcher {
   // A new config generation's notifiers: one with the same settings keeps its loop
   // and state; the others start, and those gone stop.
   void configure(const std::vector<config::NotifierConfig>& notifiers);
+  // Several instances on one store: only while `delivers` says so does this one send
+  // the outbox (it holds the outbox's lease, leases.hpp); the others only enqueue.
+  // Unset: always.
+  void set_delivering(std::function<bool()> delivers) { delivers_ = std::move(delivers); }
   // Stops every loop (shutdown).
   void stop();
 
@@ -97,6 +101,7 @@ class AlertDispatcher {
   std::vector<adapters::Silence> silences_;  // from topupctl silence / ack; expire by themselves
   core::Timestamp pruned_at_{};
   bool stopping_ = false;
+  std::function<bool()> delivers_;
 };
 
 }  // namespace topupd::app

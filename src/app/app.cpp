@@ -71,7 +71,8 @@ int Daemon::run() {
             [this](const std::string& account) { poller_->wake(account); },
             [this](const std::string& type, const core::TopUpRecord& record, const std::string& reason) {
               emit_top_up(type, record, reason);
-            }});
+            },
+            [this](const std::string& account) { return owns(account); }});
     runner_ = std::make_unique<RuleRunner>(
         metrics_, *store_, *executor_,
         RuleRunnerNeighbours{
@@ -101,6 +102,8 @@ int Daemon::run() {
       spdlog::warn("destinations not pinned: no {} (see README, Destinations pinned outside the config)",
                    field(generation_.config.destinations_path));
     }
+    // Leases first: the journal read next includes whatever the accounts' last owners wrote.
+    if (on_postgres) start_leases();
     load_state();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
@@ -151,6 +154,7 @@ int Daemon::run() {
   }
   adapters::systemd::notify("READY=1\nSTATUS=" + status_line());
   io_.run();
+  if (leases_) leases_->leave();
   spdlog::info("topupd stopped");
   return 0;
 }
@@ -181,6 +185,8 @@ void Daemon::install(Generation next) {
 
   generation_ = std::move(next);
   const config::Config& config = generation_.config;
+  if (leases_) leases_->configure(config);
+  else metrics_.set_ownership(1, config.accounts.size(), {}, 0);  // one instance owns everything
   executor_->configure(generation_.providers, config.dry_run, core::keep_top_ups_for(config.rules));
   alerts_->configure(config.notifiers);
   runner_->configure(config);
@@ -214,6 +220,8 @@ void Daemon::load_state() {
   for (const auto& record : executor_->journal()) open += core::is_terminal(record.state) ? 0 : 1;
   spdlog::info("state loaded rules={} top_ups={} open_top_ups={}", runner_->states().size(), executor_->journal().size(),
                open);
+  state_loaded_ = true;
+  unread_.clear();  // accounts taken before it was read: read now
 }
 
 void Daemon::reload() {

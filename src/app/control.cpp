@@ -95,13 +95,13 @@ std::string Daemon::control_status() {
     const auto fresh = poller_->fresh_latest(name, now);
     accounts += fmt::format(
         "{}{{\"name\":{},\"provider\":{},\"currency\":{},\"balance_minor\":{},\"balance\":{},\"polled_at\":{},"
-        "\"fresh\":{},\"consecutive_failures\":{}}}",
+        "\"fresh\":{},\"consecutive_failures\":{},\"owned_here\":{}}}",
         accounts.empty() ? "" : ",", json_string(name), json_string(account->config.provider),
         json_string(account->config.currency.code()),
         account->watch.latest ? std::to_string(account->watch.latest->balance.minor()) : "null",
         account->watch.latest ? json_string(core::format_human(account->watch.latest->balance)) : "null",
         optional_time(account->watch.latest ? std::optional(account->watch.latest->at) : std::nullopt), fresh ? "true" : "false",
-        account->watch.consecutive_failures);
+        account->watch.consecutive_failures, owns(name) ? "true" : "false");
   }
   std::string rules;
   for (const auto& rule : generation_.config.rules) {
@@ -140,9 +140,9 @@ std::string Daemon::control_status() {
                             pinned_->pins.bank_accounts.size(), pinned_->pins.virtual_accounts.size())
               : "null";
   return fmt::format("{{\"ok\":true,\"paused\":{},\"dry_run\":{},\"destinations\":{},\"accounts\":[{}],\"rules\":[{}],"
-                     "\"open_top_ups\":[{}],\"silences\":[{}]}}",
+                     "\"open_top_ups\":[{}],\"silences\":[{}],\"instances\":{}}}",
                      executor_->paused() ? "true" : "false", generation_.config.dry_run ? "true" : "false", destinations,
-                     accounts, rules, open, silences);
+                     accounts, rules, open, silences, instances_json());
 }
 
 std::string Daemon::control_resume_rule(const std::vector<std::string>& args) {

@@ -29,6 +29,7 @@
 #include "topupd/adapters/providers/provider.hpp"
 #include "topupd/adapters/providers/sandbox_provider.hpp"
 #include "topupd/adapters/store/durability.hpp"
+#include "topupd/adapters/store/leases.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
@@ -38,6 +39,7 @@
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
 #include "destinations.hpp"
+#include "leases.hpp"
 #include "generation.hpp"
 #include "poller.hpp"
 #include "rule_suspensions.hpp"
@@ -94,9 +96,24 @@ class Daemon {
   void emit(const std::string& type, adapters::Notification event);
   void emit_top_up(const std::string& type, const core::TopUpRecord& record, const std::string& reason);
   void money_operation_finished();
+  // instances.cpp: leases on a PostgreSQL store, what happens when accounts change
+  // hands, and the instances' part of topupctl status.
+  void start_leases();
+  bool owns(const std::string& account) const;
+  void took_over(const std::vector<std::string>& accounts);
+  void gave_up(const std::vector<std::string>& accounts);
+  std::string instances_json() const;
+  // The shared webhook inbox, read twice a second: each event is acted on by the owner
+  // of what it names, which then takes it out.
+  asio::awaitable<void> inbox_loop();
+  void read_inbox();
 
   // An accepted webhook (webhooks.cpp): look its top-up up, poll its accounts now.
-  void apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
+  // What applying a webhook did: the owner of the top-up or account it names acted on it;
+  // another instance owns that; or it named neither, and this instance woke the polls of
+  // the provider's accounts it owns.
+  enum class WebhookEffect { acted, elsewhere, everywhere };
+  WebhookEffect apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
 
   asio::io_context io_;
   adapters::SystemClock clock_;
@@ -112,6 +129,13 @@ class Daemon {
   std::unique_ptr<RuleSuspensions> suspensions_;  // likewise
   std::unique_ptr<Poller> poller_;           // likewise
   std::unique_ptr<WebhookIntake> intake_;    // likewise
+  // Several instances on PostgreSQL (instances.cpp): the leases, and accounts taken
+  // over whose journal and rule states are not read yet (not acted on until they are).
+  std::unique_ptr<adapters::LeaseStore> lease_store_;
+  std::unique_ptr<Leases> leases_;
+  std::set<std::string> unread_;
+  std::map<std::int64_t, core::Timestamp> inbox_seen_;  // inbox events that named no owner, woken here once
+  bool state_loaded_ = false;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
   std::string admin_address_;

@@ -108,7 +108,8 @@ asio::awaitable<void> Poller::poll_loop(std::shared_ptr<AccountRuntime> account)
   bool first = true;
   while (!account->stopped) {
     account->wake_requested = false;  // this poll answers every request made so far
-    co_await poll_once(*account);
+    // Another instance's account is not asked for here: a gateway sees one poller.
+    if (owned(account->config.name)) co_await poll_once(*account);
     if (account->stopped) break;
     if (account->wake_requested) continue;  // a webhook arrived while polling
     const core::Duration delay =
@@ -181,6 +182,7 @@ std::optional<core::Observation> Poller::fresh_latest(const std::string& name, c
 
 asio::awaitable<void> Poller::evaluate(AccountRuntime& account, core::Timestamp now, Trigger trigger,
                                        const std::string& only_rule) {
+  if (!owned(account.config.name)) co_return;
   co_await runner_.evaluate(account.config, account.watch, now, trigger, only_rule);
   if (!account.stopped && trigger != Trigger::schedule) arm_deadline(account);
 }
@@ -253,7 +255,9 @@ asio::awaitable<void> Poller::freshness_loop() {
     executor_.expire_verifications(now);
     executor_.watch_stuck(now);
     executor_.forget_old_top_ups(now);
-    for (const auto& [name, account] : accounts_) metrics_.set_balance_stale(name, !fresh_latest(name, now));
+    for (const auto& [name, account] : accounts_) {
+      if (owned(name)) metrics_.set_balance_stale(name, !fresh_latest(name, now));
+    }
     freshness_timer_.expires_after(std::chrono::seconds(1));
     auto [error] = co_await freshness_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;

@@ -6,7 +6,8 @@
 // executor reconcile the account's open top-ups and verify what the balance shows,
 // then hands the account to the rule runner; a deadline or a schedule hands it over at
 // the instant it came due (the instants the rule runner and cron name). Once a second
-// it refreshes the freshness metric and lets verifications expire.
+// it refreshes the freshness metric and lets verifications expire. With several
+// instances it polls and evaluates only the accounts this one owns (`set_owner`).
 //
 // It may call: each account's provider (balance only, bounded by `poll.timeout`), the
 // rule runner, the top-up executor, the clock, randomness and metrics.
@@ -14,6 +15,7 @@
 // Private to src/app.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -74,6 +76,9 @@ class Poller {
   // A webhook said something changed at `account`: poll it now. A failing gateway
   // keeps its backoff; webhooks do not turn it into a storm of polls.
   void wake(const std::string& account);
+  // Several instances: whether this one owns an account now (leases.hpp); another
+  // instance's accounts are neither polled nor evaluated here. Unset: all are ours.
+  void set_owner(std::function<bool(const std::string& account)> owns) { owns_ = std::move(owns); }
   const core::AccountWatch* watch(const std::string& account) const;
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
   const std::map<std::string, std::shared_ptr<AccountRuntime>>& accounts() const { return accounts_; }
@@ -110,6 +115,8 @@ class Poller {
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   asio::steady_timer freshness_timer_;
   bool stopping_ = false;
+  std::function<bool(const std::string& account)> owns_;
+  bool owned(const std::string& account) const { return !owns_ || owns_(account); }
 };
 
 }  // namespace topupd::app

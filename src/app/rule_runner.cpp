@@ -155,6 +155,18 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
   }
 }
 
+void RuleRunner::adopt_states(const std::map<std::string, core::RuleState>& stored,
+                              const std::set<std::string>& accounts) {
+  for (const auto& [account, rules] : by_account_) {
+    if (!accounts.count(account)) continue;
+    for (const core::Rule* rule : rules) {
+      const auto it = stored.find(rule->name);
+      states_[rule->name] = it == stored.end() ? core::RuleState{} : it->second;
+      metrics_.set_rule_state(rule->name, states_[rule->name].phase);
+    }
+  }
+}
+
 std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const core::Currency& currency,
                                                  core::Timestamp now) const {
   if (!rule.top_up) return {};

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -59,6 +60,9 @@ class RuleRunner {
 
   // At start: the states the store kept.
   void load_states(std::map<std::string, core::RuleState> states) { states_ = std::move(states); }
+  // Several instances: the accounts in `accounts` became this instance's; their rules'
+  // states are taken from `stored` (the store's now), since another instance kept them.
+  void adopt_states(const std::map<std::string, core::RuleState>& stored, const std::set<std::string>& accounts);
   // A new config generation; `config` must outlive the next call. States of rules
   // that remain are kept, others dropped; deadlines are recomputed at the next look.
   void configure(const config::Config& config);

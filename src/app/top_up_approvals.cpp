@@ -23,6 +23,9 @@ std::optional<std::string> TopUpExecutor::decide(const std::string& key, bool ap
     if (record.state != TopUpState::awaiting_approval) {
       return fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state));
     }
+    if (!owned(record.account)) {
+      return fmt::format("top-up {} is for account {}, which another instance owns now: ask it", key, record.account);
+    }
     using Kind = core::TopUpEvent::Kind;
     if (!approve) {
       const core::TopUpEvent rejected{Kind::rejected, core::ProviderOutcome::pending, "", "rejected " + how};

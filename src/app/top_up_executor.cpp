@@ -81,13 +81,13 @@ void TopUpExecutor::count_states() {
   for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
 }
 
-void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::string& why,
+bool TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::string& why,
                         std::optional<core::Timestamp> visible_from) {
-  if (record.state == next) return;
+  if (record.state == next) return true;
   if (!core::can_transition(record.state, next)) {
     spdlog::error("refusing an impossible top-up transition topup={} from={} to={}", field(record.key),
                   core::to_string(record.state), core::to_string(next));
-    return;
+    return true;
   }
   const TopUpState from = record.state;
   record.state = next;
@@ -101,6 +101,13 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
   try {
     store_.record_transition(record, from, clock_.now(), why);
     adapters::crash_point("transition.after_write");
+  } catch (const adapters::FencedError& e) {
+    // Another instance owns the account now: the journal is its to write. What this one
+    // knew of the record is old; it is read again if the account comes back.
+    record.state = from;
+    metrics_.count_store_error("transition");
+    spdlog::warn("top-up transition refused: {} topup={} to={}", e.what(), field(record.key), core::to_string(next));
+    return false;
   } catch (const adapters::StoreError& e) {
     // The provider's answer is not lost for this run; after a restart the journal's
     // older state makes topupd look the top-up up again, which is safe.
@@ -148,6 +155,7 @@ void TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     failure_codes_.erase(record.key);
     lost_.erase(record.key);
   }
+  return true;
 }
 
 bool TopUpExecutor::next_rail_follows(const TopUpRecord& record) const {
@@ -158,6 +166,7 @@ bool TopUpExecutor::next_rail_follows(const TopUpRecord& record) const {
 asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decision, const TopUpRoute& route,
                                                     const core::RuleState& rule_state) {
   const core::TopUpSpec& spec = *decision.top_up;
+  if (!owned(decision.account)) co_return "not started: another instance owns the account";
   if (paused_) {
     spdlog::warn("paused: not starting a {} of {} rule={} account={} reason={}", core::to_string(spec.method),
                  field(core::format_human(*decision.amount)), field(decision.rule), field(decision.account),
@@ -293,7 +302,10 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   // account's loop may be reconciling.
   if (!sending_.insert(r.key).second) co_return;
   adapters::crash_point("send.before_submitted");
-  transition(at(index), TopUpState::submitted, why);
+  if (!owned(r.account) || !transition(at(index), TopUpState::submitted, why)) {
+    sending_.erase(at(index).key);
+    co_return;
+  }
   // The record and its key on disk before the request leaves. A disk that refuses the
   // flush sends nothing: the machine has the top-up looked up, as after a lost answer.
   const bool durable = co_await durability_.flushed();
@@ -309,6 +321,13 @@ asio::awaitable<void> TopUpExecutor::send(std::size_t index, std::string why) {
   adapters::crash_point("send.before_request");
   // The journal may have grown and a reload replaced the providers while flushing.
   const TopUpRecord& sent = at(index);
+  if (!owned(sent.account)) {
+    // The lease ran out while flushing: its next owner looks the top-up up.
+    sending_.erase(sent.key);
+    spdlog::warn("not sending: this instance no longer owns the account topup={} account={}", field(sent.key),
+                 field(sent.account));
+    co_return;
+  }
   const adapters::TopUpRequest request = request_of(sent);
   provider = providers_.find(sent.provider);
   if (provider == providers_.end()) {

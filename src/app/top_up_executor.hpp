@@ -68,6 +68,10 @@ struct ExecutorNeighbours {
   // top_up.succeeded, top_up.failed, top_up.needs_attention (stuck, not reflected).
   std::function<void(const std::string& type, const core::TopUpRecord& record, const std::string& reason)>
       top_up_event{};
+  // Several instances: whether this one owns `account` now (leases.hpp). A top-up of an
+  // account it does not own is not started, sent, looked up, approved or alerted about
+  // here. Unset: every account is this instance's.
+  std::function<bool(const std::string& account)> owns{};
 };
 
 // Where a decided top-up goes: resolved from the config by the rule runner.
@@ -108,6 +112,13 @@ class TopUpExecutor {
   // At start: the journal's open and recent records, oldest first. A request that may
   // have reached the provider before topupd stopped becomes unknown (looked up first).
   void load(std::vector<core::TopUpRecord> records);
+  // Several instances: `account` became this instance's. Its records as the store has
+  // them now (another instance may have moved them on) replace what this one knew, and
+  // are treated as after a restart: a request that may have left is looked up first.
+  void adopt(const std::string& account, const std::vector<core::TopUpRecord>& records);
+  // `account` is no longer this instance's: its verifications and deposit floors go
+  // (its new owner watches them).
+  void release(const std::string& account);
 
   // Journals `decision` (with `rule_state`, in one transaction) and, unless it waits
   // for approval, sends it. Returns what was done, for the alert's text. Never sends
@@ -192,8 +203,11 @@ class TopUpExecutor {
   // What the provider is asked for the record: its key, amount and destination.
   adapters::TopUpRequest request_of(const core::TopUpRecord& record) const;
   void expire_approvals(const std::string& account, core::Timestamp now);
-  void transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
+  // False only when the store refused the write because another instance owns the
+  // account now (the caller must not act on it).
+  bool transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);
+  bool owned(const std::string& account) const { return !neighbours_.owns || neighbours_.owns(account); }
   void count_states();
   void start_verification(const core::TopUpRecord& record);
 

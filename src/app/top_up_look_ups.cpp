@@ -1,7 +1,11 @@
 // The top-up executor's look-ups (top_up_executor.hpp): each poll asks the machine what
 // an account's open top-ups need — a look-up at the provider, a ticket, an expiry — and
 // a look-up's answer goes back through the machine. A succeeded payout its gateway
-// says came back is confirmed by a look-up and handed to people.
+// says came back is confirmed by a look-up and handed to people. An account another
+// instance gave up is read again and its open top-ups looked up first.
+#include <algorithm>
+#include <array>
+
 #include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +23,7 @@ using adapters::FailureKind;
 using core::TopUpRecord;
 
 asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
+  if (!owned(account)) co_return;
   expire_approvals(account, clock_.now());
   // By sequence number: the journal may grow, and forget old records, while a look-up waits.
   for (std::size_t seq = forgotten_; seq < forgotten_ + journal_.size(); ++seq) {
@@ -129,6 +134,36 @@ asio::awaitable<void> TopUpExecutor::confirm_reversal(std::string key) {
     spdlog::error("cannot journal a reversed payout: {} topup={}", e.what(), field(record.key));
   }
   alert_deposit(record, "TopUpReversed", why + "; fund the account again by hand or let the rule do so");
+}
+
+// Several instances: an account taken over is read again from the store.
+void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRecord>& records) {
+  for (const auto& record : records) {
+    if (record.account != account || sending_.count(record.key)) continue;
+    const auto known = std::find_if(journal_.begin(), journal_.end(),
+                                    [&](const TopUpRecord& r) { return r.key == record.key; });
+    std::size_t seq = 0;
+    if (known != journal_.end()) {
+      *known = record;
+      seq = forgotten_ + static_cast<std::size_t>(known - journal_.begin());
+    } else {
+      journal_.push_back(record);
+      seq = forgotten_ + journal_.size() - 1;
+    }
+    if (record.method == core::TopUpMethod::deposit && !core::is_terminal(record.state)) {
+      deposit_floors_.try_emplace(record.key, DepositFloor{record.account, std::nullopt});
+    }
+    const std::array<TopUpRecord, 1> one{record};
+    stuck_.seed(one);
+    const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
+    journal_until_io(seq, core::step(at(seq), restarted));
+  }
+  count_states();
+}
+
+void TopUpExecutor::release(const std::string& account) {
+  std::erase_if(verifications_, [&](const PendingVerification& v) { return v.account == account; });
+  std::erase_if(deposit_floors_, [&](const auto& floor) { return floor.second.account == account; });
 }
 
 }  // namespace topupd::app

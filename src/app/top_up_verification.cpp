@@ -124,6 +124,7 @@ void TopUpExecutor::watch_stuck(core::Timestamp now) {
   };
   for (const auto& change : stuck_.step(journal_, stuck_after, now)) {
     const TopUpRecord& r = change.record;
+    if (!owned(r.account)) continue;  // its owner watches it
     const bool started = change.kind == core::StuckChange::Kind::started;
     const std::string age = core::format_duration(std::chrono::floor<std::chrono::seconds>(change.age));
     const std::string reference = r.reference.empty() ? "none yet" : r.reference;

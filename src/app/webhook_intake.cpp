@@ -135,7 +135,8 @@ asio::awaitable<adapters::net::ServerResponse> WebhookIntake::receive(adapters::
   }
   // Durable before the answer: a sender that hears 200 never needs to send it again,
   // and one that does not hear it redelivers into the duplicate check.
-  adapters::WebhookEventRecord record{provider, delivery.event.id, delivery.event.type, clock_.now()};
+  adapters::WebhookEventRecord record{provider, delivery.event.id, delivery.event.type, clock_.now(),
+                                     shared_ ? webhooks::event_to_json(delivery.event) : std::string()};
   const std::optional<bool> fresh = co_await remember(std::move(record));
   if (!fresh) {
     adapters::net::ServerResponse unavailable =
@@ -151,7 +152,7 @@ asio::awaitable<adapters::net::ServerResponse> WebhookIntake::receive(adapters::
   }
   metrics_.count_webhook(provider, webhooks::to_string(webhooks::Outcome::accepted));
   adapters::crash_point("webhook.after_persist");
-  asio::post(io_, [this, provider, event = delivery.event] { accepted_(provider, event); });
+  if (!shared_) asio::post(io_, [this, provider, event = delivery.event] { accepted_(provider, event); });
   co_return webhooks::answer(delivery);
 }
 

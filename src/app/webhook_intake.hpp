@@ -6,6 +6,8 @@
 // (adapters/webhooks: signature, sender, size, replay), its event id is written to the
 // store — every delivery ready before the write shares it, one group commit, then its
 // flush to disk on the Durability thread — and only then answered; an accepted, new event goes to its `accepted` neighbour.
+// With several instances (`share_events`) the new event goes instead into the inbox they
+// share, in the same write, and the owner of its account acts on it (instances.cpp).
 //
 // A webhook is a hint, never the truth about money: the daemon turns an accepted event
 // into a look-up of its top-up and a poll of its account, and the journal moves on
@@ -53,6 +55,8 @@ class WebhookIntake {
   // stops it when disabled.
   void configure(const config::Config& config);
   void stop();
+  // Several instances: new events go to the shared inbox, not to `accepted`.
+  void share_events() { shared_ = true; }
   // Where the receiver listens; empty when it does not.
   std::string address() const { return server_ ? address_ : std::string(); }
 
@@ -73,6 +77,7 @@ class WebhookIntake {
   adapters::WebhookInbox& store_;
   adapters::Durability& durability_;
   Accepted accepted_;
+  bool shared_ = false;
   std::unique_ptr<adapters::net::Server> server_;
   config::WebhooksConfig server_config_;  // what the running receiver was started with
   core::Duration keep_events_for_{};

@@ -14,8 +14,8 @@ namespace topupd::app {
 using adapters::field;
 namespace webhooks = adapters::webhooks;
 
-void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
-  if (stopping_) return;
+Daemon::WebhookEffect Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
+  if (stopping_) return WebhookEffect::elsewhere;
   const core::TopUpRecord* record = nullptr;
   const auto gateway = generation_.providers.find(provider);
   for (const auto& r : executor_->journal()) {
@@ -28,6 +28,8 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
       break;
     }
   }
+  // Several instances: only the owner of the top-up's account acts on it.
+  if (record && !owns(record->account)) return WebhookEffect::elsewhere;
   // The top-up's account; else the accounts the event names; else every account of
   // the provider.
   const auto named_by_event = [&](const AccountRuntime& account) {
@@ -36,12 +38,17 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
   const bool named = !record && !event.account.empty() &&
                      std::any_of(poller_->accounts().begin(), poller_->accounts().end(),
                                  [&](const auto& entry) { return named_by_event(*entry.second); });
+  if (named && !std::any_of(poller_->accounts().begin(), poller_->accounts().end(), [&](const auto& entry) {
+        return named_by_event(*entry.second) && owns(entry.first);
+      })) {
+    return WebhookEffect::elsewhere;
+  }
   std::string woken;
   for (const auto& [name, account] : poller_->accounts()) {
     const bool concerned = record  ? account->config.name == record->account
                            : named ? named_by_event(*account)
                                    : account->config.provider == provider;
-    if (!concerned) continue;
+    if (!concerned || !owns(name)) continue;
     poller_->wake(name);
     woken += (woken.empty() ? "" : ",") + name;
   }
@@ -78,6 +85,7 @@ void Daemon::apply_webhook(const std::string& provider, const webhooks::Event& e
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",
                event.status.empty() ? "-" : event.status, woken.empty() ? "-" : woken);
+  return record || named ? WebhookEffect::acted : WebhookEffect::everywhere;
 }
 
 }  // namespace topupd::app

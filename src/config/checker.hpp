@@ -26,6 +26,7 @@ class Checker {
  private:
   // One per section, in the order of the file.
   void check_log_level();
+  void check_store();
   void check_providers();
   void check_http_provider(const std::string& path, const ProviderConfig& provider);
   void check_webhooks();

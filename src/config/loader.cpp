@@ -41,8 +41,9 @@ void Loader::load(const YAML::Node& root) {
     Map store(*this, *node, "store", {"sqlite", "postgres"});
     if (auto path = string_at(store, "sqlite")) config_.store_path = *path;
     if (const YAML::Node* pg_node = store.get("postgres")) {
-      Map pg(*this, *pg_node, "store.postgres", {"dsn"});
+      Map pg(*this, *pg_node, "store.postgres", {"dsn", "lease"});
       if (auto dsn = string_at(pg, "dsn")) config_.store_dsn = *dsn;
+      if (auto lease = duration_at(pg, "lease")) config_.store_lease = *lease;
       else if (pg.valid() && !pg.has("dsn")) pg.missing("dsn", "a libpq connection string, e.g. \"${cred:pg-dsn}\"");
       if (store.has("sqlite")) {
         error("store.postgres", config_.locations.find("store.postgres"), "give one store: sqlite or postgres");

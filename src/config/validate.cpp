@@ -25,6 +25,7 @@ void Checker::currency_matches(const std::string& field, const std::optional<Mon
 
 std::vector<Diagnostic> Checker::run() {
   check_log_level();
+  check_store();
   check_providers();
   check_webhooks();
   check_accounts();
@@ -40,6 +41,14 @@ void Checker::check_log_level() {
   problem("log.level", fmt::format("unknown log level '{}'; expected trace, debug, info, warn, "
                                    "error or off",
                                    config_.log_level));
+}
+
+void Checker::check_store() {
+  if (!config_.store_dsn.empty() &&
+      (config_.store_lease < std::chrono::seconds(3) || config_.store_lease > std::chrono::minutes(10))) {
+    problem("store.postgres.lease", "give a lease between 3s and 10m: long enough to renew it twice over a slow "
+                                    "network, short enough that another instance takes over soon");
+  }
 }
 
 void Checker::check_providers() {

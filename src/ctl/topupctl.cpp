@@ -107,9 +107,25 @@ void print_status(const json::object& status) {
   } else {
     std::printf("destinations: not pinned\n\n");
   }
+  const bool several = status.contains("instances") && status.at("instances").is_object();
+  if (several) {
+    const auto& i = status.at("instances").as_object();
+    std::printf("instances sharing the store (lease %s; this one is %s):\n", str(i.at("lease")).c_str(),
+                str(i.at("self")).c_str());
+    std::printf("  %-40s %-25s %-25s %s\n", "INSTANCE", "STARTED", "HEARTBEAT", "ACCOUNTS");
+    for (const auto& entry : i.at("instances").as_array()) {
+      const auto& o = entry.as_object();
+      std::printf("  %-40s %-25s %-25s %s\n", str(o.at("id")).c_str(), str(o.at("started_at")).c_str(),
+                  str(o.at("heartbeat_at")).c_str(), str(o.at("accounts")).c_str());
+    }
+    std::printf("  accounts without an owner: %s\n", str(i.at("accounts_without_owner")).c_str());
+    std::printf("  notifications sent by: %s\n\n",
+                i.at("notifications_sent_by").is_string() ? str(i.at("notifications_sent_by")).c_str() : "nobody now");
+  }
   std::printf("%-20s %24s  %-25s %-6s %s\n", "ACCOUNT", "BALANCE", "POLLED", "FRESH", "FAILED POLLS");
   for (const auto& a : status.at("accounts").as_array()) {
     const auto& o = a.as_object();
+    if (several && o.contains("owned_here") && !o.at("owned_here").as_bool()) continue;  // its owner shows it
     std::printf("%-20s %24s  %-25s %-6s %s\n", str(o.at("name")).c_str(), str(o.at("balance")).c_str(),
                 str(o.at("polled_at")).c_str(), str(o.at("fresh")).c_str(), str(o.at("consecutive_failures")).c_str());
   }

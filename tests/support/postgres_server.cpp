@@ -57,9 +57,18 @@ PostgresServer::PostgresServer() : bin_("/usr/lib/postgresql/15/bin") {
   port_ = free_port();
   as_owner(fmt::format("{}/initdb -D {}/data -U topupd -A trust --no-sync -E UTF8 >{}/initdb.log 2>&1", bin_, dir_,
                        dir_));
+  start();
+}
+
+void PostgresServer::start() {
   as_owner(fmt::format("{}/pg_ctl -D {}/data -l {}/server.log -w -t 60 -o \"-p {} -k {} -c listen_addresses=127.0.0.1 "
                        "-c fsync=off\" start >/dev/null",
                        bin_, dir_, dir_, port_, dir_));
+}
+
+void PostgresServer::restart() {
+  as_owner(fmt::format("{}/pg_ctl -D {}/data -m immediate -w stop >/dev/null 2>&1", bin_, dir_));
+  start();
 }
 
 PostgresServer::~PostgresServer() {

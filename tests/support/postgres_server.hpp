@@ -19,10 +19,15 @@ class PostgresServer {
   std::string dsn(const std::string& name) const;
   // A new, empty database; returns its connection string.
   std::string fresh_database();
+  int port() const { return port_; }
+  // Stops the server at once (every connection dropped, as in a crash or a failover)
+  // and starts it again on the same port; returns when it accepts connections.
+  void restart();
 
  private:
   PostgresServer();
   void as_owner(const std::string& command) const;
+  void start();
 
   std::string dir_;
   std::string bin_;

@@ -253,6 +253,9 @@ struct Config {
   std::string control_socket;  // topupctl's Unix socket; empty: none
   std::string store_path;  // SQLite file; empty: kept in memory only (nothing survives a restart)
   std::string store_dsn;   // PostgreSQL (libpq connection string), instead of SQLite; a secret
+  // PostgreSQL: how long an account's lease lasts unrenewed (leases.hpp) — how soon
+  // another instance takes over from one that died.
+  core::Duration store_lease{std::chrono::seconds(15)};
   // The pinned destinations file (config/destinations.hpp) and whether the config named
   // it: a named file must exist; the default one pins only when present.
   std::string destinations_path = "/etc/topupd/destinations.yaml";

@@ -114,6 +114,21 @@ struct Metrics::Families {
   Family& store_errors = registry.counter(
       "topupd_store_errors_total", "Failed reads or writes of the store; while writes fail no money is moved",
       {"operation"});
+  Family& instances = registry.gauge(
+      "topupd_instances", "Instances alive on the shared PostgreSQL store, as this one sees them (1 on SQLite)");
+  Family& owned_accounts = registry.gauge(
+      "topupd_owned_accounts", "Accounts whose lease this instance holds: it polls them and moves their money");
+  Family& without_owner = registry.gauge(
+      "topupd_accounts_without_owner",
+      "Configured accounts no live instance holds the lease of, as this instance saw at its last lease round: nobody "
+      "polls them or moves their money");
+  Family& lease_epoch = registry.gauge(
+      "topupd_lease_epoch", "The epoch of each account's lease this instance holds (grows with every change of owner)",
+      {"account"});
+  Family& lease_failures = registry.counter(
+      "topupd_lease_renewal_failures_total",
+      "Lease renewals that failed; an instance that cannot renew stops moving money before its leases run out");
+  std::map<std::string, Value*> epoch_series;  // by account
   Family& paused = registry.gauge(
       "topupd_paused", "Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)");
   Family& destinations = registry.gauge(
@@ -162,6 +177,7 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : fami
   for (auto state : core::kAllTopUpStates) set_top_ups_in_state(state, 0);
   families_->reload_successful.value({}).set(0);
   set_paused(false);
+  families_->lease_failures.value({});
   // Present from the start, so rate() and increase() see the first error.
   for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control"}) {
     families_->store_errors.value({operation});
@@ -342,6 +358,26 @@ void Metrics::set_top_ups_in_state(core::TopUpState state, std::int64_t count) {
 }
 
 void Metrics::count_store_error(std::string_view operation) { families_->store_errors.value({operation}).add(1); }
+
+void Metrics::set_ownership(std::size_t instances, std::size_t owned,
+                            const std::map<std::string, std::int64_t>& epochs, std::size_t without_owner) {
+  families_->instances.value({}).set(as_sample(static_cast<std::int64_t>(instances)));
+  families_->without_owner.value({}).set(as_sample(static_cast<std::int64_t>(without_owner)));
+  families_->owned_accounts.value({}).set(as_sample(static_cast<std::int64_t>(owned)));
+  auto& series = families_->epoch_series;
+  std::erase_if(series, [&](const auto& entry) {
+    if (epochs.count(entry.first)) return false;
+    families_->lease_epoch.remove(*entry.second);
+    return true;
+  });
+  for (const auto& [account, epoch] : epochs) {
+    Value*& slot = series[account];
+    if (!slot) slot = &families_->lease_epoch.value({account});
+    slot->set(as_sample(epoch));
+  }
+}
+
+void Metrics::count_lease_renewal_failure() { families_->lease_failures.value({}).add(1); }
 
 void Metrics::set_paused(bool paused) { families_->paused.value({}).set(paused ? 1 : 0); }
 

@@ -135,6 +135,7 @@ ProviderResult<Money> SandboxProvider::balance_now(const std::string& account_id
                          fmt::format("sandbox {} has no account {}", name_, account_id)};
   }
   drift_to(it->second, now);
+  it->second.reads += 1;
   const int fail = it->second.config.fail_percent;
   if (fail > 0 && static_cast<int>(random_() % 100) < fail) {
     return ProviderError{FailureKind::retryable, "unavailable",
@@ -331,9 +332,10 @@ std::string SandboxProvider::ledger_json() {
   out += "],\"accounts\":[";
   bool first = true;
   for (const auto& [id, account] : accounts_) {
-    out += fmt::format("{}{{\"id\":{},\"balance_minor\":{},\"currency\":{},\"paid_out_minor\":{}}}",
+    out += fmt::format("{}{{\"id\":{},\"balance_minor\":{},\"currency\":{},\"paid_out_minor\":{},"
+                       "\"balance_reads\":{}}}",
                        first ? "" : ",", json_string(id), account.balance.minor(),
-                       json_string(account.balance.currency().code()), account.paid_out.minor());
+                       json_string(account.balance.currency().code()), account.paid_out.minor(), account.reads);
     first = false;
   }
   out += "]}";

@@ -98,7 +98,38 @@ ALTER TABLE top_ups ADD COLUMN ticket_expires_at BIGINT;
     R"sql(
 ALTER TABLE top_ups ADD COLUMN ticket_qr TEXT NOT NULL DEFAULT '';
 )sql",
+    // 4: several instances (leases.hpp): each one's heartbeat, and each account's owner,
+    // epoch and expiry, on the server's clock in milliseconds.
+    R"sql(
+CREATE TABLE instances (
+  id           TEXT PRIMARY KEY,
+  host         TEXT NOT NULL,
+  started_at   BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+CREATE TABLE leases (
+  account    TEXT PRIMARY KEY,
+  owner      TEXT NOT NULL,
+  epoch      BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+)sql",
+    // 5: the webhook events several instances share: put there by whichever receives
+    // one, taken out by the owner of the account it concerns once acted on.
+    R"sql(
+CREATE TABLE webhook_inbox (
+  seq         BIGSERIAL PRIMARY KEY,
+  provider    TEXT NOT NULL,
+  payload     TEXT NOT NULL,
+  received_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_inbox_by_received_at ON webhook_inbox (received_at);
+)sql",
 };
+
+// The server's clock in milliseconds since the epoch: leases and heartbeats are
+// counted on it, one clock for every instance.
+inline constexpr const char* kServerMillis = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 }  // namespace topupd::adapters::pg

@@ -1,16 +1,17 @@
 // The PostgreSQL Store: the same contract as SQLite's, on a server the company already
 // runs, through libpq. One connection, used from the event loop like SQLite's; every
 // write is its own transaction, durable when COMMIT returns (synchronous_commit), so
-// the daemon's Durability has nothing left to flush. Versioned migrations
+// the daemon's Durability has nothing left to flush. With several instances the
+// journal and rule states are fenced by the accounts' lease epochs (leases.hpp,
+// pg_leases.cpp). Versioned migrations
 // (pg_schema.hpp) run under an advisory lock, so two instances starting at once apply
 // each version once. A lost connection is re-established at the next call; the call
 // that found it lost fails with a StoreError, as a full disk does with SQLite.
-#include <libpq-fe.h>
-
 #include <fmt/format.h>
 
-#include "pg_rows.hpp"
+#include "pg_connection.hpp"
 #include "pg_schema.hpp"
+#include "topupd/adapters/store/leases.hpp"
 #include "topupd/adapters/store/store.hpp"
 
 namespace topupd::adapters {
@@ -65,16 +66,13 @@ Params& add_ticket(Params& params, const TopUpRecord& r) {
 
 class PgStore final : public Store {
  public:
-  explicit PgStore(std::string dsn) : dsn_(std::move(dsn)) {
-    connect();
-    migrate();
-  }
-  ~PgStore() override {
-    if (conn_) PQfinish(conn_);
-  }
+  explicit PgStore(std::string dsn) : db_(std::move(dsn)) { migrate(); }
+
+  void set_fence(const Fence* fence) override { fence_ = fence; }
 
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
-    Transaction transaction(*this);
+    Transaction transaction(db_);
+    check_fence(r.account);
     const Rows inserted = run(fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
                                           "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $13) "
                                           "ON CONFLICT (key) DO NOTHING",
@@ -94,7 +92,8 @@ class PgStore final : public Store {
   }
 
   void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
-    Transaction transaction(*this);
+    Transaction transaction(db_);
+    check_fence(r.account);
     const Rows updated = run("UPDATE top_ups SET state = $2, reference = $3, last_error = $4, settled_at = $5, "
                              "updated_at = $6, ticket_reference = $7, ticket_bank = $8, ticket_account_no = $9, "
                              "ticket_name = $10, ticket_expires_at = $11, ticket_qr = $12 WHERE key = $1",
@@ -133,7 +132,10 @@ class PgStore final : public Store {
   }
 
   void save_rule_state(const std::string& rule, const core::RuleState& state) override {
-    Transaction transaction(*this);
+    Transaction transaction(db_);
+    if (fence_) {
+      if (const auto account = fence_->account_of_rule(rule)) check_fence(*account);
+    }
     write_rule_state(rule, state);
     transaction.commit();
   }
@@ -171,12 +173,16 @@ class PgStore final : public Store {
     std::vector<bool> fresh;
     fresh.reserve(events.size());
     if (events.empty()) return fresh;
-    Transaction transaction(*this);
+    Transaction transaction(db_);
     for (const auto& e : events) {
       const Rows inserted = run("INSERT INTO webhook_events (provider, event_id, type, received_at) VALUES "
                                 "($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO NOTHING",
                                 Params().add(e.provider).add(e.id).add(e.type).add(millis(e.received_at)));
       fresh.push_back(inserted.affected() == 1);
+      if (fresh.back() && !e.payload.empty()) {
+        run("INSERT INTO webhook_inbox (provider, payload, received_at) VALUES ($1, $2, $3)",
+            Params().add(e.provider).add(e.payload).add(millis(e.received_at)));
+      }
     }
     transaction.commit();
     return fresh;
@@ -192,7 +198,7 @@ class PgStore final : public Store {
 
   void enqueue_notifications(std::vector<OutboxEntry>& entries) override {
     if (entries.empty()) return;
-    Transaction transaction(*this);
+    Transaction transaction(db_);
     for (auto& e : entries) {
       const Rows id = run("INSERT INTO outbox (notifier, payload, created_at, attempts, next_attempt_at, state, "
                           "last_error) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -219,7 +225,7 @@ class PgStore final : public Store {
 
   void update_notifications(const std::vector<OutboxEntry>& entries) override {
     if (entries.empty()) return;
-    Transaction transaction(*this);
+    Transaction transaction(db_);
     for (const auto& e : entries) {
       run("UPDATE outbox SET attempts = $2, next_attempt_at = $3, state = $4, last_error = $5 WHERE id = $1",
           Params().add(e.id).add(std::int64_t{e.attempts}).add(millis(e.next_attempt_at))
@@ -262,68 +268,22 @@ class PgStore final : public Store {
   }
 
  private:
-  class Transaction {
-   public:
-    explicit Transaction(PgStore& store) : store_(store) {
-      store_.run("BEGIN", Params());
-      store_.in_transaction_ = true;
-    }
-    ~Transaction() {
-      if (!done_ && store_.conn_) PQclear(PQexec(store_.conn_, "ROLLBACK"));
-      store_.in_transaction_ = false;
-    }
-    void commit() {
-      store_.run("COMMIT", Params());
-      done_ = true;
-      store_.in_transaction_ = false;
-    }
+  using Transaction = pg::Connection::Transaction;
 
-   private:
-    PgStore& store_;
-    bool done_ = false;
-  };
+  Rows run(const std::string& sql, const Params& params) { return db_.run(sql, params); }
 
-  void connect() {
-    if (conn_) PQfinish(conn_);
-    // A server that does not answer must not hold the event loop for long: 5 s to
-    // connect, a dead connection noticed within about 25 s, a statement cut off after
-    // 10 s — unless the DSN says otherwise (it comes later, so it wins).
-    const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
-                              "options", "dbname", nullptr};
-    const char* values[] = {"5", "10", "5", "3", "-c statement_timeout=10000", dsn_.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keywords, values, 1);
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      // libpq's words name the host and the reason, never the password.
-      std::string why = PQerrorMessage(conn_);
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      PQfinish(conn_);
-      conn_ = nullptr;
-      throw StoreError("cannot connect to PostgreSQL: " + why);
+  // Inside a write's transaction: this instance must hold the account's current epoch.
+  // FOR SHARE keeps a takeover (which updates the lease row) waiting until this
+  // transaction ends, so the check holds at COMMIT, not only now.
+  void check_fence(const std::string& account) {
+    if (!fence_) return;
+    const auto epoch = fence_->epoch_of(account);
+    if (!epoch) throw FencedError(fmt::format("fenced: this instance does not hold the lease of account {}", account));
+    const Rows rows = run("SELECT epoch FROM leases WHERE account = $1 AND owner = $2 FOR SHARE",
+                          Params().add(account).add(fence_->instance()));
+    if (rows.count() == 0 || rows.integer(0, 0) != *epoch) {
+      throw FencedError(fmt::format("fenced: account {} has another owner since epoch {}", account, *epoch));
     }
-    PQclear(PQexec(conn_, "SET client_min_messages = warning"));
-  }
-
-  // Runs `sql` with `params`; throws StoreError when it fails. A connection found lost
-  // is re-established for the next call (never this one: it may have committed) — but
-  // never in the middle of a transaction, whose earlier statements died with it.
-  Rows run(const std::string& sql, const Params& params) {
-    if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
-      if (in_transaction_) throw StoreError("store query failed: the connection to PostgreSQL was lost");
-      connect();
-    }
-    const auto values = params.pointers();
-    Rows rows(PQexecParams(conn_, sql.c_str(), params.size(), nullptr, values.data(), nullptr, nullptr, 0));
-    const ExecStatusType status = PQresultStatus(rows.get());
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-      std::string why = PQerrorMessage(conn_);
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-      if (PQstatus(conn_) != CONNECTION_OK) {
-        PQfinish(conn_);
-        conn_ = nullptr;
-      }
-      throw StoreError("store query failed: " + why);
-    }
-    return rows;
   }
 
   void migrate() {
@@ -340,12 +300,9 @@ class PgStore final : public Store {
                                      current, pg::kSchemaVersion));
       }
       for (int version = current + 1; version <= pg::kSchemaVersion; ++version) {
-        Transaction transaction(*this);
-        PQclear(PQexec(conn_, "SET LOCAL lock_timeout = '30s'"));
-        Rows applied(PQexec(conn_, pg::kMigrations[version - 1]));
-        if (PQresultStatus(applied.get()) != PGRES_COMMAND_OK) {
-          throw StoreError(fmt::format("schema version {} failed: {}", version, PQerrorMessage(conn_)));
-        }
+        Transaction transaction(db_);
+        run("SET LOCAL lock_timeout = '30s'", Params());
+        db_.script(pg::kMigrations[version - 1], fmt::format("schema version {}", version));
         run("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
             Params().add(std::int64_t{version})
                 .add(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -354,7 +311,11 @@ class PgStore final : public Store {
         transaction.commit();
       }
     } catch (...) {
-      if (conn_) PQclear(PQexec(conn_, "SELECT pg_advisory_unlock(727468)"));
+      try {
+        run("SELECT pg_advisory_unlock(727468)", Params());
+      } catch (const StoreError&) {
+        // The connection is gone, and the session's lock with it.
+      }
       throw;
     }
     run("SELECT pg_advisory_unlock(727468)", Params());
@@ -389,9 +350,8 @@ class PgStore final : public Store {
     return out;
   }
 
-  std::string dsn_;
-  PGconn* conn_ = nullptr;
-  bool in_transaction_ = false;
+  pg::Connection db_;
+  const Fence* fence_ = nullptr;
 };
 
 }  // namespace

@@ -76,6 +76,13 @@ class Metrics {
   // A store read or write failed; `operation` is "plan", "transition", "rule_state" or "load".
   void count_store_error(std::string_view operation);
   void set_paused(bool paused);
+  // How many instances are alive, how many accounts this one owns, the epochs of the
+  // leases it holds (several instances on PostgreSQL; series of accounts no longer held
+  // are dropped), and how many accounts no live instance holds. On SQLite: 1, every
+  // account, no epochs, 0.
+  void set_ownership(std::size_t instances, std::size_t owned, const std::map<std::string, std::int64_t>& epochs,
+                     std::size_t without_owner);
+  void count_lease_renewal_failure();
   // The pinned destinations file read at start (app/destinations.hpp).
   void set_destinations(const std::string& path, const std::string& sha256, std::size_t accounts);
 

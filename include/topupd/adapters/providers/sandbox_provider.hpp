@@ -99,6 +99,7 @@ class SandboxProvider final : public Provider {
     core::Money balance;
     core::Timestamp updated_at;
     core::Money paid_out;  // total of simulated payouts
+    std::int64_t reads = 0;  // balance asked for: how many pollers a gateway sees
   };
 
   // Brings every account to `now`: drift, then movements due by now.

@@ -27,6 +27,14 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A fenced write refused: another instance owns the account now (leases.hpp).
+class FencedError : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
+class Fence;
+
 struct TopUpTransition {
   std::optional<core::TopUpState> from;  // nullopt for the first entry
   core::TopUpState to;
@@ -40,6 +48,10 @@ struct WebhookEventRecord {
   std::string id;
   std::string type;
   core::Timestamp received_at;
+  // Several instances (leases.hpp): the event as JSON, put in the inbox they share when
+  // it is new, in the same transaction, for the account's owner to act on. Empty: only
+  // this instance acts on it.
+  std::string payload{};
 };
 
 // Where an outbox message stands: waiting (first try or a retry), delivered, or refused
@@ -163,7 +175,13 @@ class Store : public TopUpJournal,
               public SettingStore,
               public WebhookInbox,
               public Outbox,
-              public SilenceStore {};
+              public SilenceStore {
+ public:
+  // Several instances on one store: the journal's and rule states' writes of an account
+  // commit only while `fence` says this instance holds its current epoch, else throw
+  // FencedError (leases.hpp). SQLite serves one instance and has nothing to fence.
+  virtual void set_fence(const Fence* fence) { (void)fence; }
+};
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
 // lives as long as the process), applying schema migrations. Throws StoreError.

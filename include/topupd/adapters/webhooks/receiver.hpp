@@ -68,6 +68,11 @@ struct Event {
   std::string payment{};          // and the gateway's id of that payment
 };
 
+// An accepted event as JSON and back, for the inbox several instances share
+// (event_json.cpp); nullopt for text that is not one.
+std::string event_to_json(const Event& event);
+std::optional<Event> event_from_json(std::string_view text);
+
 struct Delivery {
   Outcome outcome = Outcome::not_found;
   const Endpoint* endpoint = nullptr;  // set unless not_found
