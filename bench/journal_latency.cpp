@@ -5,8 +5,10 @@
 // succeeded). Twice: as the daemon does it (the commit on the event loop without
 // waiting for the disk, then the Durability thread's flush that a request waits for),
 // and with every commit flushed in place (synchronous=FULL), the way a store without
-// that thread works. Prints the percentiles in microseconds.
-// Usage: journal_latency [N] [DIRECTORY]
+// that thread works. Given a PostgreSQL connection string, the same writes once more in
+// the PostgreSQL store (each durable when its COMMIT returns). Prints the percentiles in
+// microseconds.
+// Usage: journal_latency [N] [DIRECTORY] [POSTGRES-DSN]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -108,6 +110,19 @@ Figures flushed_in_place(const std::filesystem::path& dir, int n) {
   return out;
 }
 
+// The PostgreSQL store: every commit is durable when it returns, so the plan's commit is
+// also what a request waits for.
+Figures on_postgres(const std::string& dsn, int n) {
+  Figures out;
+  auto store = topupd::adapters::open_pg_store(dsn);
+  for (int i = 0; i < n; ++i) {
+    auto [record, start] = plan(*store, i, out);
+    out.durable.push_back(out.plan.back());
+    transitions(*store, record, out);
+  }
+  return out;
+}
+
 void print(const char* prefix, const Figures& f) {
   std::printf("%splan_p50_us=%lld %splan_p99_us=%lld %splan_max_us=%lld %sdurable_p50_us=%lld %sdurable_p99_us=%lld "
               "%stransition_p50_us=%lld %stransition_p99_us=%lld %stransition_max_us=%lld ",
@@ -131,6 +146,7 @@ int main(int argc, char** argv) {
   std::printf("top_ups=%d ", n);
   print("", daemon);
   print("full_", full);
+  if (argc > 3) print("pg_", on_postgres(argv[3], n));
   std::printf("\n");
   return 0;
 }
