@@ -153,7 +153,9 @@ void Leases::round() {
                  gained.size(), lost.size(), held_.size());
   }
   if (!lost.empty() && neighbours_.lost) neighbours_.lost(lost);
-  if (!gained.empty() && neighbours_.gained) neighbours_.gained(gained);
+  // Every round, even with nothing new: accounts taken earlier whose journal could not be
+  // read yet are read again.
+  if (neighbours_.gained) neighbours_.gained(gained);
 }
 
 void Leases::leave() {

@@ -38,7 +38,8 @@ namespace topupd::app {
 
 namespace asio = boost::asio;
 
-// Told once per round, each with every account that changed (the outbox's lease too).
+// Told once per round: every account given up, and every account taken (the outbox's
+// lease too) — `gained` after every round that reached the store, even with none.
 struct LeaseNeighbours {
   std::function<void(const std::vector<std::string>& accounts)> gained;
   std::function<void(const std::vector<std::string>& accounts)> lost;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "support/postgres_server.hpp"
+#include "support/tcp_proxy.hpp"
 #include "topupd/adapters/store/store.hpp"
 
 namespace topupd::adapters {
@@ -161,6 +162,33 @@ TEST_F(PgLeasesTest, ATakeoverWaitsForAWriteAlreadyCheckedUntilItCommits) {
   takeover.join();
   PQfinish(writer);
   EXPECT_EQ(granted.at("payout"), 2);
+}
+
+// A server that cannot be reached is not asked again on every call, each waiting for
+// the connect timeout on the event loop: after a refused connect, calls fail at once
+// until the backoff has passed.
+TEST(PostgresConnectionTest, AnUnreachableServerIsTriedAgainAfterABackoffNotOnEveryCall) {
+  auto& server = topupd::testing::PostgresServer::shared();
+  std::string dsn = server.fresh_database();
+  auto proxy = std::make_unique<topupd::testing::TcpProxy>(server.port());
+  const std::string port = "port=" + std::to_string(server.port());
+  dsn.replace(dsn.find(port), port.size(), "port=" + std::to_string(proxy->port()));
+  auto store = open_pg_store(dsn);
+  store->set_setting("paused", "no");
+  proxy.reset();  // gone: its connections close, new ones are refused
+  auto failure = [&] {
+    try {
+      store->setting("paused");
+    } catch (const StoreError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(failure(), "no error");  // the call that finds the connection lost
+  EXPECT_NE(failure().find("cannot connect to PostgreSQL"), std::string::npos);
+  // Not tried again yet: the call says when it will be.
+  const std::string waiting = failure();
+  EXPECT_NE(waiting.find("could not be reached; trying again in"), std::string::npos) << waiting;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -40,14 +41,23 @@ void Connection::connect() {
     const std::string why = last_error(conn_);
     PQfinish(conn_);
     conn_ = nullptr;
+    backoff_ = std::min<std::chrono::steady_clock::duration>(
+        kMaxBackoff, backoff_ == backoff_.zero() ? std::chrono::seconds(1) : backoff_ * 2);
+    next_connect_ = std::chrono::steady_clock::now() + backoff_;
     throw StoreError("cannot connect to PostgreSQL: " + why);
   }
+  backoff_ = backoff_.zero();
   PQclear(PQexec(conn_, "SET client_min_messages = warning"));
 }
 
 Rows Connection::run(const std::string& sql, const Params& params) {
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     if (in_transaction_) throw StoreError("store query failed: the connection to PostgreSQL was lost");
+    const auto wait = next_connect_ - std::chrono::steady_clock::now();
+    if (!conn_ && wait > wait.zero()) {
+      throw StoreError(fmt::format("store query failed: PostgreSQL could not be reached; trying again in {} ms",
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()));
+    }
     connect();
   }
   const auto values = params.pointers();

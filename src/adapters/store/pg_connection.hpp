@@ -1,7 +1,9 @@
 // One libpq connection with the store's manners: bounded waits — every answer within
 // kAnswerWithin, or the connection is dropped —, errors as StoreError (never naming the
 // password), re-established at the next call when lost — but never in the middle of a
-// transaction, whose earlier statements died with it.
+// transaction, whose earlier statements died with it. A server that cannot be reached
+// is tried again after a backoff (1 s, doubling to 30 s); calls in between fail at once
+// rather than each waiting for the connect timeout on the event loop.
 //
 // Private to src/adapters/store.
 #pragma once
@@ -44,6 +46,7 @@ class Connection {
 
  private:
   static constexpr std::chrono::seconds kAnswerWithin{5};
+  static constexpr std::chrono::seconds kMaxBackoff{30};
   void connect();
   PGresult* await_result();
   [[noreturn]] void fail(const std::string& what);
@@ -52,6 +55,8 @@ class Connection {
   std::string dsn_;
   PGconn* conn_ = nullptr;
   bool in_transaction_ = false;
+  std::chrono::steady_clock::duration backoff_{0};
+  std::chrono::steady_clock::time_point next_connect_{};
 };
 
 }  // namespace topupd::adapters::pg
