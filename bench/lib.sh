@@ -14,8 +14,8 @@ http_get_gzip() {
   cat <&3
   exec 3<&-
 }
-wait_for() {  # FILE REGEX → first capture group
-  for _ in $(seq 200); do
+wait_for() {  # FILE REGEX [TRIES of 50 ms, default 200] → first capture group
+  for _ in $(seq "${3:-200}"); do
     if line=$(grep -oE "$2" "$1" | head -1) && [[ -n "$line" ]]; then
       sed -E "s#$2#\1#" <<<"$line"
       return
@@ -27,3 +27,14 @@ wait_for() {  # FILE REGEX → first capture group
   exit 1
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# A PostgreSQL 15 of the bench's own in directory $1 (initdb as the postgres user when
+# run as root), with its defaults, on a free port of 127.0.0.1: sets pg_port.
+as_postgres() { if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+start_postgres() {
+  pg_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  if [[ $(id -u) == 0 ]]; then chown postgres "$1"; fi
+  as_postgres /usr/lib/postgresql/15/bin/initdb -D "$1/data" -U topupd -A trust -E UTF8 >/dev/null
+  as_postgres /usr/lib/postgresql/15/bin/pg_ctl -D "$1/data" -l "$1/server.log" -w \
+    -o "-p $pg_port -k $1 -c listen_addresses=127.0.0.1" start >/dev/null
+}
+stop_postgres() { as_postgres /usr/lib/postgresql/15/bin/pg_ctl -D "$1/data" -m immediate stop >/dev/null 2>&1 || true; }
