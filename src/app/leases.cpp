@@ -7,6 +7,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -54,8 +55,59 @@ void Leases::configure(const config::Config& config) {
   for (const auto& account : accounts_) group_of_[account] = root(account);
 }
 
+Leases::~Leases() { stop_renewing(); }
+
 void Leases::start() {
   asio::co_spawn(io_, loop(), adapters::log_failure("leases"));
+  if (renewal_store_) renewer_ = std::thread([this] { renew_loop(); });
+}
+
+void Leases::stop_renewing() {
+  {
+    const std::lock_guard<std::mutex> lock(renewer_mutex_);
+    renewer_stopping_ = true;
+  }
+  renewer_wake_.notify_all();
+  if (renewer_.joinable()) renewer_.join();
+}
+
+void Leases::renew_loop() {
+  std::unique_lock<std::mutex> lock(renewer_mutex_);
+  while (!renewer_wake_.wait_for(lock, core::lease_renew_every(lease_), [this] { return renewer_stopping_; })) {
+    lock.unlock();
+    renew_once();
+    lock.lock();
+  }
+}
+
+void Leases::renew_once() {
+  std::vector<std::string> accounts;
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [account, held] : held_) accounts.push_back(account);
+  }
+  const core::MonotonicTime asked = clock_.monotonic();
+  std::map<std::string, std::int64_t> renewed;
+  try {
+    renewal_store_->heartbeat(me_, lease_);
+    renewed = renewal_store_->renew(me_.id, accounts, lease_);
+  } catch (const adapters::StoreError& e) {
+    spdlog::error("cannot renew leases: {}; no money moves for an account once its lease runs out here "
+                  "instance={} held={}",
+                  e.what(), field(me_.id), accounts.size());
+    asio::post(io_, [this] { metrics_.count_lease_renewal_failure(); });
+    return;
+  }
+  // Only what is still held with the same epoch: the event loop may have given an
+  // account up, or seen it change hands, meanwhile — its round deals with those.
+  const core::MonotonicTime valid_until = asked + core::lease_valid_for(lease_);
+  const std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [account, epoch] : renewed) {
+    const auto held = held_.find(account);
+    if (held != held_.end() && held->second.epoch == epoch) {
+      held->second.valid_until = std::max(held->second.valid_until, valid_until);
+    }
+  }
 }
 
 asio::awaitable<void> Leases::loop() {
@@ -67,6 +119,7 @@ asio::awaitable<void> Leases::loop() {
   }
 }
 
+// Called with mutex_ held.
 void Leases::drop(const std::string& account, std::vector<std::string>& lost) {
   if (held_.erase(account)) lost.push_back(account);
 }
@@ -94,16 +147,18 @@ void Leases::round() {
   const std::set<std::string> wanted_set(wanted.begin(), wanted.end());
   // Given up here first, then in the store: nothing is started for them after this.
   std::vector<std::string> give_up;
+  std::vector<std::string> lost;
+  std::vector<std::string> gained;
+  std::unique_lock<std::mutex> lock(mutex_);
   for (const auto& [account, held] : held_) {
     if (!wanted_set.count(account)) give_up.push_back(account);
   }
-  std::vector<std::string> lost;
-  std::vector<std::string> gained;
   for (const auto& account : give_up) {
     drop(account, lost);
     spdlog::debug("lease given up: another instance is to own it account={} instance={}", field(account),
                   field(me_.id));
   }
+  lock.unlock();
   std::map<std::string, std::int64_t> granted;
   try {
     store_.release(me_.id, give_up);
@@ -117,6 +172,7 @@ void Leases::round() {
     return;
   }
   const core::MonotonicTime valid_until = asked + core::lease_valid_for(lease_);
+  lock.lock();
   for (const auto& account : wanted) {
     const auto grant = granted.find(account);
     const auto held = held_.find(account);
@@ -129,7 +185,7 @@ void Leases::round() {
       continue;
     }
     if (held != held_.end() && held->second.epoch == grant->second) {
-      held->second.valid_until = valid_until;
+      held->second.valid_until = std::max(held->second.valid_until, valid_until);
       continue;
     }
     if (held != held_.end()) drop(account, lost);  // it changed hands in between: what we knew is old
@@ -137,6 +193,7 @@ void Leases::round() {
     spdlog::debug("lease taken account={} epoch={} instance={}", field(account), grant->second, field(me_.id));
     gained.push_back(account);
   }
+  lock.unlock();
   std::map<std::string, std::int64_t> accounts_held = held();
   accounts_held.erase(std::string(kOutbox));
   std::set<std::string> held_elsewhere;
@@ -161,9 +218,13 @@ void Leases::round() {
 void Leases::leave() {
   stopped_ = true;
   timer_.cancel();
+  stop_renewing();
   std::vector<std::string> accounts;
-  for (const auto& [account, held] : held_) accounts.push_back(account);
-  held_.clear();
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [account, held] : held_) accounts.push_back(account);
+    held_.clear();
+  }
   try {
     store_.leave(me_.id);
     spdlog::info("leases given up for a clean stop instance={} accounts={}", field(me_.id), accounts.size());
@@ -174,13 +235,16 @@ void Leases::leave() {
 }
 
 bool Leases::owns(const std::string& account) const {
+  const std::lock_guard<std::mutex> lock(mutex_);
   const auto held = held_.find(account);
   return held != held_.end() && clock_.monotonic() < held->second.valid_until;
 }
 
 std::optional<std::int64_t> Leases::epoch_of(const std::string& account) const {
-  if (!owns(account)) return std::nullopt;
-  return held_.at(account).epoch;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  const auto held = held_.find(account);
+  if (held == held_.end() || clock_.monotonic() >= held->second.valid_until) return std::nullopt;
+  return held->second.epoch;
 }
 
 std::optional<std::string> Leases::account_of_rule(const std::string& rule) const {
@@ -190,6 +254,7 @@ std::optional<std::string> Leases::account_of_rule(const std::string& rule) cons
 }
 
 std::map<std::string, std::int64_t> Leases::held() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::string, std::int64_t> out;
   for (const auto& [account, held] : held_) out.emplace(account, held.epoch);
   return out;

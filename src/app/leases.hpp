@@ -11,6 +11,12 @@
 // (it is the store's `Fence`). A round that cannot reach the store changes nothing:
 // the leases run out on their own, here before anywhere else.
 //
+// The leases held are also renewed, and the heartbeat kept, by a thread of their own on
+// a connection of its own (`renew_off_loop`): an event loop busy with polls may start a
+// round late, and a lease must not lapse — nor ownership move — because of that. That
+// thread only extends what this instance still holds; taking and giving up stay on the
+// event loop.
+//
 // It may call: the lease store, the clock, metrics, and its neighbours — told when an
 // account becomes this instance's (read its journal and rule states again, poll it)
 // and when it stops being so.
@@ -18,11 +24,15 @@
 // Private to src/app.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -57,6 +67,10 @@ class Leases final : public adapters::Fence {
   // then `start` renews every core::lease_renew_every.
   void round();
   void start();
+  // Renews the leases held, and the heartbeat, every core::lease_renew_every on a thread
+  // of its own through `store` (another connection); started by `start`.
+  void renew_off_loop(std::unique_ptr<adapters::LeaseStore> store) { renewal_store_ = std::move(store); }
+  ~Leases() override;
   // A clean stop: every lease given up and the heartbeat removed, so the others take
   // over at once instead of after the lease time.
   void leave();
@@ -83,6 +97,9 @@ class Leases final : public adapters::Fence {
   };
   asio::awaitable<void> loop();
   void drop(const std::string& account, std::vector<std::string>& lost);
+  void renew_loop();
+  void renew_once();
+  void stop_renewing();
 
   asio::io_context& io_;
   const core::Clock& clock_;
@@ -94,7 +111,13 @@ class Leases final : public adapters::Fence {
   std::vector<std::string> accounts_;
   std::map<std::string, std::string> rule_accounts_;  // rule → its account
   std::map<std::string, std::string> group_of_;       // account → the account its group is hashed by
-  std::map<std::string, Held> held_;
+  std::map<std::string, Held> held_;  // guarded by mutex_: the renewal thread extends it
+  mutable std::mutex mutex_;
+  std::unique_ptr<adapters::LeaseStore> renewal_store_;
+  std::thread renewer_;
+  std::mutex renewer_mutex_;
+  std::condition_variable renewer_wake_;
+  bool renewer_stopping_ = false;
   adapters::LeaseView view_;
   asio::steady_timer timer_;
   bool stopped_ = false;

@@ -71,6 +71,20 @@ TEST_F(PgLeasesTest, AnAccountHasOneOwnerAndEachChangeOfOwnerGrowsItsEpoch) {
   EXPECT_EQ(a_->acquire("a", {"fees"}, 15s).at("fees"), 1) << "A's other lease is untouched";
 }
 
+// What the renewal thread does: it extends what is still the instance's, even past its
+// expiry if nobody took it, and never takes an account.
+TEST_F(PgLeasesTest, RenewingExtendsOnlyWhatIsStillOursAndTakesNothing) {
+  ASSERT_EQ(a_->acquire("a", {"payout", "fees"}, 200ms).size(), 2u);
+  std::this_thread::sleep_for(300ms);  // both expired, nobody took them
+  EXPECT_EQ(a_->renew("a", {"payout", "fees", "other"}, 15s),
+            (std::map<std::string, std::int64_t>{{"fees", 1}, {"payout", 1}}));
+  EXPECT_TRUE(b_->acquire("b", {"payout"}, 15s).empty()) << "renewed: not free any more";
+  a_->release("a", {"fees"});
+  EXPECT_TRUE(a_->renew("a", {"fees"}, 15s).empty()) << "given up: renewing must not take it back";
+  EXPECT_TRUE(b_->renew("b", {"payout"}, 15s).empty()) << "A's: B cannot renew it";
+  EXPECT_EQ(b_->acquire("b", {"fees"}, 15s).at("fees"), 2);
+}
+
 TEST_F(PgLeasesTest, AnExpiredLeaseGoesToWhoeverAsksWithTheNextEpoch) {
   ASSERT_EQ(a_->acquire("a", {"payout"}, 300ms).at("payout"), 1);
   EXPECT_TRUE(b_->acquire("b", {"payout"}, 15s).empty());

@@ -85,6 +85,22 @@ class PgLeases final : public LeaseStore {
     return granted;
   }
 
+  std::map<std::string, std::int64_t> renew(const std::string& instance, const std::vector<std::string>& accounts,
+                                            core::Duration lease) override {
+    std::map<std::string, std::int64_t> renewed;
+    if (accounts.empty()) return renewed;
+    std::vector<std::string> sorted = accounts;
+    std::sort(sorted.begin(), sorted.end());
+    // Rows locked in account order, as acquire does, so the two never deadlock.
+    const Rows rows = db_.run(fmt::format("UPDATE leases SET expires_at = {} + $3 WHERE account IN (SELECT account "
+                                          "FROM leases WHERE owner = $1 AND account = ANY($2::text[]) ORDER BY "
+                                          "account FOR UPDATE) AND owner = $1 RETURNING account, epoch",
+                                          pg::kServerMillis),
+                              Params().add(instance).add(text_array(sorted)).add(ms(lease)));
+    for (int i = 0; i < rows.count(); ++i) renewed.emplace(rows.text(i, 0), rows.integer(i, 1));
+    return renewed;
+  }
+
   void release(const std::string& instance, const std::vector<std::string>& accounts) override {
     if (accounts.empty()) return;
     db_.run("UPDATE leases SET owner = '', expires_at = 0 WHERE owner = $1 AND account = ANY($2::text[])",

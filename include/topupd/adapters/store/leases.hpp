@@ -77,6 +77,11 @@ class LeaseStore {
   virtual std::map<std::string, std::int64_t> acquire(const std::string& instance,
                                                       const std::vector<std::string>& accounts,
                                                       core::Duration lease) = 0;
+  // Extends the leases of `accounts` that are still `instance`'s, whatever their expiry,
+  // and takes none: returns the epoch of each one extended.
+  virtual std::map<std::string, std::int64_t> renew(const std::string& instance,
+                                                    const std::vector<std::string>& accounts,
+                                                    core::Duration lease) = 0;
   // Gives these leases up at once (they are free for the next owner).
   virtual void release(const std::string& instance, const std::vector<std::string>& accounts) = 0;
   // A clean stop: every lease of `instance` released and its heartbeat removed.
