@@ -149,6 +149,7 @@ void Leases::round() {
   std::vector<std::string> give_up;
   std::vector<std::string> lost;
   std::vector<std::string> gained;
+  std::size_t taken_away = 0;  // held, and found another instance's
   std::unique_lock<std::mutex> lock(mutex_);
   for (const auto& [account, held] : held_) {
     if (!wanted_set.count(account)) give_up.push_back(account);
@@ -180,7 +181,8 @@ void Leases::round() {
       // Another instance still holds it (until it lets go or its lease runs out).
       if (held != held_.end()) {
         drop(account, lost);
-        spdlog::warn("lease lost to another instance account={} instance={}", field(account), field(me_.id));
+        taken_away += 1;
+        spdlog::debug("lease lost to another instance account={} instance={}", field(account), field(me_.id));
       }
       continue;
     }
@@ -205,6 +207,10 @@ void Leases::round() {
     if (account != kOutbox && !granted.count(account) && !held_elsewhere.count(account)) ++without_owner;
   }
   metrics_.set_ownership(alive.size(), accounts_held.size(), accounts_held, without_owner);
+  if (taken_away > 0) {
+    spdlog::warn("leases lost to another instance (this one renewed them too late) instance={} accounts={}",
+                 field(me_.id), taken_away);
+  }
   if (!lost.empty() || !gained.empty()) {
     spdlog::info("leases changed instance={} instances={} taken={} given_up={} held={}", field(me_.id), alive.size(),
                  gained.size(), lost.size(), held_.size());

@@ -64,11 +64,6 @@ inline std::vector<Record> read_journal(const std::string& db_path) {
   return records;
 }
 
-inline int env_int(const char* name, int fallback) {
-  const char* value = std::getenv(name);
-  return value && *value ? std::atoi(value) : fallback;
-}
-
 // What a campaign did: how often each point was crashed at, and the rest.
 struct Campaign {
   std::map<std::string, int> hits;  // crash point → runs that died there

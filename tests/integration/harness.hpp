@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,6 +60,12 @@ inline std::vector<std::string> ledger_keys(const std::string& ledger) {
 inline CommandResult topupctl(const std::string& socket, std::vector<std::string> args) {
   args.insert(args.begin(), {TOPUPCTL_BINARY, "--socket", socket});
   return run_command(args);
+}
+
+// An integer from the environment (a campaign's length, its seed), or `fallback`.
+inline int env_int(const char* name, int fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? std::atoi(value) : fallback;
 }
 
 // A running topupd with its own directory (config, log, notify socket) and admin port.

@@ -34,7 +34,7 @@ void Connection::connect() {
   // an answer is awaited 5 s at most (await_result).
   const char* keywords[] = {"connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
                             "options", "dbname", nullptr};
-  const char* values[] = {"5", "10", "5", "3", "-c statement_timeout=4000", dsn_.c_str(), nullptr};
+  const char* values[] = {"5", "10", "5", "3", "-c statement_timeout=4000 -c client_min_messages=warning", dsn_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (PQstatus(conn_) != CONNECTION_OK) {
     // libpq's words name the host and the reason, never the password.
@@ -47,7 +47,6 @@ void Connection::connect() {
     throw StoreError("cannot connect to PostgreSQL: " + why);
   }
   backoff_ = backoff_.zero();
-  PQclear(PQexec(conn_, "SET client_min_messages = warning"));
 }
 
 Rows Connection::run(const std::string& sql, const Params& params) {

@@ -1,6 +1,5 @@
 // Leases and the shared webhook inbox on PostgreSQL: see leases.hpp. Rows and transactions only — no session
 // advisory lock guards ownership, since a pooler in transaction mode would drop it.
-#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -65,40 +64,27 @@ class PgLeases final : public LeaseStore {
 
   std::map<std::string, std::int64_t> acquire(const std::string& instance, const std::vector<std::string>& accounts,
                                               core::Duration lease) override {
-    std::map<std::string, std::int64_t> granted;
-    if (accounts.empty()) return granted;
-    // In one order, so two instances taking overlapping sets never deadlock.
-    std::vector<std::string> sorted = accounts;
-    std::sort(sorted.begin(), sorted.end());
-    const std::string now = pg::kServerMillis;
-    const Rows rows = db_.run(
-        fmt::format("INSERT INTO leases AS l (account, owner, epoch, expires_at) "
-                    "SELECT a, $1, 1, {0} + $3 FROM unnest($2::text[]) AS a ORDER BY a "
-                    "ON CONFLICT (account) DO UPDATE SET "
-                    "epoch = CASE WHEN l.owner = excluded.owner THEN l.epoch ELSE l.epoch + 1 END, "
-                    "owner = excluded.owner, expires_at = excluded.expires_at "
-                    "WHERE l.owner = excluded.owner OR l.expires_at < {0} "
-                    "RETURNING account, epoch",
-                    now),
-        Params().add(instance).add(text_array(sorted)).add(ms(lease)));
-    for (int i = 0; i < rows.count(); ++i) granted.emplace(rows.text(i, 0), rows.integer(i, 1));
-    return granted;
+    // Taken in account order (ORDER BY a), so two instances taking overlapping sets never
+    // deadlock.
+    return epochs(fmt::format("INSERT INTO leases AS l (account, owner, epoch, expires_at) "
+                              "SELECT a, $1, 1, {0} + $3 FROM unnest($2::text[]) AS a ORDER BY a "
+                              "ON CONFLICT (account) DO UPDATE SET "
+                              "epoch = CASE WHEN l.owner = excluded.owner THEN l.epoch ELSE l.epoch + 1 END, "
+                              "owner = excluded.owner, expires_at = excluded.expires_at "
+                              "WHERE l.owner = excluded.owner OR l.expires_at < {0} "
+                              "RETURNING account, epoch",
+                              pg::kServerMillis),
+                  instance, accounts, lease);
   }
 
   std::map<std::string, std::int64_t> renew(const std::string& instance, const std::vector<std::string>& accounts,
                                             core::Duration lease) override {
-    std::map<std::string, std::int64_t> renewed;
-    if (accounts.empty()) return renewed;
-    std::vector<std::string> sorted = accounts;
-    std::sort(sorted.begin(), sorted.end());
     // Rows locked in account order, as acquire does, so the two never deadlock.
-    const Rows rows = db_.run(fmt::format("UPDATE leases SET expires_at = {} + $3 WHERE account IN (SELECT account "
-                                          "FROM leases WHERE owner = $1 AND account = ANY($2::text[]) ORDER BY "
-                                          "account FOR UPDATE) AND owner = $1 RETURNING account, epoch",
-                                          pg::kServerMillis),
-                              Params().add(instance).add(text_array(sorted)).add(ms(lease)));
-    for (int i = 0; i < rows.count(); ++i) renewed.emplace(rows.text(i, 0), rows.integer(i, 1));
-    return renewed;
+    return epochs(fmt::format("UPDATE leases SET expires_at = {} + $3 WHERE account IN (SELECT account "
+                              "FROM leases WHERE owner = $1 AND account = ANY($2::text[]) ORDER BY "
+                              "account FOR UPDATE) AND owner = $1 RETURNING account, epoch",
+                              pg::kServerMillis),
+                  instance, accounts, lease);
   }
 
   void release(const std::string& instance, const std::vector<std::string>& accounts) override {
@@ -133,6 +119,17 @@ class PgLeases final : public LeaseStore {
   }
 
  private:
+  // Runs `sql` ($1 the instance, $2 the accounts as text[], $3 the lease in ms), which
+  // returns (account, epoch) rows: the leases granted or renewed.
+  std::map<std::string, std::int64_t> epochs(const std::string& sql, const std::string& instance,
+                                             const std::vector<std::string>& accounts, core::Duration lease) {
+    std::map<std::string, std::int64_t> out;
+    if (accounts.empty()) return out;
+    const Rows rows = db_.run(sql, Params().add(instance).add(text_array(accounts)).add(ms(lease)));
+    for (int i = 0; i < rows.count(); ++i) out.emplace(rows.text(i, 0), rows.integer(i, 1));
+    return out;
+  }
+
   pg::Connection db_;
 };
 
