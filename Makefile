@@ -74,14 +74,15 @@ deb: setup build
 
 # The long crash-injection run (make test runs a short one): CRASH_RUNS runs per
 # crash point, each SIGKILLing topupd mid top-up, then the ledger is checked.
-HA_RUNS ?= 40
+HA_RUNS ?= 70
 CRASH_RUNS ?= 25
 crash-test: setup $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target topupd_crash_tests topupd
 	CRASH_RUNS=$(CRASH_RUNS) $(TEST_DIR)/tests/topupd_crash_tests
 
 # Several instances on PostgreSQL: the failover campaign (kills, partitions, SIGTERM,
-# PostgreSQL restarts) that `make test` runs four rounds of, HA_RUNS rounds long.
+# PostgreSQL restarts, deaths at crash points) that `make test` runs five rounds of,
+# HA_RUNS rounds long.
 ha-test: setup $(TEST_DIR)/build.ninja
 	cmake --build $(TEST_DIR) -j $(JOBS) --target topupd_integration_tests topupd topupctl
 	HA_RUNS=$(HA_RUNS) $(TEST_DIR)/tests/topupd_integration_tests --gtest_filter='InstancesTest.*'

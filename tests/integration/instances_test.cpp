@@ -106,14 +106,15 @@ bool holds(const Daemon& d, const std::string& account) {
 
 // Two instances share 17 accounts on one PostgreSQL, each reaching it through a TCP
 // proxy the test can freeze. First, each account has one poller. Then, HA_RUNS times
-// (4 here, one of each; `make ha-test` runs many), something happens to the owner of
+// (5 here, one of each; `make ha-test` runs many), something happens to the owner of
 // the account that needs money, in the middle of its top-ups: SIGKILL, a partition from
-// PostgreSQL that heals after the lease moved, SIGTERM, or PostgreSQL itself restarts.
-// The other takes over, the stopped one starts again as a new instance and gets its
-// share back. At the end the sandbox's ledger shows every top-up once, each journalled
-// once.
+// PostgreSQL that heals after the lease moved, SIGTERM, PostgreSQL itself restarts, or
+// the owner dies at a crash point of the top-up path (a different one each time). The
+// other takes over, the stopped one starts again as a new instance and gets its share
+// back. At the end the sandbox's ledger shows every top-up once, each journalled once,
+// and every journalled top-up moved its money.
 TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopUpTwice) {
-  const int runs = env_int("HA_RUNS", 4);
+  const int runs = env_int("HA_RUNS", 5);
   Sandbox sandbox(sandbox_config());
   PostgresServer& postgres = PostgresServer::shared();
   const std::string dsn = postgres.fresh_database();
@@ -132,8 +133,10 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
     envs[i] = {{"CREDENTIALS_DIRECTORY", dir.file(credentials)}};
   }
   std::unique_ptr<Daemon> instances[2];
-  auto start = [&](int i) {
-    instances[i] = std::make_unique<Daemon>(instance_config(sandbox.url(), sockets[i]), envs[i]);
+  auto start = [&](int i, const std::string& crash_at = "") {
+    auto env = envs[i];
+    if (!crash_at.empty()) env["TOPUPD_CRASH_AT"] = crash_at;
+    instances[i] = std::make_unique<Daemon>(instance_config(sandbox.url(), sockets[i]), env);
     return instances[i]->wait_ready();
   };
   const double total = kQuiet + 1;
@@ -167,20 +170,56 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
     EXPECT_LT(static_cast<double>(delta), one_poller * 1.5 + 2) << id << " was read by more than one poller";
   }
 
-  enum class Fault { kill, partition, term, postgres_restart };
-  const char* names[] = {"SIGKILL", "partition", "SIGTERM", "PostgreSQL restart"};
+  enum class Fault { kill, partition, term, postgres_restart, crash_point };
+  const char* names[] = {"SIGKILL", "partition", "SIGTERM", "PostgreSQL restart", "crash point"};
+  constexpr int kFaults = 5;
+  // The top-up path of a direct debit, where the owner dies in the middle of moving money.
+  const std::vector<std::string> points = {"plan.before_write",   "plan.after_write",   "send.before_submitted",
+                                           "send.before_request", "send.after_response", "send.after_journal",
+                                           "transition.after_write"};
+  std::map<std::string, int> points_hit;
   std::map<Fault, int> done;
   std::vector<long long> takeovers;
   for (int run = 0; run < runs; ++run) {
-    const Fault fault = static_cast<Fault>(run % 4);
+    const Fault fault = static_cast<Fault>(run % kFaults);
     const std::size_t keys_before = top_up_keys(sandbox).size();
     ASSERT_TRUE(eventually([&] { return top_up_keys(sandbox).size() > keys_before; }, 30s))
         << instances[0]->log() << instances[1]->log();
     const int victim = holds(*instances[0], "low") ? 0 : 1;
-    Daemon& survivor = *instances[1 - victim];
-    const std::size_t keys_at_fault = top_up_keys(sandbox).size();
-    const auto at = std::chrono::steady_clock::now();
+    Daemon* survivor = instances[1 - victim].get();
+    std::size_t keys_at_fault = top_up_keys(sandbox).size();
+    auto at = std::chrono::steady_clock::now();
     done[fault] += 1;
+    if (fault == Fault::crash_point) {
+      // The owner of `low` starts again armed to die at a point of the top-up path. A
+      // clean stop hands its accounts over at once and rendezvous hashing decides who
+      // gets `low` back, so the other is restarted (unarmed) until the armed one owns
+      // it — it owns everything while the other is away — and reaches the point.
+      const std::string point = points[(run / kFaults) % points.size()];
+      instances[victim]->process().signal(SIGTERM);
+      instances[victim]->process().wait(5s);
+      ASSERT_TRUE(start(victim, point)) << instances[victim]->log();
+      const int other = 1 - victim;
+      bool died = false;
+      for (int attempt = 0; attempt < 12 && !died; ++attempt) {
+        died = eventually([&] { return !instances[victim]->process().running(); }, 8s);
+        if (died) break;
+        instances[other]->process().signal(SIGTERM);
+        instances[other]->process().wait(5s);
+        died = eventually([&] { return !instances[victim]->process().running(); }, 8s);
+        ASSERT_TRUE(start(other)) << instances[other]->log();
+      }
+      ASSERT_TRUE(died) << point << " never reached\n" << instances[victim]->log();
+      EXPECT_EQ(instances[victim]->process().wait(0ms), 128 + SIGKILL) << point;
+      points_hit[point] += 1;
+      at = std::chrono::steady_clock::now();
+      keys_at_fault = top_up_keys(sandbox).size();
+      survivor = instances[other].get();
+      if (!survivor->process().running()) {  // stopped by the loop above: bring it back
+        ASSERT_TRUE(start(other)) << instances[other]->log();
+        survivor = instances[other].get();
+      }
+    }
     if (fault == Fault::postgres_restart) {
       postgres.restart();
       // Every connection dropped: both reconnect, and every account is owned again.
@@ -189,22 +228,22 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
     } else {
       if (fault == Fault::partition) {
         proxies[victim]->freeze(true);
-      } else {
+      } else if (fault != Fault::crash_point) {
         instances[victim]->process().signal(fault == Fault::term ? SIGTERM : SIGKILL);
         instances[victim]->process().wait(5s);
       }
       // Taken over within the lease (3 s), a renewal round (1 s) and a poll — at once
       // after a clean stop, which gives the leases up.
-      ASSERT_TRUE(eventually([&] { return holds(survivor, "low") && owned(survivor) == total; }, 20s))
-          << names[run % 4] << "\n" << survivor.log();
+      ASSERT_TRUE(eventually([&] { return holds(*survivor, "low") && owned(*survivor) == total; }, 20s))
+          << names[run % kFaults] << "\n" << survivor->log();
       const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - at);
-      takeovers.push_back(took.count());
+      if (fault != Fault::crash_point) takeovers.push_back(took.count());
       EXPECT_LT(took, fault == Fault::term ? 1s + 250ms + 2s : 3s + 1s + 250ms + 2s)
-          << "takeover took " << took.count() << " ms after a " << names[run % 4];
+          << "takeover took " << took.count() << " ms after a " << names[run % kFaults];
     }
     // The account stays funded.
     ASSERT_TRUE(eventually([&] { return top_up_keys(sandbox).size() >= keys_at_fault + 1; }, 40s))
-        << survivor.log();
+        << survivor->log();
     if (fault == Fault::partition) {
       // It heals: whatever the cut-off instance had on the wire arrives late and is
       // refused; it rejoins and gets its share back.
@@ -218,7 +257,7 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
     } else if (fault != Fault::postgres_restart) {
       ASSERT_TRUE(start(victim)) << instances[victim]->log();
     }
-    ASSERT_TRUE(shared_out()) << names[run % 4] << "\n" << instances[0]->log() << instances[1]->log();
+    ASSERT_TRUE(shared_out()) << names[run % kFaults] << "\n" << instances[0]->log() << instances[1]->log();
   }
 
   // Every top-up once at the gateway, and journalled once.
@@ -227,9 +266,34 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
   EXPECT_EQ(distinct.size(), keys.size()) << sandbox.ledger();
   const auto history = topupctl(sockets[0], {"history", "--account", "low", "--csv"});
   ASSERT_EQ(history.status, 0) << history.output;
+  std::set<std::string> moved;
   for (const auto& key : keys) {
     const std::string journalled = key.substr(key.find(':') + 1);  // the ledger names the gateway first
+    moved.insert(journalled);
     EXPECT_EQ(count_of(history.output, "\n" + journalled + ","), 1u) << key << "\n" << history.output;
+  }
+  // None lost: every journalled top-up but the newest (which may be on its way) moved
+  // its money and was journalled as succeeded.
+  std::vector<std::pair<std::string, std::string>> journal;  // (created_at, "key,state")
+  std::istringstream rows(history.output);
+  std::string row;
+  std::getline(rows, row);  // the header
+  while (std::getline(rows, row)) {
+    std::vector<std::string> cells;
+    std::istringstream fields(row);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    ASSERT_GE(cells.size(), 10u) << row;
+    journal.emplace_back(cells[9], cells[0] + "," + cells[7]);
+  }
+  std::sort(journal.begin(), journal.end());
+  int lost = 0;
+  for (std::size_t i = 0; i + 1 < journal.size(); ++i) {
+    const std::string& key_state = journal[i].second;
+    const std::string key = key_state.substr(0, key_state.find(','));
+    if (key_state.substr(key.size() + 1) != "succeeded" || !moved.count(key)) {
+      ++lost;
+      ADD_FAILURE() << "lost: " << key_state;
+    }
   }
   // topupctl status lists the live instances, sharing every account.
   const auto status = topupctl(sockets[0], {"status"});
@@ -237,11 +301,14 @@ TEST(InstancesTest, EachAccountHasOnePollerAndNoKillPartitionOrRestartMakesATopU
   EXPECT_NE(status.output.find("instances sharing the store (lease 3s"), std::string::npos) << status.output;
   EXPECT_NE(status.output.find("accounts without an owner: 0"), std::string::npos) << status.output;
   std::sort(takeovers.begin(), takeovers.end());
-  std::printf("ha: runs=%d sigkill=%d partitions=%d sigterm=%d postgres_restarts=%d top-ups=%zu duplicates=%zu "
-              "takeover p50=%lld ms p99=%lld ms\n",
+  std::string per_point;
+  for (const auto& [point, hits] : points_hit) per_point += fmt::format(" {}={}", point, hits);
+  std::printf("ha: runs=%d sigkill=%d partitions=%d sigterm=%d postgres_restarts=%d crash-point kills=%d "
+              "top-ups=%zu duplicates=%zu lost=%d takeover p50=%lld ms p99=%lld ms\nha: crash points:%s\n",
               runs, done[Fault::kill], done[Fault::partition], done[Fault::term], done[Fault::postgres_restart],
-              keys.size(), keys.size() - distinct.size(), takeovers.empty() ? 0LL : takeovers[takeovers.size() / 2],
-              takeovers.empty() ? 0LL : takeovers[(takeovers.size() * 99) / 100]);
+              done[Fault::crash_point], keys.size(), keys.size() - distinct.size(), lost,
+              takeovers.empty() ? 0LL : takeovers[takeovers.size() / 2],
+              takeovers.empty() ? 0LL : takeovers[(takeovers.size() * 99) / 100], per_point.c_str());
 }
 
 // A webhook may reach any instance (a load balancer does not know the owners): the one
