@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "topupd/adapters/crypto/crypto.hpp"
+#include "topupd/adapters/net/in_flight.hpp"
 
 namespace topupd::adapters::net {
 
@@ -97,8 +98,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
         ssl_(ssl::context::tls_client),
         limiter_(options_.rate_per_second, std::max(1, options_.rate_per_second / 5)),
         breaker_(options_.breaker_failures, options_.breaker_open_for),
-        wake_(executor_) {
-    wake_.expires_at(asio::steady_timer::time_point::max());
+        budget_(executor_, options_.concurrency) {
     ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ssl_.set_verify_mode(ssl::verify_peer);
@@ -172,25 +172,28 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   };
 
   asio::awaitable<void> acquire() {
-    for (;;) {
-      if (in_flight_ < std::max(1, options_.concurrency)) {
-        const auto wait = limiter_.try_acquire(clock_.monotonic());
-        if (!wait) {
-          ++in_flight_;
-          co_return;
-        }
-        asio::steady_timer pause(executor_, *wait);
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      } else {
-        co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+    struct Leaving {
+      InFlightBudget& budget;
+      bool took = false;
+      ~Leaving() {
+        if (!took) budget.pass_on();
       }
+    } leaving{budget_};
+    for (;;) {
+      co_await budget_.wait();
+      if (!budget_.has_room()) continue;  // taken meanwhile by a caller that came later
+      const auto wait = limiter_.try_acquire(clock_.monotonic());
+      if (!wait) {
+        budget_.take();
+        leaving.took = true;
+        co_return;
+      }
+      asio::steady_timer pause(executor_, *wait);
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
 
-  void release() {
-    --in_flight_;
-    wake_.cancel_one();
-  }
+  void release() { budget_.release(); }
 
   const std::string& proxy_for(const Url& url) const {
     static const std::string none;
@@ -372,8 +375,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   ssl::context ssl_;
   RateLimiter limiter_;
   CircuitBreaker breaker_;
-  asio::steady_timer wake_;
-  int in_flight_ = 0;
+  InFlightBudget budget_;
   std::string https_proxy_;
   std::string http_proxy_;
   std::string no_proxy_;
