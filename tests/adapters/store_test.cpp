@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "adapters/store_contract.hpp"
+
 #ifdef TOPUPD_STORE_ON_POSTGRES
 #include <libpq-fe.h>
 
@@ -19,53 +21,7 @@
 namespace topupd::adapters {
 namespace {
 
-namespace fs = std::filesystem;
-using core::TopUpRecord;
-using core::TopUpState;
-
-core::Timestamp at(std::int64_t seconds) { return core::Timestamp(std::chrono::seconds(1'795'000'000 + seconds)); }
-core::Money idr(std::int64_t major) { return core::Money(major * 100, *core::Currency::find("IDR")); }
-
-TopUpRecord record(const std::string& key, core::Timestamp created, TopUpState state = TopUpState::planned) {
-  return TopUpRecord{key, "payout-low", "payout", "bank", core::TopUpMethod::direct_debit, "acct-1", "1234567890",
-                     idr(41'000'000), state, "", "", created, std::nullopt};
-}
-
-core::RuleState firing_state() {
-  core::RuleState state;
-  state.phase = core::RulePhase::firing;
-  state.condition_since = at(-60);
-  state.fired_at = at(0);
-  state.last_alert_at = at(0);
-  state.last_top_up_at = at(0);
-  state.top_ups_in_episode = 1;
-  return state;
-}
-
-// A way to make a store in a scratch directory.
-struct StoreFactory {
-  std::string name;
-  std::function<std::unique_ptr<Store>(const fs::path& dir)> open;
-};
-
-void PrintTo(const StoreFactory& factory, std::ostream* out) { *out << factory.name; }
-
-class StoreContractTest : public ::testing::TestWithParam<StoreFactory> {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / fs::path("topupd-store-" + std::to_string(::getpid()) + "-" +
-                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = GetParam().open(dir_);
-  }
-  void TearDown() override {
-    store_.reset();
-    fs::remove_all(dir_);
-  }
-  fs::path dir_;
-  std::unique_ptr<Store> store_;
-};
+using namespace store_contract;
 
 TEST_P(StoreContractTest, PlannedTopUpIsJournalledWithItsRuleState) {
   const TopUpRecord planned = record("k1", at(0));
@@ -346,7 +302,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "8");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "9");
   sqlite3_close(db);
 }
 
@@ -364,6 +320,7 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
                          "ALTER TABLE top_ups DROP COLUMN ticket_bank; ALTER TABLE top_ups DROP COLUMN ticket_account_no; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_name; ALTER TABLE top_ups DROP COLUMN ticket_expires_at; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_qr; "
+                         "DROP TABLE api_tokens; DROP TABLE demands; DROP TABLE audit_log; "
                          "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
@@ -390,7 +347,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (8)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (9)"), std::string::npos)
         << e.what();
   }
 }
@@ -465,14 +422,25 @@ TEST(PostgresStoreTest, MigrateCopiesASqliteStoreIntoAnEmptyDatabaseAndRefusesAF
     sqlite->save_silence(Silence{"payout-low", SilenceKind::ack, "on it", at(0), at(3600)});
     sqlite->enqueue_notifications(messages);
     ASSERT_EQ(sqlite->remember_webhook_events({{"stripe", "evt_1", "topup.succeeded", at(2)}}), std::vector<bool>{true});
+    ASSERT_TRUE(sqlite->api().add_token({"erp", "ab12", {"read"}, at(0)}));
+    ASSERT_EQ(sqlite->api().put_demand({"payroll", "payout", idr(1'000), at(86'400), at(0), "erp"}), DemandPut::created);
+    sqlite->api().audit({at(1), "token:erp", "GET /api/v1/accounts", "200"});
   }
   const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
   const MigrationReport report = copy_sqlite_to_postgres(path, dsn);
-  const MigrationReport expected = {{"top_ups", 2},  {"top_up_transitions", 3}, {"rule_states", 2}, {"settings", 1},
-                                    {"silences", 1}, {"outbox", 2},             {"webhook_events", 1}};
+  const MigrationReport expected = {{"top_ups", 2},    {"top_up_transitions", 3}, {"rule_states", 2},
+                                    {"settings", 1},   {"silences", 1},           {"outbox", 2},
+                                    {"webhook_events", 1}, {"api_tokens", 1},     {"demands", 1},
+                                    {"audit_log", 1}};
   EXPECT_EQ(report, expected);
 
   auto pg = open_pg_store(dsn);
+  // The API's tables came along: the token opens, the demand is there, and the audit
+  // log goes on after the copied entry.
+  EXPECT_TRUE(pg->api().use_token("ab12", at(5)).has_value());
+  EXPECT_EQ(pg->api().demand("payroll")->amount, idr(1'000));
+  pg->api().audit({at(6), "topupctl", "token revoke", "erp"});
+  EXPECT_EQ(pg->api().audit_log(at(0), 10).size(), 2u);
   const auto all = pg->top_ups_created_since(at(0));
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].state, TopUpState::succeeded);

@@ -17,8 +17,8 @@ namespace topupd::adapters {
 namespace {
 
 // In the order a foreign key needs: a top-up before its transitions.
-constexpr const char* kTables[] = {"top_ups", "top_up_transitions", "rule_states", "settings",
-                                   "silences", "outbox",            "webhook_events"};
+constexpr const char* kTables[] = {"top_ups", "top_up_transitions", "rule_states", "settings",  "silences",
+                                   "outbox",  "webhook_events",     "api_tokens",  "demands",   "audit_log"};
 
 std::string pg_error(PGconn* conn) {
   std::string why = PQerrorMessage(conn);
@@ -106,6 +106,8 @@ MigrationReport copy_sqlite_to_postgres(const std::string& sqlite_path, const st
   }
   // The outbox's ids go on from the last one copied.
   exec(pg.get(), "SELECT setval(pg_get_serial_sequence('outbox', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM outbox");
+  exec(pg.get(),
+       "SELECT setval(pg_get_serial_sequence('audit_log', 'seq'), COALESCE(MAX(seq), 0) + 1, false) FROM audit_log");
   exec(pg.get(), "COMMIT");
   return report;
 }

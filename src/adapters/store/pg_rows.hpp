@@ -58,6 +58,8 @@ class Rows {
 
   PGresult* get() const { return result_; }
   int count() const { return PQntuples(result_); }
+  int columns() const { return PQnfields(result_); }
+  bool is_null(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
   std::int64_t affected() const {
     const char* n = PQcmdTuples(result_);
     return n && *n ? std::stoll(n) : 0;

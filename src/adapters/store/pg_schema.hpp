@@ -125,6 +125,36 @@ CREATE TABLE webhook_inbox (
 );
 CREATE INDEX webhook_inbox_by_received_at ON webhook_inbox (received_at);
 )sql",
+    // 6: the backend's API: tokens (a hash of each), the demands it announced, and the
+    // audit log of its calls and of changes to its tokens.
+    R"sql(
+CREATE TABLE api_tokens (
+  name         TEXT PRIMARY KEY,
+  hash         TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at   BIGINT
+);
+CREATE TABLE demands (
+  reference    TEXT PRIMARY KEY,
+  account      TEXT NOT NULL,
+  amount_minor BIGINT NOT NULL,
+  currency     TEXT NOT NULL,
+  due_at       BIGINT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  created_by   TEXT NOT NULL
+);
+CREATE INDEX demands_by_due_at ON demands (due_at);
+CREATE TABLE audit_log (
+  seq    BIGSERIAL PRIMARY KEY,
+  at     BIGINT NOT NULL,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_at ON audit_log (at);
+)sql",
 };
 
 // The server's clock in milliseconds since the epoch: leases and heartbeats are

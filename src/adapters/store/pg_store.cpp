@@ -11,6 +11,7 @@
 
 #include "pg_connection.hpp"
 #include "pg_schema.hpp"
+#include "sql_runner.hpp"
 #include "topupd/adapters/store/leases.hpp"
 #include "topupd/adapters/store/store.hpp"
 
@@ -66,7 +67,9 @@ Params& add_ticket(Params& params, const TopUpRecord& r) {
 
 class PgStore final : public Store {
  public:
-  explicit PgStore(std::string dsn) : db_(std::move(dsn)) { migrate(); }
+  explicit PgStore(std::string dsn) : db_(std::move(dsn)), api_(sql_api_store(pg_runner(db_))) { migrate(); }
+
+  ApiStore& api() override { return *api_; }
 
   void set_fence(const Fence* fence) override { fence_ = fence; }
 
@@ -351,6 +354,7 @@ class PgStore final : public Store {
   }
 
   pg::Connection db_;
+  std::unique_ptr<ApiStore> api_;  // on db_
   const Fence* fence_ = nullptr;
 };
 

@@ -112,6 +112,36 @@ ALTER TABLE top_ups ADD COLUMN ticket_expires_at INTEGER;
     R"sql(
 ALTER TABLE top_ups ADD COLUMN ticket_qr TEXT NOT NULL DEFAULT '';
 )sql",
+    // 9: the backend's API: tokens (a hash of each), the demands it announced, and the
+    // audit log of its calls and of changes to its tokens.
+    R"sql(
+CREATE TABLE api_tokens (
+  name         TEXT PRIMARY KEY,
+  hash         TEXT NOT NULL UNIQUE,
+  scopes       TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_used_at INTEGER,
+  revoked_at   INTEGER
+);
+CREATE TABLE demands (
+  reference    TEXT PRIMARY KEY,
+  account      TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  currency     TEXT NOT NULL,
+  due_at       INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  created_by   TEXT NOT NULL
+);
+CREATE INDEX demands_by_due_at ON demands (due_at);
+CREATE TABLE audit_log (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+  at     INTEGER NOT NULL,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_at ON audit_log (at);
+)sql",
 };
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "sql_runner.hpp"
 #include "sqlite_schema.hpp"
 #include "sqlite_statement.hpp"
 #include "topupd/adapters/store/store.hpp"
@@ -90,12 +91,16 @@ class SqliteStore final : public Store {
       }
       exec("PRAGMA foreign_keys = ON");
       migrate();
+      api_ = sql_api_store(sqlite_runner(db_));
     } catch (...) {
       sqlite3_close(db_);
       throw;
     }
   }
-  ~SqliteStore() override { sqlite3_close(db_); }
+  ~SqliteStore() override {
+    api_.reset();
+    sqlite3_close(db_);
+  }
 
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
     Transaction transaction(*this);
@@ -307,6 +312,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  ApiStore& api() override { return *api_; }
+
   std::int64_t count_webhook_events() override {
     Statement query(db_, "SELECT COUNT(*) FROM webhook_events");
     return query.step() ? query.integer(0) : 0;
@@ -403,6 +410,7 @@ class SqliteStore final : public Store {
   }
 
   sqlite3* db_ = nullptr;
+  std::unique_ptr<ApiStore> api_;  // on db_
 };
 
 }  // namespace

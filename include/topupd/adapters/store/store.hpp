@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "topupd/adapters/store/api_store.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 
@@ -181,6 +182,8 @@ class Store : public TopUpJournal,
   // commit only while `fence` says this instance holds its current epoch, else throw
   // FencedError (leases.hpp). SQLite serves one instance and has nothing to fence.
   virtual void set_fence(const Fence* fence) { (void)fence; }
+  // Tokens, demands and the audit log of the backend's API, in the same database.
+  virtual ApiStore& api() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
