@@ -81,7 +81,8 @@ int Daemon::run() {
               notify(decision, action, key);
             },
             [this](const std::string& rule) { return suspensions_->suspended(rule); },
-            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); }});
+            [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); },
+            [this](const std::string& account) { return demands_of(account); }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
     intake_ = std::make_unique<WebhookIntake>(
         io_, clock_, metrics_, *store_, *durability_,
@@ -105,6 +106,7 @@ int Daemon::run() {
     // Leases first: the journal read next includes whatever the accounts' last owners wrote.
     if (on_postgres) start_leases();
     load_state();
+    reload_demands();
   } catch (const adapters::StoreError& e) {
     spdlog::critical("cannot open the store: {} path={}", e.what(), field(store_path));
     return 1;
@@ -132,6 +134,13 @@ int Daemon::run() {
                      generation_.config.http_host, generation_.config.http_port);
     return 1;
   }
+  try {
+    start_api();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot serve the API: {} address={}:{}", e.what(), generation_.config.api.host,
+                     generation_.config.api.port);
+    return 1;
+  }
   if (!generation_.config.control_socket.empty()) {
     control_ = std::make_unique<adapters::ControlServer>(io_, [this](const std::string& request) { return control(request); });
     try {
@@ -148,6 +157,7 @@ int Daemon::run() {
                generation_.config.dry_run);
 
   asio::co_spawn(io_, signal_loop(), adapters::log_failure("signal handling"));
+  asio::co_spawn(io_, demands_loop(), adapters::log_failure("demands"));
   poller_->start_freshness_pass();
   if (auto interval = adapters::systemd::watchdog_interval()) {
     asio::co_spawn(io_, watchdog_loop(*interval), adapters::log_failure("systemd watchdog"));
@@ -260,9 +270,9 @@ void Daemon::reload() {
 }
 
 std::string Daemon::status_line() const {
-  return fmt::format("admin http on {}{}, watching {} accounts", admin_address_,
+  return fmt::format("admin http on {}{}{}, watching {} accounts", admin_address_,
                      intake_ && !intake_->address().empty() ? ", webhooks on " + intake_->address() : "",
-                     generation_.config.accounts.size());
+                     api_address_.empty() ? "" : ", api on " + api_address_, generation_.config.accounts.size());
 }
 
 void Daemon::shutdown() {
@@ -272,6 +282,7 @@ void Daemon::shutdown() {
   spdlog::info("stopping: no new polls or top-ups");
   if (admin_) admin_->stop();
   if (control_) control_->stop();
+  if (api_) api_->stop();
   if (intake_) intake_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();

@@ -38,6 +38,7 @@
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
+#include "api.hpp"
 #include "destinations.hpp"
 #include "leases.hpp"
 #include "generation.hpp"
@@ -86,6 +87,17 @@ class Daemon {
   std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
+  // The backend's API (api_daemon.cpp): started after the admin server when `api:` is
+  // set; the accounts as this instance sees them; topupctl token add|list|revoke.
+  void start_api();
+  std::string api_accounts_json();
+  std::string control_token(const std::vector<std::string>& args);
+  // The demands cover_demands rules read: from the store at start, when the API changes
+  // one, and every 15 s (another instance's API may have); none without such a rule.
+  bool covers_demands() const;
+  void reload_demands();
+  std::span<const core::DueDemand> demands_of(const std::string& account) const;
+  asio::awaitable<void> demands_loop();
 
   // Notifications (notify.cpp).
   // An alert decision of the rule runner, with what its top-up did, into the outbox.
@@ -138,6 +150,9 @@ class Daemon {
   bool state_loaded_ = false;
   std::unique_ptr<adapters::AdminServer> admin_;
   std::unique_ptr<adapters::ControlServer> control_;
+  std::unique_ptr<ApiServer> api_;
+  std::string api_address_;  // empty: no API
+  std::map<std::string, std::vector<core::DueDemand>> demands_;  // by account, by due time
   std::string admin_address_;
   asio::signal_set signals_;
   asio::steady_timer watchdog_timer_;

@@ -60,6 +60,10 @@ Generation next_generation(const Generation& running, config::Config config, con
     wanted.http_host = now.http_host;
     wanted.http_port = now.http_port;
   }
+  if (!(wanted.api == now.api)) {
+    next.kept_until_restart.push_back("api changed; the API keeps its address and TLS files until restart");
+    wanted.api = now.api;
+  }
   return next;
 }
 

@@ -48,6 +48,9 @@ core::RuleInputs RuleRunner::inputs_for(const core::Rule& rule, const config::Ac
   core::RuleInputs in = core::gather_rule_inputs(rule, watch, neighbours_.watch, executor_.journal(),
                                                  account.currency, config_->zone, now, credits);
   if (rule.top_up && neighbours_.suspended) in.suspended = neighbours_.suspended(rule.name);
+  if (rule.when.kind == core::Condition::Kind::cover_demands && neighbours_.demands) {
+    in.demands = neighbours_.demands(rule.account);
+  }
   return in;
 }
 
@@ -79,12 +82,16 @@ void RuleRunner::export_runway(const std::string& account, core::Timestamp now) 
       if (rule->enabled && rule->when.kind == core::Condition::Kind::runway_below) return;  // the rule exports its own
     }
   }
+  const auto estimate = runway(account, now);
+  if (estimate && estimate->enough_data) metrics_.set_runway(account, estimate->runway);
+}
+
+std::optional<core::RunwayEstimate> RuleRunner::runway(const std::string& account, core::Timestamp now) const {
   const core::AccountWatch* watch = neighbours_.watch(account);
-  if (!watch) return;
+  if (!watch) return std::nullopt;
   std::vector<core::Credit> credits;
   core::append_credits(executor_.journal(), account, credits);
-  const auto estimate = core::estimate_runway(watch->runway_samples, credits, now, core::kExportedRunwayWindow);
-  if (estimate.enough_data) metrics_.set_runway(account, estimate.runway);
+  return core::estimate_runway(watch->runway_samples, credits, now, core::kExportedRunwayWindow);
 }
 
 asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account, const core::AccountWatch& watch,

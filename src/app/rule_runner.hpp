@@ -51,6 +51,8 @@ struct RuleRunnerNeighbours {
   std::function<std::optional<std::string>(const std::string& rule)> suspended{};
   // Puts an alert of the rule's own (TopUpSourceShort) in the outbox of these notifiers.
   std::function<void(const adapters::Notification&, const std::vector<std::string>& notify)> notify{};
+  // The demands announced for an account (the API's), by due time: for cover_demands rules.
+  std::function<std::span<const core::DueDemand>(const std::string& account)> demands{};
 };
 
 class RuleRunner {
@@ -88,6 +90,9 @@ class RuleRunner {
   // The runway metric of an account that no runway rule watches, over
   // core::kExportedRunwayWindow of its sampled balances, once there is enough of them.
   void export_runway(const std::string& account, core::Timestamp now);
+  // The account's runway over the exported window (kExportedRunwayWindow), as the
+  // metric shows it; nullopt for an account not watched here.
+  std::optional<core::RunwayEstimate> runway(const std::string& account, core::Timestamp now) const;
   core::RuleState state(const std::string& rule) const;
 
  private:

@@ -169,14 +169,15 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
       }
     }
   } else if (const YAML::Node* when_node = map.get("when")) {
-    Map when(*this, *when_node, path + ".when", {"below", "above", "runway_below", "window", "stale_for", "for"});
+    Map when(*this, *when_node, path + ".when",
+             {"below", "above", "runway_below", "window", "stale_for", "cover_demands", "for"});
     std::vector<std::string> kinds;
-    for (const char* kind : {"below", "above", "runway_below", "stale_for"}) {
+    for (const char* kind : {"below", "above", "runway_below", "stale_for", "cover_demands"}) {
       if (when.has(kind)) kinds.emplace_back(kind);
     }
     if (when.valid() && kinds.size() != 1) {
       error(path + ".when", when.location(),
-            kinds.empty() ? "give one condition: below, above, runway_below or stale_for"
+            kinds.empty() ? "give one condition: below, above, runway_below, stale_for or cover_demands"
                           : fmt::format("give one condition, not {}", fmt::join(kinds, " and ")));
     }
     if (auto below = money_at(when, "below", currency)) rule.when = {core::Condition::Kind::below, *below, Duration(0), Duration(0), std::nullopt};
@@ -186,6 +187,16 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
       if (auto window = duration_at(when, "window")) rule.when.window = *window;
     } else if (auto stale = duration_at(when, "stale_for")) {
       rule.when = {core::Condition::Kind::stale_for, zero, *stale, Duration(0), std::nullopt};
+    } else if (const YAML::Node* cover_node = when.get("cover_demands")) {
+      // Demands due within a day, the burn rate of the last six hours, nothing kept
+      // beyond them and no lead: unless said otherwise.
+      rule.when = {core::Condition::Kind::cover_demands, zero, Duration(std::chrono::hours(24)),
+                   Duration(std::chrono::hours(6)), std::nullopt};
+      Map cover(*this, *cover_node, path + ".when.cover_demands", {"within", "lead", "keep", "window"});
+      if (auto within = duration_at(cover, "within")) rule.when.duration = *within;
+      if (auto lead = duration_at(cover, "lead")) rule.when.lead = *lead;
+      if (auto window = duration_at(cover, "window")) rule.when.window = *window;
+      if (auto keep = money_at(cover, "keep", currency)) rule.when.threshold = *keep;
     }
     if (when.has("window") && !when.has("runway_below")) {
       error(path + ".when.window", config_.locations.find(path + ".when.window"),
@@ -213,7 +224,8 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path) {
     rule.alert = spec;
   }
   if (const YAML::Node* top_up_node = map.get("top_up")) {
-    rule.top_up = load_top_up(*top_up_node, path + ".top_up", currency);
+    rule.top_up = load_top_up(*top_up_node, path + ".top_up", currency,
+                              rule.when.kind == core::Condition::Kind::cover_demands);
   }
   config_.rules.push_back(std::move(rule));
   config_.rule_paths.push_back(path);
@@ -306,7 +318,7 @@ std::optional<core::Rail> Loader::load_rail(const Map& map, const std::string& p
 }
 
 std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const std::string& path,
-                                                   std::optional<Currency> currency) {
+                                                   std::optional<Currency> currency, bool covers_demands) {
   Map map(*this, node, path,
           {"method", "via", "from", "from_account", "keep_in_source", "check_balance_of", "to", "pay_with", "rails",
            "amount", "limits", "verify", "stuck_after", "suspend_after"});
@@ -349,7 +361,11 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
                {"to_target", "fixed", "percent_of_source", "min", "max", "round_up_to"});
     int strategies = 0;
     for (const char* key : {"to_target", "fixed", "percent_of_source"}) strategies += amount.has(key) ? 1 : 0;
-    if (strategies != 1 && amount.valid()) {
+    if (covers_demands && strategies != 0 && amount.valid()) {
+      complete = false;
+      error(path + ".amount", amount.location(),
+            "a cover_demands rule tops up to what its demands need: amount takes only min, max and round_up_to");
+    } else if (!covers_demands && strategies != 1 && amount.valid()) {
       complete = false;
       error(path + ".amount", amount.location(),
             "give exactly one amount strategy: to_target, fixed or percent_of_source");
@@ -357,7 +373,9 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     std::optional<Money> value;
     std::int32_t basis_points = 0;
     auto kind = core::AmountSpec::Kind::to_target;
-    if (auto target = money_at(amount, "to_target", currency)) {
+    if (covers_demands) {
+      value = Money(0, currency.value_or(*Currency::find("IDR")));  // the demands' target, at each evaluation
+    } else if (auto target = money_at(amount, "to_target", currency)) {
       value = target;
     } else if (auto fixed = money_at(amount, "fixed", currency)) {
       kind = core::AmountSpec::Kind::fixed;
@@ -381,6 +399,9 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     auto round_up_to = money_at(amount, "round_up_to", currency);
     if (value) amount_spec = core::AmountSpec{kind, *value, basis_points, round_up_to, min, max};
     else complete = false;
+  } else if (covers_demands) {
+    amount_spec = core::AmountSpec{core::AmountSpec::Kind::to_target, Money(0, currency.value_or(*Currency::find("IDR"))),
+                                   0, std::nullopt, std::nullopt, std::nullopt};
   } else {
     complete = false;
     map.missing("amount", "e.g. {to_target: IDR 50_000_000}");

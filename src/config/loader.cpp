@@ -11,8 +11,8 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "providers", "accounts",
-           "notifiers", "events", "rules"});
+          {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "api", "providers",
+           "accounts", "notifiers", "events", "rules"});
   if (!top.valid()) return;
 
   if (auto tz = string_at(top, "timezone")) {
@@ -63,6 +63,7 @@ void Loader::load(const YAML::Node& root) {
   }
   load_http(top);
   if (const YAML::Node* node = top.get("webhooks")) load_webhooks(*node);
+  if (const YAML::Node* node = top.get("api")) load_api(*node);
   // Sections are read in dependency order, whatever their order in the file:
   // rules need their account's currency to read plain amounts.
   if (const YAML::Node* node = top.get("providers")) load_providers(*node);
@@ -146,6 +147,17 @@ std::optional<std::size_t> Loader::size_at(const Map& map, const std::string& ke
   return number;
 }
 
+// A server's `tls: {cert, key}`, both required once the block is there.
+void Loader::tls_at(const Map& map, const std::string& path, std::string& cert_out, std::string& key_out) {
+  const YAML::Node* node = map.get("tls");
+  if (!node) return;
+  Map tls(*this, *node, path, {"cert", "key"});
+  if (auto cert = string_at(tls, "cert")) cert_out = *cert;
+  else if (tls.valid() && !tls.has("cert")) tls.missing("cert", "the PEM certificate chain file");
+  if (auto key = string_at(tls, "key")) key_out = *key;
+  else if (tls.valid() && !tls.has("key")) tls.missing("key", "the PEM private key file");
+}
+
 void Loader::load_webhooks(const YAML::Node& node) {
   Map map(*this, node, "webhooks",
           {"listen", "tls", "allow_from", "trusted_proxies", "max_body", "timeout", "max_connections", "snap_prefix",
@@ -156,13 +168,7 @@ void Loader::load_webhooks(const YAML::Node& node) {
   if (!listen_at(map, w.host, w.port) && !map.has("listen")) {
     map.missing("listen", "the address gateways post to, e.g. 0.0.0.0:8080");
   }
-  if (const YAML::Node* tls_node = map.get("tls")) {
-    Map tls(*this, *tls_node, "webhooks.tls", {"cert", "key"});
-    if (auto cert = string_at(tls, "cert")) w.tls_cert = *cert;
-    else if (tls.valid() && !tls.has("cert")) tls.missing("cert", "the PEM certificate chain file");
-    if (auto key = string_at(tls, "key")) w.tls_key = *key;
-    else if (tls.valid() && !tls.has("key")) tls.missing("key", "the PEM private key file");
-  }
+  tls_at(map, "webhooks.tls", w.tls_cert, w.tls_key);
   if (auto list = networks_at(map, "allow_from")) w.allow_from = *list;
   if (auto list = networks_at(map, "trusted_proxies")) w.trusted_proxies = *list;
   if (auto size = size_at(map, "max_body", 1024, 16 * 1024 * 1024)) w.max_body = *size;
@@ -170,6 +176,20 @@ void Loader::load_webhooks(const YAML::Node& node) {
   if (auto n = integer_at(map, "max_connections", 1, 100'000)) w.max_connections = static_cast<std::size_t>(*n);
   if (auto prefix = string_at(map, "snap_prefix")) w.snap_prefix = *prefix;
   if (auto d = duration_at(map, "keep_events_for")) w.keep_events_for = *d;
+}
+
+void Loader::load_api(const YAML::Node& node) {
+  Map map(*this, node, "api", {"listen", "tls", "max_body", "timeout", "max_connections"});
+  if (!map.valid()) return;
+  auto& a = config_.api;
+  a.enabled = true;
+  if (!listen_at(map, a.host, a.port) && !map.has("listen")) {
+    map.missing("listen", "the address the backend calls, e.g. 127.0.0.1:9471");
+  }
+  tls_at(map, "api.tls", a.tls_cert, a.tls_key);
+  if (auto size = size_at(map, "max_body", 1024, 1024 * 1024)) a.max_body = *size;
+  if (auto d = duration_at(map, "timeout")) a.timeout = *d;
+  if (auto n = integer_at(map, "max_connections", 1, 10'000)) a.max_connections = static_cast<std::size_t>(*n);
 }
 
 // A provider's `webhook:` block; which keys it takes depends on the type.

@@ -392,9 +392,11 @@ class Loader {
  private:
   void load_http(const Map& root);
   bool listen_at(const Map& map, std::string& host, std::uint16_t& port);
+  void tls_at(const Map& map, const std::string& path, std::string& cert_out, std::string& key_out);
   std::optional<std::vector<core::Cidr>> networks_at(const Map& map, const std::string& key);
   std::optional<std::size_t> size_at(const Map& map, const std::string& key, std::size_t low, std::size_t high);
   void load_webhooks(const YAML::Node& node);
+  void load_api(const YAML::Node& node);
   void load_provider_webhook(const YAML::Node& node, const std::string& path, ProviderConfig& provider);
   void load_providers(const YAML::Node& node);
   void load_http_settings(const Map& map, ProviderConfig& provider);
@@ -418,7 +420,7 @@ class Loader {
   std::optional<core::DepositSpec> load_deposit(const Map& rail, const std::string& path,
                                                 std::optional<Money>& keep_in_source, std::optional<Currency> currency);
   std::optional<core::TopUpSpec> load_top_up(const YAML::Node& node, const std::string& path,
-                                             std::optional<Currency> currency);
+                                             std::optional<Currency> currency, bool covers_demands = false);
 
   std::string file_;
   const SecretSources& secrets_;

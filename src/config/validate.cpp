@@ -28,6 +28,7 @@ std::vector<Diagnostic> Checker::run() {
   check_store();
   check_providers();
   check_webhooks();
+  check_api();
   check_accounts();
   check_notifiers();
   check_rules();
@@ -179,6 +180,28 @@ void Checker::check_webhooks() {
   }
   if (w.enabled && w.port != 0 && w.port == config_.http_port && w.host == config_.http_host) {
     problem("webhooks.listen", "is the same address as http.listen; give the receiver its own port");
+  }
+}
+
+void Checker::check_api() {
+  const ApiConfig& a = config_.api;
+  if (!a.enabled) return;
+  if (a.tls_cert.empty() != a.tls_key.empty()) problem("api.tls", "give both cert and key");
+  // Bearer tokens cross the network in every request: only loopback may carry them in clear.
+  const bool loopback = a.host == "localhost" || a.host == "::1" || a.host.rfind("127.", 0) == 0;
+  if (!a.host.empty() && !loopback && a.tls_cert.empty()) {
+    problem("api.listen", "listens beyond loopback without TLS: bearer tokens would cross the network in clear; "
+                          "add api.tls {cert, key} or listen on 127.0.0.1 behind a TLS proxy");
+  }
+  if (a.timeout.count() <= 0) problem("api.timeout", "must be longer than 0s");
+  const auto same_as = [&](const std::string& host, std::uint16_t port) {
+    return a.port != 0 && a.port == port && a.host == host;
+  };
+  if (same_as(config_.http_host, config_.http_port)) {
+    problem("api.listen", "is the same address as http.listen; give the API its own port");
+  }
+  if (config_.webhooks.enabled && same_as(config_.webhooks.host, config_.webhooks.port)) {
+    problem("api.listen", "is the same address as webhooks.listen; give the API its own port");
   }
 }
 

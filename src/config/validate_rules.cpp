@@ -40,6 +40,17 @@ void Checker::check_condition(const std::string& path, const core::Rule& rule, c
     if (when.window.count() <= 0) problem(path + ".when.window", "must be longer than 0s");
   }
   if (when.kind == Kind::stale_for && when.duration.count() <= 0) problem(path + ".when.stale_for", "must be longer than 0s");
+  if (when.kind == Kind::cover_demands) {
+    const std::string cover = path + ".when.cover_demands";
+    if (when.duration.count() <= 0) problem(cover + ".within", "must be longer than 0s");
+    if (when.window.count() <= 0) problem(cover + ".window", "must be longer than 0s");
+    if (when.lead.count() < 0) problem(cover + ".lead", "must not be negative");
+    if (when.lead >= when.duration && when.duration.count() > 0) {
+      problem(cover + ".lead", "must be shorter than within, or every demand is already late when first seen");
+    }
+    currency_matches(cover + ".keep", when.threshold, account);
+    if (when.threshold.is_negative()) problem(cover + ".keep", "must not be negative");
+  }
   if (rule.hold_for.count() < 0) problem(path + ".when.for", "must not be negative");
   if (rule.clear) {
     const std::string clear_path = path + (rule.clear->above ? ".clear.above" : ".clear.below");

@@ -46,10 +46,14 @@ std::optional<Observation> fresh_latest(const AccountWatch& watch, Timestamp now
   return watch.latest;
 }
 
+bool uses_burn_rate(const Rule& rule) {
+  return rule.when.kind == Condition::Kind::runway_below || rule.when.kind == Condition::Kind::cover_demands;
+}
+
 Duration history_window_for(std::span<const Rule> rules, std::string_view account) {
   Duration window{0};
   for (const auto& rule : rules) {
-    if (rule.enabled && rule.account == account && rule.when.kind == Condition::Kind::runway_below) {
+    if (rule.enabled && rule.account == account && uses_burn_rate(rule)) {
       window = std::max(window, rule.when.window);
     }
   }
@@ -106,7 +110,7 @@ Duration keep_top_ups_for(std::span<const Rule> rules) {
   using namespace std::chrono;
   Duration keep{hours(48)};
   for (const auto& rule : rules) {
-    if (rule.when.kind == Condition::Kind::runway_below) keep = std::max(keep, rule.when.window);
+    if (uses_burn_rate(rule)) keep = std::max(keep, rule.when.window);
     // A calendar period began at most its length ago, plus a day for the time zone.
     if (rule.top_up && rule.top_up->limits.per_week) keep = std::max<Duration>(keep, days(8));
     if (rule.top_up && rule.top_up->limits.per_month) keep = std::max<Duration>(keep, days(32));
@@ -163,7 +167,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
   in.monitoring_since = account.monitoring_since;
   in.history = account.history;
   if (account.history_index) in.history_index = &*account.history_index;
-  if (rule.when.kind == Condition::Kind::runway_below) append_credits(journal, rule.account, credits);
+  if (uses_burn_rate(rule)) append_credits(journal, rule.account, credits);
   in.own_credits = credits;
   if (!rule.top_up) return in;  // the rest reads the journal; only a top-up needs it
   const std::size_t rails = std::min(rail_count(*rule.top_up), kMaxRails);

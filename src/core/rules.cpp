@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "topupd/core/demands.hpp"
 #include "topupd/core/runway.hpp"
 
 namespace topupd::core {
@@ -29,6 +30,7 @@ std::string_view to_string(Condition::Kind kind) {
     case Condition::Kind::runway_below: return "runway_below";
     case Condition::Kind::stale_for: return "stale_for";
     case Condition::Kind::schedule: return "schedule";
+    case Condition::Kind::cover_demands: return "cover_demands";
   }
   return "unknown";
 }
@@ -58,7 +60,8 @@ struct ConditionCheck {
   bool known = false;  // false: nothing to judge by yet (no observation); state stays as it is
   bool holds = false;
   std::optional<Duration> runway;
-  RunwayEstimate estimate;  // runway_below
+  RunwayEstimate estimate;  // runway_below, cover_demands
+  std::optional<DemandCover> cover;  // cover_demands
 };
 
 // Judging is cheap and happens at every poll; the words come only with a decision.
@@ -87,6 +90,15 @@ ConditionCheck check_condition(const Rule& rule, const RuleInputs& in) {
       if (!since) return out;
       out.known = true;
       out.holds = in.now - *since >= c.duration;
+      return out;
+    }
+    case Condition::Kind::cover_demands: {
+      if (!in.latest) return out;
+      out.known = true;
+      if (in.demands.empty()) return out;
+      out.estimate = estimate_runway(in.history, in.own_credits, in.now, c.window, in.history_index);
+      out.cover = cover_needed(c, in.demands, in.latest->balance, out.estimate, in.now);
+      out.holds = out.cover->count > 0 && !out.cover->overflow && in.latest->balance < out.cover->target;
       return out;
     }
     case Condition::Kind::schedule:
@@ -127,6 +139,24 @@ std::string condition_text(const Rule& rule, const RuleInputs& in, const Conditi
       if (in.latest) return fmt::format("no successful poll for {} (since {})", age_text, format_rfc3339(*since));
       return fmt::format("no successful poll since monitoring began {} ago", age_text);
     }
+    case Condition::Kind::cover_demands: {
+      if (!in.latest) return "";
+      if (!check.cover || check.cover->count == 0) {
+        return fmt::format("no demand due within {}", format_duration(c.duration));
+      }
+      const DemandCover& d = *check.cover;
+      if (d.overflow) return "the demands due do not add up within int64: nothing decided from them";
+      std::string text = fmt::format(
+          "{} demand{} of {} due from {} within {}, burn {} until the last, keep {}: balance {} {} {}", d.count,
+          d.count == 1 ? "" : "s", format_human(d.due), format_rfc3339(*d.first_due), format_duration(c.duration),
+          format_human(d.burn), format_human(c.threshold), format_human(in.latest->balance),
+          check.holds ? "<" : ">=", format_human(d.target));
+      // Decided later than the lead before the first demand: the money may come late.
+      if (check.holds && in.now > *d.first_due - c.lead) {
+        text += fmt::format("; late: less than the lead {} before the first", format_duration(c.lead));
+      }
+      return text;
+    }
     case Condition::Kind::schedule:
       return "";
   }
@@ -149,7 +179,14 @@ Decision make_decision(DecisionKind kind, const Rule& rule, const RuleInputs& in
 // gateway) goes on from the rail after it, under its own key, before any cooldown.
 void try_top_up(const Rule& rule, const RuleInputs& in, Timestamp window_start, const ConditionCheck& check,
                 Evaluation& out) {
-  const TopUpSpec& spec = *rule.top_up;
+  // Covering demands: to the balance that covers them, then the rule's rounding and limits.
+  std::optional<TopUpSpec> covering;
+  if (check.cover) {
+    covering = *rule.top_up;
+    covering->amount.kind = AmountSpec::Kind::to_target;
+    covering->amount.value = check.cover->target;
+  }
+  const TopUpSpec& spec = covering ? *covering : *rule.top_up;
   RuleState& next = out.next;
   // A condition rule's need is its firing episode: a failure from an earlier one is past.
   std::optional<RailContinuation> continues = in.continues;

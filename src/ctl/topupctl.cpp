@@ -45,6 +45,10 @@ constexpr const char* kUsage =
     "                              stop repeats of a firing alert until it resolves (at most DURATION, default 24h)\n"
     "  unsilence RULE|ACCOUNT      lift a silence or acknowledgement early\n"
     "  resume-rule RULE            let a rule that suspended itself after failed top-ups top up again\n"
+    "  token add NAME --scope read|demands [--scope …]\n"
+    "                              a bearer token for the API (api: in the config); printed once, kept hashed\n"
+    "  token list                  the API's tokens: scopes, created, last used, revoked\n"
+    "  token revoke NAME           the token opens nothing from now on\n"
     "\n"
     "Options: --socket PATH (default /run/topupd/control.sock, as control.socket in the config),\n"
     "--json (print the daemon's JSON answer).\n"
@@ -200,6 +204,28 @@ void print_tickets(const json::object& answer) {
   std::printf("%zu open ticket%s\n", tickets.size(), tickets.size() == 1 ? "" : "s");
 }
 
+// token add: the secret, once; token list: the table; token revoke: what happened.
+void print_tokens(const json::object& answer) {
+  if (answer.contains("token")) {
+    std::printf("%s\n", str(answer.at("token")).c_str());
+    std::fprintf(stderr, "topupctl: the token above is shown once; topupd keeps only its hash\n");
+    return;
+  }
+  if (!answer.contains("tokens")) {
+    std::printf("%s\n", str(answer.at("message")).c_str());
+    return;
+  }
+  std::printf("%-20s %-16s %-25s %-25s %s\n", "NAME", "SCOPES", "CREATED", "LAST USED", "REVOKED");
+  for (const auto& t : answer.at("tokens").as_array()) {
+    const auto& o = t.as_object();
+    std::string scopes;
+    for (const auto& scope : o.at("scopes").as_array()) scopes += (scopes.empty() ? "" : ",") + str(scope);
+    const auto when = [&](const char* field) { return o.at(field).is_null() ? std::string("-") : str(o.at(field)); };
+    std::printf("%-20s %-16s %-25s %-25s %s\n", str(o.at("name")).c_str(), scopes.c_str(), str(o.at("created_at")).c_str(),
+                when("last_used_at").c_str(), when("revoked_at").c_str());
+  }
+}
+
 void print_history(const json::object& history, bool csv) {
   const auto& top_ups = history.at("top_ups").as_array();
   if (csv) {
@@ -250,6 +276,7 @@ int main(int argc, char** argv) {
   bool csv = false;
   std::string duration;
   std::string reason;
+  std::vector<std::string> scopes;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -270,6 +297,8 @@ int main(int argc, char** argv) {
       duration = argv[++i];
     } else if (arg == "--reason" && i + 1 < argc) {
       reason = argv[++i];
+    } else if (arg == "--scope" && i + 1 < argc) {
+      scopes.push_back(argv[++i]);
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "topupctl: unknown option '%s'\n\n%s", arg.c_str(), kUsage);
       return 2;
@@ -284,10 +313,24 @@ int main(int argc, char** argv) {
   const std::string command = words[0];
   const bool takes_key = command == "approve" || command == "reject" || command == "silence" || command == "ack" ||
                          command == "unsilence" || command == "resume-rule";
+  const std::string token_action = command == "token" && words.size() > 1 ? words[1] : "";
+  const bool token_ok = (token_action == "add" && words.size() == 3 && !scopes.empty()) ||
+                        (token_action == "list" && words.size() == 2 && scopes.empty()) ||
+                        (token_action == "revoke" && words.size() == 3 && scopes.empty());
+  if (command == "token" && !token_ok) {
+    std::fprintf(stderr, "topupctl: bad command line\n\n%s", kUsage);
+    return 2;
+  }
+  if (command != "token" && !scopes.empty()) {
+    std::fprintf(stderr, "topupctl: --scope is for token add\n\n%s", kUsage);
+    return 2;
+  }
+  for (const auto& scope : scopes) words.push_back(scope);
   const bool known = command == "status" || command == "history" || command == "tickets" || takes_key ||
-                     command == "pause" || command == "resume";
+                     command == "pause" || command == "resume" || command == "token";
   const bool silencing = command == "silence" || command == "ack";
-  if (!known || (takes_key && words.size() != 2) || (!takes_key && command != "history" && words.size() != 1) ||
+  if (!known || (takes_key && words.size() != 2) ||
+      (!takes_key && command != "history" && command != "token" && words.size() != 1) ||
       (csv && command != "history") || (command == "silence" && duration.empty()) ||
       (!silencing && (!duration.empty() || !reason.empty()))) {
     std::fprintf(stderr, "topupctl: bad command line\n\n%s", kUsage);
@@ -323,6 +366,8 @@ int main(int argc, char** argv) {
     print_history(object, csv);
   } else if (command == "tickets") {
     print_tickets(object);
+  } else if (command == "token") {
+    print_tokens(object);
   } else if (command == "pause" || command == "resume") {
     std::printf("top-ups %s\n", object.at("paused").as_bool() ? "paused" : "allowed again");
   } else {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "integration/harness.hpp"
+#include "integration/events_consumer.hpp"
 #include "integration/sandbox.hpp"
 
 namespace topupd::testing {
@@ -18,34 +19,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-struct Delivery {
-  std::string id;
-  std::string type;
-  bool verified = false;
-  bool tampered_refused = false;
-  int status = 0;
-  std::string line;
-};
-
-std::vector<Delivery> deliveries(const std::string& log) {
-  std::vector<Delivery> out;
-  const std::regex line(R"#(\{"id":"([^"]*)","type":"([^"]*)","verified":(true|false),"tampered_refused":(true|false),"status":(\d+).*)#");
-  std::istringstream in(log);
-  for (std::string text; std::getline(in, text);) {
-    std::smatch m;
-    if (std::regex_match(text, m, line)) {
-      out.push_back({m[1], m[2], m[3] == "true", m[4] == "true", std::stoi(m[5]), text});
-    }
-  }
-  return out;
-}
-
 TEST(EventsTest, TheBackendVerifiesEveryEventAndGetsARefusedOneAgainUnderItsId) {
   TempDir dir;
   const std::string script = std::string(TOPUPD_SOURCE_DIR) + "/tests/integration/peers/events_consumer.js";
-  Process consumer({TOPUPD_NODE, script, kSecret, "1"}, {}, dir.file("consumer.log"));
+  Process consumer({TOPUPD_NODE, script, kEventsSecret, "1"}, {}, dir.file("consumer.log"));
   const std::string port = wait_for_line(dir.file("consumer.log"), R"(consumer listening on (\d+))");
   Daemon daemon(fmt::format(R"(http: {{listen: 127.0.0.1:0}}
 log: {{level: debug}}
@@ -72,7 +49,7 @@ rules:
     alert: {{notify: [ops]}}
     top_up: {{method: direct_debit, from_account: "1234567890", amount: {{fixed: IDR 50_000}}, limits: {{cooldown: 1h}}}}
 )",
-                            dir.file("topupd.db"), port, kSecret));
+                            dir.file("topupd.db"), port, kEventsSecret));
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   std::set<std::string> types;
   ASSERT_TRUE(eventually([&] {

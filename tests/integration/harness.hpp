@@ -91,12 +91,15 @@ class Daemon {
     if (std::regex_search(*ready, match, std::regex(R"(webhooks on 127\.0\.0\.1:(\d+))"))) {
       webhook_port_ = std::stoi(match[1]);
     }
+    if (std::regex_search(*ready, match, std::regex(R"(api on 127\.0\.0\.1:(\d+))"))) api_port_ = std::stoi(match[1]);
     return true;
   }
 
   // The webhook receiver's port (after wait_ready; 0 without a receiver).
   int webhook_port() const { return webhook_port_; }
   int admin_port() const { return port_; }
+  // The backend API's port (after wait_ready; 0 without `api:`).
+  int api_port() const { return api_port_; }
 
   HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
   std::string metrics() const { return get("/metrics").body; }
@@ -117,6 +120,7 @@ class Daemon {
   std::unique_ptr<Process> process_;
   int port_ = 0;
   int webhook_port_ = 0;
+  int api_port_ = 0;
 };
 
 // One sandbox payout account that starts below its IDR 95,000 threshold, and a rule

@@ -73,7 +73,8 @@ TEST(DebianPackage, InstallsEverythingAndPassesLintian) {
   ASSERT_EQ(contents.status, 0) << contents.output;
   for (const char* path : {"./usr/bin/topupd", "./usr/bin/topupctl", "./lib/systemd/system/topupd.service",
                            "./etc/topupd/topupd.yaml", "./etc/topupd/credentials/",
-                           "./usr/share/topupd/topupd.schema.json", "./usr/share/topupd/dashboards/topupd-overview.json",
+                           "./usr/share/topupd/topupd.schema.json", "./usr/share/topupd/openapi.yaml",
+                           "./usr/share/topupd/dashboards/topupd-overview.json",
                            "./usr/share/topupd/dashboards/provisioning.yaml",
                            "./usr/share/topupd/prometheus/topupd-rules.yml", "./usr/share/man/man8/topupd.8.gz",
                            "./usr/share/man/man1/topupctl.1.gz", "./usr/share/doc/topupd/copyright",

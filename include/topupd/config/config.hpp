@@ -214,6 +214,19 @@ struct WebhooksConfig {
   bool operator==(const WebhooksConfig&) const = default;
 };
 
+// The API the company's backend calls (`api:`): bearer tokens, reads and demands.
+struct ApiConfig {
+  bool enabled = false;  // the section is present
+  std::string host;
+  std::uint16_t port = 0;
+  std::string tls_cert;  // PEM chain; with tls_key turns TLS on (required beyond loopback)
+  std::string tls_key;
+  std::size_t max_body = 16 * 1024;
+  core::Duration timeout{std::chrono::seconds(10)};  // to receive headers and body
+  std::size_t max_connections = 64;
+  bool operator==(const ApiConfig&) const = default;
+};
+
 // Where alerts go. Every message goes through the durable outbox first.
 struct NotifierConfig {
   std::string name;
@@ -263,6 +276,7 @@ struct Config {
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 9464;
   WebhooksConfig webhooks;
+  ApiConfig api;
   std::vector<ProviderConfig> providers;
   std::vector<AccountConfig> accounts;
   std::vector<NotifierConfig> notifiers;

@@ -58,7 +58,10 @@ void record_poll_failure(AccountWatch& watch);
 // `latest` when it is fresh at `now`; nullopt otherwise.
 std::optional<Observation> fresh_latest(const AccountWatch& watch, Timestamp now);
 
-// The longest runway window among the enabled rules of `account`: how much history to keep.
+// Whether the rule looks at the account's burn rate (runway_below, cover_demands): it
+// needs the history of its window and the credits topupd made within it.
+bool uses_burn_rate(const Rule& rule);
+// The longest burn-rate window among the enabled rules of `account`: how much history to keep.
 Duration history_window_for(std::span<const Rule> rules, std::string_view account);
 
 // Whether a top-up of `account` is in flight (any journal record not in a terminal state).

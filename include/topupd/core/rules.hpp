@@ -5,7 +5,11 @@
 //   runway_below DURATION      the balance runs out sooner than this at the burn rate
 //                              observed over `window` (see runway.hpp);
 //   stale_for DURATION         no successful observation for this long;
-//   schedule CRON              due at the schedule's times in the config's time zone.
+//   schedule CRON              due at the schedule's times in the config's time zone;
+//   cover_demands              the payouts the backend announced (demands) due within
+//                              `within`, and the burn until the last of them at the
+//                              rate seen over `window`, would leave less than `keep`:
+//                              the top-up brings the balance to keep + demands + burn.
 // Condition rules go `inactive` → `pending` (condition true) → `firing` (held for
 // `hold_for`) → `inactive` (resolved: `clear` holds, or without `clear` the condition
 // stops holding). A firing rule re-arms only after resolving. Schedule rules have no
@@ -137,12 +141,22 @@ struct AlertSpec {
 };
 
 struct Condition {
-  enum class Kind { below, above, runway_below, stale_for, schedule };
+  enum class Kind { below, above, runway_below, stale_for, schedule, cover_demands };
   Kind kind;
-  Money threshold;                      // below / above
-  Duration duration{0};                 // runway_below: the runway; stale_for: the age
-  Duration window{0};                   // runway_below: the trailing window
+  Money threshold;                      // below / above; cover_demands: what to keep after them
+  Duration duration{0};                 // runway_below: the runway; stale_for: the age; cover_demands: within
+  Duration window{0};                   // runway_below, cover_demands: the trailing window of the burn rate
   std::optional<CronSchedule> schedule; // schedule
+  // cover_demands: the money should be there this long before the first demand is due;
+  // a top-up decided later than that says so.
+  Duration lead{0};
+};
+
+// A payout the backend announced (the API's demands): `amount` leaves at `due_at`.
+struct DueDemand {
+  std::string reference;
+  Money amount;
+  Timestamp due_at;
 };
 std::string_view to_string(Condition::Kind kind);
 
@@ -222,6 +236,8 @@ struct RuleInputs {
   std::optional<CapUsage> usage;               // this rule's usage in `now`'s local day, week and month
   // The need whose rail failed at the gateway, when a later rail may still fund it.
   std::optional<RailContinuation> continues{};
+  // cover_demands: the account's announced demands, by due time.
+  std::span<const DueDemand> demands{};
 };
 
 enum class DecisionKind { alert_firing, alert_repeat, alert_resolved, top_up };

@@ -179,7 +179,7 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : fami
   set_paused(false);
   families_->lease_failures.value({});
   // Present from the start, so rate() and increase() see the first error.
-  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control"}) {
+  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands"}) {
     families_->store_errors.value({operation});
   }
 }
