@@ -26,7 +26,7 @@ constexpr const char* kUsage =
     "Usage:\n"
     "  topupd [run] --config FILE   run the daemon (SIGHUP reloads, SIGTERM stops)\n"
     "  topupd check --config FILE   validate FILE; print every problem as FILE:LINE:COL\n"
-    "  topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
+    "  topupd simulate --config FILE --history CSV [--demands CSV] [--json] [--settle-delay DURATION]\n"
     "                               replay a balance history through the rules\n"
     "  topupd sandbox [--listen HOST:PORT] [--config FILE] [--tls-cert C --tls-key K] [--webhooks URL]\n"
     "                 [--log-requests]\n"
@@ -56,14 +56,17 @@ constexpr const char* kCheckHelp =
     "Exit status: 0 when FILE is valid, 1 when it is not, 2 on a usage error.\n";
 
 constexpr const char* kSimulateHelp =
-    "Usage: topupd simulate --config FILE --history CSV [--json] [--settle-delay DURATION]\n"
+    "Usage: topupd simulate --config FILE --history CSV [--demands CSV] [--json] [--settle-delay DURATION]\n"
     "\n"
     "Backtests the rules in FILE against a balance history recorded without topupd.\n"
     "CSV has the header timestamp,account,balance: RFC 3339 times with an offset, in\n"
     "non-decreasing order, and balances in major units of the account's currency\n"
     "(10000000 or 12.50). Each simulated top-up and sweep changes the later rows of the\n"
     "accounts involved after DURATION (default 0s). Prints a timeline and a summary per\n"
-    "account, or with --json one JSON object {events, accounts}.\n"
+    "account, or with --json one JSON object {events, accounts, demands}.\n"
+    "--demands CSV gives payouts announced ahead, as the API's demands, for cover_demands\n"
+    "rules: the header account,reference,amount,due_at; the output says whether each was\n"
+    "covered (the balance with topupd's movements at its due time) and when it was funded.\n"
     "Exit status: 0 on success, 1 when FILE or CSV is invalid (CSV errors name the line).\n";
 
 constexpr const char* kNotifyTestHelp =
@@ -110,6 +113,7 @@ struct Arguments {
   std::string command = "run";
   std::string config_path;
   std::string history_path;
+  std::string demands_path;
   bool json = false;
   bool log_requests = false;
   std::string settle_delay;
@@ -141,7 +145,8 @@ Arguments parse(int argc, char** argv) {
         return args;
       }
       args.config_path = words[++i];
-    } else if (word == "--history" || word == "--settle-delay" || word == "--listen" || word == "--tls-cert" ||
+    } else if (word == "--history" || word == "--demands" || word == "--settle-delay" || word == "--listen" ||
+               word == "--tls-cert" ||
                word == "--tls-key" || word == "--webhooks" || word == "--notifier" || word == "--from" ||
                word == "--to") {
       if (i + 1 >= words.size()) {
@@ -149,6 +154,7 @@ Arguments parse(int argc, char** argv) {
         return args;
       }
       std::string& target = word == "--history"        ? args.history_path
+                            : word == "--demands"      ? args.demands_path
                             : word == "--settle-delay" ? args.settle_delay
                             : word == "--listen"       ? args.listen
                             : word == "--tls-cert"     ? args.tls_cert
@@ -245,7 +251,7 @@ int simulate_command(const Arguments& args) {
     std::fprintf(stderr, "topupd simulate: --history CSV is required\n\n%s", kSimulateHelp);
     return 2;
   }
-  SimulateOptions options{args.history_path, args.json, core::Duration(0)};
+  SimulateOptions options{args.history_path, args.json, core::Duration(0), args.demands_path};
   if (!args.settle_delay.empty()) {
     auto delay = core::parse_duration(args.settle_delay);
     if (!delay.value) {

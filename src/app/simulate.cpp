@@ -111,6 +111,64 @@ History read_history(const std::string& path, const config::Config& config) {
   return out;
 }
 
+struct Demands {
+  std::map<std::string, std::vector<core::DueDemand>> by_account;
+  std::string error;  // FILE:LINE: message
+};
+
+// account,reference,amount,due_at — the API's demand fields, one per line.
+Demands read_demands(const std::string& path, const config::Config& config) {
+  Demands out;
+  std::ifstream in(path);
+  if (!in) {
+    out.error = fmt::format("{}: cannot open the demands file", path);
+    return out;
+  }
+  std::string line;
+  std::size_t number = 0;
+  auto fail = [&](const std::string& message) { out.error = fmt::format("{}:{}: {}", path, number, message); };
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (number == 1) {
+      if (line != "account,reference,amount,due_at") {
+        fail("the header must be: account,reference,amount,due_at");
+        return out;
+      }
+      continue;
+    }
+    if (line.empty()) continue;
+    std::vector<std::string> cells;
+    std::size_t start = 0;
+    for (std::size_t comma; (comma = line.find(',', start)) != std::string::npos; start = comma + 1) {
+      cells.push_back(line.substr(start, comma - start));
+    }
+    cells.push_back(line.substr(start));
+    if (cells.size() != 4) {
+      fail("expected 4 fields: account,reference,amount,due_at");
+      return out;
+    }
+    const config::AccountConfig* account = config.find_account(cells[0]);
+    if (!account) {
+      fail(fmt::format("no account named '{}' in the config", cells[0]));
+      return out;
+    }
+    const core::MoneyParse amount = core::parse_decimal_amount(cells[2], account->currency);
+    if (!amount.value || !amount.value->is_positive()) {
+      fail(amount.value ? "the amount must be more than 0" : "amount: " + amount.error);
+      return out;
+    }
+    const auto due = core::parse_rfc3339(cells[3]);
+    if (!due) {
+      fail("due_at needs an RFC 3339 time with an offset, e.g. 2026-12-25T09:00:00+07:00");
+      return out;
+    }
+    out.by_account[cells[0]].push_back({cells[1], *amount.value, *due});
+  }
+  if (number == 0) fail("the file is empty; the header must be: account,reference,amount,due_at");
+  return out;
+}
+
 std::string json_of(const core::SimulationResult& result) {
   using adapters::json_string;
   std::string out = "{\"events\":[";
@@ -134,7 +192,19 @@ std::string json_of(const core::SimulationResult& result) {
         minor(a.min_balance_without_topupd));
     first = false;
   }
-  out += "}}\n";
+  out += "},\"demands\":[";
+  for (std::size_t i = 0; i < result.demands.size(); ++i) {
+    const auto& d = result.demands[i];
+    out += fmt::format(
+        "{}{{\"account\":{},\"reference\":{},\"amount_minor\":{},\"due_at\":{},\"covered\":{},"
+        "\"balance_at_due_minor\":{},\"after_history\":{},\"funded_at\":{},\"funded_by\":{}}}",
+        i == 0 ? "" : ",", json_string(d.account), json_string(d.demand.reference), d.demand.amount.minor(),
+        json_string(core::format_rfc3339(d.demand.due_at)), d.covered ? "true" : "false",
+        d.balance_at_due ? std::to_string(d.balance_at_due->minor()) : "null", d.after_history ? "true" : "false",
+        d.funded_at ? json_string(core::format_rfc3339(*d.funded_at)) : "null",
+        d.funded_by.empty() ? "null" : json_string(d.funded_by));
+  }
+  out += "]}\n";
   return out;
 }
 
@@ -158,6 +228,19 @@ std::string human_of(const core::SimulationResult& result, const core::TimeZone&
                        core::format_human(a.top_up_total), core::format_human(a.sweeps_in_total),
                        core::format_human(a.sweeps_out_total), money(a.min_balance), money(a.min_balance_without_topupd));
   }
+  if (!result.demands.empty()) {
+    out += "\nDemands:\n";
+    for (const auto& d : result.demands) {
+      out += fmt::format("{}  {}  {}  {}  {}{}{}\n", core::format_local(d.demand.due_at, zone), d.account,
+                         d.demand.reference, core::format_human(d.demand.amount),
+                         d.covered ? "covered" : "NOT COVERED",
+                         d.balance_at_due ? " (balance " + core::format_human(*d.balance_at_due) +
+                                                (d.after_history ? " at the end of the history)" : " when due)")
+                                          : " (no balance before it was due)",
+                         d.funded_at ? "; funded " + core::format_local(*d.funded_at, zone) + " by " + d.funded_by
+                                     : "; no top-up counted it");
+    }
+  }
   return out;
 }
 
@@ -173,7 +256,16 @@ int simulate(const config::Config& config, const SimulateOptions& options) {
   for (const auto& account : config.accounts) {
     accounts.push_back({account.name, account.currency, account.poll.every, account.poll.timeout});
   }
-  const auto result = core::simulate(config.rules, accounts, config.zone, history.rows, options.settle_delay);
+  Demands demands;
+  if (!options.demands_path.empty()) {
+    demands = read_demands(options.demands_path, config);
+    if (!demands.error.empty()) {
+      std::fprintf(stderr, "%s\n", demands.error.c_str());
+      return 1;
+    }
+  }
+  const auto result =
+      core::simulate(config.rules, accounts, config.zone, history.rows, options.settle_delay, demands.by_account);
   const std::string text = options.json ? json_of(result) : human_of(result, config.zone, history.rows.size());
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;

@@ -11,6 +11,7 @@ struct SimulateOptions {
   std::string history_path;
   bool json = false;
   core::Duration settle_delay{0};
+  std::string demands_path{};  // optional: demands for cover_demands rules
 };
 
 // Prints the timeline and summary (or JSON) to stdout; a bad history row is reported

@@ -1,5 +1,6 @@
 #include "topupd/core/simulation.hpp"
 
+#include <algorithm>
 #include <deque>
 
 #include "topupd/core/cron.hpp"
@@ -21,12 +22,16 @@ struct SimulatedAccount {
   AccountWatch watch;
   Money adjustment;                  // what topupd's settled movements changed so far
   std::vector<std::size_t> unseen;   // journal records (sequence numbers) settled, not yet shown by a row
+  std::vector<DueDemand> demands{};  // by due time
+  std::vector<std::size_t> outcomes{};  // demands[i]'s outcome in the result
+  std::size_t next_due = 0;          // the first demand not yet due at the rows seen
+  std::optional<Money> last_balance{};  // the latest row's balance with topupd's movements
 };
 
 class Simulator {
  public:
   Simulator(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts, const TimeZone& zone,
-            Duration settle_delay)
+            Duration settle_delay, const std::map<std::string, std::vector<DueDemand>>& demands)
       : rules_(rules), zone_(zone), settle_delay_(settle_delay), keep_top_ups_(keep_top_ups_for(rules)),
         states_(rules.size()), due_(rules.size()) {
     for (const auto& account : accounts) {
@@ -39,6 +44,18 @@ class Simulator {
       if (watch.history_window.count() > 0) watch.history_index.emplace();
       accounts_.emplace(account.name, SimulatedAccount{account.currency, std::move(watch), zero, {}});
       result_.accounts.emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt});
+    }
+    for (const auto& [name, due] : demands) {
+      const auto it = accounts_.find(name);
+      if (it == accounts_.end()) continue;
+      SimulatedAccount& account = it->second;
+      account.demands = due;
+      std::stable_sort(account.demands.begin(), account.demands.end(),
+                       [](const DueDemand& a, const DueDemand& b) { return a.due_at < b.due_at; });
+      for (const auto& demand : account.demands) {
+        account.outcomes.push_back(result_.demands.size());
+        result_.demands.push_back(DemandOutcome{name, demand});
+      }
     }
   }
 
@@ -74,6 +91,13 @@ class Simulator {
       settle(at);
       evaluate(*rule, at);
     }
+    // Demands due after the last row: judged on the last balance there is.
+    for (auto& [name, account] : accounts_) {
+      for (std::size_t i = account.next_due; i < account.demands.size(); ++i) {
+        judge(account, i);
+        result_.demands[account.outcomes[i]].after_history = true;
+      }
+    }
     return std::move(result_);
   }
 
@@ -92,7 +116,18 @@ class Simulator {
       const auto it = accounts_.find(name);
       return it == accounts_.end() ? nullptr : &it->second.watch;
     };
-    return gather_rule_inputs(rule, account.watch, watch_of, journal_, account.currency, zone_, now, credits);
+    RuleInputs in = gather_rule_inputs(rule, account.watch, watch_of, journal_, account.currency, zone_, now, credits);
+    if (rule.when.kind == Condition::Kind::cover_demands) in.demands = account.demands;
+    return in;
+  }
+
+  // Demand i of the account was due before the row now seen: the balance it met is
+  // the last one before this row.
+  void judge(SimulatedAccount& account, std::size_t i) {
+    DemandOutcome& outcome = result_.demands[account.outcomes[i]];
+    outcome.balance_at_due = account.last_balance;
+    outcome.covered = account.last_balance && account.last_balance->currency() == outcome.demand.amount.currency() &&
+                      *account.last_balance >= outcome.demand.amount;
   }
 
   void settle(Timestamp now) {
@@ -112,6 +147,12 @@ class Simulator {
   void observe(const HistoryRow& row) {
     SimulatedAccount& account = accounts_.at(row.account);
     const Money simulated = row.balance.checked_add(account.adjustment).value_or(row.balance);
+    // A row after a demand's due time: the row before it was the balance the payout met
+    // (a row at the due time itself still counts as before it).
+    while (account.next_due < account.demands.size() && account.demands[account.next_due].due_at < row.at) {
+      judge(account, account.next_due++);
+    }
+    account.last_balance = simulated;
     record_observation(account.watch, Observation{row.account, simulated, row.at});
     // A credit is dated by the first poll whose balance can include it, as in the daemon.
     for (const std::size_t index : account.unseen) journal_[index - forgotten_].settled_at = row.at;
@@ -178,6 +219,17 @@ class Simulator {
     if (decision.needs_approval) reason += " (assumed approved)";
     result_.events.push_back({now, rule.name, rule.account, sweep ? "sweep" : "top_up", amount, account.currency, reason,
                               decision.idempotency_key});
+    if (rule.when.kind == Condition::Kind::cover_demands) {
+      // The demands this top-up counted: those due within the rule's window.
+      for (std::size_t i = account.next_due; i < account.demands.size(); ++i) {
+        const DueDemand& demand = account.demands[i];
+        if (demand.due_at <= now || demand.due_at > now + rule.when.duration) continue;
+        DemandOutcome& outcome = result_.demands[account.outcomes[i]];
+        if (outcome.funded_at) continue;
+        outcome.funded_at = now;
+        outcome.funded_by = decision.idempotency_key;
+      }
+    }
     if (sweep) {
       SimulatedAccount& source = accounts_.at(spec.source);
       // Later rows of the source show it; until then topupd knows only what it last read, as in the daemon.
@@ -215,8 +267,9 @@ class Simulator {
 }  // namespace
 
 SimulationResult simulate(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts,
-                          const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay) {
-  return Simulator(rules, accounts, zone, settle_delay).run(rows);
+                          const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay,
+                          const std::map<std::string, std::vector<DueDemand>>& demands) {
+  return Simulator(rules, accounts, zone, settle_delay, demands).run(rows);
 }
 
 }  // namespace topupd::core

@@ -4,10 +4,13 @@
 // covered asks for nothing.
 #include "topupd/core/demands.hpp"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "fakes/fake_clock.hpp"
 #include "topupd/core/runway.hpp"
+#include "topupd/core/simulation.hpp"
 
 namespace topupd::core {
 namespace {
@@ -112,6 +115,57 @@ TEST_F(CoverDemandsTest, SumsBeyondInt64DecideNothing) {
   const auto cover_of = cover_needed(cover(24h, 0h, 0), demands_, idr(0), RunwayEstimate{}, clock_.now());
   EXPECT_TRUE(cover_of.overflow);
   EXPECT_TRUE(evaluate_at(cover_rule(cover(24h, 0h, 0)), 0).decisions.empty());
+}
+
+}  // namespace
+}  // namespace topupd::core
+
+namespace topupd::core {
+namespace {
+
+// The backtest given demands: a cover_demands rule funds the one it sees coming and the
+// report says it was covered, and when; a demand on an account no rule covers was not.
+TEST(SimulateDemandsTest, EachDemandIsReportedCoveredOrNotWithTheTopUpThatFundedIt) {
+  const TimeZone zone = TimeZone::fixed("WIB", 7 * 3600);
+  Condition when{Condition::Kind::cover_demands, idr(1'000'000), 12h, 6h, std::nullopt};
+  when.lead = 2h;
+  const Rule rule = cover_rule(when);
+  const Timestamp start(std::chrono::milliseconds(1'795'000'000'000));
+  std::vector<HistoryRow> rows;
+  for (int hour = 0; hour <= 48; ++hour) {
+    rows.push_back({start + std::chrono::hours(hour), "payout", idr(2'000'000)});
+    rows.push_back({start + std::chrono::hours(hour), "other", idr(2'000'000)});
+  }
+  const std::map<std::string, std::vector<DueDemand>> demands = {
+      {"payout", {{"payroll", idr(30'000'000), start + 30h}, {"vendors", idr(500'000), start + 20h}}},
+      {"other", {{"rent", idr(9'000'000), start + 10h}}},
+  };
+  const auto result = simulate({rule}, {{"payout", *Currency::find("IDR")}, {"other", *Currency::find("IDR")}}, zone,
+                               rows, Duration(0), demands);
+  ASSERT_EQ(result.demands.size(), 3u);
+  std::map<std::string, const DemandOutcome*> by_reference;
+  for (const auto& d : result.demands) by_reference[d.demand.reference] = &d;
+  // The vendors' batch came within 12 h at hour 8 and needed nothing (500k + 1M kept,
+  // 2M there); the payroll came within 12 h at hour 18, and one top-up then counted both:
+  // 30M + 500k + 1M − 2M = 29.5M.
+  const DemandOutcome& vendors = *by_reference.at("vendors");
+  const DemandOutcome& payroll = *by_reference.at("payroll");
+  EXPECT_TRUE(vendors.covered);
+  ASSERT_TRUE(payroll.funded_at);
+  EXPECT_EQ(*payroll.funded_at, start + 18h);
+  EXPECT_EQ(vendors.funded_at, payroll.funded_at);
+  EXPECT_FALSE(payroll.funded_by.empty());
+  std::size_t top_ups = 0;
+  for (const auto& e : result.events) top_ups += e.type == "top_up" ? 1 : 0;
+  EXPECT_EQ(top_ups, 1u);
+  EXPECT_TRUE(payroll.covered);
+  EXPECT_EQ(payroll.balance_at_due, idr(2'000'000 + 29'500'000));
+  // Rent on an account no rule covers: not covered, nothing funded it.
+  const DemandOutcome& rent = *by_reference.at("rent");
+  EXPECT_FALSE(rent.covered);
+  EXPECT_FALSE(rent.funded_at);
+  EXPECT_EQ(rent.balance_at_due, idr(2'000'000));
+  EXPECT_FALSE(rent.after_history);
 }
 
 }  // namespace

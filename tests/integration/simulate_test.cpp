@@ -1,4 +1,5 @@
 // `topupd simulate` end to end: golden outputs and bad history files.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "integration/process.hpp"
@@ -100,6 +101,70 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SimulateTest, MissingHistoryIsAUsageError) {
   EXPECT_EQ(simulate({}).status, 2);
   EXPECT_EQ(simulate({"--history", kData + "history.csv", "--settle-delay", "soon"}).status, 2);
+}
+
+}  // namespace
+}  // namespace topupd::testing
+
+namespace topupd::testing {
+namespace {
+
+// Demands in the backtest: a cover_demands rule funds the payroll it sees coming, and
+// the report says which demand was covered, with what, and when it was funded.
+TEST(SimulateTest, DemandsAreReportedCoveredOrNotAndWhenTheyWereFunded) {
+  TempDir dir;
+  dir.write("topupd.yaml", R"(timezone: Asia/Jakarta
+providers:
+  sim: {type: sandbox, accounts: {payout: {balance: IDR 10_000_000}, other: {balance: IDR 10_000_000}}}
+accounts:
+  payout: {provider: sim, currency: IDR, poll: {every: 1h}}
+  other: {provider: sim, currency: IDR, poll: {every: 1h}}
+rules:
+  - name: payroll-ahead
+    account: payout
+    when: {cover_demands: {within: 24h, lead: 2h, keep: IDR 1_000_000}}
+    top_up: {method: direct_debit, from_account: "1234567890", amount: {round_up_to: IDR 1_000_000}}
+)");
+  std::string history = "timestamp,account,balance\n";
+  for (int hour = 0; hour < 48; ++hour) {
+    const std::string at = fmt::format("2026-12-{:02}T{:02}:00:00+07:00", 24 + hour / 24, hour % 24);
+    history += at + ",payout,10000000\n" + at + ",other,10000000\n";
+  }
+  dir.write("history.csv", history);
+  dir.write("demands.csv",
+            "account,reference,amount,due_at\n"
+            "payout,payroll-dec,250000000.00,2026-12-25T09:00:00+07:00\n"
+            "other,rent-dec,15000000,2026-12-25T10:00:00+07:00\n");
+  const auto result = run_command({TOPUPD_BINARY, "simulate", "--config", dir.file("topupd.yaml"), "--history",
+                                   dir.file("history.csv"), "--demands", dir.file("demands.csv")});
+  ASSERT_EQ(result.status, 0) << result.output;
+  // Funded as soon as the demand came within 24 h (09:00 the day before): 250M + 1M
+  // kept − 10M = 241M, well before the 2 h lead.
+  EXPECT_NE(result.output.find("TOP-UP          payroll-ahead  payout  IDR 241,000,000.00"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("payout  payroll-dec  IDR 250,000,000.00  covered (balance IDR 251,000,000.00 when "
+                               "due); funded 2026-12-24T09:00:00+07:00 by topupd-payroll-ahead-payout-"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("other  rent-dec  IDR 15,000,000.00  NOT COVERED (balance IDR 10,000,000.00 when "
+                               "due); no top-up counted it"),
+            std::string::npos)
+      << result.output;
+  const auto json = run_command({TOPUPD_BINARY, "simulate", "--config", dir.file("topupd.yaml"), "--history",
+                                 dir.file("history.csv"), "--demands", dir.file("demands.csv"), "--json"});
+  ASSERT_EQ(json.status, 0) << json.output;
+  EXPECT_NE(json.output.find(R"("reference":"payroll-dec","amount_minor":25000000000,"due_at":"2026-12-25T02:00:00)"),
+            std::string::npos)
+      << json.output;
+  EXPECT_NE(json.output.find(R"("covered":false,"balance_at_due_minor":1000000000)"), std::string::npos)
+      << json.output;
+
+  // A bad demands file names its line and changes nothing.
+  dir.write("bad.csv", "account,reference,amount,due_at\npayout,x,12.345,2026-12-25T09:00:00+07:00\n");
+  const auto bad = run_command({TOPUPD_BINARY, "simulate", "--config", dir.file("topupd.yaml"), "--history",
+                                dir.file("history.csv"), "--demands", dir.file("bad.csv")});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find(dir.file("bad.csv") + ":2: amount:"), std::string::npos) << bad.output;
 }
 
 }  // namespace

@@ -61,13 +61,29 @@ struct AccountSummary {
   std::optional<Money> min_balance_without_topupd;
 };
 
+// A demand the backtest was given (the API's, as cover_demands rules see them) and
+// what became of it: the balance with topupd's movements at the last row at or before
+// it was due, whether that covered it, and the first top-up decided for it.
+struct DemandOutcome {
+  std::string account;
+  DueDemand demand;
+  std::optional<Money> balance_at_due{};  // nullopt: no row before it was due
+  bool covered = false;                   // balance_at_due ≥ the demand's amount
+  bool after_history = false;             // due after the last row: judged on the last balance
+  std::optional<Timestamp> funded_at{};   // the first top-up of a cover_demands rule that counted it
+  std::string funded_by{};                // that top-up's key
+};
+
 struct SimulationResult {
   std::vector<SimulatedEvent> events;               // in time order
   std::map<std::string, AccountSummary> accounts;   // every configured account
+  std::vector<DemandOutcome> demands{};             // by account, then due time
 };
 
-// `rows` must be in non-decreasing time order and name only known accounts.
+// `rows` must be in non-decreasing time order and name only known accounts; `demands`
+// (by account) need not be sorted and may name accounts without rows.
 SimulationResult simulate(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts,
-                          const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay);
+                          const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay,
+                          const std::map<std::string, std::vector<DueDemand>>& demands = {});
 
 }  // namespace topupd::core
