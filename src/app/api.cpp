@@ -46,7 +46,8 @@ ServerResponse error(int status, const std::string& message) {
 bool valid_reference(const std::string& text) {
   if (text.empty() || text.size() > 128) return false;
   return std::all_of(text.begin(), text.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
+    // No '/': a reference is a path segment of GET and DELETE /api/v1/demands/{reference}.
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
   });
 }
 
@@ -325,7 +326,7 @@ ServerResponse ApiServer::post_demand(const ServerRequest& request, const Caller
   }
   const auto reference = body->string_at("reference");
   if (!reference || !valid_reference(*reference)) {
-    return error(400, "reference: 1 to 128 letters, digits and - _ . : / — the backend's own id for this payout");
+    return error(400, "reference: 1 to 128 letters, digits and - _ . : — the backend's own id for this payout");
   }
   const auto account_name = body->string_at("account");
   if (!account_name) return error(400, "account: the name of an account in topupd's config");

@@ -152,6 +152,7 @@ TEST(ApiTest, TokensScopesReadsDemandsAndTheAuditLog) {
       {R"({"reference":"e","account":"payout","amount":1.5,"due_at":")" + due + R"("})", 400, "decimal string"},
       {R"({"reference":"f","account":"payout","amount":"5","due_at":"2001-01-01T00:00:00Z"})", 422, "has passed"},
       {R"({"reference":"g h","account":"payout","amount":"5","due_at":")" + due + R"("})", 400, "reference"},
+      {R"({"reference":"g/h","account":"payout","amount":"5","due_at":")" + due + R"("})", 400, "reference"},
       {R"({"reference":"i","account":"payout","amount":"5","due_at":")" + due + R"(","extra":1})", 400, "unknown field"},
       {R"({"reference":"j","account":"payout","amount":"5","due_at":")" + due + R"(","padding":")" +
            std::string(3000, 'x') + R"("})", 413, "max_body"},
