@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api_http.hpp"
 #include "records_json.hpp"
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/json.hpp"
@@ -21,6 +22,10 @@ using adapters::field;
 using adapters::json_string;
 using net::ServerRequest;
 using net::ServerResponse;
+using api_http::answer;
+using api_http::demand_json;
+using api_http::error;
+using api_http::query_of;
 
 namespace {
 
@@ -32,46 +37,25 @@ constexpr std::size_t kDefaultPage = 100;
 constexpr auto kKeepAuditFor = std::chrono::hours(24 * 400);
 constexpr auto kKeepPastDemandsFor = std::chrono::hours(24 * 30);
 
-ServerResponse answer(int status, std::string body) {
-  ServerResponse r = ServerResponse::json(status, std::move(body));
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  return r;
+// The endpoint a path names, as the metric labels it.
+std::string_view endpoint_of(const std::string& path) {
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return "other";
+  const std::string_view rest = std::string_view(path).substr(kPrefix.size());
+  const auto slash = rest.find('/');
+  const std::string_view collection = rest.substr(0, slash);
+  const bool item = slash != std::string_view::npos;
+  if (collection == "accounts" && !item) return "accounts";
+  if (collection == "top-ups") return item ? "top_up" : "top_ups";
+  if (collection == "demands") return item ? "demand" : "demands";
+  return "other";
 }
 
-ServerResponse error(int status, const std::string& message) {
-  return answer(status, fmt::format("{{\"error\":{}}}", json_string(message)));
-}
-
-bool valid_reference(const std::string& text) {
-  if (text.empty() || text.size() > 128) return false;
-  return std::all_of(text.begin(), text.end(), [](unsigned char c) {
-    // No '/': a reference is a path segment of GET and DELETE /api/v1/demands/{reference}.
-    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
-  });
-}
-
-std::string demand_json(const adapters::Demand& d) {
-  return fmt::format(
-      "{{\"reference\":{},\"account\":{},\"amount_minor\":{},\"amount\":{},\"currency\":{},\"due_at\":{},"
-      "\"created_at\":{},\"created_by\":{}}}",
-      json_string(d.reference), json_string(d.account), d.amount.minor(), json_string(core::format_decimal(d.amount)),
-      json_string(d.amount.currency().code()), json_string(core::format_rfc3339(d.due_at)),
-      json_string(core::format_rfc3339(d.created_at)), json_string(d.created_by));
-}
-
-// The query's parameters; nullopt with `bad` naming the first one not in `allowed`.
-std::optional<std::map<std::string, std::string>> query_of(const ServerRequest& request,
-                                                          const std::set<std::string>& allowed, std::string& bad) {
-  std::map<std::string, std::string> out;
-  for (auto& [name, value] : net::parse_form(request.query)) {
-    if (!allowed.count(name)) {
-      bad = name;
-      return std::nullopt;
-    }
-    out[name] = value;
-  }
-  return out;
+std::string_view outcome_of(int status) {
+  if (status < 400) return "ok";
+  if (status == 401) return "unauthorized";
+  if (status == 403) return "forbidden";
+  if (status >= 500) return "unavailable";
+  return "refused";
 }
 
 // A page's position in the journal's order (created, then key), opaque to callers.
@@ -97,18 +81,12 @@ std::optional<std::pair<std::int64_t, std::string>> parse_cursor(const std::stri
 
 }  // namespace
 
-struct ApiServer::Caller {
-  std::string actor;  // "token:NAME", or who called without one
-  std::vector<std::string> scopes;
-  bool may(const std::string& scope) const { return std::find(scopes.begin(), scopes.end(), scope) != scopes.end(); }
-};
-
 std::string new_api_token() { return "tpd_" + adapters::crypto::hex(adapters::crypto::random_bytes(32)); }
 std::string api_token_hash(const std::string& token) { return adapters::crypto::hex(adapters::crypto::sha256(token)); }
 
-ApiServer::ApiServer(boost::asio::io_context& io, const core::Clock& clock, adapters::Store& store,
-                     ApiNeighbours neighbours)
-    : io_(io), clock_(clock), store_(store), neighbours_(std::move(neighbours)) {}
+ApiServer::ApiServer(boost::asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
+                     adapters::Store& store, ApiNeighbours neighbours)
+    : io_(io), clock_(clock), metrics_(metrics), store_(store), neighbours_(std::move(neighbours)) {}
 
 ApiServer::~ApiServer() { stop(); }
 
@@ -126,6 +104,7 @@ std::string ApiServer::listen(const config::ApiConfig& config) {
   options.on_too_large = [this](const ServerRequest& request) {
     // Audited like any call, before anything else is looked at.
     ServerResponse refused = error(413, "the body is larger than api.max_body");
+    metrics_.count_api_request(endpoint_of(request.path), outcome_of(413));
     try {
       store_.api().audit({clock_.now(), "unchecked " + request.remote_address, request.method + " " + request.path,
                           "413"});
@@ -138,6 +117,7 @@ std::string ApiServer::listen(const config::ApiConfig& config) {
                                               net::Handler([this](const ServerRequest& request) { return handle(request); }));
   const std::string address = server->listen(config.host, config.port);
   server_ = std::move(server);
+  metrics_.api_serving();
   spdlog::info("serving the API address={} tls={}", address, config.tls_cert.empty() ? "off" : "on");
   return address;
 }
@@ -159,9 +139,12 @@ ServerResponse ApiServer::handle(const ServerRequest& request) {
     }
   } catch (const adapters::StoreError& e) {
     // Nothing is answered that could not be audited.
+    metrics_.count_store_error("api");
+    metrics_.count_api_request(endpoint_of(request.path), outcome_of(503));
     spdlog::error("API call not served: the store failed: {} path={}", e.what(), field(request.path));
     return error(503, "the store is unavailable; try again later");
   }
+  metrics_.count_api_request(endpoint_of(request.path), outcome_of(response.status));
   return response;
 }
 
@@ -311,95 +294,6 @@ ServerResponse ApiServer::top_up(const std::string& key) {
     return answer(200, body + ",\"transitions\":[" + transitions + "]}");
   }
   return error(404, fmt::format("no top-up has the key {}", key));
-}
-
-ServerResponse ApiServer::post_demand(const ServerRequest& request, const Caller& caller) {
-  const auto type = request.header("Content-Type");
-  if (!type || type->compare(0, 16, "application/json") != 0) {
-    return error(415, "send the demand as application/json");
-  }
-  const auto body = adapters::json::parse(request.body, 8);
-  if (!body || !body->is_object()) return error(400, "the body is not a JSON object");
-  static const std::set<std::string> kFields = {"reference", "account", "amount", "amount_minor", "currency", "due_at"};
-  for (const auto& [name, value] : body->members()) {
-    if (!kFields.count(name)) return error(400, fmt::format("unknown field {}", name));
-  }
-  const auto reference = body->string_at("reference");
-  if (!reference || !valid_reference(*reference)) {
-    return error(400, "reference: 1 to 128 letters, digits and - _ . : — the backend's own id for this payout");
-  }
-  const auto account_name = body->string_at("account");
-  if (!account_name) return error(400, "account: the name of an account in topupd's config");
-  const config::AccountConfig* account = neighbours_.account(*account_name);
-  if (!account) return error(422, fmt::format("no account is named {}", *account_name));
-  const core::Currency currency = account->currency;
-  if (const auto code = body->string_at("currency"); code && *code != currency.code()) {
-    return error(422, fmt::format("account {} holds {}, not {}", *account_name, currency.code(), *code));
-  }
-  if (body->find("currency") && !body->string_at("currency")) return error(400, "currency: a code such as IDR");
-  // The amount: a decimal string in the account's currency, or whole minor units.
-  const adapters::json::Value* decimal = body->find("amount");
-  const adapters::json::Value* minor = body->find("amount_minor");
-  if ((decimal != nullptr) == (minor != nullptr)) {
-    return error(400, "give the amount once: amount as a decimal string (\"2500000.00\") or amount_minor");
-  }
-  std::optional<core::Money> amount;
-  if (decimal) {
-    if (!decimal->is_string()) return error(400, "amount is a decimal string, e.g. \"2500000.00\"");
-    const core::MoneyParse parsed = core::parse_decimal_amount(decimal->text(), currency);
-    if (!parsed.value) return error(400, "amount: " + parsed.error);
-    amount = parsed.value;
-  } else {
-    const std::string& text = minor->text();
-    const bool digits = (minor->is_number() || minor->is_string()) && !text.empty() && text.size() <= 18 &&
-                        std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-    if (!digits) return error(400, "amount_minor is a whole number of minor units");
-    amount = core::Money(std::stoll(text), currency);
-  }
-  if (!amount->is_positive()) return error(422, "the amount must be more than 0");
-  const auto due_text = body->string_at("due_at");
-  const auto due_at = due_text ? core::parse_rfc3339(*due_text) : std::nullopt;
-  if (!due_at) return error(400, "due_at: an RFC 3339 time with an offset, e.g. 2026-12-25T09:00:00+07:00");
-  const core::Timestamp now = clock_.now();
-  if (*due_at <= now) return error(422, "due_at has passed: a demand announces a payout still to come");
-
-  const adapters::Demand demand{*reference, *account_name, *amount, *due_at, now,
-                                caller.actor.substr(caller.actor.find(':') + 1)};
-  switch (store_.api().put_demand(demand)) {
-    case adapters::DemandPut::created:
-      spdlog::info("demand announced reference={} account={} amount={} due_at={} by={}", field(demand.reference),
-                   field(demand.account), field(core::format_human(demand.amount)),
-                   core::format_rfc3339(demand.due_at), field(caller.actor));
-      if (neighbours_.demands_changed) neighbours_.demands_changed(demand.account);
-      return answer(201, demand_json(demand));
-    case adapters::DemandPut::same:
-      return answer(200, demand_json(store_.api().demand(demand.reference).value_or(demand)));
-    case adapters::DemandPut::conflict:
-      break;
-  }
-  const auto existing = store_.api().demand(demand.reference);
-  return answer(409, fmt::format("{{\"error\":{},\"demand\":{}}}",
-                                 json_string("a demand with this reference exists with other fields; "
-                                             "withdraw it first (DELETE) to change it"),
-                                 existing ? demand_json(*existing) : "null"));
-}
-
-ServerResponse ApiServer::demands(const ServerRequest& request) {
-  std::string bad;
-  const auto query = query_of(request, {"account", "from"}, bad);
-  if (!query) return error(400, fmt::format("unknown query parameter {}", bad));
-  core::Timestamp from = clock_.now();
-  if (const auto it = query->find("from"); it != query->end()) {
-    const auto parsed = core::parse_rfc3339(it->second);
-    if (!parsed) return error(400, "from needs an RFC 3339 time with an offset");
-    from = *parsed;
-  }
-  std::string out;
-  for (const auto& demand : store_.api().demands(from)) {
-    if (const auto it = query->find("account"); it != query->end() && demand.account != it->second) continue;
-    out += (out.empty() ? "" : ",") + demand_json(demand);
-  }
-  return answer(200, fmt::format("{{\"demands\":[{}]}}", out));
 }
 
 }  // namespace topupd::app

@@ -3,7 +3,7 @@
 //
 // Owns its server, the bearer-token check (a token's SHA-256 looked up in the store,
 // never the token; scopes `read` and `demands`), the routes, and one audit entry per
-// call, whoever made it. Reads the journal and demands from the store and what the
+// call, whoever made it, counted by endpoint and outcome. Reads the journal and demands from the store and what the
 // daemon knows of each account through its neighbours. Amounts are minor units beside
 // decimal strings, never a double. Answers are never cached and never carry a secret.
 // Private to src/app.
@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/http_server.hpp"
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/config/config.hpp"
@@ -32,7 +33,8 @@ struct ApiNeighbours {
 
 class ApiServer {
  public:
-  ApiServer(boost::asio::io_context& io, const core::Clock& clock, adapters::Store& store, ApiNeighbours neighbours);
+  ApiServer(boost::asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::Store& store,
+            ApiNeighbours neighbours);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -54,6 +56,7 @@ class ApiServer {
 
   boost::asio::io_context& io_;
   const core::Clock& clock_;
+  adapters::Metrics& metrics_;
   adapters::Store& store_;
   ApiNeighbours neighbours_;
   std::unique_ptr<adapters::net::Server> server_;

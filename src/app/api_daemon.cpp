@@ -80,7 +80,7 @@ void Daemon::start_api() {
   const config::ApiConfig& config = generation_.config.api;
   if (!config.enabled) return;
   api_ = std::make_unique<ApiServer>(
-      io_, clock_, *store_,
+      io_, clock_, metrics_, *store_,
       ApiNeighbours{[this] { return api_accounts_json(); },
                     [this](const std::string& name) { return generation_.config.find_account(name); },
                     [this](const std::string& account) {

@@ -170,6 +170,16 @@ TEST(ApiTest, TokensScopesReadsDemandsAndTheAuditLog) {
   EXPECT_EQ(daemon->ctl({"token", "revoke", "viewer"}).status, 0);
   EXPECT_EQ(daemon->call("GET", "/api/v1/accounts", viewer).status, 401);
 
+  // Counted by endpoint and outcome, every pair present from the start.
+  const auto api_calls = [&](const char* endpoint, const char* outcome) {
+    return daemon->metric("topupd_api_requests_total",
+                          {fmt::format("endpoint=\"{}\"", endpoint), fmt::format("outcome=\"{}\"", outcome)});
+  };
+  EXPECT_EQ(api_calls("accounts", "unauthorized"), 3.0) << "no token, a wrong one, a revoked one";
+  EXPECT_EQ(api_calls("demands", "forbidden"), 1.0);
+  EXPECT_EQ(api_calls("demands", "refused"), 13.0) << "the bad ones, the 409 and the 415";
+  EXPECT_EQ(api_calls("demand", "unavailable"), 0.0);
+
   // A restart keeps the tokens and the demand.
   daemon->stop();
   daemon = std::make_unique<ApiDaemon>(dir);

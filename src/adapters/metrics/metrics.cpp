@@ -97,6 +97,10 @@ struct Metrics::Families {
       "Webhook deliveries by provider and outcome (accepted, duplicate, bad_signature, stale, forbidden_ip, "
       "too_large, malformed, not_found)",
       {"provider", "outcome"});
+  Family& api_requests = registry.counter(
+      "topupd_api_requests_total",
+      "Calls of the backend's API by endpoint and outcome (ok, unauthorized, forbidden, refused, unavailable)",
+      {"endpoint", "outcome"});
   Family& notifications_pending = registry.gauge(
       "topupd_notifications_pending", "Messages in the outbox not yet delivered, by notifier", {"notifier"});
   Family& top_ups = registry.counter("topupd_topups_total", "Top-ups and sweeps by rule, method and final outcome",
@@ -179,7 +183,7 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : fami
   set_paused(false);
   families_->lease_failures.value({});
   // Present from the start, so rate() and increase() see the first error.
-  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands"}) {
+  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands", "api"}) {
     families_->store_errors.value({operation});
   }
 }
@@ -339,6 +343,18 @@ void Metrics::set_notifications_pending(const std::string& notifier, std::int64_
 
 void Metrics::count_webhook(const std::string& provider, std::string_view outcome) {
   families_->webhooks.value({provider, outcome}).add(1);
+}
+
+void Metrics::api_serving() {
+  for (const char* endpoint : {"accounts", "top_ups", "top_up", "demands", "demand", "other"}) {
+    for (const char* outcome : {"ok", "unauthorized", "forbidden", "refused", "unavailable"}) {
+      families_->api_requests.value({endpoint, outcome});
+    }
+  }
+}
+
+void Metrics::count_api_request(std::string_view endpoint, std::string_view outcome) {
+  families_->api_requests.value({endpoint, outcome}).add(1);
 }
 
 void Metrics::count_notification(const std::string& notifier, std::string_view outcome) {

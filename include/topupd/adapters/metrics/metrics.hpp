@@ -68,6 +68,11 @@ class Metrics {
   void set_notifications_pending(const std::string& notifier, std::int64_t count);
   // A webhook delivery; `provider` is "-" when the path matched no endpoint.
   void count_webhook(const std::string& provider, std::string_view outcome);
+  // The backend's API: calls by endpoint (accounts, top_ups, top_up, demands, demand,
+  // other) and outcome (ok, unauthorized, forbidden, refused, unavailable); every pair
+  // present at 0 once the API serves.
+  void api_serving();
+  void count_api_request(std::string_view endpoint, std::string_view outcome);
   void count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome);
   void add_top_up_amount(const std::string& account, core::TopUpMethod method, const core::Money& amount);
   void set_top_ups_in_state(core::TopUpState state, std::int64_t count);
