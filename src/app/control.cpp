@@ -1,5 +1,5 @@
 // Commands from topupctl: status, history, approve, reject, pause, resume, silence, ack,
-// unsilence.
+// unsilence, token.
 // Each answers one JSON document: {"ok":true,…} or {"ok":false,"error":"…"}.
 #include <sstream>
 
@@ -23,6 +23,14 @@ namespace {
 
 std::string failure(const std::string& message) {
   return fmt::format("{{\"ok\":false,\"error\":{}}}", json_string(message));
+}
+
+bool valid_token_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const unsigned char c : name) {
+    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -203,6 +211,54 @@ std::string Daemon::control_unsilence(const std::string& target) {
   if (!alerts_->unsilence(target)) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
   spdlog::info("silence lifted with topupctl: {}", field(target));
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
+}
+
+// The API's bearer tokens (api.hpp): made here, shown once, kept as a hash; every
+// change audited like an API call.
+std::string Daemon::control_token(const std::vector<std::string>& args) {
+  adapters::ApiStore& api = store_->api();
+  const core::Timestamp now = clock_.now();
+  const std::string action = args.empty() ? "" : args[0];
+  if (action == "list" && args.size() == 1) {
+    std::string out;
+    for (const auto& token : api.tokens()) {
+      std::string scopes;
+      for (const auto& scope : token.scopes) scopes += (scopes.empty() ? "" : ",") + json_string(scope);
+      out += fmt::format("{}{{\"name\":{},\"scopes\":[{}],\"created_at\":{},\"last_used_at\":{},\"revoked_at\":{}}}",
+                         out.empty() ? "" : ",", json_string(token.name), scopes,
+                         json_string(core::format_rfc3339(token.created_at)), optional_time(token.last_used_at),
+                         optional_time(token.revoked_at));
+    }
+    return fmt::format("{{\"ok\":true,\"tokens\":[{}]}}", out);
+  }
+  if (action == "add" && args.size() >= 3) {
+    const std::string& name = args[1];
+    if (!valid_token_name(name)) return failure("a token's name is 1 to 64 letters, digits and - _ .");
+    std::vector<std::string> scopes;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if (args[i] != "read" && args[i] != "demands") {
+        return failure(fmt::format("unknown scope {}; expected read or demands", args[i]));
+      }
+      if (std::find(scopes.begin(), scopes.end(), args[i]) == scopes.end()) scopes.push_back(args[i]);
+    }
+    const std::string token = new_api_token();
+    if (!api.add_token({name, api_token_hash(token), scopes, now})) {
+      return failure(fmt::format("a token named {} exists (revoked names are not reused)", name));
+    }
+    std::string joined;
+    for (const auto& scope : scopes) joined += (joined.empty() ? "" : ",") + scope;
+    api.audit({now, "topupctl", "token add", fmt::format("{} scopes={}", name, joined)});
+    spdlog::info("API token added name={} scopes={}", field(name), joined);
+    return fmt::format("{{\"ok\":true,\"name\":{},\"token\":{}}}", json_string(name), json_string(token));
+  }
+  if (action == "revoke" && args.size() == 2) {
+    if (!api.revoke_token(args[1], now)) return failure(fmt::format("no live token is named {}", args[1]));
+    api.audit({now, "topupctl", "token revoke", args[1]});
+    spdlog::info("API token revoked name={}", field(args[1]));
+    return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                       json_string(fmt::format("token {} revoked: it opens nothing from now on", args[1])));
+  }
+  return failure("token takes: add NAME SCOPE…, list, or revoke NAME");
 }
 
 }  // namespace topupd::app
