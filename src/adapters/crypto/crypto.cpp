@@ -35,6 +35,10 @@ const EVP_MD* sha256_md() {
   static const EVP_MD* const md = fetched("SHA256");
   return md;
 }
+const EVP_MD* sha1_md() {
+  static const EVP_MD* const md = fetched("SHA1");
+  return md;
+}
 const EVP_MD* sha512_md() {
   static const EVP_MD* const md = fetched("SHA512");
   return md;
@@ -114,6 +118,7 @@ std::string sha256(std::string_view data) { return digest(sha256_md(), data); }
 std::string sha512(std::string_view data) { return digest(sha512_md(), data); }
 std::string hmac_sha256(std::string_view key, std::string_view data) { return mac(sha256_md(), key, data); }
 std::string hmac_sha512(std::string_view key, std::string_view data) { return mac(sha512_md(), key, data); }
+std::string hmac_sha1(std::string_view key, std::string_view data) { return mac(sha1_md(), key, data); }
 
 std::string hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -169,6 +174,57 @@ std::optional<std::string> unbase64(std::string_view text) {
   if (text.back() == '=') --size;
   if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
   out.resize(size);
+  return out;
+}
+
+std::string base64url(std::string_view bytes) {
+  std::string out = base64(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return out;
+}
+
+namespace {
+constexpr char kBase32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+}
+
+std::string base32(std::string_view bytes) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out += kBase32[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    buffer &= (1u << bits) - 1;
+  }
+  if (bits > 0) out += kBase32[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+std::optional<std::string> unbase32(std::string_view text) {
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    const char* at = std::char_traits<char>::find(kBase32, 32, c);
+    if (!at) return std::nullopt;
+    buffer = (buffer << 5) | static_cast<unsigned>(at - kBase32);
+    bits += 5;
+    if (bits >= 8) {
+      out += static_cast<char>((buffer >> (bits - 8)) & 0xFF);
+      bits -= 8;
+    }
+    buffer &= (1u << bits) - 1;
+  }
   return out;
 }
 

@@ -15,11 +15,16 @@ std::string sha256(std::string_view data);  // 32 raw bytes
 std::string sha512(std::string_view data);  // 64 raw bytes
 std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string hmac_sha512(std::string_view key, std::string_view data);
+// Only where a standard fixes it: TOTP (RFC 6238) as authenticator apps compute it.
+std::string hmac_sha1(std::string_view key, std::string_view data);
 
 std::string hex(std::string_view bytes);  // lower case
 std::optional<std::string> unhex(std::string_view text);
 std::string base64(std::string_view bytes);  // standard alphabet, padded
 std::optional<std::string> unbase64(std::string_view text);
+std::string base64url(std::string_view bytes);  // RFC 4648 §5, unpadded: cookies and URLs
+std::string base32(std::string_view bytes);     // RFC 4648 §6, unpadded: TOTP secrets
+std::optional<std::string> unbase32(std::string_view text);  // upper or lower case, padding and spaces ignored
 
 // Equal length and equal bytes, in time that depends only on the lengths.
 bool constant_time_equal(std::string_view a, std::string_view b);
