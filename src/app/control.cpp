@@ -1,5 +1,5 @@
 // Commands from topupctl: status, history, approve, reject, pause, resume, silence, ack,
-// unsilence, token.
+// unsilence, token (user and audit: control_users.cpp).
 // Each answers one JSON document: {"ok":true,…} or {"ok":false,"error":"…"}.
 #include <sstream>
 
@@ -21,9 +21,7 @@ using core::TopUpState;
 
 namespace {
 
-std::string failure(const std::string& message) {
-  return fmt::format("{{\"ok\":false,\"error\":{}}}", json_string(message));
-}
+std::string failure(const std::string& message) { return control_failure(message); }
 
 bool valid_token_name(const std::string& name) {
   if (name.empty() || name.size() > 64) return false;
@@ -52,6 +50,8 @@ std::string Daemon::control(const std::string& request) {
     if (command == "pause" || command == "resume") return control_pause(command == "pause");
     if (command == "resume-rule") return control_resume_rule(args);
     if (command == "token") return control_token(args);
+    if (command == "user") return control_user(args);
+    if (command == "audit") return control_audit(args);
     if (command == "silence" || command == "ack") {
       if (args.size() < 2) return failure(command + " needs a rule or account and a duration");
       std::string reason;
@@ -68,7 +68,7 @@ std::string Daemon::control(const std::string& request) {
     return failure(std::string("the store failed: ") + e.what());
   }
   return failure(fmt::format("unknown command '{}'; expected status, history, tickets, approve, reject, pause, resume, "
-                             "resume-rule, silence, ack, unsilence or token",
+                             "resume-rule, silence, ack, unsilence, token, user or audit",
                              command));
 }
 
@@ -132,6 +132,7 @@ std::string Daemon::control_status() {
 std::string Daemon::control_resume_rule(const std::vector<std::string>& args) {
   if (args.size() != 1) return failure("resume-rule takes the rule's name");
   if (auto refused = suspensions_->resume(args[0], "with topupctl")) return failure(*refused);
+  audit("topupctl", "resume-rule", args[0]);
   return fmt::format("{{\"ok\":true,\"message\":{}}}",
                      json_string(fmt::format("rule {} resumed: it may top up again", args[0])));
 }
@@ -173,15 +174,23 @@ std::string Daemon::control_tickets() {
 }
 
 std::string Daemon::control_decide(const std::string& key, bool approve) {
-  if (auto refused = executor_->decide(key, approve, "with topupctl")) return failure(*refused);
-  return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                     json_string(approve ? "approved " + key + "; sending it now" : "rejected " + key));
+  const auto decided = executor_->decide(key, approve, "topupctl", "with topupctl");
+  if (decided.refused) return failure(*decided.refused);
+  audit("topupctl", approve ? "approve" : "reject", key);
+  std::string message = "rejected " + key;
+  if (approve && decided.released) message = "approved " + key + "; sending it now";
+  if (approve && !decided.released) {
+    message = fmt::format("approval of {} kept ({} of {}); it waits for another approver, in the console", key,
+                          decided.approvals, decided.needed);
+  }
+  return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string(message));
 }
 
 std::string Daemon::control_pause(bool pause) {
   store_->set_setting("paused", pause ? "yes" : "no");
   executor_->set_paused(pause);
   metrics_.set_paused(pause);
+  audit("topupctl", pause ? "pause" : "resume", "");
   spdlog::warn("{} with topupctl: {}", pause ? "paused" : "resumed",
                pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");
   return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
@@ -200,6 +209,8 @@ std::string Daemon::control_silence(adapters::SilenceKind kind, const std::strin
   const adapters::Silence silence{target, kind, reason.empty() ? "(no reason given)" : reason, now, now + *length.value};
   alerts_->silence(silence);
   const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
+  audit("topupctl", kind == adapters::SilenceKind::ack ? "ack" : "silence",
+        fmt::format("{} for {}: {}", target, duration, silence.reason));
   spdlog::warn("{} with topupctl: {} until={} reason={}", done, field(target),
                core::format_rfc3339(silence.expires_at), field(silence.reason));
   return fmt::format("{{\"ok\":true,\"message\":{}}}",
@@ -209,6 +220,7 @@ std::string Daemon::control_silence(adapters::SilenceKind kind, const std::strin
 
 std::string Daemon::control_unsilence(const std::string& target) {
   if (!alerts_->unsilence(target)) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
+  audit("topupctl", "unsilence", target);
   spdlog::info("silence lifted with topupctl: {}", field(target));
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
 }

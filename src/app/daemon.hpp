@@ -92,6 +92,11 @@ class Daemon {
   void start_api();
   std::string api_accounts_json();
   std::string control_token(const std::vector<std::string>& args);
+  // The console's people and the audit log (control_users.cpp): topupctl user …, topupctl
+  // audit; `audit` is how every actor — topupctl, the API, the console — writes the log.
+  std::string control_user(const std::vector<std::string>& args);
+  std::string control_audit(const std::vector<std::string>& args);
+  void audit(const std::string& actor, const std::string& action, const std::string& detail);
   // The demands cover_demands rules read: from the store at start, when the API changes
   // one, and every 15 s (another instance's API may have); none without such a rule.
   bool covers_demands() const;

@@ -9,6 +9,10 @@ namespace topupd::app {
 
 using adapters::json_string;
 
+std::string control_failure(const std::string& message) {
+  return fmt::format("{{\"ok\":false,\"error\":{}}}", json_string(message));
+}
+
 std::string optional_time(const std::optional<core::Timestamp>& at) {
   return at ? json_string(core::format_rfc3339(*at)) : "null";
 }

@@ -10,6 +10,8 @@
 
 namespace topupd::app {
 
+// topupctl's answer when it refuses: {"ok":false,"error":"…"}.
+std::string control_failure(const std::string& message);
 // An RFC 3339 string, or null.
 std::string optional_time(const std::optional<core::Timestamp>& at);
 // A deposit's destination once journalled: the account it pays; null otherwise.

@@ -1,6 +1,6 @@
-// The top-up executor's approvals (top_up_executor.hpp): a person approves or rejects
-// a top-up that waits above approval_above, or it expires at its rule's
-// approval_expires.
+// The top-up executor's approvals (top_up_executor.hpp): people approve or reject a
+// top-up that waits above approval_above — two of them above dual_approval_above — or
+// it expires at its rule's approval_expires.
 #include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,32 +15,86 @@ using adapters::field;
 using core::TopUpRecord;
 using core::TopUpState;
 
-std::optional<std::string> TopUpExecutor::decide(const std::string& key, bool approve, const std::string& how) {
+TopUpExecutor::Decided TopUpExecutor::decide(const std::string& key, bool approve, const std::string& who,
+                                             const std::string& how) {
+  const auto refuse = [](std::string why) { return Decided{std::move(why)}; };
   for (std::size_t i = 0; i < journal_.size(); ++i) {
     TopUpRecord& record = journal_[i];
     if (record.key != key) continue;
     const std::size_t seq = forgotten_ + i;
     if (record.state != TopUpState::awaiting_approval) {
-      return fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state));
+      return refuse(fmt::format("top-up {} is {}, not awaiting approval", key, core::to_string(record.state)));
     }
     if (!owned(record.account)) {
-      return fmt::format("top-up {} is for account {}, which another instance owns now: ask it", key, record.account);
+      return refuse(fmt::format("top-up {} is for account {}, which another instance owns now: ask it", key,
+                                record.account));
     }
     using Kind = core::TopUpEvent::Kind;
     if (!approve) {
       const core::TopUpEvent rejected{Kind::rejected, core::ProviderOutcome::pending, "", "rejected " + how};
       journal_until_io(seq, core::step(record, rejected));
-      return std::nullopt;
+      if (record.state != TopUpState::rejected) return refuse("the rejection could not be journalled; try again");
+      return Decided{};
     }
-    if (paused_) return std::string("topupd is paused; resume it before approving");
-    spdlog::info("top-up approved {} topup={} amount={}", how, field(key), field(core::format_human(record.amount)));
-    // The approval is journalled before this returns; the request leaves from its own coroutine.
-    const core::TopUpEvent approved{Kind::approved, core::ProviderOutcome::pending, "", "approved " + how};
-    auto rest = journal_until_io(seq, core::step(record, approved));
-    asio::co_spawn(io_, perform(seq, std::move(rest)), adapters::log_failure("approved top-up " + key));
-    return std::nullopt;
+    if (paused_) return refuse("topupd is paused; resume it before approving");
+    const core::Rule* rule = neighbours_.rule(record.rule);
+    Decided decided;
+    decided.needed = core::approvers_needed(
+        record.amount, rule && rule->top_up ? rule->top_up->limits.dual_approval_above : std::nullopt);
+    std::vector<std::string> approvers;
+    try {
+      store_.add_approval({key, who, core::approval_terms(record), clock_.now()});
+      approvers = core::counted_approvers(record, store_.approvals(key));
+    } catch (const adapters::StoreError& e) {
+      metrics_.count_store_error("approval");
+      return refuse(fmt::format("the approval could not be stored: {}", e.what()));
+    }
+    decided.approvals = static_cast<int>(approvers.size());
+    std::string names;
+    for (const auto& name : approvers) names += (names.empty() ? "" : ", ") + name;
+    if (decided.approvals < decided.needed) {
+      spdlog::info("top-up approval {} {} of {}, waits for another approver topup={} by={}", how, decided.approvals,
+                   decided.needed, field(key), field(who));
+      return decided;
+    }
+    spdlog::info("top-up approved {} topup={} amount={} approvers={}", how, field(key),
+                 field(core::format_human(record.amount)), field(names));
+    // The approval is journalled before this returns, in the transaction that counts the
+    // approvals again; the request leaves from its own coroutine.
+    const core::TopUpEvent approved{Kind::approved, core::ProviderOutcome::pending, "",
+                                    fmt::format("approved {} by {}", how, names)};
+    auto actions = core::step(record, approved);
+    if (actions.empty() || actions.front().kind != core::TopUpAction::Kind::journal) {
+      return refuse(fmt::format("top-up {} cannot be released now", key));
+    }
+    if (!release(record, actions.front().why, decided.needed)) {
+      return refuse(fmt::format("top-up {} was not released: its approvals no longer count, or the journal "
+                                "could not be written; nothing was sent",
+                                key));
+    }
+    actions.erase(actions.begin());
+    asio::co_spawn(io_, perform(seq, std::move(actions)), adapters::log_failure("approved top-up " + key));
+    decided.released = true;
+    return decided;
   }
-  return fmt::format("no open top-up has the key {}", key);
+  return refuse(fmt::format("no open top-up has the key {}", key));
+}
+
+bool TopUpExecutor::release(TopUpRecord& record, const std::string& why, int needed) {
+  record.state = TopUpState::planned;
+  try {
+    if (store_.release_approved(record, TopUpState::awaiting_approval, clock_.now(), why, needed)) {
+      count_states();
+      spdlog::info("top-up planned: {} topup={} rule={} account={}", why, field(record.key), field(record.rule),
+                   field(record.account));
+      return true;
+    }
+  } catch (const adapters::StoreError& e) {
+    metrics_.count_store_error("transition");
+    spdlog::error("cannot release an approved top-up: {} topup={}", e.what(), field(record.key));
+  }
+  record.state = TopUpState::awaiting_approval;
+  return false;
 }
 
 void TopUpExecutor::expire_approvals(const std::string& account, core::Timestamp now) {

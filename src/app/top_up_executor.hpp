@@ -128,9 +128,18 @@ class TopUpExecutor {
   // Every open top-up of `account` is looked up (approvals past their time expire first).
   asio::awaitable<void> reconcile(const std::string& account);
 
-  // topupctl approve / reject of an awaiting top-up: nullopt when done — an approved
-  // request then leaves from its own coroutine — otherwise why not.
-  std::optional<std::string> decide(const std::string& key, bool approve, const std::string& how);
+  // A person's approval or rejection of an awaiting top-up (topupctl, the console).
+  // An approval is kept under `who`; the top-up is released — journalled `planned` in
+  // the transaction that counts the approvals again, its request then leaving from its
+  // own coroutine — once enough distinct people approved its current terms (two above
+  // the rule's dual_approval_above). One rejection ends it.
+  struct Decided {
+    std::optional<std::string> refused;  // why nothing changed
+    int approvals = 0;                   // distinct approvers counted, after this one
+    int needed = 1;
+    bool released = false;               // approved and on its way
+  };
+  Decided decide(const std::string& key, bool approve, const std::string& who, const std::string& how);
 
   // A critical alert about one deposit through its rule's notifiers, and the
   // top_up.needs_attention event: a beneficiary other than the journalled one, an amount
@@ -205,6 +214,9 @@ class TopUpExecutor {
   void expire_approvals(const std::string& account, core::Timestamp now);
   // False only when the store refused the write because another instance owns the
   // account now (the caller must not act on it).
+  // awaiting_approval → planned, only while `needed` approvals still count (in the
+  // store's transaction); false, the record unchanged, otherwise.
+  bool release(core::TopUpRecord& record, const std::string& why, int needed);
   bool transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);
   bool owned(const std::string& account) const { return !neighbours_.owns || neighbours_.owns(account); }

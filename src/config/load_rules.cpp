@@ -409,7 +409,8 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
   core::Limits limits;
   if (const YAML::Node* limits_node = map.get("limits")) {
     Map limit_map(*this, *limits_node, path + ".limits",
-                  {"per_day", "per_week", "per_month", "max_per_day", "cooldown", "approval_above", "approval_expires"});
+                  {"per_day", "per_week", "per_month", "max_per_day", "cooldown", "approval_above", "approval_expires",
+                   "dual_approval_above"});
     limits.per_day = money_at(limit_map, "per_day", currency);
     limits.per_week = money_at(limit_map, "per_week", currency);
     limits.per_month = money_at(limit_map, "per_month", currency);
@@ -417,6 +418,7 @@ std::optional<core::TopUpSpec> Loader::load_top_up(const YAML::Node& node, const
     if (auto cooldown = duration_at(limit_map, "cooldown")) limits.cooldown = *cooldown;
     limits.approval_above = money_at(limit_map, "approval_above", currency);
     if (auto expires = duration_at(limit_map, "approval_expires")) limits.approval_expires = *expires;
+    limits.dual_approval_above = money_at(limit_map, "dual_approval_above", currency);
   }
   core::Verification verify;
   if (const YAML::Node* verify_node = map.get("verify")) {

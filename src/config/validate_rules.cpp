@@ -313,6 +313,19 @@ void Checker::check_top_up(const std::string& path, const core::TopUpSpec& top_u
   positive_amount(base + ".limits.per_week", top_up.limits.per_week, account);
   positive_amount(base + ".limits.per_month", top_up.limits.per_month, account);
   positive_amount(base + ".limits.approval_above", top_up.limits.approval_above, account);
+  positive_amount(base + ".limits.dual_approval_above", top_up.limits.dual_approval_above, account);
+  if (top_up.limits.dual_approval_above) {
+    const auto& dual = *top_up.limits.dual_approval_above;
+    const auto& single = top_up.limits.approval_above;
+    if (!single) {
+      problem(base + ".limits.dual_approval_above",
+              "needs approval_above: only a top-up that waits for approval can wait for two");
+    } else if (single->currency() == dual.currency() && dual < *single) {
+      problem(base + ".limits.dual_approval_above",
+              fmt::format("{} is below approval_above {}: two approvers are asked for only above one",
+                          core::format_human(dual), core::format_human(*single)));
+    }
+  }
   if (amount.min && amount.max && amount.min->currency() == amount.max->currency() && *amount.min > *amount.max) {
     problem(amount_path + ".min", fmt::format("min {} is greater than max {}", core::format_human(*amount.min),
                                               core::format_human(*amount.max)));

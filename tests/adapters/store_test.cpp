@@ -302,7 +302,7 @@ TEST_F(SqliteFileTest, UsesWalAndRecordsItsSchemaVersion) {
     return value;
   };
   EXPECT_EQ(scalar("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "9");
+  EXPECT_EQ(scalar("SELECT MAX(version) FROM schema_migrations"), "10");
   sqlite3_close(db);
 }
 
@@ -320,7 +320,8 @@ TEST_F(SqliteFileTest, AnOlderStoreIsMigratedAndKeepsItsJournal) {
                          "ALTER TABLE top_ups DROP COLUMN ticket_bank; ALTER TABLE top_ups DROP COLUMN ticket_account_no; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_name; ALTER TABLE top_ups DROP COLUMN ticket_expires_at; "
                          "ALTER TABLE top_ups DROP COLUMN ticket_qr; "
-                         "DROP TABLE api_tokens; DROP TABLE demands; DROP TABLE audit_log; "
+                         "DROP TABLE api_tokens; DROP TABLE demands; DROP TABLE audit_log; DROP TABLE console_users; "
+                         "DROP TABLE console_sessions; DROP TABLE top_up_approvals; DROP TABLE balance_history; "
                          "DELETE FROM schema_migrations WHERE version >= 3", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
@@ -347,7 +348,7 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
     open_sqlite_store(path());
     FAIL() << "a database migrated by a newer topupd was opened";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (9)"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("schema version 999, newer than this topupd knows (10)"), std::string::npos)
         << e.what();
   }
 }
@@ -425,13 +426,19 @@ TEST(PostgresStoreTest, MigrateCopiesASqliteStoreIntoAnEmptyDatabaseAndRefusesAF
     ASSERT_TRUE(sqlite->api().add_token({"erp", "ab12", {"read"}, at(0)}));
     ASSERT_EQ(sqlite->api().put_demand({"payroll", "payout", idr(1'000), at(86'400), at(0), "erp"}), DemandPut::created);
     sqlite->api().audit({at(1), "token:erp", "GET /api/v1/accounts", "200"});
+    ConsoleUser ana{"ana", core::Role::approver, "$argon2id$v=19$x", "\x01\x02", 7, {1, std::nullopt}, at(0)};
+    ASSERT_TRUE(sqlite->console().add_user(ana));
+    sqlite->console().add_session({"h1", "ana", at(0), at(1)});
+    ASSERT_TRUE(sqlite->add_approval({"k1", "ana", "terms", at(1)}));
+    sqlite->console().add_balance_points({{"payout", at(1), 5}, {"payout", at(2), 6}});
   }
   const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
   const MigrationReport report = copy_sqlite_to_postgres(path, dsn);
   const MigrationReport expected = {{"top_ups", 2},    {"top_up_transitions", 3}, {"rule_states", 2},
                                     {"settings", 1},   {"silences", 1},           {"outbox", 2},
                                     {"webhook_events", 1}, {"api_tokens", 1},     {"demands", 1},
-                                    {"audit_log", 1}};
+                                    {"audit_log", 1}, {"console_users", 1}, {"console_sessions", 1},
+                                    {"top_up_approvals", 1}, {"balance_history", 2}};
   EXPECT_EQ(report, expected);
 
   auto pg = open_pg_store(dsn);
@@ -441,6 +448,12 @@ TEST(PostgresStoreTest, MigrateCopiesASqliteStoreIntoAnEmptyDatabaseAndRefusesAF
   EXPECT_EQ(pg->api().demand("payroll")->amount, idr(1'000));
   pg->api().audit({at(6), "topupctl", "token revoke", "erp"});
   EXPECT_EQ(pg->api().audit_log(at(0), 10).size(), 2u);
+  // And the console's: the user with her secret, her session, the approval, the history.
+  EXPECT_EQ(pg->console().user("ana")->totp_secret, "\x01\x02");
+  EXPECT_EQ(pg->console().user("ana")->totp_last_step, 7);
+  EXPECT_TRUE(pg->console().touch_session("h1", at(3)).has_value());
+  EXPECT_EQ(pg->approvals("k1").size(), 1u);
+  EXPECT_EQ(pg->console().balance_history("payout", at(0)).size(), 2u);
   const auto all = pg->top_ups_created_since(at(0));
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].state, TopUpState::succeeded);

@@ -164,15 +164,50 @@ TEST_F(TopUpExecutorTest, AnApprovalSendsOnceAndARejectionNever) {
   execute(rejected);
   EXPECT_EQ(state_of(approved.idempotency_key), TopUpState::awaiting_approval);
   EXPECT_TRUE(provider_->submits.empty());
-  EXPECT_EQ(executor_->decide(rejected.idempotency_key, false, "with topupctl"), std::nullopt);
-  EXPECT_EQ(executor_->decide(approved.idempotency_key, true, "with topupctl"), std::nullopt);
+  EXPECT_EQ(executor_->decide(rejected.idempotency_key, false, "topupctl", "with topupctl").refused, std::nullopt);
+  const auto done = executor_->decide(approved.idempotency_key, true, "topupctl", "with topupctl");
+  EXPECT_EQ(done.refused, std::nullopt);
+  EXPECT_TRUE(done.released);
+  EXPECT_EQ(done.needed, 1);
   io_.restart();
   io_.run();  // the approved request leaves from its own coroutine
   EXPECT_EQ(state_of(approved.idempotency_key), TopUpState::succeeded);
   EXPECT_EQ(state_of(rejected.idempotency_key), TopUpState::rejected);
   EXPECT_EQ(provider_->submits.count(rejected.idempotency_key), 0u);
-  EXPECT_NE(executor_->decide(approved.idempotency_key, true, "with topupctl"), std::nullopt);  // not twice
+  EXPECT_NE(executor_->decide(approved.idempotency_key, true, "topupctl", "with topupctl").refused,
+            std::nullopt);  // not twice
   EXPECT_EQ(provider_->submits[approved.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, AboveTheDualThresholdTwoDistinctApproversReleaseItOnce) {
+  rule_.top_up->limits.dual_approval_above = idr(500);  // the decisions are for IDR 1,000
+  const auto d = decision(0, true);
+  execute(d);
+  const auto first = executor_->decide(d.idempotency_key, true, "ana", "in the console");
+  EXPECT_EQ(first.refused, std::nullopt);
+  EXPECT_FALSE(first.released);
+  EXPECT_EQ(first.approvals, 1);
+  EXPECT_EQ(first.needed, 2);
+  const auto again = executor_->decide(d.idempotency_key, true, "ana", "in the console");
+  EXPECT_FALSE(again.released) << "the same approver twice is one approval";
+  EXPECT_EQ(again.approvals, 1);
+  io_.restart();
+  io_.run();
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::awaiting_approval);
+  EXPECT_TRUE(provider_->submits.empty());
+
+  const auto second = executor_->decide(d.idempotency_key, true, "budi", "in the console");
+  EXPECT_TRUE(second.released);
+  EXPECT_EQ(second.approvals, 2);
+  io_.restart();
+  io_.run();
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+  const auto history = store_->transitions(d.idempotency_key);
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[1].note, "approved in the console by ana, budi");
+  EXPECT_NE(executor_->decide(d.idempotency_key, true, "citra", "in the console").refused, std::nullopt);
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
 }
 
 TEST_F(TopUpExecutorTest, AnApprovalExpiresAtTheNextLookAfterItsTime) {

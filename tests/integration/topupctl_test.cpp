@@ -225,3 +225,73 @@ TEST(TopupctlTest, ExitCodesForUsageAndAnAbsentDaemon) {
 
 }  // namespace
 }  // namespace topupd::testing
+
+namespace topupd::testing {
+namespace {
+
+CommandResult ctl_with_input(const RunningDaemon& daemon, const TempDir& dir, const std::string& input,
+                             const std::vector<std::string>& args) {
+  static int n = 0;
+  const std::string name = "stdin-" + std::to_string(++n);
+  dir.write(name, input + "\n");
+  const std::string path = dir.file(name);
+  std::vector<std::string> argv{TOPUPCTL_BINARY, "--socket", daemon.socket()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, path);
+}
+
+// The console's people from the server's shell, and the audit log of what everyone did.
+TEST(TopupctlTest, UsersAreManagedFromTheShellAndEveryActionIsAudited) {
+  TempDir dir;
+  RunningDaemon daemon(dir, ", dual_approval_above: IDR 100_000");
+  ASSERT_TRUE(eventually([&] { return !awaiting_key(daemon).empty(); }, 10s)) << daemon.log();
+  const std::string key = awaiting_key(daemon);
+
+  EXPECT_EQ(ctl_with_input(daemon, dir, "a long enough secret", {"user", "add", "ana", "--role", "approver"}).status, 0);
+  const auto again = ctl_with_input(daemon, dir, "another long secret", {"user", "add", "ana", "--role", "viewer"});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.output.find("exists"), std::string::npos) << again.output;
+  const auto short_one = ctl_with_input(daemon, dir, "short", {"user", "add", "budi", "--role", "viewer"});
+  EXPECT_EQ(short_one.status, 1);
+  EXPECT_NE(short_one.output.find("at least 10"), std::string::npos) << short_one.output;
+  EXPECT_EQ(ctl_with_input(daemon, dir, "a long enough secret", {"user", "add", "budi", "--role", "king"}).status, 1);
+  EXPECT_EQ(daemon.ctl({"user", "add", "budi", "--role", "viewer"}).status, 2) << "no password on standard input";
+  EXPECT_EQ(daemon.ctl({"user", "add", "budi"}).status, 2);
+  EXPECT_EQ(daemon.ctl({"user", "role", "ana", "admin"}).status, 0);
+
+  const auto totp = daemon.ctl({"user", "totp", "ana"});
+  EXPECT_EQ(totp.status, 0) << totp.output;
+  EXPECT_TRUE(std::regex_search(totp.output, std::regex("otpauth://totp/topupd:ana\\?secret=[A-Z2-7]{32}&")))
+      << totp.output;
+
+  const auto list = daemon.ctl({"user", "list"});
+  EXPECT_EQ(list.status, 0);
+  EXPECT_TRUE(std::regex_search(list.output, std::regex(R"(ana\s+admin\s+yes)"))) << list.output;
+  EXPECT_EQ(list.output.find("secret"), std::string::npos);
+  EXPECT_EQ(list.output.find("argon2"), std::string::npos);
+
+  // Above dual_approval_above one approval from the shell is kept and waits for a second person.
+  const auto approved = daemon.ctl({"approve", key});
+  EXPECT_EQ(approved.status, 0) << approved.output;
+  EXPECT_NE(approved.output.find("1 of 2"), std::string::npos) << approved.output;
+  EXPECT_EQ(daemon.ctl({"pause"}).status, 0);
+  EXPECT_EQ(daemon.ctl({"resume"}).status, 0);
+  EXPECT_EQ(daemon.ctl({"user", "remove", "ana"}).status, 0);
+  EXPECT_EQ(daemon.ctl({"user", "remove", "ana"}).status, 1);
+
+  const auto csv = daemon.ctl({"audit", "--csv"});
+  ASSERT_EQ(csv.status, 0) << csv.output;
+  for (const char* line : {"topupctl,user add,ana role=approver", "topupctl,user role,ana role=admin",
+                           "topupctl,user totp,ana", "topupctl,pause,", "topupctl,resume,", "topupctl,user remove,ana"}) {
+    EXPECT_NE(csv.output.find(line), std::string::npos) << line << "\n" << csv.output;
+  }
+  EXPECT_NE(csv.output.find("topupctl,approve," + key), std::string::npos) << csv.output;
+  EXPECT_EQ(csv.output.find("a long enough secret"), std::string::npos);
+  EXPECT_EQ(csv.output.find("6120"), std::string::npos) << "not even hex-encoded";
+  const auto json = daemon.ctl({"--json", "audit", "--since", "2000-01-01T00:00:00Z"});
+  EXPECT_NE(json.output.find(R"("action":"user add")"), std::string::npos) << json.output;
+  EXPECT_EQ(daemon.log().find("a long enough secret"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace topupd::testing

@@ -81,6 +81,7 @@ struct Limits {
   Duration approval_expires{std::chrono::hours(24)};  // ... this long at most, then expire
   std::optional<Money> per_week{};       // total per calendar week, Monday to Sunday (config time zone)
   std::optional<Money> per_month{};      // total per calendar month (config time zone)
+  std::optional<Money> dual_approval_above{};  // larger ones need two distinct approvers
 };
 
 // After a top-up succeeds, the account's balance must show it: within `within` a poll

@@ -9,29 +9,7 @@
 namespace topupd::adapters {
 namespace {
 
-std::int64_t ms(core::Timestamp at) { return at.time_since_epoch().count(); }
-core::Timestamp at_ms(std::int64_t value) { return core::Timestamp(std::chrono::milliseconds(value)); }
-
-SqlValue time_or_null(const std::optional<core::Timestamp>& at) {
-  return at ? SqlValue(ms(*at)) : SqlValue(std::monostate{});
-}
-
-std::int64_t integer(const std::optional<std::string>& cell) {
-  if (!cell) throw StoreError("the store holds an empty value where a number belongs");
-  try {
-    return std::stoll(*cell);
-  } catch (const std::exception&) {
-    throw StoreError("the store holds a value this topupd cannot read as a number");
-  }
-}
-std::optional<core::Timestamp> optional_time(const std::optional<std::string>& cell) {
-  if (!cell) return std::nullopt;
-  return at_ms(integer(cell));
-}
-const std::string& text(const std::optional<std::string>& cell) {
-  static const std::string empty;
-  return cell ? *cell : empty;
-}
+using namespace sql_cells;
 
 std::string joined(const std::vector<std::string>& items) {
   std::string out;

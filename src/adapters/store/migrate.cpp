@@ -18,7 +18,8 @@ namespace {
 
 // In the order a foreign key needs: a top-up before its transitions.
 constexpr const char* kTables[] = {"top_ups", "top_up_transitions", "rule_states", "settings",  "silences",
-                                   "outbox",  "webhook_events",     "api_tokens",  "demands",   "audit_log"};
+                                   "outbox",  "webhook_events",     "api_tokens",  "demands",   "audit_log",
+                                   "console_users", "console_sessions", "top_up_approvals", "balance_history"};
 
 std::string pg_error(PGconn* conn) {
   std::string why = PQerrorMessage(conn);

@@ -155,6 +155,40 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_at ON audit_log (at);
 )sql",
+    // 7: the console: its users (an argon2id hash of each password), their sessions (a
+    // hash of each id), the approvals given to waiting top-ups, and the balance history.
+    R"sql(
+CREATE TABLE console_users (
+  name           TEXT PRIMARY KEY,
+  role           TEXT NOT NULL,
+  password_hash  TEXT NOT NULL,
+  totp_secret    TEXT NOT NULL,
+  totp_last_step BIGINT,
+  failed_logins  BIGINT NOT NULL,
+  locked_until   BIGINT,
+  created_at     BIGINT NOT NULL
+);
+CREATE TABLE console_sessions (
+  hash         TEXT PRIMARY KEY,
+  user_name    TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_by_user ON console_sessions (user_name);
+CREATE TABLE top_up_approvals (
+  key      TEXT NOT NULL,
+  approver TEXT NOT NULL,
+  terms    TEXT NOT NULL,
+  at       BIGINT NOT NULL,
+  PRIMARY KEY (key, approver, terms)
+);
+CREATE TABLE balance_history (
+  account TEXT NOT NULL,
+  at      BIGINT NOT NULL,
+  minor   BIGINT NOT NULL,
+  PRIMARY KEY (account, at)
+);
+)sql",
 };
 
 // The server's clock in milliseconds since the epoch: leases and heartbeats are

@@ -67,9 +67,13 @@ Params& add_ticket(Params& params, const TopUpRecord& r) {
 
 class PgStore final : public Store {
  public:
-  explicit PgStore(std::string dsn) : db_(std::move(dsn)), api_(sql_api_store(pg_runner(db_))) { migrate(); }
+  explicit PgStore(std::string dsn) : db_(std::move(dsn)), api_(sql_api_store(pg_runner(db_))),
+                                        console_(sql_console_store(pg_runner(db_))) {
+    migrate();
+  }
 
   ApiStore& api() override { return *api_; }
+  ConsoleStore& console() override { return *console_; }
 
   void set_fence(const Fence* fence) override { fence_ = fence; }
 
@@ -97,6 +101,27 @@ class PgStore final : public Store {
   void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
     Transaction transaction(db_);
     check_fence(r.account);
+    write_transition(r, from, at, note);
+    transaction.commit();
+  }
+
+  bool release_approved(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note,
+                        int needed) override {
+    Transaction transaction(db_);
+    check_fence(r.account);
+    // The approvals of this key are locked with the record, so none is counted that a
+    // concurrent change could void before this commits.
+    run("SELECT key FROM top_ups WHERE key = $1 FOR UPDATE", Params().add(r.key));
+    const Rows counted = run("SELECT COUNT(DISTINCT approver) FROM top_up_approvals WHERE key = $1 AND terms = $2 "
+                             "AND at >= $3",
+                             Params().add(r.key).add(core::approval_terms(r)).add(millis(r.created_at)));
+    if (counted.integer(0, 0) < needed) return false;  // rolled back
+    write_transition(r, from, at, note);
+    transaction.commit();
+    return true;
+  }
+
+  void write_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) {
     const Rows updated = run("UPDATE top_ups SET state = $2, reference = $3, last_error = $4, settled_at = $5, "
                              "updated_at = $6, ticket_reference = $7, ticket_bank = $8, ticket_account_no = $9, "
                              "ticket_name = $10, ticket_expires_at = $11, ticket_qr = $12 WHERE key = $1",
@@ -104,7 +129,6 @@ class PgStore final : public Store {
                                  .add(r.last_error).add(r.settled_at).add(millis(at)), r));
     if (updated.affected() != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));
     append_transition(r.key, from, r.state, at, note);
-    transaction.commit();
   }
 
   std::vector<TopUpRecord> open_top_ups() override {
@@ -355,6 +379,7 @@ class PgStore final : public Store {
 
   pg::Connection db_;
   std::unique_ptr<ApiStore> api_;  // on db_
+  std::unique_ptr<ConsoleStore> console_;  // on db_
   const Fence* fence_ = nullptr;
 };
 

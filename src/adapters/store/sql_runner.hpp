@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "topupd/adapters/store/api_store.hpp"
+#include "topupd/adapters/store/console_store.hpp"
 
 namespace topupd::adapters {
 
@@ -37,10 +38,33 @@ class SqlRunner {
   virtual SqlRows run(const std::string& sql, const std::vector<SqlValue>& params) = 0;
 };
 
+// Reading and writing cells: times as milliseconds since the epoch, as in every table.
+namespace sql_cells {
+inline std::int64_t ms(core::Timestamp at) { return at.time_since_epoch().count(); }
+inline core::Timestamp at_ms(std::int64_t value) { return core::Timestamp(std::chrono::milliseconds(value)); }
+inline SqlValue time_or_null(const std::optional<core::Timestamp>& at) {
+  return at ? SqlValue(ms(*at)) : SqlValue(std::monostate{});
+}
+std::int64_t integer(const std::optional<std::string>& cell);  // throws StoreError
+inline std::optional<std::int64_t> optional_integer(const std::optional<std::string>& cell) {
+  if (!cell) return std::nullopt;
+  return integer(cell);
+}
+inline std::optional<core::Timestamp> optional_time(const std::optional<std::string>& cell) {
+  if (!cell) return std::nullopt;
+  return at_ms(integer(cell));
+}
+inline const std::string& text(const std::optional<std::string>& cell) {
+  static const std::string empty;
+  return cell ? *cell : empty;
+}
+}  // namespace sql_cells
+
 // On the store's own connection, which outlives the runner.
 std::unique_ptr<SqlRunner> sqlite_runner(sqlite3* db);
 std::unique_ptr<SqlRunner> pg_runner(pg::Connection& db);
 
 std::unique_ptr<ApiStore> sql_api_store(std::unique_ptr<SqlRunner> runner);
+std::unique_ptr<ConsoleStore> sql_console_store(std::unique_ptr<SqlRunner> runner);
 
 }  // namespace topupd::adapters

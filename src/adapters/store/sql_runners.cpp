@@ -80,6 +80,15 @@ class PgRunner final : public SqlRunner {
 
 }  // namespace
 
+std::int64_t sql_cells::integer(const std::optional<std::string>& cell) {
+  if (!cell) throw StoreError("the store holds an empty value where a number belongs");
+  try {
+    return std::stoll(*cell);
+  } catch (const std::exception&) {
+    throw StoreError("the store holds a value this topupd cannot read as a number");
+  }
+}
+
 std::unique_ptr<SqlRunner> sqlite_runner(sqlite3* db) { return std::make_unique<SqliteRunner>(db); }
 std::unique_ptr<SqlRunner> pg_runner(pg::Connection& db) { return std::make_unique<PgRunner>(db); }
 

@@ -142,6 +142,40 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_at ON audit_log (at);
 )sql",
+    // 10: the console: its users (an argon2id hash of each password), their sessions (a
+    // hash of each id), the approvals given to waiting top-ups, and the balance history.
+    R"sql(
+CREATE TABLE console_users (
+  name           TEXT PRIMARY KEY,
+  role           TEXT NOT NULL,
+  password_hash  TEXT NOT NULL,
+  totp_secret    TEXT NOT NULL,
+  totp_last_step INTEGER,
+  failed_logins  INTEGER NOT NULL,
+  locked_until   INTEGER,
+  created_at     INTEGER NOT NULL
+);
+CREATE TABLE console_sessions (
+  hash         TEXT PRIMARY KEY,
+  user_name    TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_by_user ON console_sessions (user_name);
+CREATE TABLE top_up_approvals (
+  key      TEXT NOT NULL,
+  approver TEXT NOT NULL,
+  terms    TEXT NOT NULL,
+  at       INTEGER NOT NULL,
+  PRIMARY KEY (key, approver, terms)
+);
+CREATE TABLE balance_history (
+  account TEXT NOT NULL,
+  at      INTEGER NOT NULL,
+  minor   INTEGER NOT NULL,
+  PRIMARY KEY (account, at)
+);
+)sql",
 };
 inline constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

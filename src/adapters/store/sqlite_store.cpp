@@ -92,6 +92,7 @@ class SqliteStore final : public Store {
       exec("PRAGMA foreign_keys = ON");
       migrate();
       api_ = sql_api_store(sqlite_runner(db_));
+      console_ = sql_console_store(sqlite_runner(db_));
     } catch (...) {
       sqlite3_close(db_);
       throw;
@@ -99,6 +100,7 @@ class SqliteStore final : public Store {
   }
   ~SqliteStore() override {
     api_.reset();
+    console_.reset();
     sqlite3_close(db_);
   }
 
@@ -130,6 +132,23 @@ class SqliteStore final : public Store {
 
   void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
     Transaction transaction(*this);
+    write_transition(r, from, at, note);
+    transaction.commit();
+  }
+
+  bool release_approved(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note,
+                        int needed) override {
+    Transaction transaction(*this);
+    Statement count(db_, "SELECT COUNT(DISTINCT approver) FROM top_up_approvals WHERE key = ?1 AND terms = ?2 "
+                         "AND at >= ?3");
+    count.bind(1, r.key).bind(2, core::approval_terms(r)).bind(3, millis(r.created_at));
+    if (!count.step() || count.integer(0) < needed) return false;  // rolled back
+    write_transition(r, from, at, note);
+    transaction.commit();
+    return true;
+  }
+
+  void write_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) {
     Statement update(db_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
                           "updated_at = ?6, ticket_reference = ?7, ticket_bank = ?8, ticket_account_no = ?9, "
                           "ticket_name = ?10, ticket_expires_at = ?11, ticket_qr = ?12 WHERE key = ?1");
@@ -141,7 +160,6 @@ class SqliteStore final : public Store {
     update.step();
     if (sqlite3_changes(db_) != 1) throw StoreError(fmt::format("no journalled top-up has the key {}", r.key));
     append_transition(r.key, from, r.state, at, note);
-    transaction.commit();
   }
 
   std::vector<TopUpRecord> open_top_ups() override {
@@ -313,6 +331,7 @@ class SqliteStore final : public Store {
   }
 
   ApiStore& api() override { return *api_; }
+  ConsoleStore& console() override { return *console_; }
 
   std::int64_t count_webhook_events() override {
     Statement query(db_, "SELECT COUNT(*) FROM webhook_events");
@@ -411,6 +430,7 @@ class SqliteStore final : public Store {
 
   sqlite3* db_ = nullptr;
   std::unique_ptr<ApiStore> api_;  // on db_
+  std::unique_ptr<ConsoleStore> console_;  // on db_
 };
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "topupd/adapters/store/api_store.hpp"
+#include "topupd/adapters/store/console_store.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 
@@ -117,6 +118,17 @@ class TopUpJournal {
   virtual std::vector<core::TopUpRecord> top_ups_created_since(core::Timestamp since) = 0;
   // The transitions of one top-up, oldest first; empty for an unknown key.
   virtual std::vector<TopUpTransition> transitions(const std::string& key) = 0;
+
+  // The transition that releases a top-up waiting for approval (`record` holds its new
+  // state): written as record_transition does, but only if, in the same transaction,
+  // the approvals kept (console_store.hpp) still name `needed` distinct approvers of
+  // this key whose terms are the record's and who approved after it was planned.
+  // Returns false, changing nothing, otherwise.
+  virtual bool release_approved(const core::TopUpRecord& record, core::TopUpState from, core::Timestamp at,
+                                std::string_view note, int needed) = 0;
+  // The approvals themselves (the console's table; here so the executor needs only its journal).
+  virtual bool add_approval(const core::Approval& approval) = 0;
+  virtual std::vector<core::Approval> approvals(const std::string& key) = 0;
 };
 
 // Rule states: the rule runner's (a top-up's rule state is written with it, by the journal).
@@ -184,6 +196,11 @@ class Store : public TopUpJournal,
   virtual void set_fence(const Fence* fence) { (void)fence; }
   // Tokens, demands and the audit log of the backend's API, in the same database.
   virtual ApiStore& api() = 0;
+  // Users, sessions, approvals and the balance history of the web console.
+  virtual ConsoleStore& console() = 0;
+
+  bool add_approval(const core::Approval& approval) override { return console().add_approval(approval); }
+  std::vector<core::Approval> approvals(const std::string& key) override { return console().approvals(key); }
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" for one that
