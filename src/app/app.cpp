@@ -141,6 +141,13 @@ int Daemon::run() {
                      generation_.config.api.port);
     return 1;
   }
+  try {
+    start_console();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot serve the console: {} address={}:{}", e.what(), generation_.config.console.host,
+                     generation_.config.console.port);
+    return 1;
+  }
   if (!generation_.config.control_socket.empty()) {
     control_ = std::make_unique<adapters::ControlServer>(io_, [this](const std::string& request) { return control(request); });
     try {
@@ -201,6 +208,7 @@ void Daemon::install(Generation next) {
   alerts_->configure(config.notifiers);
   runner_->configure(config);
   suspensions_->configure(config.rules);
+  if (console_) console_->configure(config.console);
   for (const auto& [name, state] : runner_->states()) metrics_.set_rule_state(name, state.phase);
 
   poller_->start(config);
@@ -272,7 +280,9 @@ void Daemon::reload() {
 std::string Daemon::status_line() const {
   return fmt::format("admin http on {}{}{}, watching {} accounts", admin_address_,
                      intake_ && !intake_->address().empty() ? ", webhooks on " + intake_->address() : "",
-                     api_address_.empty() ? "" : ", api on " + api_address_, generation_.config.accounts.size());
+                     (api_address_.empty() ? "" : ", api on " + api_address_) +
+                         (console_address_.empty() ? "" : ", console on " + console_address_),
+                     generation_.config.accounts.size());
 }
 
 void Daemon::shutdown() {
@@ -283,6 +293,7 @@ void Daemon::shutdown() {
   if (admin_) admin_->stop();
   if (control_) control_->stop();
   if (api_) api_->stop();
+  if (console_) console_->stop();
   if (intake_) intake_->stop();
   signals_.cancel();
   watchdog_timer_.cancel();

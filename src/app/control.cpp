@@ -187,42 +187,59 @@ std::string Daemon::control_decide(const std::string& key, bool approve) {
 }
 
 std::string Daemon::control_pause(bool pause) {
+  set_paused(pause, "topupctl");
+  return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
+}
+
+void Daemon::set_paused(bool pause, const std::string& who) {
   store_->set_setting("paused", pause ? "yes" : "no");
   executor_->set_paused(pause);
   metrics_.set_paused(pause);
-  audit("topupctl", pause ? "pause" : "resume", "");
-  spdlog::warn("{} with topupctl: {}", pause ? "paused" : "resumed",
+  audit(who, pause ? "pause" : "resume", "");
+  spdlog::warn("{} by {}: {}", pause ? "paused" : "resumed", field(who),
                pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");
-  return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
 }
 
 std::string Daemon::control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                                     const std::string& reason) {
+  if (auto refused = silence(kind, target, duration, reason, "topupctl")) return failure(*refused);
+  const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
+  const auto until = clock_.now() + *core::parse_duration(duration).value;
+  return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                     json_string(fmt::format("{} {} until {}", done, target, core::format_rfc3339(until))));
+}
+
+std::optional<std::string> Daemon::silence(adapters::SilenceKind kind, const std::string& target,
+                                           const std::string& duration, const std::string& reason,
+                                           const std::string& who) {
   if (!generation_.config.find_account(target)) {
     bool rule = false;
     for (const auto& r : generation_.config.rules) rule = rule || r.name == target;
-    if (!rule) return failure(fmt::format("'{}' is neither a rule nor an account", target));
+    if (!rule) return fmt::format("'{}' is neither a rule nor an account", target);
   }
   const auto length = core::parse_duration(duration);
-  if (!length.value || length.value->count() <= 0) return failure("the duration must be like 30m, 2h or 1d");
+  if (!length.value || length.value->count() <= 0) return std::string("the duration must be like 30m, 2h or 1d");
   const auto now = clock_.now();
   const adapters::Silence silence{target, kind, reason.empty() ? "(no reason given)" : reason, now, now + *length.value};
   alerts_->silence(silence);
   const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
-  audit("topupctl", kind == adapters::SilenceKind::ack ? "ack" : "silence",
+  audit(who, kind == adapters::SilenceKind::ack ? "ack" : "silence",
         fmt::format("{} for {}: {}", target, duration, silence.reason));
-  spdlog::warn("{} with topupctl: {} until={} reason={}", done, field(target),
+  spdlog::warn("{} by {}: {} until={} reason={}", done, field(who), field(target),
                core::format_rfc3339(silence.expires_at), field(silence.reason));
-  return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                     json_string(fmt::format("{} {} until {}", done, target,
-                                             core::format_rfc3339(silence.expires_at))));
+  return std::nullopt;
 }
 
 std::string Daemon::control_unsilence(const std::string& target) {
-  if (!alerts_->unsilence(target)) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
-  audit("topupctl", "unsilence", target);
-  spdlog::info("silence lifted with topupctl: {}", field(target));
+  if (!unsilence(target, "topupctl")) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
+}
+
+bool Daemon::unsilence(const std::string& target, const std::string& who) {
+  if (!alerts_->unsilence(target)) return false;
+  audit(who, "unsilence", target);
+  spdlog::info("silence lifted by {}: {}", field(who), field(target));
+  return true;
 }
 
 // The API's bearer tokens (api.hpp): made here, shown once, kept as a hash; every

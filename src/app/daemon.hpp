@@ -39,6 +39,7 @@
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
 #include "api.hpp"
+#include "console.hpp"
 #include "destinations.hpp"
 #include "leases.hpp"
 #include "generation.hpp"
@@ -87,6 +88,18 @@ class Daemon {
   std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
                               const std::string& reason);
   std::string control_unsilence(const std::string& target);
+  // What topupctl and the console both do, audited under `who`.
+  void set_paused(bool pause, const std::string& who);
+  std::optional<std::string> silence(adapters::SilenceKind kind, const std::string& target,
+                                     const std::string& duration, const std::string& reason, const std::string& who);
+  bool unsilence(const std::string& target, const std::string& who);
+  // The web console (console_daemon.cpp): started after the API when `console:` is set;
+  // the accounts and alerts as this instance sees them; the balance history it draws,
+  // recorded here (one point per owned account per minute, thinned with age).
+  void start_console();
+  std::vector<ConsoleAccount> console_accounts();
+  std::vector<ConsoleAlert> console_alerts();
+  asio::awaitable<void> history_loop();
   // The backend's API (api_daemon.cpp): started after the admin server when `api:` is
   // set; the accounts as this instance sees them; topupctl token add|list|revoke.
   void start_api();
@@ -157,6 +170,10 @@ class Daemon {
   std::unique_ptr<adapters::ControlServer> control_;
   std::unique_ptr<ApiServer> api_;
   std::string api_address_;  // empty: no API
+  std::unique_ptr<ConsoleServer> console_;
+  std::string console_address_;  // empty: no console
+  std::map<std::string, std::int64_t> history_minute_;  // per account: the minute of its last recorded point
+  std::vector<adapters::BalancePoint> history_pending_;
   std::map<std::string, std::vector<core::DueDemand>> demands_;  // by account, by due time
   std::string admin_address_;
   asio::signal_set signals_;

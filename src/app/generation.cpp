@@ -64,6 +64,22 @@ Generation next_generation(const Generation& running, config::Config config, con
     next.kept_until_restart.push_back("api changed; the API keeps its address and TLS files until restart");
     wanted.api = now.api;
   }
+  // The console's server stays as it started; its sessions' timeouts, proxy roles, url
+  // and history follow the reload.
+  auto& c = wanted.console;
+  if (c.enabled != now.console.enabled || c.host != now.console.host || c.port != now.console.port ||
+      c.tls_cert != now.console.tls_cert || c.tls_key != now.console.tls_key || c.assets != now.console.assets ||
+      c.proxy != now.console.proxy) {
+    next.kept_until_restart.push_back(
+        "console listen, tls, assets or auth kind changed; the console keeps them until restart");
+    c.enabled = now.console.enabled;
+    c.host = now.console.host;
+    c.port = now.console.port;
+    c.tls_cert = now.console.tls_cert;
+    c.tls_key = now.console.tls_key;
+    c.assets = now.console.assets;
+    c.proxy = now.console.proxy;
+  }
   return next;
 }
 

@@ -31,6 +31,7 @@ class Checker {
   void check_http_provider(const std::string& path, const ProviderConfig& provider);
   void check_webhooks();
   void check_api();
+  void check_console();
   void check_accounts();
   void check_notifiers();
   void check_rules();

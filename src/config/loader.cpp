@@ -11,7 +11,7 @@ void Loader::load(const YAML::Node& root) {
     return;
   }
   Map top(*this, root, "",
-          {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "api", "providers",
+          {"timezone", "dry_run", "log", "store", "control", "destinations", "http", "webhooks", "api", "console", "providers",
            "accounts", "notifiers", "events", "rules"});
   if (!top.valid()) return;
 
@@ -64,6 +64,7 @@ void Loader::load(const YAML::Node& root) {
   load_http(top);
   if (const YAML::Node* node = top.get("webhooks")) load_webhooks(*node);
   if (const YAML::Node* node = top.get("api")) load_api(*node);
+  if (const YAML::Node* node = top.get("console")) load_console(*node);
   // Sections are read in dependency order, whatever their order in the file:
   // rules need their account's currency to read plain amounts.
   if (const YAML::Node* node = top.get("providers")) load_providers(*node);

@@ -397,6 +397,7 @@ class Loader {
   std::optional<std::size_t> size_at(const Map& map, const std::string& key, std::size_t low, std::size_t high);
   void load_webhooks(const YAML::Node& node);
   void load_api(const YAML::Node& node);
+  void load_console(const YAML::Node& node);  // load_console.cpp
   void load_provider_webhook(const YAML::Node& node, const std::string& path, ProviderConfig& provider);
   void load_providers(const YAML::Node& node);
   void load_http_settings(const Map& map, ProviderConfig& provider);

@@ -29,6 +29,7 @@ std::vector<Diagnostic> Checker::run() {
   check_providers();
   check_webhooks();
   check_api();
+  check_console();
   check_accounts();
   check_notifiers();
   check_rules();
@@ -183,13 +184,16 @@ void Checker::check_webhooks() {
   }
 }
 
+namespace {
+bool loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
+}  // namespace
+
 void Checker::check_api() {
   const ApiConfig& a = config_.api;
   if (!a.enabled) return;
   if (a.tls_cert.empty() != a.tls_key.empty()) problem("api.tls", "give both cert and key");
   // Bearer tokens cross the network in every request: only loopback may carry them in clear.
-  const bool loopback = a.host == "localhost" || a.host == "::1" || a.host.rfind("127.", 0) == 0;
-  if (!a.host.empty() && !loopback && a.tls_cert.empty()) {
+  if (!a.host.empty() && !loopback(a.host) && a.tls_cert.empty()) {
     problem("api.listen", "listens beyond loopback without TLS: bearer tokens would cross the network in clear; "
                           "add api.tls {cert, key} or listen on 127.0.0.1 behind a TLS proxy");
   }
@@ -202,6 +206,27 @@ void Checker::check_api() {
   }
   if (config_.webhooks.enabled && same_as(config_.webhooks.host, config_.webhooks.port)) {
     problem("api.listen", "is the same address as webhooks.listen; give the API its own port");
+  }
+}
+
+void Checker::check_console() {
+  const ConsoleConfig& c = config_.console;
+  if (!c.enabled) return;
+  if (c.tls_cert.empty() != c.tls_key.empty()) problem("console.tls", "give both cert and key");
+  // Passwords, session cookies and approvals cross the network: only loopback may carry them in clear.
+  if (!c.host.empty() && !loopback(c.host) && c.tls_cert.empty()) {
+    problem("console.listen", "listens beyond loopback without TLS: passwords and sessions would cross the network "
+                              "in clear; add console.tls {cert, key} or listen on 127.0.0.1 behind a TLS proxy");
+  }
+  if (c.session_idle.count() <= 0) problem("console.session_idle", "must be longer than 0s");
+  if (c.session_max < c.session_idle) problem("console.session_max", "must not be shorter than session_idle");
+  if (c.history_keep < std::chrono::hours(24)) problem("console.history", "must be at least 1d (the charts show a day)");
+  const auto same_as = [&](const std::string& host, std::uint16_t port) {
+    return c.port != 0 && c.port == port && c.host == host;
+  };
+  if (same_as(config_.http_host, config_.http_port) || same_as(config_.api.host, config_.api.port) ||
+      (config_.webhooks.enabled && same_as(config_.webhooks.host, config_.webhooks.port))) {
+    problem("console.listen", "is the address of another server of topupd; give the console its own port");
   }
 }
 

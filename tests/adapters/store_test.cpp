@@ -451,7 +451,7 @@ TEST(PostgresStoreTest, MigrateCopiesASqliteStoreIntoAnEmptyDatabaseAndRefusesAF
   // And the console's: the user with her secret, her session, the approval, the history.
   EXPECT_EQ(pg->console().user("ana")->totp_secret, "\x01\x02");
   EXPECT_EQ(pg->console().user("ana")->totp_last_step, 7);
-  EXPECT_TRUE(pg->console().touch_session("h1", at(3)).has_value());
+  EXPECT_TRUE(pg->console().session("h1").has_value());
   EXPECT_EQ(pg->approvals("k1").size(), 1u);
   EXPECT_EQ(pg->console().balance_history("payout", at(0)).size(), 2u);
   const auto all = pg->top_ups_created_since(at(0));

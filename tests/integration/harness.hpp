@@ -92,6 +92,9 @@ class Daemon {
       webhook_port_ = std::stoi(match[1]);
     }
     if (std::regex_search(*ready, match, std::regex(R"(api on 127\.0\.0\.1:(\d+))"))) api_port_ = std::stoi(match[1]);
+    if (std::regex_search(*ready, match, std::regex(R"(console on 127\.0\.0\.1:(\d+))"))) {
+      console_port_ = std::stoi(match[1]);
+    }
     return true;
   }
 
@@ -100,6 +103,8 @@ class Daemon {
   int admin_port() const { return port_; }
   // The backend API's port (after wait_ready; 0 without `api:`).
   int api_port() const { return api_port_; }
+  // The console's port (after wait_ready; 0 without `console:`).
+  int console_port() const { return console_port_; }
 
   HttpResult get(const std::string& path) const { return http_get("127.0.0.1", port_, path); }
   std::string metrics() const { return get("/metrics").body; }
@@ -121,6 +126,7 @@ class Daemon {
   int port_ = 0;
   int webhook_port_ = 0;
   int api_port_ = 0;
+  int console_port_ = 0;
 };
 
 // One sandbox payout account that starts below its IDR 95,000 threshold, and a rule

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "topupd/config/kinds.hpp"
+#include "topupd/core/access.hpp"
 #include "topupd/core/ip_network.hpp"
 #include "topupd/core/money.hpp"
 #include "topupd/core/rules.hpp"
@@ -227,6 +228,28 @@ struct ApiConfig {
   bool operator==(const ApiConfig&) const = default;
 };
 
+// The web console (`console:`) for the people who decide about money: pages served by
+// topupd itself, local users or identities from a trusted auth proxy.
+struct ConsoleConfig {
+  bool enabled = false;  // the section is present
+  std::string host;
+  std::uint16_t port = 0;
+  std::string tls_cert;  // PEM chain; with tls_key turns TLS on (required beyond loopback)
+  std::string tls_key;
+  std::string url;       // how people reach it (links in notifications); empty: none
+  std::string assets;    // the directory of its CSS, scripts and uPlot; empty: where it was installed
+  core::Duration session_idle{std::chrono::minutes(30)};
+  core::Duration session_max{std::chrono::hours(12)};
+  core::Duration history_keep{std::chrono::hours(24 * 30)};  // balance history kept this long
+  // auth: {proxy: …}: the identity comes from a header only trusted proxies may set.
+  bool proxy = false;
+  std::string proxy_header = "X-Forwarded-Email";
+  std::string proxy_groups_header = "X-Forwarded-Groups";
+  std::vector<core::Cidr> trusted_proxies;
+  std::vector<std::pair<std::string, core::Role>> proxy_roles;  // group → role; the highest applies
+  bool operator==(const ConsoleConfig&) const = default;
+};
+
 // Where alerts go. Every message goes through the durable outbox first.
 struct NotifierConfig {
   std::string name;
@@ -277,6 +300,7 @@ struct Config {
   std::uint16_t http_port = 9464;
   WebhooksConfig webhooks;
   ApiConfig api;
+  ConsoleConfig console;
   std::vector<ProviderConfig> providers;
   std::vector<AccountConfig> accounts;
   std::vector<NotifierConfig> notifiers;

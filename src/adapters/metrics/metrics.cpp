@@ -101,6 +101,9 @@ struct Metrics::Families {
       "topupd_api_requests_total",
       "Calls of the backend's API by endpoint and outcome (ok, unauthorized, forbidden, refused, unavailable)",
       {"endpoint", "outcome"});
+  Family& console_logins = registry.counter(
+      "topupd_console_logins_total",
+      "Sign-ins to the console by outcome (ok, failed, locked: tried while locked, and each lockout)", {"outcome"});
   Family& notifications_pending = registry.gauge(
       "topupd_notifications_pending", "Messages in the outbox not yet delivered, by notifier", {"notifier"});
   Family& top_ups = registry.counter("topupd_topups_total", "Top-ups and sweeps by rule, method and final outcome",
@@ -183,7 +186,7 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : fami
   set_paused(false);
   families_->lease_failures.value({});
   // Present from the start, so rate() and increase() see the first error.
-  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands", "api"}) {
+  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands", "api", "approval", "console", "audit", "history"}) {
     families_->store_errors.value({operation});
   }
 }
@@ -352,6 +355,12 @@ void Metrics::api_serving() {
     }
   }
 }
+
+void Metrics::console_serving() {
+  for (const char* outcome : {"ok", "failed", "locked"}) families_->console_logins.value({outcome});
+}
+
+void Metrics::count_console_login(std::string_view outcome) { families_->console_logins.value({outcome}).add(1); }
 
 void Metrics::count_api_request(std::string_view endpoint, std::string_view outcome) {
   families_->api_requests.value({endpoint, outcome}).add(1);

@@ -92,13 +92,16 @@ class SqlConsoleStore final : public ConsoleStore {
              {s.hash, s.user, ms(s.created_at), ms(s.last_seen_at)});
   }
 
-  std::optional<ConsoleSession> touch_session(const std::string& hash, core::Timestamp now) override {
-    const SqlRows rows = db_->run("UPDATE console_sessions SET last_seen_at = $2 WHERE hash = $1 "
-                                  "RETURNING hash, user_name, created_at, last_seen_at",
-                                  {hash, ms(now)});
+  std::optional<ConsoleSession> session(const std::string& hash) override {
+    const SqlRows rows =
+        db_->run("SELECT hash, user_name, created_at, last_seen_at FROM console_sessions WHERE hash = $1", {hash});
     if (rows.rows.empty()) return std::nullopt;
     const auto& row = rows.rows.front();
     return ConsoleSession{text(row[0]), text(row[1]), at_ms(integer(row[2])), at_ms(integer(row[3]))};
+  }
+
+  void touch_session(const std::string& hash, core::Timestamp now) override {
+    db_->run("UPDATE console_sessions SET last_seen_at = $2 WHERE hash = $1", {hash, ms(now)});
   }
 
   void remove_session(const std::string& hash) override {

@@ -73,6 +73,10 @@ class Metrics {
   // present at 0 once the API serves.
   void api_serving();
   void count_api_request(std::string_view endpoint, std::string_view outcome);
+  // The console's sign-ins by outcome (ok, failed, locked: refused while locked, and each
+  // lockout); every outcome present at 0 once the console serves.
+  void console_serving();
+  void count_console_login(std::string_view outcome);
   void count_top_up(const std::string& rule, core::TopUpMethod method, std::string_view outcome);
   void add_top_up_amount(const std::string& account, core::TopUpMethod method, const core::Money& amount);
   void set_top_ups_in_state(core::TopUpState state, std::int64_t count);

@@ -53,8 +53,9 @@ class ConsoleStore {
   virtual std::vector<ConsoleUser> users() = 0;
 
   virtual void add_session(const ConsoleSession& session) = 0;
-  // The session with this hash, its use noted at `now`.
-  virtual std::optional<ConsoleSession> touch_session(const std::string& hash, core::Timestamp now) = 0;
+  virtual std::optional<ConsoleSession> session(const std::string& hash) = 0;
+  // Its use noted at `now`.
+  virtual void touch_session(const std::string& hash, core::Timestamp now) = 0;
   virtual void remove_session(const std::string& hash) = 0;
   // Sessions last used before `idle_before` or created before `created_before`.
   virtual std::int64_t forget_sessions(core::Timestamp idle_before, core::Timestamp created_before) = 0;
