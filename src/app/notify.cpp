@@ -26,9 +26,11 @@ void Daemon::notify(const core::Decision& decision, const std::string& action, c
   n.fired_at = state.fired_at.value_or(n.at);
   for (const auto& record : executor_->journal()) {
     if (top_up_key.empty() || record.key != top_up_key) continue;
+    const bool waiting = record.state == core::TopUpState::awaiting_approval;
+    const std::string& console = generation_.config.console.url;
     n.top_up = adapters::TopUpSummary{record.key, record.amount, std::string(core::to_string(record.method)),
-                                      std::string(core::to_string(record.state)),
-                                      record.state == core::TopUpState::awaiting_approval};
+                                      std::string(core::to_string(record.state)), waiting, "",
+                                      waiting && !console.empty() ? console + "/top-ups/" + record.key : ""};
   }
   const bool people_hear_it = n.kind != core::DecisionKind::alert_resolved || rule->alert->send_resolved;
   alerts_->enqueue(n, rule->alert->notify, !people_hear_it);

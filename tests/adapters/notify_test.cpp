@@ -26,7 +26,8 @@ Notification firing() {
   n.threshold = money("IDR 10_000_000");
   n.runway = std::chrono::minutes(95);
   n.action = "direct_debit k1 of IDR 41,000,000.00 awaiting approval";
-  n.top_up = TopUpSummary{"k1", money("IDR 41_000_000"), "direct_debit", "awaiting_approval", true};
+  n.top_up = TopUpSummary{"k1", money("IDR 41_000_000"), "direct_debit", "awaiting_approval", true, "",
+                          "https://topupd.example/top-ups/k1"};
   n.at = at(1'800'000'060);
   n.fired_at = at(1'800'000'000);
   return n;
@@ -72,6 +73,7 @@ TEST(NotifyFormat, TheStandardTextSaysWhatHappenedAndWhatTopupdDid) {
   EXPECT_NE(text.find("Runway: 1h35m"), std::string::npos) << text;
   EXPECT_NE(text.find("direct_debit k1 of Rp41.000.000, awaiting_approval (approval needed"), std::string::npos) << text;
   EXPECT_NE(text.find("Dashboard: https://d"), std::string::npos) << text;
+  EXPECT_NE(text.find("Approve or reject: https://topupd.example/top-ups/k1"), std::string::npos) << text;
 }
 
 TEST(NotifyFormat, ANotificationSurvivesTheOutboxUnchanged) {
@@ -82,6 +84,7 @@ TEST(NotifyFormat, ANotificationSurvivesTheOutboxUnchanged) {
   EXPECT_EQ(back->balance, n.balance);
   EXPECT_EQ(back->top_up->key, "k1");
   EXPECT_TRUE(back->top_up->needs_approval);
+  EXPECT_EQ(back->top_up->approve_url, "https://topupd.example/top-ups/k1");
   EXPECT_EQ(back->fired_at, n.fired_at);
   EXPECT_FALSE(notify::notification_from_json("{\"kind\":\"top_up\"}"));
   EXPECT_FALSE(notify::notification_from_json("not json"));

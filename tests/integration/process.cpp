@@ -244,6 +244,7 @@ HttpResult http_send(const std::string& host, int port, const std::string& reque
   const auto body_start = response.find("\r\n\r\n");
   if (body_start == std::string::npos) return result;
   result.body = response.substr(body_start + 4);
+  result.head = response.substr(0, body_start);
   // A chunked answer (Prometheus sends larger ones so): the chunks' data, joined.
   std::string head = response.substr(0, body_start);
   for (auto& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

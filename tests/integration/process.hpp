@@ -80,6 +80,7 @@ class NotifySocket {
 struct HttpResult {
   int status = 0;  // 0 when the connection failed
   std::string body;
+  std::string head{};  // the status line and headers, as received
 };
 HttpResult http_get(const std::string& host, int port, const std::string& path);
 HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,

@@ -72,6 +72,9 @@ std::string html_of(std::span<const Notification> batch, const notify::Presentat
       html += fmt::format("<p><img src=\"cid:qris-{}@topupd\" alt=\"QRIS code\"></p><p><code>{}</code></p>",
                           &n - batch.data(), notify::html_escape(n.qr));
     }
+    if (n.top_up && !n.top_up->approve_url.empty()) {
+      html += "<p><a href=\"" + notify::html_escape(n.top_up->approve_url) + "\">Approve or reject</a></p>";
+    }
     if (!p.dashboard_url.empty()) html += "<p><a href=\"" + notify::html_escape(p.dashboard_url) + "\">Dashboard</a></p>";
     if (!p.runbook_url.empty()) html += "<p><a href=\"" + notify::html_escape(p.runbook_url) + "\">Runbook</a></p>";
   }

@@ -18,6 +18,7 @@ boost::asio::awaitable<DeliveryResult> LogNotifier::deliver(std::span<const Noti
     if (n.runway) fields += " runway=" + core::format_duration(std::chrono::floor<std::chrono::seconds>(*n.runway));
     if (!n.action.empty()) fields += " action=" + field(n.action);
     if (!n.qr.empty()) fields += " qris=" + field(n.qr);
+    if (n.top_up && !n.top_up->approve_url.empty()) fields += " approve=" + field(n.top_up->approve_url);
     spdlog::log(level, "{}: {} notifier={} rule={} account={} severity={}{}", what, n.reason, field(name_),
                 field(n.rule), field(n.account), field(n.severity), fields);
   }

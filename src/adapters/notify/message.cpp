@@ -84,6 +84,7 @@ std::map<std::string, std::string> template_fields(const Notification& n, const 
   f["topup_method"] = n.top_up ? n.top_up->method : "";
   f["topup_state"] = n.top_up ? n.top_up->state : "";
   f["approval"] = n.top_up && n.top_up->needs_approval ? "needed" : "";
+  f["approve_url"] = n.top_up ? n.top_up->approve_url : "";
   f["at"] = core::format_rfc3339(n.at);
   f["fired_at"] = core::format_rfc3339(n.fired_at);
   f["dashboard_url"] = p.dashboard_url;
@@ -124,6 +125,7 @@ std::string message_text(const Notification& n, const Presentation& p) {
   if (n.top_up) {
     out += fmt::format("\nAction: {} {} of {}, {}{}", n.top_up->method, n.top_up->key, fields["topup_amount"],
                        n.top_up->state, n.top_up->needs_approval ? " (approval needed: topupctl approve KEY)" : "");
+    if (!n.top_up->approve_url.empty()) out += "\nApprove or reject: " + n.top_up->approve_url;
   } else if (!n.action.empty()) {
     out += "\nAction: " + n.action;
   }
@@ -171,7 +173,8 @@ std::string to_json(const Notification& n) {
                         .set("method", Value::string(n.top_up->method))
                         .set("state", Value::string(n.top_up->state))
                         .set("needs_approval", Value::boolean(n.top_up->needs_approval))
-                        .set("reference", Value::string(n.top_up->reference)));
+                        .set("reference", Value::string(n.top_up->reference))
+                        .set("approve_url", Value::string(n.top_up->approve_url)));
   }
   if (!n.event.empty()) v.set("event", Value::string(n.event));
   if (!n.qr.empty()) v.set("qr", Value::string(n.qr));
@@ -208,7 +211,7 @@ std::optional<Notification> notification_from_json(std::string_view text) {
       const Value* approval = t->find("needs_approval");
       n.top_up = TopUpSummary{t->string_at("key").value_or(""), *amount, t->string_at("method").value_or(""),
                               t->string_at("state").value_or(""), approval && approval->as_bool(),
-                              t->string_at("reference").value_or("")};
+                              t->string_at("reference").value_or(""), t->string_at("approve_url").value_or("")};
     }
   }
   n.event = v->string_at("event").value_or("");

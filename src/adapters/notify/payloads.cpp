@@ -61,7 +61,8 @@ std::string slack_payload(std::span<const Notification> batch, const config::Not
     }
     if (!fields.items().empty()) blocks.push(Value::object().set("type", Value::string("section")).set("fields", fields));
     std::string links;
-    if (!p.dashboard_url.empty()) links += "<" + p.dashboard_url + "|Dashboard>";
+    if (n.top_up && !n.top_up->approve_url.empty()) links += "<" + n.top_up->approve_url + "|Approve or reject>";
+    if (!p.dashboard_url.empty()) links += std::string(links.empty() ? "" : " · ") + "<" + p.dashboard_url + "|Dashboard>";
     if (!p.runbook_url.empty()) links += std::string(links.empty() ? "" : " · ") + "<" + p.runbook_url + "|Runbook>";
     if (!links.empty()) {
       blocks.push(Value::object().set("type", Value::string("context"))

@@ -27,6 +27,7 @@ struct TopUpSummary {
   std::string state;   // the journal state when the alert went out
   bool needs_approval = false;
   std::string reference{};  // the gateway's id for it, once known
+  std::string approve_url{};  // waiting for approval with console.url set: its page in the console
 };
 
 struct Notification {
