@@ -30,6 +30,11 @@ demo: setup build
 	@echo "topupd demo: watching the sandbox's payout balance; Ctrl-C stops it."
 	@echo "Metrics: http://127.0.0.1:9464/metrics   sandbox ledger: http://127.0.0.1:9464/sandbox/ledger"
 	@echo "Open tickets (a QRIS code drawn): $(BUILD_DIR)/topupctl --socket /tmp/topupd-demo.sock tickets"
+	@echo "Console: http://127.0.0.1:9480 (users ana and budi, both approvers, password demo-password)"
+	@( for i in $$(seq 100); do $(BUILD_DIR)/topupctl --socket /tmp/topupd-demo.sock status >/dev/null 2>&1 && break; \
+	   sleep 0.2; done; \
+	   for user in ana budi; do echo demo-password | $(BUILD_DIR)/topupctl --socket /tmp/topupd-demo.sock \
+	     user add $$user --role approver >/dev/null; done ) &
 	$(BUILD_DIR)/topupd --config $(DEMO_CONFIG)
 
 # The same daemon against the stand-alone sandbox, which speaks each gateway's wire

@@ -120,6 +120,9 @@ asio::awaitable<ConsoleServer::Response> ConsoleServer::handle(Request request) 
       if (request.method != "GET") co_return html::respond(401, "text/plain; charset=utf-8", "Sign in first.\n");
       co_return html::redirect(expired ? "/login?expired=1" : "/login");
     }
+    if (request.method == "POST" && request.path.rfind("/users/", 0) == 0) {
+      co_return co_await change_user(request, *viewer);
+    }
     if (request.method == "POST") co_return act(request, *viewer);
     if (request.method != "GET") co_return html::respond(405, "text/plain; charset=utf-8", "GET or POST\n");
     co_return route(request, *viewer);
@@ -144,6 +147,7 @@ ConsoleServer::Response ConsoleServer::route(const Request& request, const Viewe
   if (path == "/alerts") return alerts(viewer, html::param(html::params(request.query), "note"));
   if (path == "/approvals") return approvals(viewer, html::param(html::params(request.query), "note"));
   if (path == "/audit") return audit_page(request, viewer);
+  if (path == "/users") return users_page(viewer, html::param(html::params(request.query), "note"));
   return page(viewer, "Not found", "<p>There is no such page.</p>", 404);
 }
 

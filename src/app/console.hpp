@@ -129,6 +129,9 @@ class ConsoleServer {
   Response alerts(const Viewer& viewer, const std::string& note);
   Response approvals(const Viewer& viewer, const std::string& note);
   Response audit_page(const Request& request, const Viewer& viewer);
+  // console_users.cpp: admins manage the local users (their passwords hashed off the loop).
+  Response users_page(const Viewer& viewer, const std::string& note);
+  boost::asio::awaitable<Response> change_user(const Request& request, const Viewer& viewer);
   // The page around `body`: navigation, who is signed in, the pause switch.
   Response page(const Viewer& viewer, const std::string& title, const std::string& body, int status = 200) const;
 

@@ -61,10 +61,12 @@ ConsoleServer::Response ConsoleServer::page(const Viewer& viewer, const std::str
       R"(<meta name="viewport" content="width=device-width, initial-scale=1">)"
       R"(<link rel="stylesheet" href="/assets/console.css"><link rel="stylesheet" href="/assets/uPlot.min.css">)"
       R"(</head><body><header><nav><strong>topupd</strong> <a href="/">Overview</a> <a href="/top-ups">Top-ups</a> )"
-      R"(<a href="/alerts">Alerts</a> <a href="/approvals">Approvals{}</a> <a href="/audit">Audit</a></nav>)"
+      R"(<a href="/alerts">Alerts</a> <a href="/approvals">Approvals{}</a> <a href="/audit">Audit</a>{}</nav>)"
       R"(<div class="who"><span id="user">{}</span> ({}) {}{}</div></header>{}<main><h1>{}</h1>{}</main>)"
       R"(<script src="/assets/uPlot.iife.min.js"></script><script src="/assets/console.js"></script></body></html>)",
-      esc(title), waiting ? fmt::format(" <span class=\"badge\">{}</span>", waiting) : "", esc(viewer.user),
+      esc(title), waiting ? fmt::format(" <span class=\"badge\">{}</span>", waiting) : "",
+      core::may(viewer.role, core::Action::manage_users) && !config_.proxy ? R"( <a href="/users">Users</a>)" : "",
+      esc(viewer.user),
       core::to_string(viewer.role), pause_form, sign_out,
       paused ? R"(<p class="banner">Top-ups are paused: none starts until an admin resumes them.</p>)" : "", esc(title),
       body);

@@ -68,7 +68,7 @@ TEST(ConsoleTest, FinanceApprovesWithFourEyesInARealBrowserAndTheMoneyMovesOnce)
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   ASSERT_GT(daemon.console_port(), 0) << daemon.log();
   for (const auto& [name, role] : std::vector<std::pair<std::string, std::string>>{
-           {"ana", "approver"}, {"budi", "approver"}, {"vera", "viewer"}, {"adm", "admin"}}) {
+           {"ana", "approver"}, {"budi", "approver"}, {"vera", "viewer"}, {"adm", "admin"}, {"ida", "admin"}}) {
     const auto added = add_user(dir, name, role);
     ASSERT_EQ(added.status, 0) << added.output;
   }
@@ -101,7 +101,7 @@ TEST(ConsoleTest, FinanceApprovesWithFourEyesInARealBrowserAndTheMoneyMovesOnce)
        {"NODE_PATH", kSource + "/node_modules"}});
   ASSERT_EQ(browser.status, 0) << browser.output << "\n" << daemon.log();
   for (const char* page : {"login", "overview", "top-ups", "approvals", "top-up-waiting", "top-up-succeeded", "alerts",
-                           "audit"}) {
+                           "audit", "users"}) {
     EXPECT_GT(std::filesystem::file_size(artifacts + "/" + page + ".png"), 1000u) << page;
   }
 
@@ -118,6 +118,8 @@ TEST(ConsoleTest, FinanceApprovesWithFourEyesInARealBrowserAndTheMoneyMovesOnce)
   EXPECT_NE(audit.output.find("console:budi,approve," + key), std::string::npos) << audit.output;
   EXPECT_NE(audit.output.find("login locked,adm until"), std::string::npos) << audit.output;
   EXPECT_NE(audit.output.find("console:vera,refused"), std::string::npos) << audit.output;
+  EXPECT_NE(audit.output.find("console:ida,user add,tono role=viewer"), std::string::npos) << audit.output;
+  EXPECT_NE(audit.output.find("console:ida,user remove,tono"), std::string::npos) << audit.output;
   EXPECT_GE(daemon.metric("topupd_console_logins_total", {R"(outcome="locked")"}).value_or(0), 1);
   EXPECT_GE(daemon.metric("topupd_console_logins_total", {R"(outcome="failed")"}).value_or(0), 6);
   EXPECT_EQ(daemon.log().find(kPassword), std::string::npos);

@@ -329,6 +329,7 @@ TEST(DepositTest, TheEmbeddedDemoFundsOneBalanceByBankAndOneByAPerson) {
   TempDir control;
   for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
            {"127.0.0.1:9464", "127.0.0.1:0"},
+           {"listen: 127.0.0.1:9480", "listen: 127.0.0.1:0"},
            {"/tmp/topupd-demo.sock", control.file("control.sock")},
            {"pay_tickets_after: 20s", "pay_tickets_after: 2s"},
            {"wallet:     {balance: IDR 7_400_000", "wallet:     {balance: IDR 6_900_000"},

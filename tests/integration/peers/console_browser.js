@@ -132,6 +132,29 @@ async function main() {
     check(audit.includes("console:ana") && audit.includes("console:budi"), "the audit page lacks the approvals");
     await shot(budi.page, "audit");
 
+    // An admin manages users; an approver may not.
+    const ida = await signIn(browser, "ida");
+    await ida.page.goto(base + "/users");
+    await ida.page.fill("form.search input[name=name]", "tono");
+    await ida.page.selectOption("form.search select[name=role]", "viewer");
+    await ida.page.fill("form.search input[name=password]", "tono's long password");
+    await Promise.all([ida.page.waitForLoadState("load"), ida.page.click("form.search button[type=submit]")]);
+    check((await ida.page.locator("table#users").innerText()).includes("tono"), "the new user is not listed");
+    const tonoRow = ida.page.locator("table#users tr", { hasText: "tono" });
+    await tonoRow.locator("select[name=role]").selectOption("approver");
+    await Promise.all([ida.page.waitForLoadState("load"), tonoRow.locator("text=Change role").click()]);
+    check((await ida.page.locator(".note").innerText()).includes("tono is now approver"), "the role did not change");
+    await shot(ida.page, "users");
+    const tono = await signIn(browser, "tono", "tono's long password");
+    check(tono.page.url() === base + "/", "the user made in the console cannot sign in");
+    check((await tono.page.locator("#user").innerText()) === "tono", "tono is not shown as signed in");
+    await Promise.all([ida.page.waitForLoadState("load"),
+      ida.page.locator("table#users tr", { hasText: "tono" }).locator("text=Remove").click()]);
+    await tono.page.goto(base + "/");
+    check(tono.page.url().startsWith(base + "/login"), "a removed user's session lives on");
+    const notAdmin = await ana.context.request.get(base + "/users");
+    check(notAdmin.status() === 403, "an approver sees the users page: " + notAdmin.status());
+
     // Wrong passwords: the same answer every time, then a lock that even the right one meets.
     const answers = new Set();
     for (let i = 0; i < 6; i++) {
