@@ -220,7 +220,28 @@ TEST(ConsoleTest, OneTimeCodesAtLoginAndAtEachApprovalAndTheHeadersOfEveryPage) 
   EXPECT_NE(page_of().find("0 of 2 needed"), std::string::npos) << "the login's code is used";
   EXPECT_EQ(approve(adapters::auth::totp_code(secret, now + 30)).status, 303);
   EXPECT_NE(page_of().find("1 of 2 needed (ana)"), std::string::npos) << page_of();
+  // An approver acknowledges the firing alert, and lifts it again.
+  const auto post = [&](const std::string& path, const std::vector<std::pair<std::string, std::string>>& fields) {
+    auto headers = session;
+    headers.insert(headers.end(), kForm.begin(), kForm.end());
+    auto all = fields;
+    all.emplace_back("csrf", csrf);
+    return http_request("POST", "127.0.0.1", port, path, form(all), headers);
+  };
+  EXPECT_EQ(post("/alerts/silence", {{"target", "payout-low"}, {"kind", "ack"}, {"duration", "2h"}, {"reason", "on it"}})
+                .status,
+            303);
+  const auto acked = topupctl(dir.file("control.sock"), {"--json", "status"});
+  EXPECT_NE(acked.output.find(R"("target":"payout-low","kind":"ack","reason":"on it")"), std::string::npos)
+      << acked.output;
+  EXPECT_NE(http_request("GET", "127.0.0.1", port, "/alerts", "", session).body.find("on it"), std::string::npos);
+  EXPECT_EQ(post("/alerts/unsilence", {{"target", "payout-low"}}).status, 303);
+  EXPECT_EQ(topupctl(dir.file("control.sock"), {"--json", "status"}).output.find(R"("kind":"ack")"), std::string::npos);
+  EXPECT_EQ(post("/pause", {}).status, 403) << "an approver does not pause";
+
   const auto audit = topupctl(dir.file("control.sock"), {"audit", "--csv"});
+  EXPECT_NE(audit.output.find("console:ana,ack,payout-low for 2h: on it"), std::string::npos) << audit.output;
+  EXPECT_NE(audit.output.find("console:ana,unsilence,payout-low"), std::string::npos) << audit.output;
   EXPECT_NE(audit.output.find("console:ana,approve refused," + key + ": wrong or used one-time code"),
             std::string::npos)
       << audit.output;
