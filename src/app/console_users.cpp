@@ -22,16 +22,6 @@ using html::esc;
 
 namespace {
 
-constexpr std::size_t kMinPassword = 10;
-
-bool valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const unsigned char c : name) {
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.' && c != '@') return false;
-  }
-  return true;
-}
-
 std::string role_options(core::Role selected) {
   std::string out;
   for (core::Role role : {core::Role::viewer, core::Role::approver, core::Role::admin}) {
@@ -70,7 +60,7 @@ ConsoleServer::Response ConsoleServer::users_page(const Viewer& viewer, const st
       R"(<label>Password <input type="password" name="password" required minlength="{}" autocomplete="new-password"></label> )"
       R"(<button type="submit">Add</button></form><p>One-time codes are enrolled on the server: )"
       R"(<code>topupctl user totp NAME</code> prints the code to scan.</p>)",
-      rows, html::form_open("/users/add", csrf, "search"), role_options(core::Role::viewer), kMinPassword);
+      rows, html::form_open("/users/add", csrf, "search"), role_options(core::Role::viewer), core::kMinPasswordLength);
   return page(viewer, "Users", body);
 }
 
@@ -89,11 +79,13 @@ asio::awaitable<ConsoleServer::Response> ConsoleServer::change_user(const Reques
   const std::string name = html::param(form, "name");
   const std::string password = html::param(form, "password");
   const auto done = [](const std::string& note) { return html::redirect("/users?note=" + html::url(note)); };
-  if (!valid_name(name)) co_return done("A user's name is 1 to 64 letters, digits and - _ . @.");
+  if (!core::valid_user_name(name)) co_return done("A user's name is 1 to 64 letters, digits and - _ . @.");
   adapters::ConsoleStore& users = store_.console();
   std::string hash;
   if (request.path == "/users/add" || request.path == "/users/password") {
-    if (password.size() < kMinPassword) co_return done(fmt::format("A password has at least {} characters.", kMinPassword));
+    if (password.size() < core::kMinPasswordLength) {
+      co_return done(fmt::format("A password has at least {} characters.", core::kMinPasswordLength));
+    }
     const auto hashing = [password]() -> asio::awaitable<std::string> { co_return adapters::auth::hash_password(password); };
     hash = co_await asio::co_spawn(*hashing_, hashing, asio::use_awaitable);
   }

@@ -18,16 +18,6 @@ using adapters::json_string;
 
 namespace {
 
-constexpr std::size_t kMinPassword = 10;
-
-bool valid_user_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const unsigned char c : name) {
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.' && c != '@') return false;
-  }
-  return true;
-}
-
 std::string ok(const std::string& message) {
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string(message));
 }
@@ -58,7 +48,7 @@ std::string Daemon::control_user(const std::vector<std::string>& args) {
   }
   if (args.size() < 2) return control_failure("user needs add, passwd, role, remove, list or totp and a name");
   const std::string& name = args[1];
-  if (!valid_user_name(name)) return control_failure("a user's name is 1 to 64 letters, digits and - _ . @");
+  if (!core::valid_user_name(name)) return control_failure("a user's name is 1 to 64 letters, digits and - _ . @");
   const auto password = [&](std::size_t at) -> std::optional<std::string> {
     if (args.size() <= at) return std::nullopt;
     return adapters::crypto::unhex(args[at]);
@@ -67,8 +57,8 @@ std::string Daemon::control_user(const std::vector<std::string>& args) {
     const auto role = core::role_from(args[2]);
     if (!role) return control_failure("the role is viewer, approver or admin");
     const auto secret = password(3);
-    if (!secret || secret->size() < kMinPassword) {
-      return control_failure(fmt::format("a password has at least {} characters", kMinPassword));
+    if (!secret || secret->size() < core::kMinPasswordLength) {
+      return control_failure(fmt::format("a password has at least {} characters", core::kMinPasswordLength));
     }
     adapters::ConsoleUser user;
     user.name = name;
@@ -84,8 +74,8 @@ std::string Daemon::control_user(const std::vector<std::string>& args) {
   if (!user) return control_failure(fmt::format("no user is named {}", name));
   if (action == "passwd" && args.size() == 3) {
     const auto secret = password(2);
-    if (!secret || secret->size() < kMinPassword) {
-      return control_failure(fmt::format("a password has at least {} characters", kMinPassword));
+    if (!secret || secret->size() < core::kMinPasswordLength) {
+      return control_failure(fmt::format("a password has at least {} characters", core::kMinPasswordLength));
     }
     user->password_hash = adapters::auth::hash_password(*secret);
     user->failures = {};

@@ -34,6 +34,14 @@ bool may(Role role, Action action) {
   return false;
 }
 
+bool valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == '@';
+  });
+}
+
 bool session_alive(Timestamp created_at, Timestamp last_seen_at, Timestamp now, Duration idle, Duration max) {
   return now - last_seen_at < idle && now - created_at < max && now >= created_at;
 }

@@ -129,8 +129,12 @@ TEST(BrokenConfigCorpusTest, CoversTheImportantMistakes) {
 TEST(ConfigTest, ShippedDemoConfigIsValid) {
   const auto result = load_file(std::string(TOPUPD_SOURCE_DIR) + "/etc/topupd/demo.yaml", fake_secrets({}));
   ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
-  EXPECT_EQ(result.config->accounts.size(), 5u);
-  ASSERT_EQ(result.config->rules.size(), 5u);
+  EXPECT_EQ(result.config->accounts.size(), 6u);
+  ASSERT_EQ(result.config->rules.size(), 6u);
+  // The console, and a top-up that waits there for two approvers.
+  EXPECT_TRUE(result.config->console.enabled);
+  EXPECT_EQ(result.config->console.port, 9480);
+  EXPECT_TRUE(result.config->rules[5].top_up->limits.dual_approval_above.has_value());
   EXPECT_EQ(result.config->rules[0].top_up->method, core::TopUpMethod::direct_debit);
   EXPECT_EQ(result.config->rules[1].when.kind, core::Condition::Kind::schedule);
   EXPECT_EQ(result.config->rules[1].top_up->method, core::TopUpMethod::sweep);

@@ -24,6 +24,11 @@ TEST(AccessTest, ViewersOnlyLookApproversDecideAdminsAlsoPauseAndManageUsers) {
   EXPECT_EQ(role_from("approver"), Role::approver);
   EXPECT_EQ(role_from("root"), std::nullopt);
   EXPECT_EQ(to_string(Role::admin), "admin");
+  EXPECT_TRUE(valid_user_name("ana.rahma@example.co.id"));
+  EXPECT_FALSE(valid_user_name(""));
+  EXPECT_FALSE(valid_user_name("ana rahma"));
+  EXPECT_FALSE(valid_user_name("<script>"));
+  EXPECT_FALSE(valid_user_name(std::string(65, 'a')));
 }
 
 TEST(AccessTest, ASessionEndsWhenIdleTooLongOrTooOldWhicheverComesFirst) {

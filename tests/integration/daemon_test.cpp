@@ -410,7 +410,7 @@ TEST(DaemonTest, UnknownOutcomesAreLookedUpAndNeverMoveMoneyTwice) {
 }
 
 TEST(DaemonTest, AJournalThatCannotBeWrittenStopsMoneyButNotMonitoring) {
-  // The daemon may write files of at most 256 KiB: once the journal's WAL outgrows
+  // The daemon may write files of at most 512 KiB: once the journal's WAL outgrows
   // that, every write fails as on a full disk.
   TempDir state;
   PayoutScenario scenario;
@@ -420,7 +420,7 @@ TEST(DaemonTest, AJournalThatCannotBeWrittenStopsMoneyButNotMonitoring) {
   scenario.poll_every = "50ms";
   scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}})";
   scenario.log_level = "info";  // the log is capped too: keep it small
-  Daemon daemon(payout_config(scenario), {}, 256 * 1024);
+  Daemon daemon(payout_config(scenario), {}, 512 * 1024);
   ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
   auto ledger_entries = [&] { return ledger_keys(daemon.get("/sandbox/ledger").body).size(); };
 

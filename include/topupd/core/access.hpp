@@ -22,6 +22,11 @@ std::string_view to_string(Role role);
 std::optional<Role> role_from(std::string_view text);
 
 enum class Action { view, approve, silence, pause, manage_users };
+
+// A local user's name: 1 to 64 letters, digits and - _ . @ (an e-mail address fits).
+bool valid_user_name(std::string_view name);
+// The shortest password a local user may have.
+inline constexpr std::size_t kMinPasswordLength = 10;
 bool may(Role role, Action action);
 
 // A session lives while it has been used within `idle` and is younger than `max`.
