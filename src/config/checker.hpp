@@ -30,6 +30,9 @@ class Checker {
   void check_providers();
   void check_http_provider(const std::string& path, const ProviderConfig& provider);
   void check_webhooks();
+  // A server that carries secrets (`section`.listen, .tls): TLS beyond loopback.
+  void check_secret_listener(const std::string& section, const std::string& host, const std::string& cert,
+                             const std::string& key, const std::string& what_crosses);
   void check_api();
   void check_console();
   void check_accounts();

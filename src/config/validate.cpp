@@ -188,15 +188,22 @@ namespace {
 bool loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 }  // namespace
 
+void Checker::check_secret_listener(const std::string& section, const std::string& host, const std::string& cert,
+                                    const std::string& key, const std::string& what_crosses) {
+  if (cert.empty() != key.empty()) problem(section + ".tls", "give both cert and key");
+  // Only loopback may carry secrets in clear.
+  if (!host.empty() && !loopback(host) && cert.empty()) {
+    problem(section + ".listen",
+            fmt::format("listens beyond loopback without TLS: {} would cross the network in clear; add {}.tls "
+                        "{{cert, key}} or listen on 127.0.0.1 behind a TLS proxy",
+                        what_crosses, section));
+  }
+}
+
 void Checker::check_api() {
   const ApiConfig& a = config_.api;
   if (!a.enabled) return;
-  if (a.tls_cert.empty() != a.tls_key.empty()) problem("api.tls", "give both cert and key");
-  // Bearer tokens cross the network in every request: only loopback may carry them in clear.
-  if (!a.host.empty() && !loopback(a.host) && a.tls_cert.empty()) {
-    problem("api.listen", "listens beyond loopback without TLS: bearer tokens would cross the network in clear; "
-                          "add api.tls {cert, key} or listen on 127.0.0.1 behind a TLS proxy");
-  }
+  check_secret_listener("api", a.host, a.tls_cert, a.tls_key, "bearer tokens");
   if (a.timeout.count() <= 0) problem("api.timeout", "must be longer than 0s");
   const auto same_as = [&](const std::string& host, std::uint16_t port) {
     return a.port != 0 && a.port == port && a.host == host;
@@ -212,12 +219,7 @@ void Checker::check_api() {
 void Checker::check_console() {
   const ConsoleConfig& c = config_.console;
   if (!c.enabled) return;
-  if (c.tls_cert.empty() != c.tls_key.empty()) problem("console.tls", "give both cert and key");
-  // Passwords, session cookies and approvals cross the network: only loopback may carry them in clear.
-  if (!c.host.empty() && !loopback(c.host) && c.tls_cert.empty()) {
-    problem("console.listen", "listens beyond loopback without TLS: passwords and sessions would cross the network "
-                              "in clear; add console.tls {cert, key} or listen on 127.0.0.1 behind a TLS proxy");
-  }
+  check_secret_listener("console", c.host, c.tls_cert, c.tls_key, "passwords and sessions");
   if (c.session_idle.count() <= 0) problem("console.session_idle", "must be longer than 0s");
   if (c.session_max < c.session_idle) problem("console.session_max", "must not be shorter than session_idle");
   if (c.history_keep < std::chrono::hours(24)) problem("console.history", "must be at least 1d (the charts show a day)");
