@@ -16,20 +16,20 @@ namespace {
 std::string optional_time(const std::optional<core::Timestamp>& at) { return at ? core::format_rfc3339(*at) : "-"; }
 
 // What a waiting top-up will do, and the forms to decide it for those who may.
-// The balance the rule saw (the history's last point at or before the decision), or,
-// before the history has one, the balance now.
+// The account's balance around the decision: the history's last point at or before it
+// (recorded once a minute), or, before the history has one, the balance now.
 struct BalanceShown {
   std::optional<core::Money> money;
-  bool decided = false;
+  std::optional<core::Timestamp> recorded_at;  // set: a point of the history
 };
 
 BalanceShown balance_shown(adapters::ConsoleStore& history, const std::vector<ConsoleAccount>& accounts,
                            const core::TopUpRecord& r) {
   BalanceShown shown;
   for (const auto& p : history.balance_history(r.account, r.created_at - std::chrono::hours(1))) {
-    if (p.at <= r.created_at) shown = {core::Money(p.minor, r.amount.currency()), true};
+    if (p.at <= r.created_at) shown = {core::Money(p.minor, r.amount.currency()), p.at};
   }
-  if (shown.decided) return shown;
+  if (shown.recorded_at) return shown;
   for (const auto& a : accounts) {
     if (a.name == r.account) shown.money = a.balance;
   }
@@ -52,8 +52,13 @@ std::string decision_panel(const core::TopUpRecord& r, const std::vector<core::A
       R"(<dt>Expires</dt><dd>{}</dd><dt>Approvals</dt><dd class="approvals">{} of {} needed{}</dd></dl>)",
       esc(core::format_human(r.amount)), esc(r.source.empty() ? "-" : r.source), esc(r.destination_id),
       esc(r.provider), r.ticket_provider.empty() ? "" : esc(" (a deposit ticket from " + r.ticket_provider + ")"),
-      esc(r.rule), balance.decided ? "Account's balance when decided" : "Account's balance now",
-      balance.money ? esc(core::format_human(*balance.money)) : "-", core::to_string(r.method),
+      esc(r.rule), balance.recorded_at ? "Account's balance before the decision" : "Account's balance now",
+      !balance.money ? "-"
+      : balance.recorded_at
+          ? esc(fmt::format("{} (recorded {}; decided {})", core::format_human(*balance.money),
+                            core::format_rfc3339(*balance.recorded_at), core::format_rfc3339(r.created_at)))
+          : esc(core::format_human(*balance.money)),
+      core::to_string(r.method),
       left.count() > 0 ? "in " + esc(core::format_duration(std::chrono::duration_cast<std::chrono::minutes>(left)))
                        : "now",
       approvers.size(), needed, names.empty() ? "" : " (" + esc(names) + ")");
