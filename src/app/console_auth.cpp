@@ -28,19 +28,7 @@ constexpr const char* kFailed = "Wrong name, password or code, or too many tries
 
 std::string cookie_value(const adapters::net::ServerRequest& request) {
   const auto header = request.header("Cookie");
-  if (!header) return "";
-  std::string_view rest = *header;
-  while (!rest.empty()) {
-    const auto semi = rest.find(';');
-    std::string_view part = rest.substr(0, semi);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.size() > kCookie.size() && part.substr(0, kCookie.size()) == kCookie && part[kCookie.size()] == '=') {
-      return std::string(part.substr(kCookie.size() + 1));
-    }
-    if (semi == std::string_view::npos) break;
-    rest.remove_prefix(semi + 1);
-  }
-  return "";
+  return header ? html::cookie(*header, kCookie) : "";
 }
 
 std::string session_cookie(const std::string& id, core::Duration max) {

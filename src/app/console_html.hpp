@@ -52,6 +52,21 @@ inline std::string param(const std::map<std::string, std::string>& params, const
   return it == params.end() ? "" : it->second;
 }
 
+// The value of cookie `name` in a Cookie header's text; empty when it has none.
+inline std::string cookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const auto semi = header.find(';');
+    std::string_view part = header.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name && part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
+    }
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return "";
+}
+
 inline void secure_headers(adapters::net::ServerResponse& r) {
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
