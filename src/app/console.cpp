@@ -131,6 +131,10 @@ asio::awaitable<ConsoleServer::Response> ConsoleServer::handle(Request request) 
     spdlog::error("console: the store failed: {} path={}", e.what(), field(request.path));
     response = html::respond(503, "text/plain; charset=utf-8",
                              "The store cannot be reached now; nothing was changed. Try again in a moment.\n");
+  } catch (const std::exception& e) {
+    spdlog::error("console: a request failed: {} path={}", e.what(), field(request.path));
+    response = html::respond(500, "text/plain; charset=utf-8",
+                             "Something went wrong on the server; reload the page to see what was done.\n");
   }
   co_return response;
 }
