@@ -1,4 +1,5 @@
 // Command-line entry: parses arguments and dispatches to the commands.
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -271,6 +272,10 @@ int simulate_command(const Arguments& args) {
 }  // namespace
 
 int main_with_args(int argc, char** argv) {
+  // A file that may not grow (LimitFSIZE=, ulimit -f) must fail the write that would
+  // grow it, as a full disk does — which the store and the log survive — rather than
+  // kill the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   const Arguments args = parse(argc, argv);
   if (!args.error.empty()) {
     std::fprintf(stderr, "topupd: %s\n\n%s", args.error.c_str(), kUsage);

@@ -409,36 +409,6 @@ TEST(DaemonTest, UnknownOutcomesAreLookedUpAndNeverMoveMoneyTwice) {
   EXPECT_GE(resent_after_nothing_happened, 1u);
 }
 
-TEST(DaemonTest, AJournalThatCannotBeWrittenStopsMoneyButNotMonitoring) {
-  // The daemon may write files of at most 512 KiB: once the journal's WAL outgrows
-  // that, every write fails as on a full disk.
-  TempDir state;
-  PayoutScenario scenario;
-  scenario.store = state.file("topupd.db");
-  scenario.settle_after = "50ms";
-  scenario.drain_per_minute = "IDR 1_200_000";
-  scenario.poll_every = "50ms";
-  scenario.top_up = R"({method: direct_debit, from_account: "1234567890", amount: {fixed: IDR 20_000}})";
-  scenario.log_level = "info";  // the log is capped too: keep it small
-  Daemon daemon(payout_config(scenario), {}, 512 * 1024);
-  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
-  auto ledger_entries = [&] { return ledger_keys(daemon.get("/sandbox/ledger").body).size(); };
-
-  ASSERT_TRUE(eventually([&] { return daemon.metric("topupd_store_errors_total", {R"(operation="plan")"}) >= 1.0; }, 60s))
-      << daemon.log();
-  EXPECT_GE(ledger_entries(), 1u);  // money moved while the journal could be written ...
-  const std::size_t moved = ledger_entries();
-  const double polled = *daemon.metric("topupd_last_successful_poll_timestamp_seconds");
-  std::this_thread::sleep_for(1s);  // twenty polls with the rule firing
-  EXPECT_EQ(ledger_entries(), moved);  // ... and none once it could not
-  EXPECT_GE(daemon.metric("topupd_topups_total", {R"(outcome="store_error")"}).value_or(0), 2.0);
-  EXPECT_GT(daemon.metric("topupd_last_successful_poll_timestamp_seconds").value_or(0), polled);  // still watching
-  EXPECT_TRUE(daemon.process().running());
-  EXPECT_NE(daemon.log().find("refusing to move money: the journal cannot be written"), std::string::npos);
-  daemon.process().signal(SIGTERM);
-  EXPECT_EQ(daemon.process().wait(2s), 0);
-}
-
 TEST(DaemonTest, RefusesToStartWithAnInvalidConfig) {
   TempDir dir;
   dir.write("bad.yaml", daemon_config("r", "IDR 95.000"));
