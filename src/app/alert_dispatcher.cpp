@@ -21,6 +21,8 @@ namespace {
 constexpr std::size_t kBatchLimit = 20;
 constexpr auto kFirstRetry = std::chrono::seconds(1);
 constexpr auto kLongestRetry = std::chrono::minutes(5);
+// The longest a message waits for its next attempt, whatever a Retry-After asks.
+constexpr auto kLongestWait = std::chrono::hours(1);
 constexpr auto kKeepDelivered = std::chrono::hours(24 * 7);
 constexpr auto kStoreRetry = std::chrono::seconds(5);
 }  // namespace
@@ -30,6 +32,10 @@ AlertDispatcher::AlertDispatcher(asio::io_context& io, const core::Clock& clock,
                                  NotifierFactory make_notifier)
     : io_(io), clock_(clock), random_(random), metrics_(metrics), outbox_(outbox), silence_store_(silences),
       make_notifier_(std::move(make_notifier)) {}
+
+void AlertDispatcher::wall_clock_stepped() {
+  for (auto& [name, runtime] : notifiers_) runtime->wake.cancel();
+}
 
 void AlertDispatcher::stop() {
   stopping_ = true;
@@ -191,6 +197,13 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
     runtime->pending = static_cast<std::int64_t>(pending.size());
     metrics_.set_notifications_pending(name, runtime->pending);
     const auto now = clock_.now();
+    // An instant further ahead than any wait this daemon sets was set under a wall
+    // clock that has since stepped back (in this life or an earlier one): due now.
+    const core::Duration horizon = std::max<core::Duration>(kLongestWait, runtime->config.group_wait);
+    for (auto& entry : pending) {
+      if (entry.next_attempt_at - now > horizon) entry.next_attempt_at = now;
+      if (entry.created_at - now > horizon) entry.created_at = now;
+    }
     std::optional<core::Timestamp> due_at;
     if (!pending.empty()) due_at = std::max(pending.front().next_attempt_at, pending.front().created_at + runtime->config.group_wait);
     if (!due_at || *due_at > now) {
@@ -245,7 +258,7 @@ asio::awaitable<void> AlertDispatcher::delivery_loop(std::shared_ptr<NotifierRun
         outcome = "retry";
         const auto backoff = std::max<core::Duration>(
             kFirstRetry, adapters::net::full_jitter_backoff(entry.attempts, kFirstRetry * 2, kLongestRetry, random_.next()));
-        entry.next_attempt_at = finished + result.retry_after.value_or(backoff);
+        entry.next_attempt_at = finished + std::min<core::Duration>(result.retry_after.value_or(backoff), kLongestWait);
       }
       metrics_.count_notification(name, outcome);
     }

@@ -57,6 +57,9 @@ class AlertDispatcher {
   void set_delivering(std::function<bool()> delivers) { delivers_ = std::move(delivers); }
   // Stops every loop (shutdown).
   void stop();
+  // The wall clock stepped: every notifier measures again how long until its next
+  // message is due (retries and group waits are wall-clock instants in the outbox).
+  void wall_clock_stepped();
 
   // Puts `notification` in the outbox of each of `notify`, unless a silence holds it
   // back. `people_spared`: only the notifiers that hear every change (Alertmanager)

@@ -45,7 +45,9 @@ int Daemon::run() {
     // PostgreSQL commits are durable when COMMIT returns: its Durability has nothing to flush.
     store_ = on_postgres ? adapters::open_pg_store(generation_.config.store_dsn)
                          : adapters::open_sqlite_store(store_path, true);
-    durability_ = std::make_unique<adapters::Durability>(io_.get_executor(), on_postgres ? "" : store_path);
+    durability_ = std::make_unique<adapters::Durability>(
+        io_.get_executor(), on_postgres ? "" : store_path,
+        [this](const char* operation) { metrics_.count_store_error(operation); });
     alerts_ = std::make_unique<AlertDispatcher>(
         io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
@@ -84,6 +86,10 @@ int Daemon::run() {
             [this](const adapters::Notification& n, const std::vector<std::string>& to) { alerts_->enqueue(n, to); },
             [this](const std::string& account) { return demands_of(account); }});
     poller_ = std::make_unique<Poller>(io_, clock_, random_, metrics_, *executor_, *runner_);
+    poller_->on_clock_step([this] {
+      runner_->clamp_states(clock_.now());
+      alerts_->wall_clock_stepped();
+    });
     intake_ = std::make_unique<WebhookIntake>(
         io_, clock_, metrics_, *store_, *durability_,
         [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
@@ -215,7 +221,7 @@ void Daemon::install(Generation next) {
 }
 
 void Daemon::load_state() {
-  runner_->load_states(store_->load_rule_states());
+  runner_->load_states(store_->load_rule_states(), clock_.now());
   const bool paused = store_->setting("paused") == "yes";
   executor_->set_paused(paused);
   alerts_->load_silences();

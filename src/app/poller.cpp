@@ -70,6 +70,19 @@ void Poller::start_freshness_pass() {
   asio::co_spawn(io_, freshness_loop(), adapters::log_failure("freshness checks"));
 }
 
+void Poller::wake_wall_clock_timers() {
+  // Each sleeps for a wall-clock deadline turned into a monotonic wait when it was
+  // armed; after a step that wait is wrong by the step (an hour back: an hour late).
+  // Woken, each loop measures again from the new time.
+  for (auto& [name, account] : accounts_) {
+    runner_.recompute_deadlines(name, account->watch);
+    account->armed_deadline = runner_.next_deadline(name);
+    account->clock_stepped = true;
+    account->deadline_timer.cancel();
+  }
+  for (auto& schedule : schedules_) schedule->timer.cancel();
+}
+
 void Poller::retire_schedules() {
   for (auto& schedule : schedules_) {
     schedule->stopped = true;
@@ -210,13 +223,18 @@ asio::awaitable<void> Poller::deadline_loop(std::shared_ptr<AccountRuntime> acco
     if (account->stopped || stopping_) co_return;
     if (error || !account->armed_deadline) continue;  // re-armed earlier: sleep until the new one
     const core::Timestamp due = *account->armed_deadline;
-    if (clock_.now() < due) continue;  // woke early (the wall clock was set back), or moved later
-    // Judged at the instant it came due, as `simulate` does, not whenever the loop woke.
+    const core::Timestamp now = clock_.now();
+    if (now < due) continue;  // woke early (the wall clock was set back), or moved later
+    // Judged at the instant it came due, as `simulate` does, not whenever the loop woke;
+    // but after the wall clock stepped, once, now — a step forwards would otherwise be
+    // judged at every instant it skipped, repeating an alert hundreds of times.
+    const core::Timestamp at = account->clock_stepped ? now : due;
+    account->clock_stepped = false;
     const std::string every_rule;
-    co_await evaluate(*account, due, Trigger::deadline, every_rule);
-    if (account->armed_deadline && *account->armed_deadline <= due) {
+    co_await evaluate(*account, at, Trigger::deadline, every_rule);
+    if (account->armed_deadline && *account->armed_deadline <= at) {
       // Nothing at this instant changed what is due: never look at it twice.
-      runner_.passed(account->config.name, due);
+      runner_.passed(account->config.name, at);
       account->armed_deadline = runner_.next_deadline(account->config.name);
     }
   }
@@ -235,8 +253,9 @@ asio::awaitable<void> Poller::schedule_loop(std::shared_ptr<ScheduleRuntime> sch
     spdlog::debug("next scheduled run rule={} at={}", field(rule->name), core::format_rfc3339(*due));
     schedule->timer.expires_after(*due - now);
     auto [error] = co_await schedule->timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (error || schedule->stopped) co_return;
-    if (clock_.now() < *due) continue;  // woke early (the wall clock was set back): sleep again
+    if (schedule->stopped) co_return;
+    // Woken early (the wall clock stepped, or was set back): measure again.
+    if (error || clock_.now() < *due) continue;
     const std::string rule_name = schedule->rule;
     const std::string account_name = rule->account;
     auto account = accounts_.find(account_name);
@@ -249,9 +268,25 @@ asio::awaitable<void> Poller::schedule_loop(std::shared_ptr<ScheduleRuntime> sch
 
 asio::awaitable<void> Poller::freshness_loop() {
   // Stale conditions change with time alone, so they are checked every second rather
-  // than only when a poll answers (a poll that hangs answers late).
+  // than only when a poll answers (a poll that hangs answers late). Each round also
+  // notices the wall clock stepping (an operator, a VM resumed, NTP after a long
+  // outage): intervals keep to the monotonic clock, but schedules, daily limits and
+  // signature tolerances follow the wall clock, so the step is logged and counted.
+  core::Timestamp wall_before = clock_.now();
+  core::MonotonicTime steady_before = clock_.monotonic();
   while (!stopping_) {
     const core::Timestamp now = clock_.now();
+    const core::MonotonicTime steady = clock_.monotonic();
+    if (auto step = core::wall_clock_step(wall_before, steady_before, now, steady, kClockStep)) {
+      metrics_.count_clock_jump(step->count() > 0);
+      spdlog::warn("the wall clock stepped {} by {}: schedules, daily limits and webhook tolerances follow the new "
+                   "time; intervals do not",
+                   step->count() > 0 ? "forwards" : "backwards", core::format_duration(step->count() > 0 ? *step : -*step));
+      if (clock_stepped_) clock_stepped_();  // rule states as of the new time, first
+      wake_wall_clock_timers();
+    }
+    wall_before = now;
+    steady_before = steady;
     executor_.expire_verifications(now);
     executor_.watch_stuck(now);
     executor_.forget_old_top_ups(now);

@@ -53,6 +53,7 @@ struct AccountRuntime {
   // Time-driven rule conditions (stale_for ages, `for` deadlines, repeats): the
   // earliest instant the rule runner named, and the timer for it.
   std::optional<core::Timestamp> armed_deadline;
+  bool clock_stepped = false;  // since the last deadline was judged: judge the next at once
   asio::steady_timer deadline_timer;
 };
 
@@ -79,6 +80,9 @@ class Poller {
   // Several instances: whether this one owns an account now (leases.hpp); another
   // instance's accounts are neither polled nor evaluated here. Unset: all are ours.
   void set_owner(std::function<bool(const std::string& account)> owns) { owns_ = std::move(owns); }
+  // Told when the once-a-second pass sees the wall clock step, before the poller's own
+  // wall-clock timers are woken: others that keep or sleep until wall-clock instants.
+  void on_clock_step(std::function<void()> stepped) { clock_stepped_ = std::move(stepped); }
   const core::AccountWatch* watch(const std::string& account) const;
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
   const std::map<std::string, std::shared_ptr<AccountRuntime>>& accounts() const { return accounts_; }
@@ -101,6 +105,11 @@ class Poller {
   // Arms the account's deadline timer for the rule runner's earliest deadline.
   void arm_deadline(AccountRuntime& account);
   asio::awaitable<void> schedule_loop(std::shared_ptr<ScheduleRuntime> schedule);
+  // After a step of the wall clock: every timer armed for a wall-clock instant
+  // (rule deadlines, schedules) measures its wait again.
+  void wake_wall_clock_timers();
+  // How far the wall clock may move against the monotonic clock before it counts as a step.
+  static constexpr core::Duration kClockStep{std::chrono::seconds(5)};
   asio::awaitable<void> freshness_loop();
   void retire_schedules();
 
@@ -116,6 +125,7 @@ class Poller {
   asio::steady_timer freshness_timer_;
   bool stopping_ = false;
   std::function<bool(const std::string& account)> owns_;
+  std::function<void()> clock_stepped_;
   bool owned(const std::string& account) const { return !owns_ || owns_(account); }
 };
 

@@ -60,8 +60,16 @@ class RuleRunner {
   RuleRunner(adapters::Metrics& metrics, adapters::RuleStateStore& store, TopUpExecutor& executor,
              RuleRunnerNeighbours neighbours);
 
-  // At start: the states the store kept.
-  void load_states(std::map<std::string, core::RuleState> states) { states_ = std::move(states); }
+  // At start: the states the store kept, as of `now` (core::clamped_to: an instant a
+  // previous run recorded under a clock since set back is taken as now).
+  void load_states(std::map<std::string, core::RuleState> states, core::Timestamp now) {
+    states_ = std::move(states);
+    clamp_states(now);
+  }
+  // The wall clock stepped: every state as of `now`, as at start.
+  void clamp_states(core::Timestamp now) {
+    for (auto& [rule, state] : states_) state = core::clamped_to(state, now);
+  }
   // Several instances: the accounts in `accounts` became this instance's; their rules'
   // states are taken from `stored` (the store's now), since another instance kept them.
   void adopt_states(const std::map<std::string, core::RuleState>& stored, const std::set<std::string>& accounts);

@@ -299,6 +299,13 @@ std::string idempotency_key(std::string_view rule, std::string_view account, Tim
   return fmt::format("topupd-{}-{}-{}-{}", rule, account, window_start.time_since_epoch().count(), sequence);
 }
 
+RuleState clamped_to(RuleState state, Timestamp now) {
+  for (std::optional<Timestamp>* at : {&state.condition_since, &state.fired_at, &state.last_alert_at, &state.last_top_up_at}) {
+    if (*at && **at > now) *at = now;
+  }
+  return state;
+}
+
 Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& in) {
   Evaluation out{state, {}, std::nullopt};
   if (!rule.enabled) return out;

@@ -134,4 +134,13 @@ std::optional<Timestamp> parse_rfc3339(std::string_view text) {
                    std::chrono::minutes(offset_minutes));
 }
 
+std::optional<Duration> wall_clock_step(Timestamp wall_before, MonotonicTime steady_before, Timestamp wall_now,
+                                        MonotonicTime steady_now, Duration tolerance) {
+  const Duration wall = wall_now - wall_before;
+  const auto steady = std::chrono::duration_cast<Duration>(steady_now - steady_before);
+  const Duration step = wall - steady;
+  if (step > tolerance || step < -tolerance) return step;
+  return std::nullopt;
+}
+
 }  // namespace topupd::core

@@ -42,6 +42,11 @@ class RuleDriver {
   std::vector<DecisionKind> tick(bool due = false) { return evaluate_now(false, due); }
 
   void advance(Duration by) { clock_.advance(by); }
+  // The wall clock stepped by `by`: the daemon takes its states as of the new time.
+  void step_clock(Duration by) {
+    clock_.advance(by);
+    state_ = clamped_to(state_, clock_.now());
+  }
   void credit(std::int64_t major) { credits_.push_back({clock_.now(), idr(major)}); }
   void set_source(std::int64_t major) { source_ = idr(major); }
   const RuleState& state() const { return state_; }
@@ -201,6 +206,36 @@ TEST(RuleTest, RepeatsWhileFiringAtTheConfiguredInterval) {
   EXPECT_EQ(rule.observe(9'000), Kinds{kRepeat});
   rule.advance(30min);
   EXPECT_EQ(rule.observe(9'000), Kinds{});
+}
+
+TEST(RuleTest, AfterTheWallClockStepsBackARepeatComesAnIntervalLaterNotWhenTheClockCatchesUp) {
+  Rule r = rule_when(below(10'000));
+  r.alert->repeat = Duration(10min);
+  RuleDriver rule(r);
+  EXPECT_EQ(rule.observe(9'000), Kinds{kFire});
+  rule.step_clock(-1h);  // the clock is set back an hour: the alert was sent "in the future"
+  EXPECT_EQ(rule.observe(9'000), Kinds{});
+  EXPECT_EQ(rule.state().last_alert_at, rule.now());
+  rule.advance(9min);
+  EXPECT_EQ(rule.observe(9'000), Kinds{});
+  rule.advance(1min);
+  EXPECT_EQ(rule.observe(9'000), Kinds{kRepeat});
+}
+
+TEST(RuleTest, InstantsLaterThanNowAreTakenAsNow) {
+  const Timestamp now{std::chrono::milliseconds(1'795'000'000'000)};
+  RuleState state;
+  state.phase = RulePhase::firing;
+  state.condition_since = now - 1h;
+  state.fired_at = now + 2h;
+  state.last_alert_at = now + 3h;
+  state.last_top_up_at = now + 1ms;
+  const RuleState clamped = clamped_to(state, now);
+  EXPECT_EQ(clamped.condition_since, now - 1h);  // in the past: kept
+  EXPECT_EQ(clamped.fired_at, now);
+  EXPECT_EQ(clamped.last_alert_at, now);
+  EXPECT_EQ(clamped.last_top_up_at, now);
+  EXPECT_EQ(clamped.phase, RulePhase::firing);
 }
 
 TEST(RuleTest, DisabledRuleDecidesNothing) {

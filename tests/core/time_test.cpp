@@ -48,5 +48,18 @@ TEST(TimestampTest, FormatsRfc3339InUtc) {
   EXPECT_EQ(format_rfc3339(Timestamp{}), "1970-01-01T00:00:00.000Z");
 }
 
+TEST(WallClockStepTest, SeesAStepEitherWayAndNotTheClocksAgreeing) {
+  const Timestamp wall{std::chrono::milliseconds(1'795'585'979'594)};
+  const MonotonicTime steady{std::chrono::seconds(1000)};
+  // A second later by both clocks, or a late reading of both: no step.
+  EXPECT_FALSE(wall_clock_step(wall, steady, wall + 1s, steady + 1s, 5s));
+  EXPECT_FALSE(wall_clock_step(wall, steady, wall + 40s, steady + 40s, 5s));
+  // Within the tolerance (NTP slewing): no step.
+  EXPECT_FALSE(wall_clock_step(wall, steady, wall + 5s, steady + 1s, 5s));
+  // Three hours forwards, two backwards.
+  EXPECT_EQ(wall_clock_step(wall, steady, wall + 3h + 1s, steady + 1s, 5s), Duration(3h));
+  EXPECT_EQ(wall_clock_step(wall, steady, wall - 2h + 1s, steady + 1s, 5s), Duration(-2h));
+}
+
 }  // namespace
 }  // namespace topupd::core

@@ -68,6 +68,19 @@ inline int env_int(const char* name, int fallback) {
   return value && *value ? std::atoi(value) : fallback;
 }
 
+// The environment that puts a child's wall clock under libfaketime's control file:
+// `control_file` holds an offset ("+0", "-1h", "+3h"), read again every second; the
+// monotonic clock is left alone. libfaketime comes before the sanitizer runtime in
+// the library list, which ASan is told to accept.
+inline std::map<std::string, std::string> faketime_env(const std::string& library, const std::string& control_file) {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  return {{"LD_PRELOAD", library},
+          {"FAKETIME_TIMESTAMP_FILE", control_file},
+          {"FAKETIME_CACHE_DURATION", "1"},
+          {"DONT_FAKE_MONOTONIC", "1"},
+          {"ASAN_OPTIONS", std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "verify_asan_link_order=0"}};
+}
+
 // A running topupd with its own directory (config, log, notify socket) and admin port.
 // Killed when it goes out of scope unless the test stopped it.
 class Daemon {

@@ -282,6 +282,15 @@ struct Evaluation {
 
 Evaluation evaluate(const Rule& rule, const RuleState& state, const RuleInputs& inputs);
 
+// `state` with every instant later than `now` taken as `now`. Such an instant was
+// recorded under a wall clock that has since stepped back (in this run or before a
+// restart); measured from it, a repeat, a `for` hold or a cooldown would wait for the
+// clock to catch up — an hour late after an hour's step. The daemon passes its states
+// through it when it loads them and when it sees the clock step; `evaluate` itself
+// takes states as they are, since it may judge an instant earlier than the latest
+// poll's (a deadline is judged at the instant it came due).
+RuleState clamped_to(RuleState state, Timestamp now);
+
 // The next instant after which evaluating `rule` on the same inputs could decide
 // something, with no new observation: a `stale_for` age reached, a `for` deadline, a
 // firing alert's repeat. nullopt when only a new observation (or, for schedule rules,

@@ -36,4 +36,10 @@ std::string format_rfc3339(Timestamp at);
 // with optional fractional seconds (kept to the millisecond). Nullopt when malformed.
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
+// How far the wall clock stepped between two readings of both clocks: its advance
+// minus the monotonic clock's (positive: forwards). Nullopt while the two agree within
+// `tolerance` (a slewing NTP, a late reading).
+std::optional<Duration> wall_clock_step(Timestamp wall_before, MonotonicTime steady_before, Timestamp wall_now,
+                                        MonotonicTime steady_now, Duration tolerance);
+
 }  // namespace topupd::core

@@ -136,6 +136,11 @@ struct Metrics::Families {
       "topupd_lease_renewal_failures_total",
       "Lease renewals that failed; an instance that cannot renew stops moving money before its leases run out");
   std::map<std::string, Value*> epoch_series;  // by account
+  Family& clock_jumps = registry.counter(
+      "topupd_clock_jumps_total",
+      "Steps of the wall clock against the monotonic clock, by direction (forwards, backwards): calendars follow "
+      "the new time, intervals do not",
+      {"direction"});
   Family& paused = registry.gauge(
       "topupd_paused", "Whether top-ups are paused with topupctl pause, the kill switch (1) or allowed (0)");
   Family& destinations = registry.gauge(
@@ -185,8 +190,10 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : fami
   families_->reload_successful.value({}).set(0);
   set_paused(false);
   families_->lease_failures.value({});
+  families_->clock_jumps.value({"forwards"});
+  families_->clock_jumps.value({"backwards"});
   // Present from the start, so rate() and increase() see the first error.
-  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands", "api", "approval", "console", "audit", "history"}) {
+  for (const char* operation : {"plan", "transition", "rule_state", "webhook", "outbox", "silence", "control", "demands", "api", "approval", "console", "audit", "history", "flush", "checkpoint"}) {
     families_->store_errors.value({operation});
   }
 }
@@ -403,6 +410,10 @@ void Metrics::set_ownership(std::size_t instances, std::size_t owned,
 }
 
 void Metrics::count_lease_renewal_failure() { families_->lease_failures.value({}).add(1); }
+
+void Metrics::count_clock_jump(bool forwards) {
+  families_->clock_jumps.value({forwards ? "forwards" : "backwards"}).add(1);
+}
 
 void Metrics::set_paused(bool paused) { families_->paused.value({}).set(paused ? 1 : 0); }
 

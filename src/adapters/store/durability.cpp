@@ -92,14 +92,17 @@ class Checkpointer {
   }
   ~Checkpointer() { sqlite3_close(db_); }
 
-  void run() {
-    if (!db_) return;
+  // False when the checkpoint failed (a full disk, a read-only file); busy is not a failure.
+  bool run() {
+    if (!db_) return true;
     int log_frames = 0;
     int moved = 0;
     const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &moved);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
       spdlog::warn("store checkpoint failed: {}", sqlite3_errmsg(db_));
+      return false;
     }
+    return true;
   }
 
  private:
@@ -108,8 +111,9 @@ class Checkpointer {
 
 }  // namespace
 
-Durability::Durability(asio::any_io_executor loop, const std::string& database)
+Durability::Durability(asio::any_io_executor loop, const std::string& database, Failed on_failure)
     : loop_(std::move(loop)),
+      on_failure_(std::move(on_failure)),
       database_(database),
       wal_(database + "-wal"),
       in_memory_(database.empty() || database == ":memory:") {
@@ -171,6 +175,7 @@ void Durability::run() {
     // rule states, the outbox) reaches the disk soon as well.
     const bool flush = asked || wal.changed();
     const bool ok = !flush || wal.flush();
+    if (!ok) failed("flush");
     lock.lock();
     if (flush) flushes_ += 1;
     if (ok) completed_ = std::max(completed_, target);
@@ -185,13 +190,17 @@ void Durability::run() {
   if (wal.changed()) wal.flush();
 }
 
+void Durability::failed(const char* operation) {
+  if (on_failure_) asio::post(loop_, [callback = on_failure_, operation] { callback(operation); });
+}
+
 void Durability::checkpoints() {
   Checkpointer checkpointer(database_);
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     stopping_cv_.wait_for(lock, kCheckpointEvery, [&] { return stopping_; });
     lock.unlock();
-    checkpointer.run();  // once more when stopping
+    if (!checkpointer.run()) failed("checkpoint");  // once more when stopping
     lock.lock();
   }
 }

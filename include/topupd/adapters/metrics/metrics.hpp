@@ -92,6 +92,7 @@ class Metrics {
   void set_ownership(std::size_t instances, std::size_t owned, const std::map<std::string, std::int64_t>& epochs,
                      std::size_t without_owner);
   void count_lease_renewal_failure();
+  void count_clock_jump(bool forwards);
   // The pinned destinations file read at start (app/destinations.hpp).
   void set_destinations(const std::string& path, const std::string& sha256, std::size_t accounts);
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,9 +33,12 @@ class Durability {
   static constexpr std::chrono::milliseconds kFlushEvery{200};
   static constexpr std::chrono::seconds kCheckpointEvery{5};
 
+  // Told on the loop of each failed flush or checkpoint ("flush", "checkpoint").
+  using Failed = std::function<void(const char* operation)>;
+
   // `database`: the store's file ("" or ":memory:": nothing to flush). `loop`: where
-  // flushed() is awaited.
-  Durability(boost::asio::any_io_executor loop, const std::string& database);
+  // flushed() is awaited and `on_failure` called.
+  Durability(boost::asio::any_io_executor loop, const std::string& database, Failed on_failure = {});
   ~Durability();
   Durability(const Durability&) = delete;
   Durability& operator=(const Durability&) = delete;
@@ -51,8 +55,10 @@ class Durability {
   void run();
   void checkpoints();
   void wake_waiters(std::uint64_t done, bool ok);
+  void failed(const char* operation);
 
   boost::asio::any_io_executor loop_;
+  Failed on_failure_;
   std::string database_;
   std::string wal_;
   bool in_memory_;
