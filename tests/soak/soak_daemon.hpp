@@ -1,0 +1,176 @@
+// topupd as the soak runs it: one life after another (SIGKILL or SIGTERM, then start
+// again on the same store), its wall clock under libfaketime's control file (the
+// monotonic clock left alone), its resources read from /proc, and /healthz probed
+// every second from a thread of its own while a life is meant to be serving.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "integration/harness.hpp"
+
+namespace topupd::testing {
+
+struct Resources {
+  long rss_kib = 0;
+  int fds = 0;
+};
+
+inline Resources resources_of(pid_t pid) {
+  Resources r;
+  std::istringstream status(read_file(fmt::format("/proc/{}/status", pid)));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) r.rss_kib = std::stol(line.substr(6));
+  }
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid), error);
+       !error && it != std::filesystem::directory_iterator(); ++it) {
+    ++r.fds;
+  }
+  return r;
+}
+
+class SoakDaemon {
+ public:
+  explicit SoakDaemon(const TempDir& dir) : dir_(dir) {
+    dir_.write("faketime", "+0\n");
+    prober_ = std::thread([this] { probe(); });
+  }
+  ~SoakDaemon() {
+    stop_probing_ = true;
+    prober_.join();
+  }
+
+  // Starts a life and waits until it is ready (false: it did not become ready).
+  bool start() {
+    const int n = ++lives_;
+    notify_ = std::make_unique<NotifySocket>(dir_.file(fmt::format("notify-{}.sock", n)));
+    // The wall clock follows the control file; intervals use the real monotonic clock.
+    auto env = faketime_env(TOPUPD_FAKETIME, dir_.file("faketime"));
+    env["NOTIFY_SOCKET"] = notify_->path();
+    // A small quarantine keeps the resident size a measure of what the daemon holds.
+    env["ASAN_OPTIONS"] += ":quarantine_size_mb=16:allocator_release_to_os_interval_ms=1000";
+    logs_.push_back(dir_.file(fmt::format("topupd-{}.log", n)));
+    process_ = std::make_unique<Process>(std::vector<std::string>{TOPUPD_BINARY, "--config", dir_.file("topupd.yaml")},
+                                         env, logs_.back());
+    auto ready = notify_->wait_for("READY=1", std::chrono::seconds(60));
+    std::smatch match;
+    if (!ready || !std::regex_search(*ready, match, std::regex(R"(admin http on 127\.0\.0\.1:(\d+))"))) return false;
+    admin_port_ = std::stoi(match[1]);
+    serving_ = true;
+    return true;
+  }
+
+  // Ends the life with `signal`; the exit status (nullopt: still running after 30 s).
+  std::optional<int> stop(int signal) {
+    serving_ = false;
+    process_->signal(signal);
+    auto status = process_->wait(std::chrono::seconds(30));
+    if (!status) {
+      process_->signal(SIGKILL);
+      process_->wait(std::chrono::seconds(5));
+    }
+    return status;
+  }
+
+  // SIGHUP; waits for the reload's answer on the notify socket: true when accepted.
+  std::optional<bool> reload() {
+    process_->signal(SIGHUP);
+    if (!notify_->wait_for("RELOADING=1", std::chrono::seconds(10))) return std::nullopt;
+    auto ready = notify_->wait_for("READY=1", std::chrono::seconds(30));
+    if (!ready) return std::nullopt;
+    return ready->find("rejected") == std::string::npos;
+  }
+
+  // Lowers (or, with RLIM_INFINITY, lifts) the running life's file size limit: a write
+  // that would grow a file past it fails as on a full disk.
+  bool limit_file_size(rlim_t bytes) const {
+    rlimit limit{};
+    if (prlimit(process_->pid(), RLIMIT_FSIZE, nullptr, &limit) != 0) return false;
+    limit.rlim_cur = bytes;
+    return prlimit(process_->pid(), RLIMIT_FSIZE, &limit, nullptr) == 0;
+  }
+
+  // Moves the wall clock by `offset` ("+3h", "-2h", "+0") within about a second.
+  void set_clock(const std::string& offset) const { dir_.write("faketime", offset + "\n"); }
+
+  std::string metrics() const { return http_get("127.0.0.1", admin_port_, "/metrics").body; }
+  // The sum of every sample of `name` whose labels include each of `labels`.
+  double total(const std::string& metrics, const std::string& name, const std::vector<std::string>& labels = {}) const {
+    double sum = 0;
+    std::istringstream lines(metrics);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(name, 0) != 0 || line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
+        continue;
+      }
+      bool all = true;
+      for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
+      if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    return sum;
+  }
+
+  pid_t pid() const { return process_->pid(); }
+  int life() const { return lives_; }
+  // Five readings a second apart: the median resident size and the fewest open files
+  // (a connection open at one reading is not a leak).
+  Resources resources() const {
+    std::vector<long> rss;
+    int fds = INT_MAX;
+    for (int i = 0; i < 5; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+      const Resources r = resources_of(process_->pid());
+      rss.push_back(r.rss_kib);
+      fds = std::min(fds, r.fds);
+    }
+    std::sort(rss.begin(), rss.end());
+    return {rss[2], fds};
+  }
+  const std::vector<std::string>& logs() const { return logs_; }
+  int probes() const { return probes_; }
+  int misses() const { return misses_; }
+  long worst_probe_ms() const { return worst_ms_; }
+
+ private:
+  // Once a second while a life is serving: GET /healthz, answered 200 within 2 s or a miss.
+  void probe() {
+    while (!stop_probing_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (serving_) {
+        const int port = admin_port_;
+        const auto result = http_get("127.0.0.1", port, "/healthz");
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+        if (serving_ && port == admin_port_) {
+          ++probes_;
+          if (result.status != 200 || ms > 2000) ++misses_;
+          worst_ms_ = std::max<long>(worst_ms_, ms);
+        }
+      }
+      std::this_thread::sleep_until(t0 + std::chrono::seconds(1));
+    }
+  }
+
+  const TempDir& dir_;
+  std::unique_ptr<NotifySocket> notify_;
+  std::unique_ptr<Process> process_;
+  std::vector<std::string> logs_;
+  std::atomic<int> admin_port_{0};
+  std::atomic<bool> serving_{false};
+  std::atomic<bool> stop_probing_{false};
+  std::atomic<int> probes_{0}, misses_{0};
+  std::atomic<long> worst_ms_{0};
+  int lives_ = 0;
+  std::thread prober_;
+};
+
+}  // namespace topupd::testing
