@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@ struct FloodResult {
   int forged = 0, replayed = 0, oversized = 0, malformed = 0;
   int accepted_forged = 0;  // forged, oversized or malformed answered 2xx: must stay 0
   int refused_connections = 0;
+  std::string accepted_detail{};  // what was accepted that should not have been
 };
 
 inline Delivery altered(Delivery d, std::mt19937& random) {
@@ -39,6 +41,8 @@ inline FloodResult webhook_flood(int port, std::vector<Delivery> genuine, int co
                        R"({"id":"evt_flood","type":"topup.succeeded"})"});
   }
   std::atomic<int> forged{0}, replayed{0}, oversized{0}, malformed{0}, accepted_forged{0}, refused{0};
+  std::mutex detail_mutex;
+  std::string detail;
   std::vector<std::thread> threads;
   for (int t = 0; t < connections; ++t) {
     threads.emplace_back([&, t] {
@@ -53,12 +57,19 @@ inline FloodResult webhook_flood(int port, std::vector<Delivery> genuine, int co
         const int status = http_request("POST", "127.0.0.1", port, d.path, d.body, d.headers).status;
         if (status == 0) ++refused;
         (kind == 0 ? forged : kind == 1 ? replayed : kind == 2 ? oversized : malformed)++;
-        if (kind != 1 && status >= 200 && status < 300) ++accepted_forged;
+        if (kind != 1 && status >= 200 && status < 300) {
+          ++accepted_forged;
+          static const char* const kKinds[] = {"forged", "replayed", "oversized", "malformed"};
+          std::lock_guard lock(detail_mutex);
+          detail += fmt::format("{} delivery to {} answered {}; headers:", kKinds[kind], d.path, status);
+          for (const auto& [name, value] : d.headers) detail += " " + name + "=" + value;
+          detail += "; body: " + d.body.substr(0, 300) + "\n";
+        }
       }
     });
   }
   for (auto& thread : threads) thread.join();
-  return {forged, replayed, oversized, malformed, accepted_forged, refused};
+  return {forged, replayed, oversized, malformed, accepted_forged, refused, detail};
 }
 
 }  // namespace topupd::testing

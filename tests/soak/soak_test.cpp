@@ -255,7 +255,8 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
       tally.seen("webhook flood", refused() > before);
       say(fmt::format("webhook flood: {} forged, {} replayed, {} oversized, {} malformed; refusals {} → {}", flood.forged,
                       flood.replayed, flood.oversized, flood.malformed, before, refused()));
-      EXPECT_EQ(flood.accepted_forged, 0) << "a forged, oversized or malformed delivery was accepted";
+      EXPECT_EQ(flood.accepted_forged, 0) << "a forged, oversized or malformed delivery was accepted:\n"
+                                          << flood.accepted_detail;
     } else if (kind == "webhooks late or twice") {
       // Twice shows as duplicates; late is an ordinary delivery, later.
       const bool twice = chance(50);
