@@ -60,6 +60,12 @@ TEST(Crypto, EncodingsRoundTripAndRejectGarbage) {
   EXPECT_EQ(base64("sk_test_x:"), "c2tfdGVzdF94Og==");  // Basic auth with an empty password
   EXPECT_FALSE(unbase64("abc"));
   EXPECT_FALSE(unbase64("ab$="));
+  // The same bytes spelled with padding bits set, or with '=' inside, are refused.
+  EXPECT_EQ(unbase64("QQ=="), "A");
+  EXPECT_FALSE(unbase64("QR=="));
+  EXPECT_EQ(unbase64("QUE="), "AA");
+  EXPECT_FALSE(unbase64("QUF="));
+  EXPECT_FALSE(unbase64("QQ==QUFB"));
   EXPECT_FALSE(unhex("abc"));
   EXPECT_FALSE(unhex("zz"));
 }

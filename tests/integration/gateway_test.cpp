@@ -600,6 +600,17 @@ TEST(SandboxWebhooks, SnapNotificationsAreSignedWithTheSandboxKey) {
   tampered.body.replace(tampered.body.find("\"00\""), 4, "\"06\"");
   EXPECT_EQ(adapters::webhooks::verify_snap(tampered, sandbox_key, std::chrono::minutes(5)).verdict,
             adapters::webhooks::Verdict::bad_signature);
+  // The same signature bytes spelled with a padding bit set (a lenient decoder reads them
+  // as the genuine ones) are not the genuine header.
+  auto respelled = in;
+  for (auto& [name, value] : respelled.headers) {
+    if (name != "X-SIGNATURE") continue;
+    const std::size_t last = value.find_last_not_of('=');
+    ASSERT_LT(last, value.size() - 1) << "a 2048-bit signature ends in padding";
+    value[last] = static_cast<char>(value[last] + 1);  // within one letter run: low bits only
+  }
+  EXPECT_EQ(adapters::webhooks::verify_snap(respelled, sandbox_key, std::chrono::minutes(5)).verdict,
+            adapters::webhooks::Verdict::malformed);
   auto late = in;
   late.now += std::chrono::minutes(6);
   EXPECT_EQ(adapters::webhooks::verify_snap(late, sandbox_key, std::chrono::minutes(5)).verdict,

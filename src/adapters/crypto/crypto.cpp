@@ -174,6 +174,9 @@ std::optional<std::string> unbase64(std::string_view text) {
   if (text.back() == '=') --size;
   if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
   out.resize(size);
+  // Only the one spelling of these bytes: padding bits set, or '=' inside the text, would
+  // otherwise decode to the same bytes, and a signature altered that way would verify.
+  if (base64(out) != text) return std::nullopt;
   return out;
 }
 

@@ -21,7 +21,7 @@ std::string hmac_sha1(std::string_view key, std::string_view data);
 std::string hex(std::string_view bytes);  // lower case
 std::optional<std::string> unhex(std::string_view text);
 std::string base64(std::string_view bytes);  // standard alphabet, padded
-std::optional<std::string> unbase64(std::string_view text);
+std::optional<std::string> unbase64(std::string_view text);  // the canonical spelling only
 std::string base64url(std::string_view bytes);  // RFC 4648 §5, unpadded: cookies and URLs
 std::string base32(std::string_view bytes);     // RFC 4648 §6, unpadded: TOTP secrets
 std::optional<std::string> unbase32(std::string_view text);  // upper or lower case, padding and spaces ignored
