@@ -10,9 +10,11 @@
 #include <atomic>
 #include <climits>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "integration/harness.hpp"
@@ -22,7 +24,68 @@ namespace topupd::testing {
 struct Resources {
   long rss_kib = 0;
   int fds = 0;
+  std::map<std::string, int> descriptors{};  // what they are: see describe_descriptors
 };
+
+// A process's TCP sockets by inode: "listening on :P", "accepted on :P" or "to :P"
+// (connections it opened, by the peer's port), each with its TCP state when not
+// established.
+inline std::map<std::string, std::string> tcp_sockets_of(pid_t pid) {
+  struct Socket {
+    int local, remote, state;
+  };
+  std::map<std::string, Socket> by_inode;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::istringstream lines(read_file(fmt::format("/proc/{}/net/{}", pid, table)));
+    std::string line;
+    std::getline(lines, line);  // the heading
+    while (std::getline(lines, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      auto port = [](const std::string& address) { return std::stoi(address.substr(address.find(':') + 1), nullptr, 16); };
+      if (!inode.empty() && inode != "0") by_inode[inode] = {port(local), port(remote), std::stoi(state, nullptr, 16)};
+    }
+  }
+  std::set<int> listening;
+  for (const auto& [inode, s] : by_inode) {
+    if (s.state == 0x0A) listening.insert(s.local);
+  }
+  static const std::map<int, std::string> kStates = {{2, "SYN_SENT"}, {4, "FIN_WAIT1"}, {5, "FIN_WAIT2"},
+                                                     {6, "TIME_WAIT"}, {7, "CLOSE"}, {8, "CLOSE_WAIT"},
+                                                     {9, "LAST_ACK"}};
+  std::map<std::string, std::string> out;
+  for (const auto& [inode, s] : by_inode) {
+    std::string what = s.state == 0x0A             ? fmt::format("tcp listening on :{}", s.local)
+                       : listening.count(s.local) ? fmt::format("tcp accepted on :{}", s.local)
+                                                   : fmt::format("tcp to :{}", s.remote);
+    if (auto state = kStates.find(s.state); state != kStates.end()) what += " " + state->second;
+    out[inode] = what;
+  }
+  return out;
+}
+
+// Each open descriptor as a file's path, a TCP socket (above), or its kind (pipe,
+// eventfd, a unix socket...), counted.
+inline std::map<std::string, int> describe_descriptors(pid_t pid) {
+  const auto sockets = tcp_sockets_of(pid);
+  std::map<std::string, int> out;
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid), error);
+       !error && it != std::filesystem::directory_iterator(); ++it) {
+    std::error_code unreadable;
+    std::string target = std::filesystem::read_symlink(it->path(), unreadable).string();
+    if (unreadable) continue;  // closed while being read
+    if (target.rfind("socket:[", 0) == 0) {
+      const auto tcp = sockets.find(target.substr(8, target.size() - 9));
+      target = tcp != sockets.end() ? tcp->second : "socket (not TCP)";
+    } else if (target.rfind("pipe:[", 0) == 0) {
+      target = "pipe";
+    }
+    ++out[target];
+  }
+  return out;
+}
 
 inline Resources resources_of(pid_t pid) {
   Resources r;
@@ -31,12 +94,20 @@ inline Resources resources_of(pid_t pid) {
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) r.rss_kib = std::stol(line.substr(6));
   }
-  std::error_code error;
-  for (auto it = std::filesystem::directory_iterator(fmt::format("/proc/{}/fd", pid), error);
-       !error && it != std::filesystem::directory_iterator(); ++it) {
-    ++r.fds;
-  }
+  r.descriptors = describe_descriptors(pid);
+  for (const auto& [what, n] : r.descriptors) r.fds += n;
   return r;
+}
+
+// What is open at `end` beyond `start`: "+2 tcp to :41234, +1 /path".
+inline std::string descriptors_grown(const Resources& start, const Resources& end) {
+  std::string out;
+  for (const auto& [what, n] : end.descriptors) {
+    const auto before = start.descriptors.find(what);
+    const int grown = n - (before == start.descriptors.end() ? 0 : before->second);
+    if (grown > 0) out += fmt::format("{}+{} {}", out.empty() ? "" : ", ", grown, what);
+  }
+  return out;
 }
 
 class SoakDaemon {
@@ -126,15 +197,17 @@ class SoakDaemon {
   // (a connection open at one reading is not a leak).
   Resources resources() const {
     std::vector<long> rss;
-    int fds = INT_MAX;
+    Resources fewest;
+    fewest.fds = INT_MAX;
     for (int i = 0; i < 5; ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
-      const Resources r = resources_of(process_->pid());
+      Resources r = resources_of(process_->pid());
       rss.push_back(r.rss_kib);
-      fds = std::min(fds, r.fds);
+      if (r.fds < fewest.fds) fewest = std::move(r);
     }
     std::sort(rss.begin(), rss.end());
-    return {rss[2], fds};
+    fewest.rss_kib = rss[2];
+    return fewest;
   }
   const std::vector<std::string>& logs() const { return logs_; }
   int probes() const { return probes_; }

@@ -126,7 +126,9 @@ class Tally {
     if (warm_) {
       t += fmt::format("| last life: RSS after warm-up → end | {} → {} KiB ({:+.1f} %) |\n", warm_->rss_kib, end_.rss_kib,
                        100.0 * (end_.rss_kib - warm_->rss_kib) / warm_->rss_kib);
-      t += fmt::format("| last life: open fds after warm-up → end | {} → {} |\n", warm_->fds, end_.fds);
+      const std::string grown = descriptors_grown(*warm_, end_);
+      t += fmt::format("| last life: open fds after warm-up → end | {} → {}{} |\n", warm_->fds, end_.fds,
+                       grown.empty() ? "" : " (" + grown + ")");
     }
     return t;
   }

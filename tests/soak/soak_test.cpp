@@ -58,6 +58,9 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
 
   SoakDaemon daemon(dir);
   ASSERT_TRUE(daemon.start()) << read_file(daemon.logs().back());
+  // The peers' addresses, to name what a growth of open connections points at.
+  std::printf("peers: sandbox %s, notifiers %s %s %s, webhooks :%d\n", world.sandbox.c_str(), world.notifiers[0].c_str(),
+              world.notifiers[1].c_str(), world.notifiers[2].c_str(), world.webhook_port);
 
   Tally tally;
   const auto begin = Clock::now();
@@ -331,7 +334,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   }
   ASSERT_TRUE(warm.has_value()) << "the last life never warmed up";
   EXPECT_LE(at_end.rss_kib, warm->rss_kib * 105 / 100) << "resident memory grew";
-  EXPECT_LE(at_end.fds, warm->fds * 105 / 100) << "open files grew";
+  EXPECT_LE(at_end.fds, warm->fds * 105 / 100) << "open files grew: " << descriptors_grown(*warm, at_end);
   (void)final_metrics;
 }
 
