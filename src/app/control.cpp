@@ -1,7 +1,8 @@
-// Commands from topupctl: status, history, approve, reject, pause, resume, silence, ack,
-// unsilence, token (user and audit: control_users.cpp).
+// Commands from topupctl, as ctl::parse reads them (control_request.hpp): status,
+// history, tickets, approve, reject, pause, resume, resume-rule, silence, ack, unsilence,
+// token (user and audit: control_users.cpp).
 // Each answers one JSON document: {"ok":true,…} or {"ok":false,"error":"…"}.
-#include <sstream>
+#include <variant>
 
 #include <boost/asio/co_spawn.hpp>
 #include <fmt/format.h>
@@ -23,56 +24,20 @@ namespace {
 
 std::string failure(const std::string& message) { return control_failure(message); }
 
-bool valid_token_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const unsigned char c : name) {
-    if (!std::isalnum(c) && c != '-' && c != '_' && c != '.') return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string Daemon::control(const std::string& request) {
-  std::istringstream words(request);
-  std::string command;
-  words >> command;
-  std::vector<std::string> args;
-  for (std::string word; words >> word;) args.push_back(word);
+  const ctl::Parsed parsed = ctl::parse(request);
+  if (!parsed.request) return failure(parsed.refused);
   try {
-    if (command == "status") return control_status();
-    if (command == "history") return control_history(args);
-    if (command == "tickets") return control_tickets();
-    if (command == "approve" || command == "reject") {
-      if (args.empty()) return failure(command + " needs a top-up key");
-      return control_decide(args[0], command == "approve");
-    }
-    if (command == "pause" || command == "resume") return control_pause(command == "pause");
-    if (command == "resume-rule") return control_resume_rule(args);
-    if (command == "token") return control_token(args);
-    if (command == "user") return control_user(args);
-    if (command == "audit") return control_audit(args);
-    if (command == "silence" || command == "ack") {
-      if (args.size() < 2) return failure(command + " needs a rule or account and a duration");
-      std::string reason;
-      for (std::size_t i = 2; i < args.size(); ++i) reason += (reason.empty() ? "" : " ") + args[i];
-      const auto kind = command == "ack" ? adapters::SilenceKind::ack : adapters::SilenceKind::silence;
-      return control_silence(kind, args[0], args[1], reason);
-    }
-    if (command == "unsilence") {
-      if (args.size() != 1) return failure("unsilence needs a rule or account");
-      return control_unsilence(args[0]);
-    }
+    return std::visit([this](const auto& r) { return answer(r); }, *parsed.request);
   } catch (const adapters::StoreError& e) {
     metrics_.count_store_error("control");
     return failure(std::string("the store failed: ") + e.what());
   }
-  return failure(fmt::format("unknown command '{}'; expected status, history, tickets, approve, reject, pause, resume, "
-                             "resume-rule, silence, ack, unsilence, token, user or audit",
-                             command));
 }
 
-std::string Daemon::control_status() {
+std::string Daemon::answer(const ctl::Status&) {
   const core::Timestamp now = clock_.now();
   std::string accounts;
   for (const auto& [name, account] : poller_->accounts()) {
@@ -129,36 +94,27 @@ std::string Daemon::control_status() {
                      accounts, rules, open, silences, instances_json());
 }
 
-std::string Daemon::control_resume_rule(const std::vector<std::string>& args) {
-  if (args.size() != 1) return failure("resume-rule takes the rule's name");
-  if (auto refused = suspensions_->resume(args[0], "with topupctl")) return failure(*refused);
-  audit("topupctl", "resume-rule", args[0]);
+std::string Daemon::answer(const ctl::ResumeRule& r) {
+  if (auto refused = suspensions_->resume(r.rule, "with topupctl")) return failure(*refused);
+  audit("topupctl", "resume-rule", r.rule);
   return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                     json_string(fmt::format("rule {} resumed: it may top up again", args[0])));
+                     json_string(fmt::format("rule {} resumed: it may top up again", r.rule)));
 }
 
-std::string Daemon::control_history(const std::vector<std::string>& args) {
-  std::map<std::string, std::string> filters;
-  for (std::size_t i = 0; i + 1 < args.size(); i += 2) filters[args[i]] = args[i + 1];
-  if (args.size() % 2 != 0) return failure("history takes pairs: account NAME, rule NAME, state STATE, since TIME");
-  std::optional<core::Timestamp> since = core::Timestamp{};
-  if (auto it = filters.find("since"); it != filters.end()) {
-    since = core::parse_rfc3339(it->second);
-    if (!since) return failure("since needs an RFC 3339 time with an offset");
-  }
+std::string Daemon::answer(const ctl::History& h) {
   std::string out;
   std::size_t count = 0;
-  for (const auto& record : store_->top_ups_created_since(*since)) {
-    if (filters.count("account") && record.account != filters["account"]) continue;
-    if (filters.count("rule") && record.rule != filters["rule"]) continue;
-    if (filters.count("state") && core::to_string(record.state) != filters["state"]) continue;
+  for (const auto& record : store_->top_ups_created_since(h.since)) {
+    if (h.account && record.account != *h.account) continue;
+    if (h.rule && record.rule != *h.rule) continue;
+    if (h.state && record.state != *h.state) continue;
     out += (out.empty() ? "" : ",") + json_of(record);
     ++count;
   }
   return fmt::format("{{\"ok\":true,\"count\":{},\"top_ups\":[{}]}}", count, out);
 }
 
-std::string Daemon::control_tickets() {
+std::string Daemon::answer(const ctl::Tickets&) {
   // Open deposits whose destination is known: what is to be paid, where, until when.
   std::string out;
   for (const auto& record : executor_->journal()) {
@@ -173,7 +129,9 @@ std::string Daemon::control_tickets() {
   return "{\"ok\":true,\"tickets\":[" + out + "]}";
 }
 
-std::string Daemon::control_decide(const std::string& key, bool approve) {
+std::string Daemon::answer(const ctl::Decide& d) {
+  const std::string& key = d.key;
+  const bool approve = d.approve;
   const auto decided = executor_->decide(key, approve, "topupctl", "with topupctl");
   if (decided.refused) return failure(*decided.refused);
   audit("topupctl", approve ? "approve" : "reject", key);
@@ -186,9 +144,9 @@ std::string Daemon::control_decide(const std::string& key, bool approve) {
   return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string(message));
 }
 
-std::string Daemon::control_pause(bool pause) {
-  set_paused(pause, "topupctl");
-  return fmt::format("{{\"ok\":true,\"paused\":{}}}", pause ? "true" : "false");
+std::string Daemon::answer(const ctl::Pause& p) {
+  set_paused(p.pause, "topupctl");
+  return fmt::format("{{\"ok\":true,\"paused\":{}}}", p.pause ? "true" : "false");
 }
 
 void Daemon::set_paused(bool pause, const std::string& who) {
@@ -200,13 +158,13 @@ void Daemon::set_paused(bool pause, const std::string& who) {
                pause ? "no top-up will start until resumed; monitoring and alerts go on" : "top-ups may start again");
 }
 
-std::string Daemon::control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
-                                    const std::string& reason) {
-  if (auto refused = silence(kind, target, duration, reason, "topupctl")) return failure(*refused);
-  const char* done = kind == adapters::SilenceKind::ack ? "acknowledged" : "silenced";
-  const auto until = clock_.now() + *core::parse_duration(duration).value;
+std::string Daemon::answer(const ctl::Silence& s) {
+  const auto kind = s.ack ? adapters::SilenceKind::ack : adapters::SilenceKind::silence;
+  if (auto refused = silence(kind, s.target, s.duration, s.reason, "topupctl")) return failure(*refused);
+  const auto until = clock_.now() + *core::parse_duration(s.duration).value;
   return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                     json_string(fmt::format("{} {} until {}", done, target, core::format_rfc3339(until))));
+                     json_string(fmt::format("{} {} until {}", s.ack ? "acknowledged" : "silenced", s.target,
+                                             core::format_rfc3339(until))));
 }
 
 std::optional<std::string> Daemon::silence(adapters::SilenceKind kind, const std::string& target,
@@ -230,9 +188,9 @@ std::optional<std::string> Daemon::silence(adapters::SilenceKind kind, const std
   return std::nullopt;
 }
 
-std::string Daemon::control_unsilence(const std::string& target) {
-  if (!unsilence(target, "topupctl")) return failure(fmt::format("nothing silences or acknowledges '{}'", target));
-  return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + target + " resumed"));
+std::string Daemon::answer(const ctl::Unsilence& u) {
+  if (!unsilence(u.target, "topupctl")) return failure(fmt::format("nothing silences or acknowledges '{}'", u.target));
+  return fmt::format("{{\"ok\":true,\"message\":{}}}", json_string("notifications for " + u.target + " resumed"));
 }
 
 bool Daemon::unsilence(const std::string& target, const std::string& who) {
@@ -244,50 +202,41 @@ bool Daemon::unsilence(const std::string& target, const std::string& who) {
 
 // The API's bearer tokens (api.hpp): made here, shown once, kept as a hash; every
 // change audited like an API call.
-std::string Daemon::control_token(const std::vector<std::string>& args) {
+std::string Daemon::answer(const ctl::TokenList&) {
+  std::string out;
+  for (const auto& token : store_->api().tokens()) {
+    std::string scopes;
+    for (const auto& scope : token.scopes) scopes += (scopes.empty() ? "" : ",") + json_string(scope);
+    out += fmt::format("{}{{\"name\":{},\"scopes\":[{}],\"created_at\":{},\"last_used_at\":{},\"revoked_at\":{}}}",
+                       out.empty() ? "" : ",", json_string(token.name), scopes,
+                       json_string(core::format_rfc3339(token.created_at)), optional_time(token.last_used_at),
+                       optional_time(token.revoked_at));
+  }
+  return fmt::format("{{\"ok\":true,\"tokens\":[{}]}}", out);
+}
+
+std::string Daemon::answer(const ctl::TokenAdd& t) {
   adapters::ApiStore& api = store_->api();
   const core::Timestamp now = clock_.now();
-  const std::string action = args.empty() ? "" : args[0];
-  if (action == "list" && args.size() == 1) {
-    std::string out;
-    for (const auto& token : api.tokens()) {
-      std::string scopes;
-      for (const auto& scope : token.scopes) scopes += (scopes.empty() ? "" : ",") + json_string(scope);
-      out += fmt::format("{}{{\"name\":{},\"scopes\":[{}],\"created_at\":{},\"last_used_at\":{},\"revoked_at\":{}}}",
-                         out.empty() ? "" : ",", json_string(token.name), scopes,
-                         json_string(core::format_rfc3339(token.created_at)), optional_time(token.last_used_at),
-                         optional_time(token.revoked_at));
-    }
-    return fmt::format("{{\"ok\":true,\"tokens\":[{}]}}", out);
+  const std::string token = new_api_token();
+  if (!api.add_token({t.name, api_token_hash(token), t.scopes, now})) {
+    return failure(fmt::format("a token named {} exists (revoked names are not reused)", t.name));
   }
-  if (action == "add" && args.size() >= 3) {
-    const std::string& name = args[1];
-    if (!valid_token_name(name)) return failure("a token's name is 1 to 64 letters, digits and - _ .");
-    std::vector<std::string> scopes;
-    for (std::size_t i = 2; i < args.size(); ++i) {
-      if (args[i] != "read" && args[i] != "demands") {
-        return failure(fmt::format("unknown scope {}; expected read or demands", args[i]));
-      }
-      if (std::find(scopes.begin(), scopes.end(), args[i]) == scopes.end()) scopes.push_back(args[i]);
-    }
-    const std::string token = new_api_token();
-    if (!api.add_token({name, api_token_hash(token), scopes, now})) {
-      return failure(fmt::format("a token named {} exists (revoked names are not reused)", name));
-    }
-    std::string joined;
-    for (const auto& scope : scopes) joined += (joined.empty() ? "" : ",") + scope;
-    api.audit({now, "topupctl", "token add", fmt::format("{} scopes={}", name, joined)});
-    spdlog::info("API token added name={} scopes={}", field(name), joined);
-    return fmt::format("{{\"ok\":true,\"name\":{},\"token\":{}}}", json_string(name), json_string(token));
-  }
-  if (action == "revoke" && args.size() == 2) {
-    if (!api.revoke_token(args[1], now)) return failure(fmt::format("no live token is named {}", args[1]));
-    api.audit({now, "topupctl", "token revoke", args[1]});
-    spdlog::info("API token revoked name={}", field(args[1]));
-    return fmt::format("{{\"ok\":true,\"message\":{}}}",
-                       json_string(fmt::format("token {} revoked: it opens nothing from now on", args[1])));
-  }
-  return failure("token takes: add NAME SCOPE…, list, or revoke NAME");
+  std::string joined;
+  for (const auto& scope : t.scopes) joined += (joined.empty() ? "" : ",") + scope;
+  api.audit({now, "topupctl", "token add", fmt::format("{} scopes={}", t.name, joined)});
+  spdlog::info("API token added name={} scopes={}", field(t.name), joined);
+  return fmt::format("{{\"ok\":true,\"name\":{},\"token\":{}}}", json_string(t.name), json_string(token));
+}
+
+std::string Daemon::answer(const ctl::TokenRevoke& t) {
+  adapters::ApiStore& api = store_->api();
+  const core::Timestamp now = clock_.now();
+  if (!api.revoke_token(t.name, now)) return failure(fmt::format("no live token is named {}", t.name));
+  api.audit({now, "topupctl", "token revoke", t.name});
+  spdlog::info("API token revoked name={}", field(t.name));
+  return fmt::format("{{\"ok\":true,\"message\":{}}}",
+                     json_string(fmt::format("token {} revoked: it opens nothing from now on", t.name)));
 }
 
 }  // namespace topupd::app

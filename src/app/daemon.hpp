@@ -38,6 +38,7 @@
 #include "topupd/core/rules.hpp"
 #include "topupd/core/topup.hpp"
 #include "alert_dispatcher.hpp"
+#include "control_request.hpp"
 #include "api.hpp"
 #include "console.hpp"
 #include "destinations.hpp"
@@ -77,17 +78,17 @@ class Daemon {
   // the wire when topupd last stopped as unknown, so they are looked up first.
   void load_state();
 
-  // topupctl commands (control.cpp).
+  // topupctl commands: the line read by ctl::parse (control_request.hpp), then answered
+  // here (control.cpp; the console's people and the audit log in control_users.cpp).
   std::string control(const std::string& request);
-  std::string control_status();
-  std::string control_history(const std::vector<std::string>& args);
-  std::string control_tickets();
-  std::string control_decide(const std::string& key, bool approve);
-  std::string control_pause(bool pause);
-  std::string control_resume_rule(const std::vector<std::string>& args);
-  std::string control_silence(adapters::SilenceKind kind, const std::string& target, const std::string& duration,
-                              const std::string& reason);
-  std::string control_unsilence(const std::string& target);
+  std::string answer(const ctl::Status&);
+  std::string answer(const ctl::Tickets&);
+  std::string answer(const ctl::History&);
+  std::string answer(const ctl::Decide&);
+  std::string answer(const ctl::Pause&);
+  std::string answer(const ctl::ResumeRule&);
+  std::string answer(const ctl::Silence&);
+  std::string answer(const ctl::Unsilence&);
   // What topupctl and the console both do, audited under `who`.
   void set_paused(bool pause, const std::string& who);
   std::optional<std::string> silence(adapters::SilenceKind kind, const std::string& target,
@@ -104,11 +105,18 @@ class Daemon {
   // set; the accounts as this instance sees them; topupctl token add|list|revoke.
   void start_api();
   std::string api_accounts_json();
-  std::string control_token(const std::vector<std::string>& args);
+  std::string answer(const ctl::TokenList&);
+  std::string answer(const ctl::TokenAdd&);
+  std::string answer(const ctl::TokenRevoke&);
   // The console's people and the audit log (control_users.cpp): topupctl user …, topupctl
   // audit; `audit` is how every actor — topupctl, the API, the console — writes the log.
-  std::string control_user(const std::vector<std::string>& args);
-  std::string control_audit(const std::vector<std::string>& args);
+  std::string answer(const ctl::UserList&);
+  std::string answer(const ctl::UserAdd&);
+  std::string answer(const ctl::UserPasswd&);
+  std::string answer(const ctl::UserRole&);
+  std::string answer(const ctl::UserRemove&);
+  std::string answer(const ctl::UserTotp&);
+  std::string answer(const ctl::Audit&);
   void audit(const std::string& actor, const std::string& action, const std::string& detail);
   // The demands cover_demands rules read: from the store at start, when the API changes
   // one, and every 15 s (another instance's API may have); none without such a rule.

@@ -72,6 +72,9 @@ TEST(TopupctlTest, ShowsStatusAndHistoryAndApprovesATopUp) {
   EXPECT_EQ(csv.output.rfind("key,rule,account,provider,method,amount_minor,currency,state,reference,created_at,settled_at,rail,need,pays_bank,pays_account_no\n", 0), 0u)
       << csv.output;
   EXPECT_NE(csv.output.find(key + ",payout-low,payout,sim,direct_debit,"), std::string::npos) << csv.output;
+  const auto misspelt = daemon.ctl({"history", "--state", "awaiting-approval"});
+  EXPECT_EQ(misspelt.status, 1);
+  EXPECT_NE(misspelt.output.find("'awaiting-approval' is not a top-up state"), std::string::npos) << misspelt.output;
   EXPECT_EQ(daemon.get("/sandbox/ledger").body.find("idempotency_key"), std::string::npos);  // nothing sent yet
 
   const auto approved = daemon.ctl({"approve", key});
