@@ -140,7 +140,7 @@ void Daemon::took_over(const std::vector<std::string>& accounts) {
                 [](const core::TopUpRecord& a, const core::TopUpRecord& b) { return a.created_at < b.created_at; });
       executor_->adopt(account, records);
     }
-    runner_->adopt_states(states, unread_);
+    runner_->adopt_states(states, unread_, clock_.now());
   } catch (const adapters::StoreError& e) {
     metrics_.count_store_error("load");
     spdlog::error("cannot read the journal of accounts taken over: {}; they are not acted on until it can be read "

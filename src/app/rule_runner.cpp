@@ -163,12 +163,12 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
 }
 
 void RuleRunner::adopt_states(const std::map<std::string, core::RuleState>& stored,
-                              const std::set<std::string>& accounts) {
+                              const std::set<std::string>& accounts, core::Timestamp now) {
   for (const auto& [account, rules] : by_account_) {
     if (!accounts.count(account)) continue;
     for (const core::Rule* rule : rules) {
       const auto it = stored.find(rule->name);
-      states_[rule->name] = it == stored.end() ? core::RuleState{} : it->second;
+      states_[rule->name] = it == stored.end() ? core::RuleState{} : core::clamped_to(it->second, now);
       metrics_.set_rule_state(rule->name, states_[rule->name].phase);
     }
   }

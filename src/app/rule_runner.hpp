@@ -71,8 +71,10 @@ class RuleRunner {
     for (auto& [rule, state] : states_) state = core::clamped_to(state, now);
   }
   // Several instances: the accounts in `accounts` became this instance's; their rules'
-  // states are taken from `stored` (the store's now), since another instance kept them.
-  void adopt_states(const std::map<std::string, core::RuleState>& stored, const std::set<std::string>& accounts);
+  // states are taken from `stored` (the store's now), since another instance kept them,
+  // as of `now` (that instance's clock may have been ahead of this one's).
+  void adopt_states(const std::map<std::string, core::RuleState>& stored, const std::set<std::string>& accounts,
+                    core::Timestamp now);
   // A new config generation; `config` must outlive the next call. States of rules
   // that remain are kept, others dropped; deadlines are recomputed at the next look.
   void configure(const config::Config& config);

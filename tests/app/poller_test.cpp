@@ -110,6 +110,22 @@ TEST_F(PollerTest, AFailingGatewayKeepsItsBackoffAgainstWakes) {
   EXPECT_EQ(gateway_->balance_reads, 1);  // no storm of polls at a gateway that is down
 }
 
+TEST_F(PollerTest, RuleStatesTakenOverFromAnotherInstanceAreTakenAsOfThisClock) {
+  // Another instance, its clock three hours ahead, kept the rule firing since its now.
+  const core::Timestamp now = clock_.now();
+  core::RuleState kept;
+  kept.phase = core::RulePhase::firing;
+  kept.condition_since = now + 3h;
+  kept.fired_at = now + 3h;
+  kept.last_alert_at = now + 3h;
+  runner_.adopt_states({{"payout-low", kept}}, {"payout"}, now);
+  const core::RuleState adopted = runner_.state("payout-low");
+  EXPECT_EQ(adopted.phase, core::RulePhase::firing);
+  EXPECT_EQ(adopted.fired_at, now);
+  EXPECT_EQ(adopted.last_alert_at, now);
+  EXPECT_EQ(adopted.condition_since, now);
+}
+
 TEST_F(PollerTest, AReloadKeepsWhatAnAccountAtTheSamePlaceHasSeen) {
   ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
   const core::Timestamp first = poller_.watch("payout")->latest->at;
