@@ -18,10 +18,11 @@
 
 namespace topupd::testing {
 
-// The value of the first sample of `name` whose labels include every `labels` pair.
-// Only sample lines count (a line starting with the name), never # HELP or # TYPE.
-inline std::optional<double> sample(const std::string& metrics, const std::string& name,
-                                    const std::vector<std::string>& labels = {}) {
+// The values of every sample of `name` whose labels include every `labels` pair, in
+// order. Only sample lines count (a line starting with the name), never # HELP or # TYPE.
+inline std::vector<double> samples(const std::string& metrics, const std::string& name,
+                                   const std::vector<std::string>& labels = {}) {
+  std::vector<double> out;
   std::istringstream lines(metrics);
   std::string line;
   while (std::getline(lines, line)) {
@@ -30,10 +31,24 @@ inline std::optional<double> sample(const std::string& metrics, const std::strin
     if (next != '{' && next != ' ') continue;
     bool all = true;
     for (const auto& label : labels) all = all && line.find(label) != std::string::npos;
-    if (!all) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
+    if (all) out.push_back(std::stod(line.substr(line.rfind(' ') + 1)));
   }
-  return std::nullopt;
+  return out;
+}
+
+// The first of them, if any.
+inline std::optional<double> sample(const std::string& metrics, const std::string& name,
+                                    const std::vector<std::string>& labels = {}) {
+  const auto all = samples(metrics, name, labels);
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+// Their sum (0 without any).
+inline double sum_of(const std::string& metrics, const std::string& name, const std::vector<std::string>& labels = {}) {
+  double sum = 0;
+  for (double value : samples(metrics, name, labels)) sum += value;
+  return sum;
 }
 
 // The first capture group of every match of `pattern` in `text`.

@@ -175,21 +175,6 @@ class SoakDaemon {
   void set_clock(const std::string& offset) const { dir_.write("faketime", offset + "\n"); }
 
   std::string metrics() const { return http_get("127.0.0.1", admin_port_, "/metrics").body; }
-  // The sum of every sample of `name` whose labels include each of `labels`.
-  double total(const std::string& metrics, const std::string& name, const std::vector<std::string>& labels = {}) const {
-    double sum = 0;
-    std::istringstream lines(metrics);
-    std::string line;
-    while (std::getline(lines, line)) {
-      if (line.rfind(name, 0) != 0 || line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) {
-        continue;
-      }
-      bool all = true;
-      for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
-      if (all) sum += std::stod(line.substr(line.rfind(' ') + 1));
-    }
-    return sum;
-  }
 
   pid_t pid() const { return process_->pid(); }
   int life() const { return lives_; }

@@ -118,7 +118,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   };
   // The sum of `name`'s samples with all of `labels`, in the running life.
   auto counter = [&](std::string name, std::vector<std::string> labels = {}) {
-    return [&daemon, name, labels] { return daemon.total(daemon.metrics(), name, labels); };
+    return [&daemon, name, labels] { return sum_of(daemon.metrics(), name, labels); };
   };
   auto restart = [&](int signal) {
     // The store's faults belong to the life: lifted before it ends (not judged unless
@@ -202,7 +202,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
       ++reloads_done;
       dir.write("topupd.yaml", soak_topupd_config(world, v));
       const auto accepted = daemon.reload();
-      const double flag = daemon.total(daemon.metrics(), "topupd_config_last_reload_successful");
+      const double flag = sum_of(daemon.metrics(), "topupd_config_last_reload_successful");
       const std::string what = v == Variant::broken ? "reload, broken file" : "reload";
       tally.inject(what);
       ++tally.reloads[variant_name(v)];
@@ -249,7 +249,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     } else if (kind == "flood") {
       const auto refused = [&daemon] {
         const std::string m = daemon.metrics();
-        return daemon.total(m, "topupd_webhooks_total") - daemon.total(m, "topupd_webhooks_total", {"outcome=\"accepted\""});
+        return sum_of(m, "topupd_webhooks_total") - sum_of(m, "topupd_webhooks_total", {"outcome=\"accepted\""});
       };
       const double before = refused();
       const FloodResult flood = webhook_flood(world.webhook_port, relay.genuine(), 96, 16, random());
