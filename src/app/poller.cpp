@@ -1,6 +1,8 @@
 // The poller: see poller.hpp.
 #include "poller.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -244,18 +246,23 @@ asio::awaitable<void> Poller::schedule_loop(std::shared_ptr<ScheduleRuntime> sch
   while (!schedule->stopped) {
     const core::Rule* rule = runner_.find(schedule->rule);
     if (!rule || !rule->when.schedule) co_return;
+    // The next due time after now — and after the last one judged, which a clock set
+    // back would otherwise bring round again.
     const core::Timestamp now = clock_.now();
-    const auto due = core::next_due(*rule->when.schedule, config_->zone, now);
+    const auto due = core::next_due(*rule->when.schedule, config_->zone, std::max(now, schedule->judged.value_or(now)));
     if (!due) {
       spdlog::warn("schedule never comes due rule={} schedule={}", field(rule->name), field(rule->when.schedule->text));
       co_return;
     }
     spdlog::debug("next scheduled run rule={} at={}", field(rule->name), core::format_rfc3339(*due));
-    schedule->timer.expires_after(*due - now);
-    auto [error] = co_await schedule->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    schedule->timer.expires_after(std::max(*due - now, core::Duration::zero()));
+    co_await schedule->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (schedule->stopped) co_return;
-    // Woken early (the wall clock stepped, or was set back): measure again.
-    if (error || clock_.now() < *due) continue;
+    // Woken before it came due (the wall clock was set back): measure again. Woken by a
+    // step forwards past it: it is due now, once — a day is not skipped, and the due
+    // times the step passed over come to this one.
+    if (clock_.now() < *due) continue;
+    schedule->judged = *due;
     const std::string rule_name = schedule->rule;
     const std::string account_name = rule->account;
     auto account = accounts_.find(account_name);

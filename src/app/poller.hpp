@@ -94,6 +94,7 @@ class Poller {
     std::string rule;
     bool stopped = false;
     asio::steady_timer timer;
+    std::optional<core::Timestamp> judged{};  // the last due time evaluated
   };
 
   asio::awaitable<void> poll_loop(std::shared_ptr<AccountRuntime> account);

@@ -43,7 +43,8 @@ rules:
 
 class PollerTest : public ::testing::Test {
  protected:
-  explicit PollerTest(const char* yaml = kConfig) {
+  explicit PollerTest(const char* yaml = kConfig, std::optional<core::Timestamp> start = std::nullopt) {
+    if (start) clock_.advance(*start - clock_.now());
     auto loaded = config::load_string(yaml, "poller.yaml", config::SecretSources::from_process());
     if (!loaded.config) ADD_FAILURE() << loaded.diagnostics.at(0).to_string();
     config_ = std::move(*loaded.config);
@@ -204,6 +205,43 @@ TEST_F(PollerTopUpTest, ABalanceAskedForBeforeATopUpEndedStartsNoOther) {
   poller_.wake("payout");
   ASSERT_TRUE(run_until(io_, [&] { return submitted.size() == 2; }));
   EXPECT_EQ(submitted.back(), 110'00);
+}
+
+// A top-up every day at 09:00 in Jakarta; the fake clock starts a minute before it.
+const char* kScheduleConfig = R"(timezone: Asia/Jakarta
+providers:
+  bank: {type: sandbox, accounts: {payout: {balance: IDR 0}}}
+accounts:
+  payout: {provider: bank, currency: IDR, poll: {every: 1h, timeout: 5s, jitter: 0%}}
+rules:
+  - name: payout-morning
+    account: payout
+    schedule: "0 9 * * *"
+    top_up: {method: direct_debit, from_account: "123", amount: {fixed: IDR 10}}
+)";
+
+class PollerScheduleTest : public PollerTest {
+ protected:
+  // 2026-11-18T08:59:00+07:00
+  PollerScheduleTest() : PollerTest(kScheduleConfig, core::Timestamp(std::chrono::seconds(1'794'967'140))) {
+    poller_.start_freshness_pass();
+  }
+  // Runs the loop until `done`, for up to about five seconds (the freshness pass that
+  // notices a step of the wall clock comes once a second).
+  template <typename Done>
+  bool within_seconds(Done done) {
+    for (int i = 0; i < 5 && !done(); ++i) run_until(io_, done);
+    return done();
+  }
+};
+
+TEST_F(PollerScheduleTest, AStepForwardsPastADueTimeRunsItOnceInsteadOfSkippingTheDay) {
+  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
+  EXPECT_TRUE(gateway_->submits.empty());
+  clock_.step_wall(3h);  // 11:59: 09:00 came while the wait was measured on the old time
+  ASSERT_TRUE(within_seconds([&] { return !gateway_->submits.empty(); })) << "09:00 was skipped";
+  EXPECT_EQ(gateway_->submits.size(), 1u);
+  EXPECT_EQ(gateway_->submits.begin()->second, 1);
 }
 
 }  // namespace
