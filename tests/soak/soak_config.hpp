@@ -4,7 +4,7 @@
 //
 // Money moves by every method the sandbox can witness: a Stripe top-up (direct debit),
 // a Xendit virtual account paid by a SNAP interbank transfer, and Flip's top-up account
-// paid by a Xendit payout. Midtrans Iris and many generic-API wallets are watched and
+// paid by a Xendit payout; a scheduled Stripe top-up every minute, capped per day. Midtrans Iris and many generic-API wallets are watched and
 // alerted on; three webhook notifiers and a log notifier carry the alerts.
 #pragma once
 
@@ -95,6 +95,10 @@ inline const char* variant_name(Variant v) {
   }
   return "?";
 }
+
+// stripe-daily asks for a top-up every minute, at most this many a day: a cap that
+// binds within minutes, under a wall clock that jumps hours either way.
+inline constexpr int kStripeDailyCap = 2;
 
 inline std::string soak_topupd_config(const SoakWorld& w, Variant v) {
   const int wallets = v == Variant::more_accounts ? kWallets : v == Variant::fewer_accounts ? 20 : 30;
@@ -225,6 +229,14 @@ rules:
       amount: {{to_target: IDR 40_000_000, round_up_to: IDR 1_000_000}}
       limits: {{cooldown: 2s}}
       suspend_after: 0
+  - name: stripe-daily
+    account: stripe-payouts
+    schedule: "* * * * *"
+    top_up:
+      method: direct_debit
+      amount: {{fixed: USD 10}}
+      limits: {{max_per_day: {daily_cap}}}
+      suspend_after: 0
   - name: iris-low
     account: iris
     when: {{below: IDR 79_000_000}}
@@ -234,7 +246,8 @@ rules:
                                 fmt::arg("sandbox", w.sandbox), fmt::arg("keys", w.keys), fmt::arg("accounts", accounts),
                                 fmt::arg("n0", w.notifiers[0]), fmt::arg("n1", w.notifiers[1]),
                                 fmt::arg("n2", w.notifiers[2]), fmt::arg("secret", secret),
-                                fmt::arg("stripe_rule", stripe_rule), fmt::arg("rules", rules));
+                                fmt::arg("stripe_rule", stripe_rule), fmt::arg("rules", rules),
+                                fmt::arg("daily_cap", kStripeDailyCap));
   // A broken file: a rule about an account that does not exist (topupd names the line).
   if (v == Variant::broken) out += "  - name: nobody\n    account: no-such-account\n    when: {below: IDR 1}\n";
   return out;

@@ -6,9 +6,12 @@
 // "xpo:KEY". Per record: at most one movement (else a duplicate); succeeded only with
 // its movement settled, not declined and — for a deposit — credited exactly once;
 // failed with no movement, or one the bank declined; never open at the end (else
-// lost). A movement under a top-up key no record holds was not journalled first.
+// lost). A movement under a top-up key no record holds was not journalled first. And a
+// rule's top-ups on one day, by the journal's times, within its max_per_day.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <regex>
 #include <string>
@@ -21,6 +24,7 @@ namespace topupd::testing {
 
 struct SoakRecord {
   std::string key, rule, state;
+  std::int64_t created_ms = 0;
 };
 
 inline std::vector<SoakRecord> soak_journal(const std::string& db_path) {
@@ -29,11 +33,11 @@ inline std::vector<SoakRecord> soak_journal(const std::string& db_path) {
   if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT key, rule, state FROM top_ups ORDER BY created_at", -1, &statement, nullptr) ==
+    if (sqlite3_prepare_v2(db, "SELECT key, rule, state, created_at FROM top_ups ORDER BY created_at", -1, &statement, nullptr) ==
         SQLITE_OK) {
       while (sqlite3_step(statement) == SQLITE_ROW) {
         auto text = [&](int column) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, column))); };
-        out.push_back({text(0), text(1), text(2)});
+        out.push_back({text(0), text(1), text(2), sqlite3_column_int64(statement, 3)});
       }
     }
     sqlite3_finalize(statement);
@@ -87,12 +91,13 @@ inline SoakVerdict judge_soak(const std::vector<SoakRecord>& journal, const std:
   for (const auto& r : journal) {
     ++v.by_rule_and_state[r.rule + " " + r.state];
     std::string key;
-    if (r.rule == "stripe-refill") key = "stripe:" + r.key;
+    const bool stripe = r.rule == "stripe-refill" || r.rule == "stripe-daily";
+    if (stripe) key = "stripe:" + r.key;
     else if (r.rule == "xendit-refill") key = "snap:" + adapters::snap_partner_reference(r.key);
     else if (r.rule == "flip-refill") key = "xpo:" + r.key;
     else continue;
     record_of[key] = &r;
-    deposit[key] = r.rule != "stripe-refill";
+    deposit[key] = !stripe;
   }
   std::map<std::string, std::vector<const SoakMovement*>> moves;
   std::map<std::string, int> credits;
@@ -131,6 +136,19 @@ inline SoakVerdict judge_soak(const std::vector<SoakRecord>& journal, const std:
     }
   }
   return v;
+}
+
+// The most top-ups `rule` counted toward its caps on one day in Asia/Jakarta (UTC+7, no
+// daylight saving), by the journal's creation times: what max_per_day bounds, whatever
+// the wall clock did in between.
+inline int most_in_a_day(const std::vector<SoakRecord>& journal, const std::string& rule) {
+  std::map<std::int64_t, int> per_day;
+  int most = 0;
+  for (const auto& r : journal) {
+    if (r.rule != rule || r.state == "failed" || r.state == "rejected" || r.state == "expired") continue;
+    most = std::max(most, ++per_day[(r.created_ms / 1000 + 7 * 3600) / 86400]);
+  }
+  return most;
 }
 
 }  // namespace topupd::testing

@@ -54,6 +54,7 @@ class Tally {
     int injected = 0;
     int seen = 0;         // injected and seen in a metric of the same life
     int spanned = 0;      // outlived the life it was injected into: not judged
+    int idle = 0;         // nothing happened for topupd to notice (no webhook to duplicate): not judged
     bool visible = true;  // false: nothing for topupd to notice (a webhook arriving late)
   };
 
@@ -63,6 +64,7 @@ class Tally {
   }
   void seen(const std::string& kind, bool yes) { kinds_[kind].seen += yes ? 1 : 0; }
   void spanned_restart(const std::string& kind) { ++kinds_[kind].spanned; }
+  void nothing_happened(const std::string& kind) { ++kinds_[kind].idle; }
   void not_injectable(const std::string& kind, const std::string& why) { impossible_[kind] = why; }
   const std::map<std::string, Counts>& kinds() const { return kinds_; }
 
@@ -90,6 +92,11 @@ class Tally {
     records_ = records;
     verdict_ = v;
   }
+  void scheduled(int runs, int most_in_a_day, int cap) {
+    scheduled_ = runs;
+    most_in_a_day_ = most_in_a_day;
+    daily_cap_ = cap;
+  }
   void webhooks(std::size_t genuine, int recorded, int given_up, int twice) {
     genuine_ = genuine;
     recorded_ = recorded;
@@ -99,12 +106,13 @@ class Tally {
 
   std::string table(int seconds, int lives) const {
     std::string t = fmt::format("## Soak of {} min on {}\n\n", seconds / 60.0, machine());
-    t += "| fault | injected | seen in a metric | outlived its life (not judged) |\n|---|---|---|---|\n";
+    t += "| fault | injected | seen in a metric | outlived its life (not judged) | nothing happened to notice (not judged) |\n"
+         "|---|---|---|---|---|\n";
     for (const auto& [kind, c] : kinds_) {
-      t += fmt::format("| {} | {} | {} | {} |\n", kind, c.injected,
-                       c.visible ? std::to_string(c.seen) : "— (nothing to notice)", c.spanned);
+      t += fmt::format("| {} | {} | {} | {} | {} |\n", kind, c.injected,
+                       c.visible ? std::to_string(c.seen) : "— (nothing to notice)", c.spanned, c.idle);
     }
-    for (const auto& [kind, why] : impossible_) t += fmt::format("| {} | not here: {} | | |\n", kind, why);
+    for (const auto& [kind, why] : impossible_) t += fmt::format("| {} | not here: {} | | | |\n", kind, why);
     std::string reload_list;
     for (const auto& [variant, n] : reloads) {
       reload_list += fmt::format("{}{} {}", reload_list.empty() ? "" : ", ", n, variant);
@@ -116,6 +124,8 @@ class Tally {
     t += fmt::format("| reloads | {} |\n", reload_list.empty() ? "none" : reload_list);
     t += fmt::format("| top-ups journalled | {} ({}) |\n", records_, outcomes);
     t += fmt::format("| money moved and settled | {} |\n", verdict_.moved);
+    t += fmt::format("| scheduled top-ups (every minute) / most on one day / max_per_day | {} / {} / {} |\n", scheduled_,
+                     most_in_a_day_, daily_cap_);
     t += fmt::format("| duplicates / lost / not journalled / credited twice | {} / {} / {} / {} |\n",
                      verdict_.duplicates, verdict_.lost, verdict_.unjournalled, verdict_.double_credits);
     t += fmt::format("| genuine webhooks / recorded once / given up / delivered twice | {} / {} / {} / {} |\n",
@@ -155,6 +165,7 @@ class Tally {
   FloodResult floods_;
   int probes_ = 0, misses_ = 0;
   long worst_ms_ = 0;
+  int scheduled_ = 0, most_in_a_day_ = 0, daily_cap_ = 0;
   std::optional<Resources> warm_;
   Resources end_;
   std::size_t records_ = 0;

@@ -9,6 +9,7 @@
 // its warm-up, no sanitizer report. The table goes to stdout and to SOAK_REPORT.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "integration/sandbox.hpp"
@@ -85,6 +86,9 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     std::function<double()> measure;  // empty: nothing for topupd to notice
     double before = 0;
     bool spanned_restart = false;
+    // Whether what topupd would notice happened at all (empty: it always does): a
+    // duplicate needs a genuine webhook to come while the fault is on.
+    std::function<bool()> occurred{};
   };
   std::vector<Pending> pending;
   constexpr auto kGrace = std::chrono::seconds(60);
@@ -97,7 +101,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     say(fmt::format("{} for {:.1f} s", kind, Seconds(at - Clock::now()).count()));
     tally.inject(kind, static_cast<bool>(measure));
     const double before = measure ? measure() : 0;
-    pending.push_back({at, family, kind, std::move(undo), std::move(measure), before, false});
+    pending.push_back({at, family, kind, std::move(undo), std::move(measure), before, false, {}});
   };
   // Due to be lifted at `now`: its time is up and it was seen (or cannot be), or its grace is.
   auto due = [&](Pending& p, Clock::time_point now) {
@@ -105,7 +109,10 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     return !p.measure || p.spanned_restart || now >= p.at + kGrace || p.measure() > p.before;
   };
   auto finish = [&](Pending& p) {
-    if (p.measure && p.spanned_restart) {
+    if (p.measure && !p.spanned_restart && p.occurred && !p.occurred()) {
+      tally.nothing_happened(p.kind);
+      say(fmt::format("{} lifted; nothing happened for it to notice", p.kind));
+    } else if (p.measure && p.spanned_restart) {
       tally.spanned_restart(p.kind);
     } else if (p.measure) {
       const double after = p.measure();
@@ -266,7 +273,11 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
       inject(until, kind, twice ? "webhooks twice" : "webhooks late",
              [&relay] { relay.set_twice(false), relay.set_late({}); },
              twice ? counter("topupd_webhooks_total", {"outcome=\"duplicate\""}) : std::function<double()>());
-      if (twice) relay.set_twice(true);
+      if (twice) {
+        const int sent_twice = relay.sent_twice();
+        pending.back().occurred = [&relay, sent_twice] { return relay.sent_twice() > sent_twice; };
+        relay.set_twice(true);
+      }
       else relay.set_late(std::chrono::milliseconds(static_cast<int>(1000 * between(2, 20))));
     }
   }
@@ -308,6 +319,10 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
 
   tally.resources(warm, at_end);
   tally.money(journal.size(), verdict);
+  const int daily_most = most_in_a_day(journal, "stripe-daily");
+  tally.scheduled(static_cast<int>(std::count_if(journal.begin(), journal.end(),
+                                                 [](const SoakRecord& r) { return r.rule == "stripe-daily"; })),
+                  daily_most, kStripeDailyCap);
   tally.webhooks(genuine.size(), events, relay.given_up(), relay.sent_twice());
   const std::string table = tally.table(seconds, daemon.life());
   std::printf("%s\n", table.c_str());
@@ -320,6 +335,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   EXPECT_EQ(verdict.unjournalled, 0);
   EXPECT_EQ(verdict.double_credits, 0);
   EXPECT_GT(verdict.moved, 0) << "no money moved: the soak proved nothing";
+  EXPECT_LE(daily_most, kStripeDailyCap) << "a daily cap let more through on one day";
   EXPECT_EQ(relay.given_up(), 0) << "genuine webhooks never accepted";
   EXPECT_EQ(events, static_cast<int>(genuine.size())) << "each genuine event recorded once";
   EXPECT_EQ(daemon.misses(), 0) << "/healthz missed";
@@ -327,8 +343,9 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   // Every fault that stayed within one life showed in its counter.
   for (const auto& [kind, counts] : tally.kinds()) {
     if (counts.visible) {
-      EXPECT_EQ(counts.seen, counts.injected - counts.spanned) << kind << ": injected " << counts.injected
-                                                               << " times, outlived its life " << counts.spanned
+      EXPECT_EQ(counts.seen, counts.injected - counts.spanned - counts.idle)
+          << kind << ": injected " << counts.injected << " times, nothing to notice " << counts.idle
+          << " times, outlived its life " << counts.spanned
                                                                << " times, seen in a metric " << counts.seen;
     }
   }
