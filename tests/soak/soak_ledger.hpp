@@ -46,6 +46,29 @@ inline std::vector<SoakRecord> soak_journal(const std::string& db_path) {
   return out;
 }
 
+// Every recorded webhook event as "provider event_id type", for a failure to show.
+inline std::vector<std::string> webhook_event_rows(const std::string& db_path) {
+  std::vector<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT provider, event_id, type FROM webhook_events ORDER BY received_at", -1, &statement,
+                           nullptr) == SQLITE_OK) {
+      while (sqlite3_step(statement) == SQLITE_ROW) {
+        std::string row;
+        for (int column = 0; column < 3; ++column) {
+          row += (column ? " " : "") + std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement, column)));
+        }
+        out.push_back(row);
+      }
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
 inline int webhook_events_recorded(const std::string& db_path) {
   int n = -1;
   sqlite3* db = nullptr;

@@ -337,7 +337,15 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   EXPECT_GT(verdict.moved, 0) << "no money moved: the soak proved nothing";
   EXPECT_LE(daily_most, kStripeDailyCap) << "a daily cap let more through on one day";
   EXPECT_EQ(relay.given_up(), 0) << "genuine webhooks never accepted";
-  EXPECT_EQ(events, static_cast<int>(genuine.size())) << "each genuine event recorded once";
+  if (events != static_cast<int>(genuine.size())) {
+    // Which delivery has no event of its own: every delivery and every recorded event.
+    std::string detail = "\ngenuine deliveries:\n";
+    for (const auto& d : genuine) detail += "  " + d.path + " " + d.body.substr(0, 240) + "\n";
+    detail += "recorded events:\n";
+    for (const auto& row : webhook_event_rows(world.db)) detail += "  " + row + "\n";
+    ADD_FAILURE() << "each genuine event recorded once: " << events << " recorded, " << genuine.size()
+                  << " genuine" << detail;
+  }
   EXPECT_EQ(daemon.misses(), 0) << "/healthz missed";
   EXPECT_EQ(sanitizer, "");
   // Every fault that stayed within one life showed in its counter.
