@@ -18,7 +18,6 @@ namespace topupd::app {
 
 using adapters::field;
 using adapters::json_string;
-using core::TopUpState;
 
 namespace {
 
