@@ -98,7 +98,9 @@ TEST(ConsoleTest, FinanceApprovesWithFourEyesInARealBrowserAndTheMoneyMovesOnce)
        {"PASSWORD", kPassword},
        {"IDLE_SECONDS", "10"},
        {"CHROMIUM", TOPUPD_CHROMIUM},
-       {"NODE_PATH", kSource + "/node_modules"}});
+       {"NODE_PATH", kSource + "/node_modules"}},
+      // About 35 s on an idle machine; twice that beside a parallel ASan suite on two cores.
+      std::chrono::seconds(140));
   ASSERT_EQ(browser.status, 0) << browser.output << "\n" << daemon.log();
   for (const char* page : {"login", "overview", "top-ups", "approvals", "top-up-waiting", "top-up-succeeded", "alerts",
                            "audit", "users"}) {

@@ -137,12 +137,13 @@ std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
 bool Process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
 
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_path,
-                          const std::map<std::string, std::string>& extra_env) {
+                          const std::map<std::string, std::string>& extra_env, std::chrono::seconds timeout) {
   TempDir dir;
   const std::string log = dir.file("output");
   Process process(argv, extra_env, log, stdin_path);
-  const auto status = process.wait(std::chrono::seconds(60));
-  return {status.value_or(-1), read_file(log)};
+  const auto status = process.wait(timeout);
+  if (!status) return {-1, read_file(log) + "\n(still running after " + std::to_string(timeout.count()) + " s: killed)"};
+  return {*status, read_file(log)};
 }
 
 NotifySocket::NotifySocket(const std::string& path) : path_(path) {

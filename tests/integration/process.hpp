@@ -50,13 +50,15 @@ class Process {
   std::optional<int> status_;
 };
 
-// Runs a command to completion and returns its exit status and combined output.
+// Runs a command to completion and returns its exit status and combined output; one
+// still running after `timeout` is killed, with status -1 and the output it had written.
 struct CommandResult {
   int status;
   std::string output;
 };
 CommandResult run_command(const std::vector<std::string>& argv, const std::string& stdin_path = "/dev/null",
-                          const std::map<std::string, std::string>& extra_env = {});
+                          const std::map<std::string, std::string>& extra_env = {},
+                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // A datagram socket the child reports to through $NOTIFY_SOCKET.
 class NotifySocket {

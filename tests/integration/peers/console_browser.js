@@ -15,6 +15,12 @@ const key = process.env.TOPUP_KEY;
 const password = process.env.PASSWORD;
 const idleSeconds = Number(process.env.IDLE_SECONDS || "10");
 const results = {};
+const started = Date.now();
+
+// Each step is said as it starts, so a run stopped from outside shows where it was.
+function step(what) {
+  console.error(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
+}
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -45,12 +51,14 @@ async function csrfOf(page) {
 }
 
 async function main() {
+  step("chromium starts");
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM,
     headless: true,
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
   try {
+    step("a viewer signs in and sits idle");
     // A session that will sit idle through everything below, then be sent to sign in again.
     const idle = await signIn(browser, "vera");
     const idleSince = Date.now();
@@ -60,6 +68,7 @@ async function main() {
     await loginPage.goto(base + "/login");
     await shot(loginPage, "login");
 
+    step("approver A: the overview");
     // Approver A: the overview lists the accounts and draws the chart.
     const ana = await signIn(browser, "ana");
     check(ana.page.url() === base + "/", "ana was not signed in: " + ana.page.url());
@@ -70,6 +79,7 @@ async function main() {
     check(table.includes("<script>alert(1)</script>"), "an account's name is not shown as text: " + table);
     await shot(ana.page, "overview");
 
+    step("the journal, filtered and exported");
     // The journal: filtered, and exported.
     await ana.page.goto(base + "/top-ups?account=payout");
     check((await ana.page.locator("table#top-ups").innerText()).includes(key), "the journal does not show " + key);
@@ -77,6 +87,7 @@ async function main() {
     const csv = await ana.context.request.get(base + "/top-ups.csv?account=payout");
     check(csv.status() === 200 && (await csv.text()).includes(key), "the CSV export lacks " + key);
 
+    step("approver A approves");
     // Approver A approves: kept, still waiting for a second person.
     await ana.page.goto(base + "/approvals");
     await shot(ana.page, "approvals");
@@ -91,10 +102,12 @@ async function main() {
     check((await ana.page.locator("#note").innerText()).includes("1 of 2"), "the same approver counted twice");
     await shot(ana.page, "top-up-waiting");
 
+    step("a POST without the CSRF token");
     // A POST without the CSRF token changes nothing.
     const forged = await ana.context.request.post(base + "/approvals/" + key + "/approve", { form: { reason: "x" } });
     check(forged.status() === 403, "a POST without the CSRF token got " + forged.status());
 
+    step("a viewer cannot approve");
     // A viewer sees no approve button, and a hand-made POST with her own token is refused.
     const vera = await signIn(browser, "vera");
     await vera.page.goto(base + "/top-ups/" + key);
@@ -108,6 +121,7 @@ async function main() {
     check((await vera.context.request.post(base + "/pause", { form: { csrf: await csrfOf(vera.page) } })).status() === 403,
       "a viewer could pause");
 
+    step("approver B approves");
     // Approver B approves: released, and the money moves.
     const budi = await signIn(browser, "budi");
     await budi.page.goto(base + "/top-ups/" + key);
@@ -122,6 +136,7 @@ async function main() {
     check(state === "succeeded", "the approved top-up did not succeed: " + state);
     await shot(budi.page, "top-up-succeeded");
 
+    step("alerts and audit");
     // Alerts: a reason with markup is text.
     await budi.page.goto(base + "/alerts");
     check((await budi.page.locator("table#silences").innerText()).includes("<script>alert(2)</script>"),
@@ -132,6 +147,7 @@ async function main() {
     check(audit.includes("console:ana") && audit.includes("console:budi"), "the audit page lacks the approvals");
     await shot(budi.page, "audit");
 
+    step("an admin manages users");
     // An admin manages users; an approver may not.
     const ida = await signIn(browser, "ida");
     await ida.page.goto(base + "/users");
@@ -157,6 +173,7 @@ async function main() {
     const notAdmin = await anaAgain.context.request.get(base + "/users", { maxRedirects: 0 });
     check(notAdmin.status() === 403, "an approver sees the users page: " + notAdmin.status());
 
+    step("wrong passwords, then the lock");
     // Wrong passwords: the same answer every time, then a lock that even the right one meets.
     const answers = new Set();
     for (let i = 0; i < 6; i++) {
@@ -171,6 +188,7 @@ async function main() {
     const stranger = await signIn(browser, "nobody-by-this-name");
     check((await stranger.page.locator("#message").innerText()) === [...answers][0], "an unknown name was told apart");
 
+    step("the idle session has ended");
     // The idle session has ended: back to the sign-in page.
     const waited = Date.now() - idleSince;
     if (waited < (idleSeconds + 1) * 1000) await idle.page.waitForTimeout((idleSeconds + 1) * 1000 - waited);
