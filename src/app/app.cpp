@@ -15,6 +15,7 @@
 #include "topupd/adapters/providers/http_providers.hpp"
 #include "topupd/adapters/supervise.hpp"
 #include "topupd/adapters/sys/logging.hpp"
+#include "topupd/adapters/sys/process_figures.hpp"
 #include "topupd/adapters/sys/systemd.hpp"
 
 namespace topupd::app {
@@ -347,7 +348,8 @@ asio::awaitable<void> Daemon::watchdog_loop(core::Duration interval) {
 adapters::RouteTable Daemon::routes() {
   adapters::RouteTable table;
   table["/metrics"] = [this] {
-    return adapters::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics_.serialize()};
+    return adapters::HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                  metrics_.serialize() + adapters::process_metrics_text(adapters::read_process_figures())};
   };
   table["/healthz"] = [] { return adapters::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"}; };
   table["/readyz"] = [this] {

@@ -65,6 +65,13 @@ TEST(DaemonTest, PollsTopsUpExportsMetricsReloadsAndStops) {
   EXPECT_GT(sample(metrics, "topupd_last_successful_poll_timestamp_seconds", {R"(account="payout")"}).value_or(0),
             1.7e9);
   EXPECT_TRUE(sample(metrics, "topupd_build_info"));
+  // What the process holds: resident memory above the heap it uses, its own open files.
+  const double resident = sample(metrics, "process_resident_memory_bytes").value_or(0);
+  const double heap = sample(metrics, "topupd_heap_in_use_bytes").value_or(0);
+  EXPECT_GT(heap, 100'000.0);
+  EXPECT_GT(resident, heap);
+  EXPECT_GE(sample(metrics, "process_open_fds").value_or(0), 4.0);  // std streams and a listening socket at least
+  EXPECT_GT(sample(metrics, "process_max_fds").value_or(0), sample(metrics, "process_open_fds").value_or(0));
 
   // The sandbox's own ledger is the witness: every movement has its own key, and
   // what topupd counts as settled is exactly what the sandbox credited.
