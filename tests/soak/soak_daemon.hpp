@@ -99,6 +99,34 @@ inline Resources resources_of(pid_t pid) {
   return r;
 }
 
+// Where a life's resident memory is, at one moment: anonymous (the heap, ASan's shadow
+// and the allocator's caches), file-backed (the binary, libraries, mapped files) and
+// shared; the heap the allocator counts as in use (topupd_heap_in_use_bytes) and the
+// size of a /metrics scrape.
+struct MemoryReading {
+  double minutes = 0;  // into the life
+  long rss_kib = 0, anon_kib = 0, file_kib = 0, shmem_kib = 0;
+  long heap_kib = 0;
+  std::size_t metrics_bytes = 0;
+  int fds = 0;
+};
+
+inline MemoryReading memory_of(pid_t pid, const std::string& metrics) {
+  MemoryReading m;
+  std::istringstream status(read_file(fmt::format("/proc/{}/status", pid)));
+  const std::map<std::string, long*> fields = {
+      {"VmRSS:", &m.rss_kib}, {"RssAnon:", &m.anon_kib}, {"RssFile:", &m.file_kib}, {"RssShmem:", &m.shmem_kib}};
+  for (std::string line; std::getline(status, line);) {
+    for (const auto& [field, into] : fields) {
+      if (line.rfind(field, 0) == 0) *into = std::stol(line.substr(field.size()));
+    }
+  }
+  m.heap_kib = static_cast<long>(sample(metrics, "topupd_heap_in_use_bytes").value_or(0) / 1024);
+  m.metrics_bytes = metrics.size();
+  m.fds = static_cast<int>(sample(metrics, "process_open_fds").value_or(0));
+  return m;
+}
+
 // What is open at `end` beyond `start`: "+2 tcp to :41234, +1 /path".
 inline std::string descriptors_grown(const Resources& start, const Resources& end) {
   std::string out;
@@ -176,6 +204,7 @@ class SoakDaemon {
 
   std::string metrics() const { return http_get("127.0.0.1", admin_port_, "/metrics").body; }
 
+  MemoryReading memory() const { return memory_of(pid(), metrics()); }
   pid_t pid() const { return process_->pid(); }
   int life() const { return lives_; }
   // Five readings a second apart: the median resident size and the fewest open files

@@ -88,6 +88,7 @@ class Tally {
     warm_ = warm;
     end_ = end;
   }
+  void memory(const MemoryReading& m) { memory_.push_back(m); }
   void money(std::size_t records, const SoakVerdict& v) {
     records_ = records;
     verdict_ = v;
@@ -140,6 +141,18 @@ class Tally {
       t += fmt::format("| last life: open fds after warm-up → end | {} → {}{} |\n", warm_->fds, end_.fds,
                        grown.empty() ? "" : " (" + grown + ")");
     }
+    if (!memory_.empty()) {
+      t += "\n### The last life's memory, step by step\n\n"
+           "Resident memory split as /proc/PID/status splits it; *heap in use* is what the allocator counts as "
+           "allocated and not freed (`topupd_heap_in_use_bytes`): a leak climbs there, while resident memory above it "
+           "is ASan's shadow and quarantine and what the allocator keeps.\n\n"
+           "| minute | RSS KiB | anonymous | file | shared | heap in use KiB | /metrics bytes | fds |\n"
+           "|---|---|---|---|---|---|---|---|\n";
+      for (const auto& m : memory_) {
+        t += fmt::format("| {:.1f} | {} | {} | {} | {} | {} | {} | {} |\n", m.minutes, m.rss_kib, m.anon_kib,
+                         m.file_kib, m.shmem_kib, m.heap_kib, m.metrics_bytes, m.fds);
+      }
+    }
     return t;
   }
 
@@ -168,6 +181,7 @@ class Tally {
   int scheduled_ = 0, most_in_a_day_ = 0, daily_cap_ = 0;
   std::optional<Resources> warm_;
   Resources end_;
+  std::vector<MemoryReading> memory_;
   std::size_t records_ = 0;
   SoakVerdict verdict_;
   std::size_t genuine_ = 0;

@@ -72,6 +72,14 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   bool last_life = false;
   std::optional<Resources> warm;
   std::optional<Clock::time_point> warm_at;
+  // The last life's memory, read at even steps (about twenty of them) to its end.
+  Clock::time_point last_life_began{}, next_reading{};
+  const auto reading_every = std::chrono::seconds(std::clamp(seconds / 60, 5, 60));
+  auto read_memory = [&] {
+    MemoryReading m = daemon.memory();
+    m.minutes = Seconds(Clock::now() - last_life_began).count() / 60.0;
+    tally.memory(m);
+  };
 
   // What undoes a fault, when, and the counter that must move. A fault stays at least
   // until `at`, and then until its counter moved — at most kGrace longer (a hang
@@ -164,9 +172,14 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
       say("SIGTERM and start the last life");
       restart(SIGTERM);
       last_life = true;
+      last_life_began = next_reading = Clock::now();
       warm_at = Clock::now() + warm_up;
     }
     if (warm_at && !warm && now >= *warm_at) warm = daemon.resources();
+    if (last_life && Clock::now() >= next_reading) {
+      read_memory();
+      next_reading += reading_every;
+    }
     if (now < next_fault || now >= end - std::chrono::seconds(std::clamp(seconds / 20, 5, 60))) continue;
     next_fault = now + std::chrono::milliseconds(static_cast<int>(1000 * between(0.5 * gap, 1.5 * gap)));
 
@@ -296,6 +309,7 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
   EXPECT_EQ(daemon.reload(), true);
   std::this_thread::sleep_for(std::chrono::seconds(5));
   const Resources at_end = daemon.resources();
+  read_memory();
 
   // Settle: every record ended, every genuine webhook delivered, the funded balances
   // funded again.
