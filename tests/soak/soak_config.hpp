@@ -8,6 +8,7 @@
 // alerted on; three webhook notifiers and a log notifier carry the alerts.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
@@ -99,6 +100,16 @@ inline const char* variant_name(Variant v) {
 // stripe-daily asks for a top-up every minute, at most this many a day: a cap that
 // binds within minutes, under a wall clock that jumps hours either way.
 inline constexpr int kStripeDailyCap = 2;
+inline constexpr const char* kStripeDailyRule = "stripe-daily";
+
+// The rules below that move money, by where the sandbox's ledger shows it: a Stripe
+// debit under the record's key, a SNAP transfer under the partner reference made of
+// it, or a Xendit payout under it (soak_ledger.hpp's judge_soak).
+enum class MoneyLeg { stripe_debit, snap_transfer, xendit_payout };
+inline const std::map<std::string, MoneyLeg> kTopUpRules = {{"stripe-refill", MoneyLeg::stripe_debit},
+                                                            {kStripeDailyRule, MoneyLeg::stripe_debit},
+                                                            {"xendit-refill", MoneyLeg::snap_transfer},
+                                                            {"flip-refill", MoneyLeg::xendit_payout}};
 
 inline std::string soak_topupd_config(const SoakWorld& w, Variant v) {
   const int wallets = v == Variant::more_accounts ? kWallets : v == Variant::fewer_accounts ? 20 : 30;
@@ -229,7 +240,7 @@ rules:
       amount: {{to_target: IDR 40_000_000, round_up_to: IDR 1_000_000}}
       limits: {{cooldown: 2s}}
       suspend_after: 0
-  - name: stripe-daily
+  - name: {daily_rule}
     account: stripe-payouts
     schedule: "* * * * *"
     top_up:
@@ -247,7 +258,7 @@ rules:
                                 fmt::arg("n0", w.notifiers[0]), fmt::arg("n1", w.notifiers[1]),
                                 fmt::arg("n2", w.notifiers[2]), fmt::arg("secret", secret),
                                 fmt::arg("stripe_rule", stripe_rule), fmt::arg("rules", rules),
-                                fmt::arg("daily_cap", kStripeDailyCap));
+                                fmt::arg("daily_cap", kStripeDailyCap), fmt::arg("daily_rule", kStripeDailyRule));
   // A broken file: a rule about an account that does not exist (topupd names the line).
   if (v == Variant::broken) out += "  - name: nobody\n    account: no-such-account\n    when: {below: IDR 1}\n";
   return out;

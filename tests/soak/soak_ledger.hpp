@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crash/crash_harness.hpp"
+#include "soak/soak_config.hpp"
 #include "topupd/adapters/providers/http_providers.hpp"
 
 namespace topupd::testing {
@@ -113,12 +114,12 @@ inline SoakVerdict judge_soak(const std::vector<SoakRecord>& journal, const std:
   std::map<std::string, bool> deposit;                 // money key → credited at the funded gateway
   for (const auto& r : journal) {
     ++v.by_rule_and_state[r.rule + " " + r.state];
-    std::string key;
-    const bool stripe = r.rule == "stripe-refill" || r.rule == "stripe-daily";
-    if (stripe) key = "stripe:" + r.key;
-    else if (r.rule == "xendit-refill") key = "snap:" + adapters::snap_partner_reference(r.key);
-    else if (r.rule == "flip-refill") key = "xpo:" + r.key;
-    else continue;
+    const auto leg = kTopUpRules.find(r.rule);
+    if (leg == kTopUpRules.end()) continue;
+    const bool stripe = leg->second == MoneyLeg::stripe_debit;
+    const std::string key = stripe ? "stripe:" + r.key
+                            : leg->second == MoneyLeg::snap_transfer ? "snap:" + adapters::snap_partner_reference(r.key)
+                                                                     : "xpo:" + r.key;
     record_of[key] = &r;
     deposit[key] = !stripe;
   }

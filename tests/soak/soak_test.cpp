@@ -105,11 +105,12 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     std::fflush(stdout);
   };
   auto inject = [&](Clock::time_point at, const std::string& family, const std::string& kind,
-                    std::function<void()> undo, std::function<double()> measure) {
+                    std::function<void()> undo, std::function<double()> measure,
+                    std::function<bool()> occurred = {}) {
     say(fmt::format("{} for {:.1f} s", kind, Seconds(at - Clock::now()).count()));
     tally.inject(kind, static_cast<bool>(measure));
     const double before = measure ? measure() : 0;
-    pending.push_back({at, family, kind, std::move(undo), std::move(measure), before, false, {}});
+    pending.push_back({at, family, kind, std::move(undo), std::move(measure), before, false, std::move(occurred)});
   };
   // Due to be lifted at `now`: its time is up and it was seen (or cannot be), or its grace is.
   auto due = [&](Pending& p, Clock::time_point now) {
@@ -283,14 +284,12 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
     } else if (kind == "webhooks late or twice") {
       // Twice shows as duplicates; late is an ordinary delivery, later.
       const bool twice = chance(50);
+      const int sent_twice = relay.sent_twice();
       inject(until, kind, twice ? "webhooks twice" : "webhooks late",
              [&relay] { relay.set_twice(false), relay.set_late({}); },
-             twice ? counter("topupd_webhooks_total", {"outcome=\"duplicate\""}) : std::function<double()>());
-      if (twice) {
-        const int sent_twice = relay.sent_twice();
-        pending.back().occurred = [&relay, sent_twice] { return relay.sent_twice() > sent_twice; };
-        relay.set_twice(true);
-      }
+             twice ? counter("topupd_webhooks_total", {"outcome=\"duplicate\""}) : std::function<double()>(),
+             [&relay, sent_twice] { return relay.sent_twice() > sent_twice; });
+      if (twice) relay.set_twice(true);
       else relay.set_late(std::chrono::milliseconds(static_cast<int>(1000 * between(2, 20))));
     }
   }
@@ -333,9 +332,9 @@ TEST(Soak, SurvivesChaosWithoutMovingMoneyTwiceOrLosingATopUp) {
 
   tally.resources(warm, at_end);
   tally.money(journal.size(), verdict);
-  const int daily_most = most_in_a_day(journal, "stripe-daily");
+  const int daily_most = most_in_a_day(journal, kStripeDailyRule);
   tally.scheduled(static_cast<int>(std::count_if(journal.begin(), journal.end(),
-                                                 [](const SoakRecord& r) { return r.rule == "stripe-daily"; })),
+                                                 [](const SoakRecord& r) { return r.rule == kStripeDailyRule; })),
                   daily_most, kStripeDailyCap);
   tally.webhooks(genuine.size(), events, relay.given_up(), relay.sent_twice());
   const std::string table = tally.table(seconds, daemon.life());
