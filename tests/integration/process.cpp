@@ -85,6 +85,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
+    // Nothing else of the test's: its peers' listening sockets and connections would
+    // otherwise live on in the child and count among the child's descriptors.
+    close_range(3, ~0U, 0);
     if (max_file_bytes) {
       const rlimit limit{*max_file_bytes, *max_file_bytes};
       setrlimit(RLIMIT_FSIZE, &limit);
