@@ -174,7 +174,7 @@ rules:
   for (const auto& answer : answers) {
     EXPECT_TRUE(answer.has_data) << answer.title << ": " << answer.query << " → " << answer.body;
   }
-  EXPECT_EQ(answers.size(), 26u);
+  EXPECT_EQ(answers.size(), 29u);
 }
 
 // Every `from` in `text` replaced by `to`; false when `from` is not there.
@@ -224,7 +224,7 @@ TEST(Dashboards, EveryPanelHasDataWithinTwoMinutesOfTheObservedDemo) {
     EXPECT_TRUE(answer.has_data) << answer.title << ": " << answer.query << " → " << answer.body;
   }
   EXPECT_TRUE(all) << daemon.log();
-  EXPECT_EQ(answers.size(), 26u);
+  EXPECT_EQ(answers.size(), 29u);
   // And within the same two minutes the demo shows each kind of event for real: a
   // webhook acted on, a failed poll, a runway, a delivered notification, a deposit
   // paid by the bank, and Flip funded by a payout out of Xendit.
