@@ -1,5 +1,6 @@
 #include "topupd/adapters/net/http_client.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <vector>
@@ -156,6 +157,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   ClientStats stats() const {
     ClientStats out = stats_;
     out.breaker = breaker_.state();
+    for (const auto& [key, pool] : idle_) out.idle_connections += pool.size();
     return out;
   }
 
@@ -202,22 +204,32 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     return proxy;
   }
 
+  // The most recently used connection, from the back; the oldest sit at the front.
   std::unique_ptr<Connection> take_idle(const std::string& key) {
     auto it = idle_.find(key);
     if (it == idle_.end()) return nullptr;
-    const auto now = clock_.monotonic();
-    while (!it->second.empty()) {
-      auto conn = std::move(it->second.back());
-      it->second.pop_back();
-      if (now - conn->idle_since < options_.idle_keep) return conn;
-    }
-    return nullptr;
+    drop_stale(it->second);
+    if (it->second.empty()) return nullptr;
+    auto conn = std::move(it->second.back());
+    it->second.pop_back();
+    return conn;
   }
 
   void put_idle(std::unique_ptr<Connection> conn) {
     auto& pool = idle_[conn->key];
+    drop_stale(pool);
     conn->idle_since = clock_.monotonic();
     if (pool.size() < static_cast<std::size_t>(std::max(1, options_.concurrency))) pool.push_back(std::move(conn));
+  }
+
+  // Closes connections idle for idle_keep. Steady traffic reuses only the back of a
+  // pool, so without this those a burst opened would stay open for good (and any the
+  // server has closed meanwhile would linger in CLOSE_WAIT).
+  void drop_stale(std::vector<std::unique_ptr<Connection>>& pool) const {
+    const auto now = clock_.monotonic();
+    const auto fresh =
+        std::find_if(pool.begin(), pool.end(), [&](const auto& c) { return now - c->idle_since < options_.idle_keep; });
+    pool.erase(pool.begin(), fresh);
   }
 
   asio::awaitable<std::unique_ptr<Connection>> open(const Url& url, const std::string& proxy_text) {

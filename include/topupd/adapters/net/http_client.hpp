@@ -47,13 +47,14 @@ struct ClientOptions {
   // Proxy URL for this client; nullopt: from the environment; "": never a proxy.
   std::optional<std::string> proxy;
   std::optional<std::string> no_proxy;  // nullopt: from the environment
-  core::Duration idle_keep{std::chrono::seconds(30)};  // pooled connections older than this are closed
+  core::Duration idle_keep{std::chrono::seconds(30)};  // pooled connections idle this long are closed
 };
 
 struct ClientStats {
   std::uint64_t requests = 0;            // exchanges attempted
   std::uint64_t connections_opened = 0;  // new TCP connections
   std::uint64_t retries = 0;
+  std::size_t idle_connections = 0;      // kept open for reuse
   CircuitBreaker::State breaker = CircuitBreaker::State::closed;
 };
 

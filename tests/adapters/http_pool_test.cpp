@@ -1,0 +1,153 @@
+// The HTTP client's pool of kept-alive connections, against a loopback server that
+// answers every request after a short pause (so that concurrent requests need
+// connections of their own): what a burst opened is closed once idle for idle_keep,
+// even while steady traffic keeps reusing one connection.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "fakes/fake_clock.hpp"
+#include "fakes/loop.hpp"
+#include "topupd/adapters/net/http_client.hpp"
+
+namespace topupd::adapters::net {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+// Keep-alive HTTP/1.1 on loopback: each connection on a thread of its own, each
+// request answered "ok" after 100 ms; counts the connections open at its end.
+class SlowServer {
+ public:
+  SlowServer() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 || listen(listener_, 16) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    port_ = ntohs(address.sin_port);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;  // the listener was shut down
+        ++open_;
+        workers_.emplace_back([this, fd] { serve(fd); });
+      }
+    });
+  }
+  ~SlowServer() {
+    shutdown(listener_, SHUT_RDWR);
+    close(listener_);
+    acceptor_.join();
+    for (auto& w : workers_) w.join();
+  }
+  int port() const { return port_; }
+  int open() const { return open_; }
+
+ private:
+  void serve(int fd) {
+    std::string data;
+    char buffer[4096];
+    while (true) {
+      const auto end = data.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        const ssize_t n = read(fd, buffer, sizeof(buffer));
+        if (n <= 0) break;  // the client closed it
+        data.append(buffer, static_cast<std::size_t>(n));
+        continue;
+      }
+      data.erase(0, end + 4);
+      std::this_thread::sleep_for(100ms);
+      const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+      if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) break;
+    }
+    close(fd);
+    --open_;
+  }
+
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<int> open_{0};
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+};
+
+class HttpPoolTest : public ::testing::Test {
+ protected:
+  ClientOptions options() const {
+    ClientOptions o;
+    o.concurrency = 8;
+    o.rate_per_second = 1000;
+    o.max_attempts = 1;
+    o.proxy = "";
+    o.idle_keep = 30s;
+    return o;
+  }
+  // Sends `n` GETs at once and runs the loop until every one is answered.
+  void burst(Client& client, int n) {
+    int answered = 0;
+    for (int i = 0; i < n; ++i) {
+      asio::co_spawn(
+          io_,
+          [&]() -> asio::awaitable<void> {
+            Request request;
+            request.url = "http://127.0.0.1:" + std::to_string(server_.port()) + "/balance";
+            auto result = co_await client.send(std::move(request));
+            if (result && result->status == 200) ++answered;
+          },
+          asio::detached);
+    }
+    io_.restart();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (answered < n && std::chrono::steady_clock::now() < deadline) io_.run_for(10ms);
+    ASSERT_EQ(answered, n);
+  }
+  // The server sees a connection close a moment after the client closes it.
+  bool server_holds(int n) {
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (server_.open() != n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    return server_.open() == n;
+  }
+
+  SlowServer server_;
+  asio::io_context io_;
+  testing::FakeClock clock_;
+  testing::FixedRandom random_;
+};
+
+TEST_F(HttpPoolTest, ConnectionsABurstOpenedCloseOnceIdleWhileSteadyTrafficReusesOne) {
+  Client client(io_.get_executor(), options(), clock_, random_);
+  burst(client, 6);
+  EXPECT_EQ(client.stats().connections_opened, 6u);
+  EXPECT_EQ(client.stats().idle_connections, 6u);
+
+  // Steady traffic: one request at a time, every 20 s, reuses the connection used last.
+  clock_.advance(20s);
+  burst(client, 1);
+  clock_.advance(20s);
+  burst(client, 1);
+  EXPECT_EQ(client.stats().connections_opened, 6u) << "a kept connection was not reused";
+  // The five the burst left have been idle for 40 s: closed, at both ends.
+  EXPECT_EQ(client.stats().idle_connections, 1u);
+  EXPECT_TRUE(server_holds(1)) << server_.open() << " connections still open at the server";
+}
+
+}  // namespace
+}  // namespace topupd::adapters::net
