@@ -23,6 +23,7 @@ namespace topupd::testing {
 
 struct Resources {
   long rss_kib = 0;
+  long heap_kib = 0;  // topupd_heap_in_use_bytes: what the allocator counts as not freed
   int fds = 0;
   std::map<std::string, int> descriptors{};  // what they are: see describe_descriptors
 };
@@ -207,20 +208,23 @@ class SoakDaemon {
   MemoryReading memory() const { return memory_of(pid(), metrics()); }
   pid_t pid() const { return process_->pid(); }
   int life() const { return lives_; }
-  // Five readings a second apart: the median resident size and the fewest open files
-  // (a connection open at one reading is not a leak).
+  // Five readings a second apart: the median resident size and heap in use, and the
+  // fewest open files (a connection open at one reading is not a leak).
   Resources resources() const {
-    std::vector<long> rss;
+    std::vector<long> rss, heap;
     Resources fewest;
     fewest.fds = INT_MAX;
     for (int i = 0; i < 5; ++i) {
       if (i > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
       Resources r = resources_of(process_->pid());
       rss.push_back(r.rss_kib);
+      heap.push_back(static_cast<long>(sample(metrics(), "topupd_heap_in_use_bytes").value_or(0) / 1024));
       if (r.fds < fewest.fds) fewest = std::move(r);
     }
     std::sort(rss.begin(), rss.end());
+    std::sort(heap.begin(), heap.end());
     fewest.rss_kib = rss[2];
+    fewest.heap_kib = heap[2];
     return fewest;
   }
   const std::vector<std::string>& logs() const { return logs_; }

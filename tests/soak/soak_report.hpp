@@ -137,6 +137,8 @@ class Tally {
     if (warm_) {
       t += fmt::format("| last life: RSS after warm-up → end | {} → {} KiB ({:+.1f} %) |\n", warm_->rss_kib, end_.rss_kib,
                        100.0 * (end_.rss_kib - warm_->rss_kib) / warm_->rss_kib);
+      t += fmt::format("| last life: heap in use after warm-up → end | {} → {} KiB ({:+.1f} %) |\n", warm_->heap_kib,
+                       end_.heap_kib, 100.0 * (end_.heap_kib - warm_->heap_kib) / std::max(1L, warm_->heap_kib));
       const std::string grown = descriptors_grown(*warm_, end_);
       t += fmt::format("| last life: open fds after warm-up → end | {} → {}{} |\n", warm_->fds, end_.fds,
                        grown.empty() ? "" : " (" + grown + ")");
