@@ -105,8 +105,8 @@ class Tally {
     twice_ = twice;
   }
 
-  std::string table(int seconds, int lives) const {
-    std::string t = fmt::format("## Soak of {} min on {}\n\n", seconds / 60.0, machine());
+  std::string table(int seconds, int seed, int lives) const {
+    std::string t = fmt::format("## Soak of {} min on {}, SOAK_SEED={}\n\n", seconds / 60.0, machine(), seed);
     t += "| fault | injected | seen in a metric | outlived its life (not judged) | nothing happened to notice (not judged) |\n"
          "|---|---|---|---|---|\n";
     for (const auto& [kind, c] : kinds_) {
