@@ -111,6 +111,17 @@ TEST_F(PollerTest, AFailingGatewayKeepsItsBackoffAgainstWakes) {
   EXPECT_EQ(gateway_->balance_reads, 1);  // no storm of polls at a gateway that is down
 }
 
+TEST_F(PollerTest, ABalanceInAnotherCurrencyIsAFailedPollNotAReading) {
+  // A gateway whose answer names its own currency (the generic API) may name another.
+  gateway_->balance_value = core::Money(50'00, *core::Currency::find("PHP"));
+  ASSERT_TRUE(run_until(io_, [&] { return poller_.watch("payout")->consecutive_failures == 1; }));
+  EXPECT_FALSE(poller_.watch("payout")->latest.has_value());
+  EXPECT_TRUE(alerts_.empty()) << "a PHP amount was compared with an IDR threshold";
+  EXPECT_NE(metrics_.serialize().find(R"(topupd_poll_errors_total{account="payout",reason="currency_mismatch"} 1)"),
+            std::string::npos)
+      << metrics_.serialize();
+}
+
 TEST_F(PollerTest, RuleStatesTakenOverFromAnotherInstanceAreTakenAsOfThisClock) {
   // Another instance, its clock three hours ahead, kept the rule firing since its now.
   const core::Timestamp now = clock_.now();

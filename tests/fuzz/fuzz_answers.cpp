@@ -2,8 +2,9 @@
 // SNAP, Midtrans Iris, Flip and the generic API, each asked for a balance, to move
 // money, to look a movement up or to issue a deposit ticket, over real HTTP on loopback
 // to a server that answers with the input's status and body. Nothing may crash or
-// hang, a balance read is in the currency asked for, and a Stripe top-up answered 5xx
-// stays "outcome unknown" (looked up later, never sent again blindly).
+// hang, a balance read is in the currency asked for (unless the answer names its own,
+// which the poller then checks), and a Stripe top-up answered 5xx stays "outcome
+// unknown" (looked up later, never sent again blindly).
 //
 // An input is: a byte choosing the gateway, a byte choosing the call, a byte choosing
 // the HTTP status, then the body. SNAP's access-token requests are answered with a
@@ -149,13 +150,14 @@ std::string private_key_pem() {
 struct Gateway {
   const char* type;
   const char* account;
+  bool names_currency;  // the answer says which currency the amount is in
 };
-constexpr std::array<Gateway, 6> kGateways = {{{"stripe", "acct_payouts"},
-                                               {"xendit", "master"},
-                                               {"snap", "1234567890"},
-                                               {"midtrans_iris", "aggregator"},
-                                               {"flip", "main"},
-                                               {"generic_http", "wallet"}}};
+constexpr std::array<Gateway, 6> kGateways = {{{"stripe", "acct_payouts", false},
+                                               {"xendit", "master", false},
+                                               {"snap", "1234567890", false},
+                                               {"midtrans_iris", "aggregator", false},
+                                               {"flip", "main", false},
+                                               {"generic_http", "wallet", true}}};
 constexpr std::array<int, 12> kStatuses = {200, 201, 202, 400, 401, 403, 404, 409, 429, 500, 503, 504};
 
 config::ProviderConfig provider_config(const std::string& type, const std::string& base, const std::string& key) {
@@ -250,7 +252,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (call) {
     case 0: {
       const auto read = run(world.io, provider.balance({kGateways[which].account, "available", currency}));
-      if (read && read->currency() != currency) std::abort();
+      // The generic API names its currency in the answer (currency_pointer); the poller
+      // refuses one that is not the account's (currency_mismatch). The others read the
+      // amount in the currency asked for.
+      if (read && !kGateways[which].names_currency && read->currency() != currency) std::abort();
       break;
     }
     case 1: {
