@@ -143,6 +143,38 @@ TEST(Metrics, CountersOfWhatTheConfigNamesStartAtZero) {
   EXPECT_FALSE(has(text, "topupd_topups_total{rule=\"watch\"")) << "an alert-only rule has no top-up counters";
 }
 
+std::size_t count_of(const std::string& text, const std::string& prefix) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    if (at == 0 || text[at - 1] == '\n') ++count;
+  }
+  return count;
+}
+
+TEST(Metrics, EachRuleHasOneStateSeriesNamingTheStateItIsIn) {
+  Metrics metrics("1.0", "abc");
+  metrics.set_rules(rules_of(kLow + kWatch));
+  std::string text = metrics.serialize();
+  EXPECT_EQ(count_of(text, "topupd_rule_state{"), 2u) << text;
+  EXPECT_TRUE(has(text, "topupd_rule_state{rule=\"low\",state=\"inactive\"} 1\n")) << text;
+  EXPECT_TRUE(has(text, "topupd_rule_state{rule=\"watch\",state=\"inactive\"} 1\n")) << text;
+
+  metrics.set_rule_state("low", core::RulePhase::pending);
+  metrics.set_rule_state("low", core::RulePhase::firing);
+  metrics.set_rule_state("elsewhere", core::RulePhase::firing);  // not configured: no series
+  text = metrics.serialize();
+  EXPECT_EQ(count_of(text, "topupd_rule_state{"), 2u) << text;
+  EXPECT_TRUE(has(text, "topupd_rule_state{rule=\"low\",state=\"firing\"} 1\n")) << text;
+  EXPECT_FALSE(has(text, "topupd_rule_state{rule=\"low\",state=\"inactive\"}")) << text;
+  EXPECT_FALSE(has(text, "topupd_rule_state{rule=\"low\",state=\"pending\"}")) << text;
+  EXPECT_FALSE(has(text, "rule=\"elsewhere\"")) << text;
+
+  metrics.set_rules(rules_of(kWatch));  // a reload without `low`
+  text = metrics.serialize();
+  EXPECT_EQ(count_of(text, "topupd_rule_state{"), 1u) << text;
+  EXPECT_FALSE(has(text, "rule=\"low\"")) << text;
+}
+
 TEST(Metrics, AReloadKeepsTheCountsOfWhatStaysAndDropsWhatWent) {
   Metrics metrics("1.0", "abc");
   metrics.set_rules(rules_of(kLow + kGone));
@@ -186,6 +218,34 @@ TEST(MetricsRegistry, WritesTheTextFormatWithEscapedLabelsAndSpecialValues) {
   gauge.remove(removed);
   EXPECT_EQ(gauge.size(), 3u);
   EXPECT_THROW(gauge.value({"a", "b"}), std::logic_error);
+}
+
+TEST(MetricsRegistry, RemovesASeriesByItsValueOrItsLabelsAndNothingElse) {
+  metrics::Registry registry;
+  auto& gauge = registry.gauge("x_gauge", "A gauge", {"name"});
+  auto& histogram = registry.histogram("x_seconds", "A histogram", {"name"}, {0.1, 1});
+  for (const char* name : {"a", "b", "c", "d"}) {
+    gauge.value({name}).set(1);
+    histogram.histogram({name}).observe(0.5);
+  }
+  gauge.remove(gauge.value({"b"}));
+  gauge.remove({"c"});
+  gauge.remove({"nobody"});
+  histogram.remove(histogram.histogram({"a"}));
+  const std::string text = registry.serialize();
+  EXPECT_TRUE(has(text, "x_gauge{name=\"a\"} 1\n")) << text;
+  EXPECT_TRUE(has(text, "x_gauge{name=\"d\"} 1\n")) << text;
+  EXPECT_FALSE(has(text, "x_gauge{name=\"b\"}")) << text;
+  EXPECT_FALSE(has(text, "x_gauge{name=\"c\"}")) << text;
+  EXPECT_FALSE(has(text, "x_seconds_count{name=\"a\"}")) << text;
+  EXPECT_TRUE(has(text, "x_seconds_count{name=\"b\"} 1\n")) << text;
+  EXPECT_EQ(gauge.size(), 2u);
+  EXPECT_EQ(histogram.size(), 3u);
+  // Removed series come back at 0 when asked for again, and can be removed again.
+  EXPECT_EQ(gauge.value({"b"}).get(), 0.0);
+  gauge.remove(gauge.value({"b"}));
+  gauge.remove(gauge.value({"a"}));
+  EXPECT_EQ(gauge.size(), 1u);
 }
 
 }  // namespace

@@ -121,6 +121,12 @@ void Family::remove_where(const void* series) {
 void Family::remove(const Value& series) { remove_where(&series); }
 void Family::remove(const Histogram& series) { remove_where(&series); }
 
+void Family::remove(std::initializer_list<std::string_view> labels) {
+  const std::string key = label_text(label_names_, labels);
+  std::unique_lock writing(lock_);
+  series_.erase(key);
+}
+
 std::size_t Family::size() const {
   std::shared_lock reading(lock_);
   return series_.size();

@@ -60,6 +60,9 @@ class Family {
   // Removes the series that `value(...)` or `histogram(...)` returned.
   void remove(const Value& series);
   void remove(const Histogram& series);
+  // Removes the series with these label values, if there is one; unlike the two above,
+  // without a look through every series of the family.
+  void remove(std::initializer_list<std::string_view> labels);
   std::size_t size() const;
 
  private:
