@@ -106,7 +106,7 @@ class Tally {
   }
 
   std::string table(int seconds, int seed, int lives) const {
-    std::string t = fmt::format("## Soak of {} min on {}, SOAK_SEED={}\n\n", seconds / 60.0, machine(), seed);
+    std::string t = fmt::format("## Soak of {} min on {}, SOAK_SEED={}\n\n", seconds / 60.0, machine_, seed);
     t += "| fault | injected | seen in a metric | outlived its life (not judged) | nothing happened to notice (not judged) |\n"
          "|---|---|---|---|---|\n";
     for (const auto& [kind, c] : kinds_) {
@@ -184,6 +184,9 @@ class Tally {
   std::optional<Resources> warm_;
   Resources end_;
   std::vector<MemoryReading> memory_;
+  // Read when the run starts, right after `make soak` built it: a commit made while a
+  // long run goes on is not what ran.
+  std::string machine_ = machine();
   std::size_t records_ = 0;
   SoakVerdict verdict_;
   std::size_t genuine_ = 0;
