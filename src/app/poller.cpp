@@ -51,7 +51,27 @@ void Poller::configure(const config::Config& config,
     runtime->watch.history_window = core::history_window_for(config.rules, account.name);
     accounts_[account.name] = runtime;
   }
+  by_id_.clear();
+  by_provider_.clear();
+  for (const auto& [name, runtime] : accounts_) {
+    by_id_[{runtime->config.provider, runtime->config.id}].push_back(runtime.get());
+    by_provider_[runtime->config.provider].push_back(runtime.get());
+  }
   retire_schedules();
+}
+
+namespace {
+const std::vector<AccountRuntime*> kNoAccounts;
+}
+
+const std::vector<AccountRuntime*>& Poller::accounts_at(const std::string& provider, const std::string& id) const {
+  const auto it = by_id_.find({provider, id});
+  return it == by_id_.end() ? kNoAccounts : it->second;
+}
+
+const std::vector<AccountRuntime*>& Poller::accounts_at(const std::string& provider) const {
+  const auto it = by_provider_.find(provider);
+  return it == by_provider_.end() ? kNoAccounts : it->second;
 }
 
 void Poller::start(const config::Config& config) {
@@ -106,9 +126,13 @@ void Poller::stop() {
 
 void Poller::wake(const std::string& name) {
   const auto it = accounts_.find(name);
-  if (it == accounts_.end()) return;
-  AccountRuntime& account = *it->second;
-  if (account.stopped || account.watch.consecutive_failures > 0) return;
+  if (it != accounts_.end()) wake(*it->second);
+}
+
+void Poller::wake(AccountRuntime& account) {
+  // Already woken: its loop polls again before it sleeps, whether it is polling now or
+  // its timer's cancellation is on its way.
+  if (account.stopped || account.wake_requested || account.watch.consecutive_failures > 0) return;
   account.wake_requested = true;
   account.timer.cancel();
 }

@@ -77,6 +77,7 @@ class Poller {
   // A webhook said something changed at `account`: poll it now. A failing gateway
   // keeps its backoff; webhooks do not turn it into a storm of polls.
   void wake(const std::string& account);
+  void wake(AccountRuntime& account);
   // Several instances: whether this one owns an account now (leases.hpp); another
   // instance's accounts are neither polled nor evaluated here. Unset: all are ours.
   void set_owner(std::function<bool(const std::string& account)> owns) { owns_ = std::move(owns); }
@@ -86,6 +87,11 @@ class Poller {
   const core::AccountWatch* watch(const std::string& account) const;
   std::optional<core::Observation> fresh_latest(const std::string& account, core::Timestamp now) const;
   const std::map<std::string, std::shared_ptr<AccountRuntime>>& accounts() const { return accounts_; }
+  // The accounts at `provider` under the provider's own id `id`, and all the provider's
+  // accounts, by name: a webhook's look-ups, without a walk of every account. Valid
+  // until the next configure.
+  const std::vector<AccountRuntime*>& accounts_at(const std::string& provider, const std::string& id) const;
+  const std::vector<AccountRuntime*>& accounts_at(const std::string& provider) const;
 
  private:
   // A rule on a schedule: its loop sleeps until the next due time.
@@ -122,6 +128,9 @@ class Poller {
   RuleRunner& runner_;
   const config::Config* config_ = nullptr;
   std::map<std::string, std::shared_ptr<AccountRuntime>> accounts_;
+  // accounts_at's indexes, by name in each; rebuilt by configure.
+  std::map<std::pair<std::string, std::string>, std::vector<AccountRuntime*>> by_id_;
+  std::map<std::string, std::vector<AccountRuntime*>> by_provider_;
   std::vector<std::shared_ptr<ScheduleRuntime>> schedules_;
   asio::steady_timer freshness_timer_;
   bool stopping_ = false;

@@ -32,26 +32,34 @@ Daemon::WebhookEffect Daemon::apply_webhook(const std::string& provider, const w
   if (record && !owns(record->account)) return WebhookEffect::elsewhere;
   // The top-up's account; else the accounts the event names; else every account of
   // the provider.
-  const auto named_by_event = [&](const AccountRuntime& account) {
-    return account.config.provider == provider && account.config.id == event.account;
-  };
-  const bool named = !record && !event.account.empty() &&
-                     std::any_of(poller_->accounts().begin(), poller_->accounts().end(),
-                                 [&](const auto& entry) { return named_by_event(*entry.second); });
-  if (named && !std::any_of(poller_->accounts().begin(), poller_->accounts().end(), [&](const auto& entry) {
-        return named_by_event(*entry.second) && owns(entry.first);
-      })) {
+  static const std::vector<AccountRuntime*> kNone;
+  const std::vector<AccountRuntime*>& named_accounts =
+      record || event.account.empty() ? kNone : poller_->accounts_at(provider, event.account);
+  const bool named = !named_accounts.empty();
+  if (named && std::none_of(named_accounts.begin(), named_accounts.end(),
+                            [&](const AccountRuntime* account) { return owns(account->config.name); })) {
     return WebhookEffect::elsewhere;
   }
-  std::string woken;
-  for (const auto& [name, account] : poller_->accounts()) {
-    const bool concerned = record  ? account->config.name == record->account
-                           : named ? named_by_event(*account)
-                                   : account->config.provider == provider;
-    if (!concerned || !owns(name)) continue;
-    poller_->wake(name);
-    woken += (woken.empty() ? "" : ",") + name;
+  std::vector<AccountRuntime*> record_account;
+  if (record) {
+    if (const auto it = poller_->accounts().find(record->account); it != poller_->accounts().end()) {
+      record_account.push_back(it->second.get());
+    }
   }
+  const std::vector<AccountRuntime*>& concerned = record ? record_account
+                                                  : named ? named_accounts
+                                                          : poller_->accounts_at(provider);
+  // The log line names at most ten of them: an event for a whole provider may wake thousands.
+  constexpr std::size_t kNamed = 10;
+  std::string woken;
+  std::size_t woken_count = 0;
+  for (AccountRuntime* account : concerned) {
+    const std::string& name = account->config.name;
+    if (!owns(name)) continue;
+    poller_->wake(*account);
+    if (++woken_count <= kNamed) woken += (woken.empty() ? "" : ",") + name;
+  }
+  if (woken_count > kNamed) woken += fmt::format(" and {} more", woken_count - kNamed);
   if (record && !event.payment.empty() && core::paid_by_person(*record)) {
     if (core::is_terminal(record->state)) {
       // Paid after topupd gave it up: the money arrived, for a top-up that ended.
@@ -84,7 +92,7 @@ Daemon::WebhookEffect Daemon::apply_webhook(const std::string& provider, const w
   }
   spdlog::info("webhook accepted provider={} event={} type={} topup={} status={} polling={}", provider,
                field(event.id), field(event.type), record ? field(record->key) : "-",
-               event.status.empty() ? "-" : event.status, woken.empty() ? "-" : woken);
+               event.status.empty() ? "-" : event.status, woken.empty() ? "-" : field(woken));
   return record || named ? WebhookEffect::acted : WebhookEffect::everywhere;
 }
 

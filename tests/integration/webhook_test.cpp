@@ -314,6 +314,41 @@ TEST(WebhookReceiver, ABalanceEventPollsOnlyTheAccountItNames) {
       << daemon.metrics();
 }
 
+TEST(WebhookReceiver, AnEventNamingNoAccountPollsEachOfTheProvidersAccountsOnceAndTheLogNamesTen) {
+  // Twelve accounts at Stripe (payouts and eleven more), one at Xendit's sandbox as well.
+  std::string yaml = kSandbox;
+  std::string accounts;
+  const std::string anchor = "      acct_payouts: {balance: USD 1_234.56}\n";
+  for (int i = 1; i <= 11; ++i) {
+    yaml.insert(yaml.find(anchor) + anchor.size(), fmt::format("      acct_more{}: {{balance: USD {}}}\n", i, i));
+    accounts += fmt::format("  more{:02}: {{provider: stripe, id: acct_more{}, currency: USD, poll: {{every: 1h}}}}\n", i, i);
+  }
+  accounts += "  master: {provider: xendit, id: master, currency: IDR, poll: {every: 1h}}\n";
+  Sandbox sandbox(yaml);
+  TempDir dir;
+  Daemon daemon(daemon_config(dir.file("topupd.db"), sandbox.url(), R"({listen: "127.0.0.1:0"})", accounts));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const auto polls = [&](const std::string& provider) {
+    return daemon.metric("topupd_poll_duration_seconds_count", {provider}).value_or(0);
+  };
+  // Polled once an hour: each has had its first poll, and only the webhook brings more.
+  ASSERT_TRUE(eventually([&] { return polls("stripe") == 12 && polls("xendit") == 1; }, std::chrono::seconds(10)))
+      << daemon.metrics();
+  const std::string body = stripe_event("evt_platform");
+  const auto result = http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/stripe", body,
+                                   stripe_headers(body, now_unix()));
+  ASSERT_EQ(result.status, 200) << result.body;
+  EXPECT_TRUE(eventually([&] { return polls("stripe") == 24; }, std::chrono::seconds(10))) << daemon.metrics();
+  EXPECT_NE(daemon.log().find("type=balance.available topup=- status=- polling=\"more01,more02,more03,more04,more05,"
+                              "more06,more07,more08,more09,more10 and 2 more\"\n"),
+            std::string::npos)
+      << daemon.log();
+  // Nothing more: every Stripe account polled once, Xendit's not at all.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(polls("stripe"), 24);
+  EXPECT_EQ(polls("xendit"), 1);
+}
+
 TEST(WebhookReceiver, ARotatedSecretTakesEffectOnReload) {
   Sandbox sandbox(kSandbox);
   TempDir dir;
