@@ -26,6 +26,8 @@ struct SimulatedAccount {
   std::vector<std::size_t> outcomes{};  // demands[i]'s outcome in the result
   std::size_t next_due = 0;          // the first demand not yet due at the rows seen
   std::optional<Money> last_balance{};  // the latest row's balance with topupd's movements
+  std::vector<std::size_t> row_rules{};  // the enabled rules a row of this account evaluates (not schedules)
+  AccountSummary* summary = nullptr;     // its entry in the result
 };
 
 class Simulator {
@@ -42,8 +44,17 @@ class Simulator {
       watch.poll_timeout = account.poll_timeout;
       watch.history_window = history_window_for(rules_, account.name);
       if (watch.history_window.count() > 0) watch.history_index.emplace();
-      accounts_.emplace(account.name, SimulatedAccount{account.currency, std::move(watch), zero, {}});
-      result_.accounts.emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt});
+      auto& summary = result_.accounts
+                          .emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt})
+                          .first->second;
+      auto& simulated = accounts_.emplace(account.name, SimulatedAccount{account.currency, std::move(watch), zero, {}})
+                            .first->second;
+      simulated.summary = &summary;
+    }
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      const auto it = accounts_.find(rules_[i].account);
+      if (it == accounts_.end()) continue;
+      if (rules_[i].enabled && rules_[i].when.kind != Condition::Kind::schedule) it->second.row_rules.push_back(i);
     }
     for (const auto& [name, due] : demands) {
       const auto it = accounts_.find(name);
@@ -78,11 +89,7 @@ class Simulator {
         // A poll answered: its account's rules look at it (schedules keep to their times).
         const HistoryRow& row = rows[next_row++];
         settle(row.at);
-        observe(row);
-        for (std::size_t i = 0; i < rules_.size(); ++i) {
-          if (!rules_[i].enabled || rules_[i].account != row.account) continue;
-          if (rules_[i].when.kind != Condition::Kind::schedule) evaluate(i, row.at);
-        }
+        for (const std::size_t i : observe(row).row_rules) evaluate(i, row.at);
         continue;
       }
       // The history ends here: a backtest says nothing of the time after its last row.
@@ -144,7 +151,8 @@ class Simulator {
     }
   }
 
-  void observe(const HistoryRow& row) {
+  // The row's account, having seen it.
+  const SimulatedAccount& observe(const HistoryRow& row) {
     SimulatedAccount& account = accounts_.at(row.account);
     const Money simulated = row.balance.checked_add(account.adjustment).value_or(row.balance);
     // A row after a demand's due time: the row before it was the balance the payout met
@@ -158,11 +166,12 @@ class Simulator {
     for (const std::size_t index : account.unseen) journal_[index - forgotten_].settled_at = row.at;
     account.unseen.clear();
     if (++rows_seen_ % 4096 == 0) forget_old_top_ups(row.at);
-    AccountSummary& summary = result_.accounts.at(row.account);
+    AccountSummary& summary = *account.summary;
     if (!summary.min_balance || simulated < *summary.min_balance) summary.min_balance = simulated;
     if (!summary.min_balance_without_topupd || row.balance < *summary.min_balance_without_topupd) {
       summary.min_balance_without_topupd = row.balance;
     }
+    return account;
   }
 
   void evaluate(std::size_t index, Timestamp now) {
