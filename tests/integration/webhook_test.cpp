@@ -349,6 +349,47 @@ TEST(WebhookReceiver, AnEventNamingNoAccountPollsEachOfTheProvidersAccountsOnceA
   EXPECT_EQ(polls("xendit"), 1);
 }
 
+TEST(WebhookReceiver, AnAccountAddedByAReloadIsPolledWhenAnEventNamesIt) {
+  std::string yaml = kSandbox;
+  const std::string anchor = "      acct_payouts: {balance: USD 1_234.56}\n";
+  yaml.insert(yaml.find(anchor) + anchor.size(), "      acct_reserve: {balance: USD 500}\n");
+  Sandbox sandbox(yaml);
+  TempDir dir;
+  const std::string db = dir.file("topupd.db");
+  Daemon daemon(daemon_config(db, sandbox.url(), R"({listen: "127.0.0.1:0"})"));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  const auto polls = [&] { return daemon.metric("topupd_poll_duration_seconds_count", {"stripe"}).value_or(0); };
+  ASSERT_TRUE(eventually([&] { return polls() == 1; }, std::chrono::seconds(10))) << daemon.metrics();
+  // Connect events, each naming its connected account.
+  const auto deliver = [&](const std::string& id, const std::string& account) {
+    const std::string body = R"({"id":")" + id + R"(","object":"event","account":")" + account +
+                             R"(","type":"balance.available","data":{"object":{"object":"balance"}}})";
+    return http_request("POST", "127.0.0.1", daemon.webhook_port(), "/webhooks/stripe", body,
+                        stripe_headers(body, now_unix()))
+        .status;
+  };
+  daemon.rewrite_config(daemon_config(db, sandbox.url(), R"({listen: "127.0.0.1:0"})",
+                                      "  reserve: {provider: stripe, id: acct_reserve, currency: USD, poll: {every: 1h}}\n"));
+  daemon.process().signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return daemon.log().find("configuration reloaded") != std::string::npos; },
+                         std::chrono::seconds(5)));
+  // A reload starts every account's loop with a poll: both are polled once.
+  ASSERT_TRUE(eventually([&] { return polls() == 3; }, std::chrono::seconds(10))) << daemon.metrics();
+  ASSERT_EQ(deliver("evt_reserve", "acct_reserve"), 200);
+  EXPECT_TRUE(eventually([&] { return polls() == 4; }, std::chrono::seconds(10))) << daemon.metrics();
+  EXPECT_NE(daemon.log().find("event=evt_reserve type=balance.available topup=- status=- polling=reserve\n"),
+            std::string::npos)
+      << daemon.log();
+  ASSERT_EQ(deliver("evt_payouts", "acct_payouts"), 200);
+  EXPECT_TRUE(eventually([&] { return polls() == 5; }, std::chrono::seconds(10))) << daemon.metrics();
+  EXPECT_NE(daemon.log().find("event=evt_payouts type=balance.available topup=- status=- polling=payouts\n"),
+            std::string::npos)
+      << daemon.log();
+  // One poll each, nothing more.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(polls(), 5);
+}
+
 TEST(WebhookReceiver, ARotatedSecretTakesEffectOnReload) {
   Sandbox sandbox(kSandbox);
   TempDir dir;
