@@ -1,4 +1,7 @@
 // The SQLite Store: WAL journal, synchronous=FULL (or NORMAL with a Durability flushing it), versioned migrations.
+#include <chrono>
+#include <thread>
+
 #include <sqlite3.h>
 
 #include <fmt/format.h>
@@ -68,9 +71,23 @@ struct TicketColumns {
   }
 };
 
+// Another connection holds the write lock (the store's writer thread, writer.hpp): its
+// commits take ~0.1 ms, so ask again soon rather than after SQLite's first 1 ms sleep,
+// and give up after about 5 s.
+int wait_for_the_other_writer(void*, int tries) {
+  constexpr int kShort = 200;  // 50 µs each
+  if (tries >= kShort + 4990) return 0;
+  std::this_thread::sleep_for(tries < kShort ? std::chrono::microseconds(50) : std::chrono::microseconds(1000));
+  return 1;
+}
+
+// What a commit waits for: the disk (checkpointing the log itself, or leaving that to
+// a Durability), or only the operating system (a Durability flushes and checkpoints).
+enum class Commits { wait_for_disk, wait_for_disk_no_checkpoints, reach_the_os };
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& path, bool flushed_by_durability) {
+  SqliteStore(const std::string& path, Commits commits) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
       const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -78,16 +95,19 @@ class SqliteStore final : public Store {
       throw StoreError(fmt::format("cannot open the store {}: {}", path, why));
     }
     try {
-      sqlite3_busy_timeout(db_, 5000);
+      sqlite3_busy_handler(db_, wait_for_the_other_writer, nullptr);
       // WAL for concurrent readers; FULL so a commit survives power loss, not only a crash.
       if (path != ":memory:") exec("PRAGMA journal_mode = WAL");
-      if (flushed_by_durability && path != ":memory:") {
+      if (commits == Commits::reach_the_os && path != ":memory:") {
         // The Durability thread flushes the log and checkpoints it: a commit here never
         // waits for the disk.
         exec("PRAGMA synchronous = NORMAL");
         exec("PRAGMA wal_autocheckpoint = 0");
       } else {
         exec("PRAGMA synchronous = FULL");
+        // The store's writer: its commits wait for the disk on its own thread, and the
+        // Durability thread checkpoints.
+        if (commits == Commits::wait_for_disk_no_checkpoints) exec("PRAGMA wal_autocheckpoint = 0");
       }
       exec("PRAGMA foreign_keys = ON");
       migrate();
@@ -436,7 +456,11 @@ class SqliteStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_by_durability) {
-  return std::make_unique<SqliteStore>(path, flushed_by_durability);
+  return std::make_unique<SqliteStore>(path, flushed_by_durability ? Commits::reach_the_os : Commits::wait_for_disk);
+}
+
+std::unique_ptr<Store> open_sqlite_writer(const std::string& path) {
+  return std::make_unique<SqliteStore>(path, Commits::wait_for_disk_no_checkpoints);
 }
 
 }  // namespace topupd::adapters

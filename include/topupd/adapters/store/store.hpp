@@ -209,6 +209,10 @@ class Store : public TopUpJournal,
 // reach the operating system and a Durability (durability.hpp) on the same file
 // flushes and checkpoints them off the caller's thread.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_by_durability = false);
+// A second connection to the same file for the store's writer (writer.hpp): its commits
+// wait for the disk (synchronous=FULL) on the writer's thread, and leave checkpoints to
+// the Durability of the first.
+std::unique_ptr<Store> open_sqlite_writer(const std::string& path);
 // The same on PostgreSQL (libpq connection string or URI); throws StoreError when it
 // cannot connect or migrate.
 std::unique_ptr<Store> open_pg_store(const std::string& dsn);
