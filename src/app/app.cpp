@@ -49,6 +49,14 @@ int Daemon::run() {
     durability_ = std::make_unique<adapters::Durability>(
         io_.get_executor(), on_postgres ? "" : store_path,
         [this](const char* operation) { metrics_.count_store_error(operation); });
+    // The writer's own connection; an in-memory store has no second one to open.
+    adapters::StoreWriter::Open open_writer;
+    if (on_postgres) {
+      open_writer = [dsn = generation_.config.store_dsn] { return adapters::open_pg_store(dsn); };
+    } else if (store_path != ":memory:") {
+      open_writer = [store_path] { return adapters::open_sqlite_writer(store_path); };
+    }
+    writer_ = std::make_unique<adapters::StoreWriter>(io_.get_executor(), *store_, open_writer);
     alerts_ = std::make_unique<AlertDispatcher>(
         io_, clock_, random_, metrics_, *store_, *store_, [this](const config::NotifierConfig& notifier) {
           return adapters::make_notifier(notifier, io_.get_executor(), clock_, random_);
@@ -92,7 +100,7 @@ int Daemon::run() {
       alerts_->wall_clock_stepped();
     });
     intake_ = std::make_unique<WebhookIntake>(
-        io_, clock_, metrics_, *store_, *durability_,
+        io_, clock_, metrics_, *writer_,
         [this](const std::string& provider, const adapters::webhooks::Event& event) { apply_webhook(provider, event); });
     if (pinned_) {
       executor_->pin_destinations(pinned_->pins);

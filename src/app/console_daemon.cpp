@@ -119,15 +119,20 @@ asio::awaitable<void> Daemon::history_loop() {
       history_pending_.push_back({name, latest->at, latest->balance.minor()});
     }
     const core::Timestamp now = clock_.now();
+    const bool thin = now - thinned_at >= kThinEvery;
+    if (history_pending_.empty() && !thin) continue;
+    if (thin) thinned_at = now;
+    // On the store's writer: thousands of points, and thinning a long history, are
+    // commits the event loop does not wait for.
+    auto job = [points = history_pending_, thin, fine_since = now - kFineFor,
+                keep_since = now - generation_.config.console.history_keep](adapters::Store& store) {
+      if (!points.empty()) store.console().add_balance_points(points);
+      return thin ? store.console().thin_balance_history(fine_since, kCoarseStep, keep_since) : std::int64_t{0};
+    };
     try {
-      if (!history_pending_.empty()) store_->console().add_balance_points(history_pending_);
+      const std::int64_t dropped = co_await writer_->write(std::move(job));
       history_pending_.clear();
-      if (now - thinned_at >= kThinEvery) {
-        thinned_at = now;
-        const auto dropped = store_->console().thin_balance_history(
-            now - kFineFor, kCoarseStep, now - generation_.config.console.history_keep);
-        if (dropped > 0) spdlog::debug("balance history thinned points={}", dropped);
-      }
+      if (dropped > 0) spdlog::debug("balance history thinned points={}", dropped);
     } catch (const adapters::StoreError& e) {
       // The points wait for the next round; a chart misses nothing but the gap.
       metrics_.count_store_error("history");

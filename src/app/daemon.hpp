@@ -31,6 +31,7 @@
 #include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/leases.hpp"
 #include "topupd/adapters/store/store.hpp"
+#include "topupd/adapters/store/writer.hpp"
 #include "topupd/adapters/sys/system_clock.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
 #include "topupd/config/config.hpp"
@@ -161,6 +162,7 @@ class Daemon {
   std::optional<PinnedDestinations> pinned_;  // read at start only
   std::unique_ptr<adapters::Store> store_;
   std::unique_ptr<adapters::Durability> durability_;  // flushes the store's commits to disk
+  std::unique_ptr<adapters::StoreWriter> writer_;  // commits webhooks' event ids and the balance history
   std::unique_ptr<AlertDispatcher> alerts_;   // made once the store is open
   std::unique_ptr<TopUpExecutor> executor_;  // likewise
   std::unique_ptr<RuleRunner> runner_;       // likewise

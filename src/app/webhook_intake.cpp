@@ -26,8 +26,8 @@ struct WebhookIntake::InboxEntry {
 };
 
 WebhookIntake::WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-                             adapters::WebhookInbox& store, adapters::Durability& durability, Accepted accepted)
-    : io_(io), clock_(clock), metrics_(metrics), store_(store), durability_(durability),
+                             adapters::StoreWriter& writer, Accepted accepted)
+    : io_(io), clock_(clock), metrics_(metrics), writer_(writer),
       accepted_(std::move(accepted)) {}
 
 void WebhookIntake::stop() {
@@ -159,57 +159,51 @@ asio::awaitable<adapters::net::ServerResponse> WebhookIntake::receive(adapters::
 asio::awaitable<std::optional<bool>> WebhookIntake::remember(adapters::WebhookEventRecord record) {
   InboxEntry entry{std::move(record), asio::steady_timer(io_, asio::steady_timer::time_point::max())};
   inbox_.push_back(&entry);
-  if (!flush_posted_) {
-    // Every delivery that is ready before the flush runs shares its one durable write.
-    flush_posted_ = true;
-    asio::post(io_, [this] { flush(); });
+  if (!writing_) {
+    // Every delivery that is ready before the write starts shares it; those that
+    // arrive while it runs form the next one.
+    writing_ = true;
+    asio::co_spawn(io_, write_inbox(), adapters::log_failure("webhook inbox write"));
   }
   auto [cancelled] = co_await entry.done.async_wait(asio::as_tuple(asio::use_awaitable));
-  (void)cancelled;  // the flush cancels the wait when the write is done
+  (void)cancelled;  // the write cancels the wait when it is done
   if (entry.failed) co_return std::nullopt;
   co_return entry.fresh;
 }
 
-void WebhookIntake::flush() {
-  flush_posted_ = false;
-  std::vector<InboxEntry*> batch;
-  batch.swap(inbox_);
-  std::vector<adapters::WebhookEventRecord> records;
-  records.reserve(batch.size());
-  for (const auto* entry : batch) records.push_back(entry->record);
-  try {
-    const auto fresh = store_.remember_webhook_events(records);
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->fresh = fresh[i];
+asio::awaitable<void> WebhookIntake::write_inbox() {
+  while (!inbox_.empty()) {
+    std::vector<InboxEntry*> batch;
+    batch.swap(inbox_);
+    std::vector<adapters::WebhookEventRecord> records;
+    records.reserve(batch.size());
+    for (const auto* entry : batch) records.push_back(entry->record);
     const auto now = clock_.now();
-    if (now - pruned_at_ >= std::chrono::hours(1)) {
-      pruned_at_ = now;
-      const auto forgotten = store_.forget_webhook_events(now - keep_events_for_);
+    const bool prune = now - pruned_at_ >= std::chrono::hours(1);
+    if (prune) pruned_at_ = now;
+    const core::Timestamp before = now - keep_events_for_;
+    auto job = [records = std::move(records), prune, before](adapters::WebhookInbox& inbox) {
+      auto known = inbox.remember_webhook_events(records);
+      return std::pair{std::move(known), prune ? inbox.forget_webhook_events(before) : std::int64_t{0}};
+    };
+    bool written = false;
+    try {
+      // Durable when it answers (writer.hpp): a 200 never comes before the disk has the id.
+      auto [fresh, forgotten] = co_await writer_.write(std::move(job));
+      for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->fresh = fresh[i];
       if (forgotten > 0) spdlog::info("forgot old webhook event ids count={}", forgotten);
+      written = true;
+    } catch (const adapters::StoreError& e) {
+      metrics_.count_store_error("webhook");
+      spdlog::error("cannot record webhook events; answering 503 so the gateways send them again: {} count={}",
+                    e.what(), batch.size());
     }
-  } catch (const adapters::StoreError& e) {
-    metrics_.count_store_error("webhook");
-    spdlog::error("cannot record webhook events; answering 503 so the gateways send them again: {} count={}",
-                  e.what(), batch.size());
-    for (auto* entry : batch) entry->failed = true;
-    for (auto* entry : batch) entry->done.cancel();
-    return;
+    for (auto* entry : batch) {
+      entry->failed = !written;
+      entry->done.cancel();
+    }
   }
-  // Answered once the write is on disk; deliveries that arrive meanwhile form the next
-  // batch, and one flush may cover both.
-  asio::co_spawn(io_, answer_when_durable(std::move(batch)), adapters::log_failure("webhook inbox flush"));
-}
-
-asio::awaitable<void> WebhookIntake::answer_when_durable(std::vector<InboxEntry*> batch) {
-  const bool durable = co_await durability_.flushed();
-  if (!durable) {
-    metrics_.count_store_error("webhook");
-    spdlog::error("cannot flush webhook events to disk; answering 503 so the gateways send them again count={}",
-                  batch.size());
-  }
-  for (auto* entry : batch) {
-    if (!durable) entry->failed = true;
-    entry->done.cancel();
-  }
+  writing_ = false;
 }
 
 }  // namespace topupd::app

@@ -4,8 +4,9 @@
 // settings change only at a restart, its endpoints, secrets and allow-lists at every
 // reload) and the inbox of event ids waiting for the store. A delivery is checked
 // (adapters/webhooks: signature, sender, size, replay), its event id is written to the
-// store — every delivery ready before the write shares it, one group commit, then its
-// flush to disk on the Durability thread — and only then answered; an accepted, new event goes to its `accepted` neighbour.
+// store by the store's writer thread — every delivery ready before the write shares it,
+// one group commit that waits for the disk there — and only then answered; an
+// accepted, new event goes to its `accepted` neighbour.
 // With several instances (`share_events`) the new event goes instead into the inbox they
 // share, in the same write, and the owner of its account acts on it (instances.cpp).
 //
@@ -15,7 +16,7 @@
 // mark a top-up failed and cause a second one, and an event lost to a crash between its
 // store write and its effect costs only time.
 //
-// It may call: the store (event ids), the clock, metrics, and `accepted`.
+// It may call: the store's writer (event ids), the clock, metrics, and `accepted`.
 //
 // Private to src/app.
 #pragma once
@@ -31,8 +32,8 @@
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/http_server.hpp"
-#include "topupd/adapters/store/durability.hpp"
 #include "topupd/adapters/store/store.hpp"
+#include "topupd/adapters/store/writer.hpp"
 #include "topupd/adapters/webhooks/receiver.hpp"
 #include "topupd/config/config.hpp"
 #include "topupd/core/clock.hpp"
@@ -46,8 +47,8 @@ class WebhookIntake {
   // An accepted event, new to the store, of `provider`'s endpoint.
   using Accepted = std::function<void(const std::string& provider, const adapters::webhooks::Event& event)>;
 
-  WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::WebhookInbox& store,
-                adapters::Durability& durability, Accepted accepted);
+  WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
+                adapters::StoreWriter& writer, Accepted accepted);
 
   // A new config generation's `webhooks:` and providers' endpoints. Starts the
   // receiver when it is enabled and not yet listening (throws when the address cannot
@@ -61,21 +62,20 @@ class WebhookIntake {
   std::string address() const { return server_ ? address_ : std::string(); }
 
  private:
-  // One event id waiting for the store. Lives in its coroutine's frame until the flush
-  // that writes it wakes the coroutine.
+  // One event id waiting for the store. Lives in its coroutine's frame until the write
+  // wakes the coroutine.
   struct InboxEntry;
 
   asio::awaitable<adapters::net::ServerResponse> receive(adapters::net::ServerRequest request);
   // nullopt: the store failed; otherwise whether the event id is new.
   asio::awaitable<std::optional<bool>> remember(adapters::WebhookEventRecord record);
-  void flush();
-  asio::awaitable<void> answer_when_durable(std::vector<InboxEntry*> batch);
+  // Writes the waiting event ids, batch after batch, until none waits.
+  asio::awaitable<void> write_inbox();
 
   asio::io_context& io_;
   const core::Clock& clock_;
   adapters::Metrics& metrics_;
-  adapters::WebhookInbox& store_;
-  adapters::Durability& durability_;
+  adapters::StoreWriter& writer_;
   Accepted accepted_;
   bool shared_ = false;
   std::unique_ptr<adapters::net::Server> server_;
@@ -84,7 +84,7 @@ class WebhookIntake {
   std::shared_ptr<const adapters::webhooks::Routes> routes_;
   std::string address_;
   std::vector<InboxEntry*> inbox_;  // event ids waiting for the next store write
-  bool flush_posted_ = false;
+  bool writing_ = false;  // write_inbox() runs
   core::Timestamp pruned_at_{};
 };
 
