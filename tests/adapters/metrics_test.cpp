@@ -248,5 +248,28 @@ TEST(MetricsRegistry, RemovesASeriesByItsValueOrItsLabelsAndNothingElse) {
   EXPECT_EQ(gauge.size(), 1u);
 }
 
+TEST(MetricsRegistry, EachTextHasTheValuesAndSeriesOfItsMoment) {
+  // The lines' layout is kept between texts: new values, added and removed series must
+  // each show in the next text all the same.
+  metrics::Registry registry;
+  auto& gauge = registry.gauge("x_gauge", "A gauge", {"name"});
+  gauge.value({"b"}).set(1);
+  gauge.value({"d"}).set(2);
+  EXPECT_EQ(registry.serialize(), "# HELP x_gauge A gauge\n# TYPE x_gauge gauge\nx_gauge{name=\"b\"} 1\nx_gauge{name=\"d\"} 2\n");
+  gauge.value({"d"}).set(3);
+  EXPECT_EQ(registry.serialize(), "# HELP x_gauge A gauge\n# TYPE x_gauge gauge\nx_gauge{name=\"b\"} 1\nx_gauge{name=\"d\"} 3\n");
+  gauge.value({"c"}).set(4);
+  gauge.value({"a"}).set(5);
+  EXPECT_EQ(registry.serialize(),
+            "# HELP x_gauge A gauge\n# TYPE x_gauge gauge\nx_gauge{name=\"a\"} 5\nx_gauge{name=\"b\"} 1\n"
+            "x_gauge{name=\"c\"} 4\nx_gauge{name=\"d\"} 3\n");
+  gauge.remove(gauge.value({"b"}));
+  gauge.remove({"a"});
+  EXPECT_EQ(registry.serialize(), "# HELP x_gauge A gauge\n# TYPE x_gauge gauge\nx_gauge{name=\"c\"} 4\nx_gauge{name=\"d\"} 3\n");
+  gauge.remove({"c"});
+  gauge.remove({"d"});
+  EXPECT_EQ(registry.serialize(), "# HELP x_gauge A gauge\n# TYPE x_gauge gauge\n");
+}
+
 }  // namespace
 }  // namespace topupd::adapters

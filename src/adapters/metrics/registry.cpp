@@ -1,6 +1,7 @@
 // The registry and the text exposition format (registry.hpp).
 #include "topupd/adapters/metrics/registry.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iterator>
 #include <mutex>
@@ -95,6 +96,7 @@ Family::Series& Family::find_or_add(std::initializer_list<std::string_view> labe
   if (kind_ == Kind::histogram) series.histogram = std::make_unique<Histogram>(bounds_);
   else series.value = std::make_unique<Value>();
   std::unique_lock writing(lock_);
+  ++version_;
   return series_.emplace(std::move(key), std::move(series)).first->second;
 }
 
@@ -113,6 +115,7 @@ void Family::remove_where(const void* series) {
   for (auto it = series_.begin(); it != series_.end(); ++it) {
     if (it->second.value.get() == series || it->second.histogram.get() == series) {
       series_.erase(it);
+      ++version_;
       return;
     }
   }
@@ -124,7 +127,7 @@ void Family::remove(const Histogram& series) { remove_where(&series); }
 void Family::remove(std::initializer_list<std::string_view> labels) {
   const std::string key = label_text(label_names_, labels);
   std::unique_lock writing(lock_);
-  series_.erase(key);
+  if (series_.erase(key) > 0) ++version_;
 }
 
 std::size_t Family::size() const {
@@ -140,15 +143,29 @@ void Family::write(std::string& out) const {
   out += "\n# TYPE ";
   out += name_;
   out += kind_ == Kind::counter ? " counter\n" : kind_ == Kind::gauge ? " gauge\n" : " histogram\n";
-  for (const auto& [labels, series] : series_) {
-    if (series.value) {
-      out += name_;
-      out += labels;
-      out += ' ';
-      append_sample(out, series.value->get());
-      out += '\n';
-      continue;
+  if (kind_ != Kind::histogram) {
+    std::lock_guard laying_out(layout_mutex_);
+    if (layout_version_ != version_) {
+      prefixes_.clear();
+      lines_.clear();
+      lines_.reserve(series_.size());
+      for (const auto& [labels, series] : series_) {
+        const std::size_t offset = prefixes_.size();
+        prefixes_ += name_;
+        prefixes_ += labels;
+        prefixes_ += ' ';
+        lines_.push_back({offset, prefixes_.size() - offset, series.value.get()});
+      }
+      layout_version_ = version_;
     }
+    for (const Line& line : lines_) {
+      out.append(prefixes_, line.offset, line.length);
+      append_sample(out, line.value->get());
+      out += '\n';
+    }
+    return;
+  }
+  for (const auto& [labels, series] : series_) {
     const Histogram& h = *series.histogram;
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < bound_text_.size(); ++i) {
@@ -196,8 +213,12 @@ std::string Registry::serialize() const {
   std::shared_lock reading(lock_);
   std::size_t series = 0;
   for (const auto& family : families_) series += family->series_.size();
-  out.reserve(series * 64 + families_.size() * 128);
+  // Room for the whole text at once, and for what a caller appends: a few megabytes at
+  // 10,000 accounts, copied again at every growth of the string otherwise.
+  const std::size_t last = last_size_.load(std::memory_order_relaxed);
+  out.reserve(std::max(series * 64 + families_.size() * 128, last + last / 8 + 4096));
   for (const auto& family : families_) family->write(out);
+  last_size_.store(out.size(), std::memory_order_relaxed);
   return out;
 }
 

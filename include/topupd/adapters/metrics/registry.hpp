@@ -13,6 +13,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -84,6 +85,21 @@ class Family {
   std::vector<double> bounds_;
   std::vector<std::string> bound_text_;  // `le="0.005"` for each bound, then `le="+Inf"`
   std::map<std::string, Series, std::less<>> series_;  // by labels: the output is sorted
+  std::uint64_t version_ = 0;  // counts adds and removes; changed under the lock held alone
+
+  // A counter's or gauge's lines as the last write laid them out: every `name{labels} `
+  // in one string, in order, beside its value. Walking 10,000 map nodes (and their
+  // label strings) at every scrape costs a cache miss each; this is rebuilt only after
+  // the family changed.
+  struct Line {
+    std::size_t offset;
+    std::size_t length;
+    const Value* value;
+  };
+  mutable std::mutex layout_mutex_;  // write() runs under the registry's shared lock
+  mutable std::string prefixes_;
+  mutable std::vector<Line> lines_;
+  mutable std::uint64_t layout_version_ = ~std::uint64_t{0};
 };
 
 class Registry {
@@ -98,6 +114,7 @@ class Registry {
  private:
   mutable std::shared_mutex lock_;
   std::vector<std::unique_ptr<Family>> families_;
+  mutable std::atomic<std::size_t> last_size_{0};  // of the last text serialized
 };
 
 // A sample as the exposition format writes it: shortest round-trip form, +Inf, -Inf, NaN.
