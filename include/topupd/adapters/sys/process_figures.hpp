@@ -13,7 +13,7 @@ struct ProcessFigures {
   std::int64_t resident_bytes = 0;     // VmRSS
   std::int64_t open_fds = 0;           // entries of /proc/self/fd
   std::int64_t max_fds = 0;            // RLIMIT_NOFILE's soft limit
-  std::int64_t heap_in_use_bytes = 0;  // allocated and not yet freed, as the allocator counts
+  std::int64_t heap_in_use_bytes = 0;  // allocated and not freed, as the allocator counts (at most 10 s old)
 };
 
 ProcessFigures read_process_figures();
