@@ -31,7 +31,7 @@ std::uint64_t StoreWriter::jobs_run() const {
 void StoreWriter::submit(std::function<void(Store&)> run, std::function<void()> answered) {
   {
     std::lock_guard lock(mutex_);
-    jobs_.push_back(Job{std::move(run), std::move(answered)});
+    jobs_.push_back(Task{std::move(run), std::move(answered)});
   }
   wanted_.notify_one();
 }
@@ -42,7 +42,7 @@ void StoreWriter::work() {
     wanted_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
     // Stopping still runs what was asked: its askers may be waiting for the answer.
     if (jobs_.empty()) break;
-    Job job = std::move(jobs_.front());
+    Task job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
     job.run(*own_);  // catches what the job throws (write())

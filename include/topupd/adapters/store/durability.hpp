@@ -6,9 +6,11 @@
 // loses nothing, but a power cut could lose the last commits. This thread makes them
 // durable: it flushes the write-ahead log (fdatasync) whenever someone waits and at
 // least every kFlushEvery; a second thread checkpoints the log into the database on
-// its own connection, so a waiter never waits behind a checkpoint's disk writes. Whoever must not act before a commit is on disk — a top-up request
-// leaving, a webhook's 200 — commits, then co_awaits flushed(); every waiter of one
-// flush shares it (group commit), and the event loop never waits on the disk.
+// its own connection, so a waiter never waits behind a checkpoint's disk writes.
+// Whoever must not act before a commit of the loop's connection is on disk — a top-up
+// request leaving — commits, then co_awaits flushed(); every waiter of one flush shares
+// it (group commit), and the event loop never waits on the disk. (The store's writer,
+// writer.hpp, waits for the disk on its own thread; its log is checkpointed here too.)
 //
 // Built without a path (an in-memory store), flushed() answers at once.
 #pragma once

@@ -89,7 +89,7 @@ class StoreWriter {
     std::optional<std::conditional_t<std::is_void_v<Result>, bool, Result>> value;
     std::exception_ptr error;
   };
-  struct Job {
+  struct Task {
     std::function<void(Store&)> run;  // on the writer's thread
     std::function<void()> answered;   // then on the loop
   };
@@ -102,7 +102,7 @@ class StoreWriter {
   std::unique_ptr<Store> own_;
   mutable std::mutex mutex_;
   std::condition_variable wanted_;
-  std::deque<Job> jobs_;  // under mutex_
+  std::deque<Task> jobs_;  // under mutex_
   std::uint64_t jobs_run_ = 0;  // under mutex_
   bool stopping_ = false;  // under mutex_
   std::thread thread_;
