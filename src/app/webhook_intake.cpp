@@ -23,6 +23,7 @@ struct WebhookIntake::InboxEntry {
   asio::steady_timer done;
   bool fresh = false;
   bool failed = false;
+  bool answered = false;  // the write is done: nothing more to wait for
 };
 
 WebhookIntake::WebhookIntake(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
@@ -161,12 +162,16 @@ asio::awaitable<std::optional<bool>> WebhookIntake::remember(adapters::WebhookEv
   inbox_.push_back(&entry);
   if (!writing_) {
     // Every delivery that is ready before the write starts shares it; those that
-    // arrive while it runs form the next one.
+    // arrive while it runs form the next one. Posted, not started here: co_spawn would
+    // run it at once, and a write on the loop (an in-memory store) would finish before
+    // this delivery waits for it.
     writing_ = true;
-    asio::co_spawn(io_, write_inbox(), adapters::log_failure("webhook inbox write"));
+    asio::post(io_, [this] { asio::co_spawn(io_, write_inbox(), adapters::log_failure("webhook inbox write")); });
   }
-  auto [cancelled] = co_await entry.done.async_wait(asio::as_tuple(asio::use_awaitable));
-  (void)cancelled;  // the write cancels the wait when it is done
+  if (!entry.answered) {
+    auto [cancelled] = co_await entry.done.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)cancelled;  // the write cancels the wait when it is done
+  }
   if (entry.failed) co_return std::nullopt;
   co_return entry.fresh;
 }
@@ -200,6 +205,7 @@ asio::awaitable<void> WebhookIntake::write_inbox() {
     }
     for (auto* entry : batch) {
       entry->failed = !written;
+      entry->answered = true;
       entry->done.cancel();
     }
   }
