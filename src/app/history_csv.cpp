@@ -2,7 +2,9 @@
 #include "history_csv.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -46,24 +48,18 @@ bool for_each_line(std::istream& in, Line&& line) {
 
 }  // namespace
 
-History read_history(std::istream& in, const std::string& path, const config::Config& config) {
-  History out;
-  // Room for every row at once when the size is known (a row takes 25 bytes or more);
-  // pages never written cost nothing.
-  in.seekg(0, std::ios::end);
-  if (const auto size = in.tellg(); size >= 0) {
-    out.rows.reserve(static_cast<std::size_t>(size) / 25);
-    in.seekg(0, std::ios::beg);
-  }
-  in.clear();  // a pipe cannot seek, and is read from where it is
+HistoryRead read_history(std::istream& in, const std::string& path, const config::Config& config,
+                         const std::function<void(const core::HistoryRow&)>& take) {
+  HistoryRead out;
   std::map<std::string, core::Currency, std::less<>> currencies;
   for (const auto& account : config.accounts) currencies.emplace(account.name, account.currency);
   std::size_t number = 0;
   auto fail = [&](const std::string& message) {
     out.error = fmt::format("{}:{}: {}", path, number, message);
-    out.rows.clear();
     return false;
   };
+  // One row, its fields replaced line by line: no allocation for a short account name.
+  std::optional<core::HistoryRow> row;
   const bool read = for_each_line(in, [&](std::string_view text) {
     ++number;
     if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
@@ -83,18 +79,40 @@ History read_history(std::istream& in, const std::string& path, const config::Co
     if (currency == currencies.end()) return fail(fmt::format("unknown account '{}'", account));
     auto balance = core::parse_decimal_amount(text.substr(second + 1), currency->second);
     if (!balance.value) return fail(fmt::format("bad balance: {}", balance.error));
-    if (!out.rows.empty() && *at < out.rows.back().at) {
+    if (row && *at < row->at) {
       return fail(fmt::format("time goes backwards ({} is before the previous row)", text.substr(0, first)));
     }
-    out.rows.push_back({*at, std::string(account), *balance.value});
+    if (!row) {
+      row.emplace(core::HistoryRow{*at, std::string(account), *balance.value});
+    } else {
+      row->at = *at;
+      row->account.assign(account);
+      row->balance = *balance.value;
+    }
+    ++out.rows;
+    take(*row);
     return true;
   });
   if (!read) {
     out.error = fmt::format("{}: cannot read the history file", path);
-    out.rows.clear();
   } else if (number == 0) {
     fail("the file is empty; the header must be: timestamp,account,balance");
   }
+  return out;
+}
+
+History read_history(std::istream& in, const std::string& path, const config::Config& config) {
+  History out;
+  // Room for every row at once when the size is known (a row takes 25 bytes or more);
+  // pages never written cost nothing.
+  in.seekg(0, std::ios::end);
+  if (const auto size = in.tellg(); size >= 0) {
+    out.rows.reserve(static_cast<std::size_t>(size) / 25);
+    in.seekg(0, std::ios::beg);
+  }
+  in.clear();  // a pipe cannot seek, and is read from where it is
+  out.error = read_history(in, path, config, [&](const core::HistoryRow& row) { out.rows.push_back(row); }).error;
+  if (!out.error.empty()) out.rows.clear();
   return out;
 }
 

@@ -5,6 +5,7 @@
 // tests/fuzz/fuzz_history.cpp). Private to src/app.
 #pragma once
 
+#include <functional>
 #include <istream>
 #include <map>
 #include <string>
@@ -25,7 +26,16 @@ struct Demands {
   std::string error;  // FILE:LINE: message
 };
 
-// `path` only names the source in messages.
+struct HistoryRead {
+  std::size_t rows = 0;  // given to the caller
+  std::string error;     // "FILE:LINE: message"; no row follows it
+};
+
+// `path` only names the source in messages. Gives each row to `take` as it is read;
+// the rows before a problem were given already, and the caller drops what it made of them.
+HistoryRead read_history(std::istream& in, const std::string& path, const config::Config& config,
+                         const std::function<void(const core::HistoryRow&)>& take);
+// The same, every row kept.
 History read_history(std::istream& in, const std::string& path, const config::Config& config);
 Demands read_demands(std::istream& in, const std::string& path, const config::Config& config);
 

@@ -96,10 +96,8 @@ std::string human_of(const core::SimulationResult& result, const core::TimeZone&
 
 int simulate(const config::Config& config, const SimulateOptions& options) {
   std::ifstream history_file(options.history_path, std::ios::binary);
-  const History history = history_file ? read_history(history_file, options.history_path, config)
-                                       : History{{}, options.history_path + ": cannot open the history file"};
-  if (!history.error.empty()) {
-    std::fprintf(stderr, "%s\n", history.error.c_str());
+  if (!history_file) {
+    std::fprintf(stderr, "%s: cannot open the history file\n", options.history_path.c_str());
     return 1;
   }
   std::vector<core::SimulationAccount> accounts;
@@ -116,9 +114,17 @@ int simulate(const config::Config& config, const SimulateOptions& options) {
       return 1;
     }
   }
-  const auto result =
-      core::simulate(config.rules, accounts, config.zone, history.rows, options.settle_delay, demands.by_account);
-  const std::string text = options.json ? json_of(result) : human_of(result, config.zone, history.rows.size());
+  // Each row is judged as it is read: the history is never held whole in memory. A bad
+  // row ends it, and what the rows before it decided is not shown.
+  core::Backtest backtest(config.rules, accounts, config.zone, options.settle_delay, demands.by_account);
+  const HistoryRead history = read_history(history_file, options.history_path, config,
+                                           [&](const core::HistoryRow& row) { backtest.add(row); });
+  if (!history.error.empty()) {
+    std::fprintf(stderr, "%s\n", history.error.c_str());
+    return 1;
+  }
+  const auto result = backtest.finish();
+  const std::string text = options.json ? json_of(result) : human_of(result, config.zone, history.rows);
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -30,12 +30,14 @@ struct SimulatedAccount {
   AccountSummary* summary = nullptr;     // its entry in the result
 };
 
+}  // namespace
+
 class Simulator {
  public:
   Simulator(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts, const TimeZone& zone,
             Duration settle_delay, const std::map<std::string, std::vector<DueDemand>>& demands)
       : rules_(rules), zone_(zone), settle_delay_(settle_delay), keep_top_ups_(keep_top_ups_for(rules)),
-        states_(rules.size()), due_(rules.size()) {
+        states_(rules.size()), due_(rules.size()), account_of_(rules.size()) {
     for (const auto& account : accounts) {
       const Money zero(0, account.currency);
       AccountWatch watch;
@@ -54,6 +56,7 @@ class Simulator {
     for (std::size_t i = 0; i < rules_.size(); ++i) {
       const auto it = accounts_.find(rules_[i].account);
       if (it == accounts_.end()) continue;
+      account_of_[i] = &it->second;
       if (rules_[i].enabled && rules_[i].when.kind != Condition::Kind::schedule) it->second.row_rules.push_back(i);
     }
     for (const auto& [name, due] : demands) {
@@ -70,34 +73,22 @@ class Simulator {
     }
   }
 
-  SimulationResult run(const std::vector<HistoryRow>& rows) {
-    if (rows.empty()) return std::move(result_);
-    for (auto& [name, account] : accounts_) account.watch.monitoring_since = rows.front().at;
-    for (std::size_t i = 0; i < rules_.size(); ++i) {
-      const Rule& rule = rules_[i];
-      if (!rule.enabled || !accounts_.count(rule.account)) continue;
-      if (rule.when.kind == Condition::Kind::schedule) {
-        due_[i] = next_due(*rule.when.schedule, zone_, rows.front().at - Duration(1));
-      } else {
-        due_[i] = next_time_driven_evaluation(rule, states_[i], accounts_.at(rule.account).watch);
-      }
-    }
-    std::size_t next_row = 0;
-    while (true) {
-      const std::optional<std::size_t> rule = earliest_due();
-      if (next_row < rows.size() && (!rule || rows[next_row].at <= *due_[*rule])) {
-        // A poll answered: its account's rules look at it (schedules keep to their times).
-        const HistoryRow& row = rows[next_row++];
-        settle(row.at);
-        for (const std::size_t i : observe(row).row_rules) evaluate(i, row.at);
-        continue;
-      }
-      // The history ends here: a backtest says nothing of the time after its last row.
-      if (!rule || next_row >= rows.size()) break;
+  // The next row, in time order: first every evaluation due before it, then its
+  // account's rules at it (rows come first at one instant).
+  void add(const HistoryRow& row) {
+    if (!started_) start(row.at);
+    for (std::optional<std::size_t> rule = earliest_due(); rule && *due_[*rule] < row.at; rule = earliest_due()) {
       const Timestamp at = *due_[*rule];
       settle(at);
       evaluate(*rule, at);
     }
+    settle(row.at);
+    for (const std::size_t i : observe(row).row_rules) evaluate(i, row.at);
+  }
+
+  // The history ends at its last row: a backtest says nothing of the time after it.
+  SimulationResult finish() {
+    if (!started_) return std::move(result_);
     // Demands due after the last row: judged on the last balance there is.
     for (auto& [name, account] : accounts_) {
       for (std::size_t i = account.next_due; i < account.demands.size(); ++i) {
@@ -109,6 +100,21 @@ class Simulator {
   }
 
  private:
+  // The first row's time: monitoring starts there, and each rule's first evaluation is reckoned from it.
+  void start(Timestamp first) {
+    started_ = true;
+    for (auto& [name, account] : accounts_) account.watch.monitoring_since = first;
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      const Rule& rule = rules_[i];
+      if (!rule.enabled || !account_of_[i]) continue;
+      if (rule.when.kind == Condition::Kind::schedule) {
+        due_[i] = next_due(*rule.when.schedule, zone_, first - Duration(1));
+      } else {
+        due_[i] = next_time_driven_evaluation(rule, states_[i], account_of_[i]->watch);
+      }
+    }
+  }
+
   std::optional<std::size_t> earliest_due() const {
     std::optional<std::size_t> earliest;
     for (std::size_t i = 0; i < due_.size(); ++i) {
@@ -117,8 +123,9 @@ class Simulator {
     return earliest;
   }
 
-  RuleInputs inputs(const Rule& rule, Timestamp now, std::vector<Credit>& credits) const {
-    const SimulatedAccount& account = accounts_.at(rule.account);
+  RuleInputs inputs(std::size_t index, Timestamp now, std::vector<Credit>& credits) const {
+    const Rule& rule = rules_[index];
+    const SimulatedAccount& account = *account_of_[index];
     const WatchOf watch_of = [this](const std::string& name) -> const AccountWatch* {
       const auto it = accounts_.find(name);
       return it == accounts_.end() ? nullptr : &it->second.watch;
@@ -177,7 +184,7 @@ class Simulator {
   void evaluate(std::size_t index, Timestamp now) {
     const Rule& rule = rules_[index];
     std::vector<Credit> credits;
-    RuleInputs in = inputs(rule, now, credits);
+    RuleInputs in = inputs(index, now, credits);
     const bool scheduled = rule.when.kind == Condition::Kind::schedule;
     in.schedule_due = scheduled;
     Evaluation evaluation = core::evaluate(rule, states_[index], in);
@@ -187,7 +194,7 @@ class Simulator {
       due_[index] = next_due(*rule.when.schedule, zone_, now);
       return;
     }
-    due_[index] = next_time_driven_evaluation(rule, states_[index], accounts_.at(rule.account).watch);
+    due_[index] = next_time_driven_evaluation(rule, states_[index], account_of_[index]->watch);
     // Nothing left to decide at this instant: never step to it twice.
     if (due_[index] && *due_[index] <= now) due_[index].reset();
   }
@@ -264,21 +271,34 @@ class Simulator {
   std::vector<RuleState> states_;
   std::vector<std::optional<Timestamp>> due_;  // per rule: the next scheduled or time-driven evaluation
   std::map<std::string, SimulatedAccount> accounts_;
+  std::vector<SimulatedAccount*> account_of_;  // per rule: its account's entry, null when not configured
   // The simulated top-ups that can still matter, as the daemon's journal would hold
   // them; record number n (counted from the first top-up) is journal_[n - forgotten_].
   std::vector<TopUpRecord> journal_;
   std::size_t forgotten_ = 0;
   std::size_t rows_seen_ = 0;
+  bool started_ = false;
   std::deque<Movement> pending_;      // settle times are non-decreasing: decisions come in time order
   SimulationResult result_;
 };
 
-}  // namespace
+Backtest::Backtest(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts,
+                   const TimeZone& zone, Duration settle_delay,
+                   const std::map<std::string, std::vector<DueDemand>>& demands)
+    : simulator_(std::make_unique<Simulator>(rules, accounts, zone, settle_delay, demands)) {}
+
+Backtest::~Backtest() = default;
+
+void Backtest::add(const HistoryRow& row) { simulator_->add(row); }
+
+SimulationResult Backtest::finish() { return simulator_->finish(); }
 
 SimulationResult simulate(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts,
                           const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay,
                           const std::map<std::string, std::vector<DueDemand>>& demands) {
-  return Simulator(rules, accounts, zone, settle_delay, demands).run(rows);
+  Backtest backtest(rules, accounts, zone, settle_delay, demands);
+  for (const HistoryRow& row : rows) backtest.add(row);
+  return backtest.finish();
 }
 
 }  // namespace topupd::core

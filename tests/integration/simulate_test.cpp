@@ -1,4 +1,8 @@
 // `topupd simulate` end to end: golden outputs and bad history files.
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -97,6 +101,28 @@ INSTANTIATE_TEST_SUITE_P(
         BadHistory{"BadHeader", "time,account,balance\n", "1: the header must be"},
         BadHistory{"Empty", "", "0: the file is empty"}),
     [](const ::testing::TestParamInfo<BadHistory>& param_info) { return param_info.param.name; });
+
+// Rows are judged as they are read: a bad row near the end still shows nothing of what
+// the rows before it decided.
+TEST(SimulateTest, ABadRowAfterManyGoodOnesShowsOnlyTheError) {
+  std::ifstream golden(kData + "history.csv");
+  std::stringstream csv;
+  csv << golden.rdbuf();
+  const std::string rows = csv.str();
+  const std::size_t lines = static_cast<std::size_t>(std::count(rows.begin(), rows.end(), '\n'));
+  ASSERT_GT(lines, 100u);
+  csv << "2026-11-30T00:00:00+07:00,payout,12,5\n";
+  TempDir dir;
+  dir.write("history.csv", csv.str());
+  const auto result = simulate({"--history", dir.file("history.csv")});
+  EXPECT_EQ(result.status, 1);
+  EXPECT_NE(result.output.find(fmt::format("{}:{}: expected three fields", dir.file("history.csv"), lines + 1)),
+            std::string::npos)
+      << result.output;
+  // The golden run's timeline has alerts and top-ups; none of it is printed.
+  EXPECT_EQ(result.output.find("ALERT FIRING"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("history rows"), std::string::npos) << result.output;
+}
 
 TEST(SimulateTest, MissingHistoryIsAUsageError) {
   EXPECT_EQ(simulate({}).status, 2);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,8 +81,28 @@ struct SimulationResult {
   std::vector<DemandOutcome> demands{};             // by account, then due time
 };
 
-// `rows` must be in non-decreasing time order and name only known accounts; `demands`
-// (by account) need not be sorted and may name accounts without rows.
+class Simulator;  // simulation.cpp
+
+// A backtest fed one row at a time, so that a history of any length is read and
+// judged without being held in memory. Rows must come in non-decreasing time order
+// and name only known accounts; `demands` (by account) need not be sorted and may
+// name accounts without rows. `rules` and `zone` must outlive it.
+class Backtest {
+ public:
+  Backtest(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts, const TimeZone& zone,
+           Duration settle_delay, const std::map<std::string, std::vector<DueDemand>>& demands = {});
+  ~Backtest();
+  Backtest(const Backtest&) = delete;
+  Backtest& operator=(const Backtest&) = delete;
+
+  void add(const HistoryRow& row);
+  SimulationResult finish();  // once, after the last row
+
+ private:
+  std::unique_ptr<Simulator> simulator_;
+};
+
+// The same for a history already in memory.
 SimulationResult simulate(const std::vector<Rule>& rules, const std::vector<SimulationAccount>& accounts,
                           const TimeZone& zone, const std::vector<HistoryRow>& rows, Duration settle_delay,
                           const std::map<std::string, std::vector<DueDemand>>& demands = {});
