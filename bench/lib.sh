@@ -26,6 +26,10 @@ wait_for() {  # FILE REGEX [TRIES of 50 ms, default 200] → first capture group
   cat "$1" >&2
   exit 1
 }
+# The environment topupd's systemd unit gives it (its Environment= lines): the daemon
+# is benchmarked as it is deployed. The sandbox and other peers run without it.
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+topupd_env() { sed -n 's/^Environment=//p' "$bench_dir/../systemd/topupd.service"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # A PostgreSQL 15 of the bench's own in directory $1 (initdb as the postgres user when
 # run as root), with its defaults, on a free port of 127.0.0.1: sets pg_port.

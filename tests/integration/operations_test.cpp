@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <sstream>
 
 #include "integration/harness.hpp"
 #include "integration/prometheus.hpp"
@@ -60,6 +61,23 @@ TEST(SystemdUnit, ScoresAtMostOnePointFiveForExposure) {
                               "LoadCredential="}) {
     EXPECT_NE(unit.find(setting), std::string::npos) << setting;
   }
+}
+
+// The unit's allocator setting is one this glibc reads: a misspelt or out-of-range
+// tunable would be ignored without a word.
+TEST(SystemdUnit, TunesTheAllocatorAsThisGlibcUnderstandsIt) {
+  const std::string unit = read_file(kSource + "/systemd/topupd.service");
+  std::vector<std::string> argv{"/usr/bin/env"};
+  std::istringstream lines(unit);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Environment=", 0) == 0) argv.push_back(line.substr(std::string("Environment=").size()));
+  }
+  ASSERT_EQ(argv.size(), 2u) << unit;
+  argv.push_back("/lib64/ld-linux-x86-64.so.2");
+  argv.push_back("--list-tunables");
+  const auto tunables = run_command(argv);
+  ASSERT_EQ(tunables.status, 0) << tunables.output;
+  EXPECT_NE(tunables.output.find("glibc.malloc.tcache_count: 0x3e8 "), std::string::npos) << tunables.output;
 }
 
 // The .deb of this build (the release one comes from `make deb`): what it installs
