@@ -27,9 +27,11 @@ wait_for() {  # FILE REGEX [TRIES of 50 ms, default 200] → first capture group
   exit 1
 }
 # The environment topupd's systemd unit gives it (its Environment= lines): the daemon
-# is benchmarked as it is deployed. The sandbox and other peers run without it.
+# is benchmarked as it is deployed. The sandbox and other peers run without it. Read
+# once here: a command substitution in a backgrounded command would run before its
+# redirections, and a wait_for on its log would find no file yet.
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-topupd_env() { sed -n 's/^Environment=//p' "$bench_dir/../systemd/topupd.service"; }
+mapfile -t topupd_env < <(sed -n 's/^Environment=//p' "$bench_dir/../systemd/topupd.service")
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # A PostgreSQL 15 of the bench's own in directory $1 (initdb as the postgres user when
 # run as root), with its defaults, on a free port of 127.0.0.1: sets pg_port.
