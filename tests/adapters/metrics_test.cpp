@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-
 #include <limits>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/metrics/registry.hpp"
@@ -246,6 +248,34 @@ TEST(MetricsRegistry, RemovesASeriesByItsValueOrItsLabelsAndNothingElse) {
   gauge.remove(gauge.value({"b"}));
   gauge.remove(gauge.value({"a"}));
   EXPECT_EQ(gauge.size(), 1u);
+  // A series removed by its labels is no longer found by its value's address: the series
+  // added after it, wherever it lands, is removed by its own.
+  gauge.remove({"d"});
+  auto& again = gauge.value({"d"});
+  again.set(7);
+  EXPECT_EQ(gauge.size(), 1u);
+  gauge.remove(again);
+  EXPECT_EQ(gauge.size(), 0u);
+}
+
+TEST(MetricsRegistry, RemovesThousandsOfSeriesByValueInAnyOrder) {
+  metrics::Registry registry;
+  auto& gauge = registry.gauge("x_gauge", "A gauge", {"name"});
+  std::vector<metrics::Value*> values;
+  for (int i = 0; i < 3000; ++i) {
+    values.push_back(&gauge.value({fmt::format("a{:04}", i)}));
+    values.back()->set(i);
+  }
+  // Every third kept, the others removed from the last to the first.
+  for (int i = 2999; i >= 0; --i) {
+    if (i % 3 != 0) gauge.remove(*values[static_cast<std::size_t>(i)]);
+  }
+  EXPECT_EQ(gauge.size(), 1000u);
+  const std::string text = registry.serialize();
+  EXPECT_TRUE(has(text, "x_gauge{name=\"a0000\"} 0\n")) << text.substr(0, 300);
+  EXPECT_TRUE(has(text, "x_gauge{name=\"a2997\"} 2997\n"));
+  EXPECT_FALSE(has(text, "x_gauge{name=\"a0001\"}"));
+  EXPECT_FALSE(has(text, "x_gauge{name=\"a2999\"}"));
 }
 
 TEST(MetricsRegistry, EachTextHasTheValuesAndSeriesOfItsMoment) {

@@ -95,9 +95,13 @@ Family::Series& Family::find_or_add(std::initializer_list<std::string_view> labe
   series.labels = key;
   if (kind_ == Kind::histogram) series.histogram = std::make_unique<Histogram>(bounds_);
   else series.value = std::make_unique<Value>();
+  const void* address = series.histogram ? static_cast<const void*>(series.histogram.get()) : series.value.get();
+  by_address_.reserve(by_address_.size() + 1);  // so that nothing below throws once the series is in
   std::unique_lock writing(lock_);
   ++version_;
-  return series_.emplace(std::move(key), std::move(series)).first->second;
+  const auto it = series_.emplace(std::move(key), std::move(series)).first;
+  by_address_.emplace(address, it);
+  return it->second;
 }
 
 Value& Family::value(std::initializer_list<std::string_view> labels) {
@@ -110,15 +114,16 @@ Histogram& Family::histogram(std::initializer_list<std::string_view> labels) {
   return *find_or_add(labels).histogram;
 }
 
+void Family::erase(SeriesMap::iterator it) {
+  const Series& series = it->second;
+  by_address_.erase(series.histogram ? static_cast<const void*>(series.histogram.get()) : series.value.get());
+  series_.erase(it);
+  ++version_;
+}
+
 void Family::remove_where(const void* series) {
   std::unique_lock writing(lock_);
-  for (auto it = series_.begin(); it != series_.end(); ++it) {
-    if (it->second.value.get() == series || it->second.histogram.get() == series) {
-      series_.erase(it);
-      ++version_;
-      return;
-    }
-  }
+  if (const auto found = by_address_.find(series); found != by_address_.end()) erase(found->second);
 }
 
 void Family::remove(const Value& series) { remove_where(&series); }
@@ -127,7 +132,7 @@ void Family::remove(const Histogram& series) { remove_where(&series); }
 void Family::remove(std::initializer_list<std::string_view> labels) {
   const std::string key = label_text(label_names_, labels);
   std::unique_lock writing(lock_);
-  if (series_.erase(key) > 0) ++version_;
+  if (const auto it = series_.find(key); it != series_.end()) erase(it);
 }
 
 std::size_t Family::size() const {

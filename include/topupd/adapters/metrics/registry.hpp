@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace topupd::adapters::metrics {
@@ -58,11 +59,12 @@ class Family {
   // added at 0 if it is new. The reference stays valid until the series is removed.
   Value& value(std::initializer_list<std::string_view> labels);
   Histogram& histogram(std::initializer_list<std::string_view> labels);
-  // Removes the series that `value(...)` or `histogram(...)` returned.
+  // Removes the series that `value(...)` or `histogram(...)` returned; found by its
+  // address, without a walk of the family (an instance giving up 20,000 of 30,000
+  // accounts walked it for each of their series, and held the event loop 20 s).
   void remove(const Value& series);
   void remove(const Histogram& series);
-  // Removes the series with these label values, if there is one; unlike the two above,
-  // without a look through every series of the family.
+  // Removes the series with these label values, if there is one.
   void remove(std::initializer_list<std::string_view> labels);
   std::size_t size() const;
 
@@ -74,8 +76,10 @@ class Family {
     std::unique_ptr<Value> value;
     std::unique_ptr<Histogram> histogram;
   };
+  using SeriesMap = std::map<std::string, Series, std::less<>>;
   Series& find_or_add(std::initializer_list<std::string_view> labels);
   void remove_where(const void* series);
+  void erase(SeriesMap::iterator it);  // the caller holds the lock alone
 
   std::shared_mutex& lock_;
   std::string name_;
@@ -84,7 +88,9 @@ class Family {
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
   std::vector<std::string> bound_text_;  // `le="0.005"` for each bound, then `le="+Inf"`
-  std::map<std::string, Series, std::less<>> series_;  // by labels: the output is sorted
+  SeriesMap series_;  // by labels: the output is sorted
+  // Each series by the address of its value or histogram, for remove(series).
+  std::unordered_map<const void*, SeriesMap::iterator> by_address_;
   std::uint64_t version_ = 0;  // counts adds and removes; changed under the lock held alone
 
   // A counter's or gauge's lines as the last write laid them out: every `name{labels} `
