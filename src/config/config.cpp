@@ -118,10 +118,20 @@ const ProviderConfig* Config::find_provider(const std::string& name) const {
 }
 
 const AccountConfig* Config::find_account(const std::string& name) const {
+  if (const auto it = account_index.find(name);
+      it != account_index.end() && it->second < accounts.size() && accounts[it->second].name == name) {
+    return &accounts[it->second];
+  }
   for (const auto& account : accounts) {
     if (account.name == name) return &account;
   }
   return nullptr;
+}
+
+void Config::index_accounts() {
+  account_index.clear();
+  account_index.reserve(accounts.size());
+  for (std::size_t i = 0; i < accounts.size(); ++i) account_index.emplace(accounts[i].name, i);
 }
 
 const NotifierConfig* Config::find_notifier(const std::string& name) const {

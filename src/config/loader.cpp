@@ -71,6 +71,7 @@ void Loader::load(const YAML::Node& root) {
   else top.missing("providers", "at least one provider, e.g. {demo: {type: sandbox}}");
   if (const YAML::Node* node = top.get("accounts")) load_accounts(*node);
   else top.missing("accounts", "at least one account to watch");
+  config_.index_accounts();
   if (const YAML::Node* node = top.get("notifiers")) load_notifiers(*node);
   if (const YAML::Node* node = top.get("events")) load_events(*node);
   if (const YAML::Node* node = top.get("rules")) load_rules(*node);

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -139,12 +140,10 @@ class Loader {
     std::vector<std::pair<std::string, YAML::Node>> entries() const {
       std::vector<std::pair<std::string, YAML::Node>> out;
       if (!valid_) return out;
+      std::unordered_set<std::string> taken;  // a key written twice: its first entry
       for (const auto& entry : node_) {
-        const auto key = entry.first.as<std::string>();
-        if (values_.count(key) != 0 &&
-            std::none_of(out.begin(), out.end(), [&](const auto& e) { return e.first == key; })) {
-          out.emplace_back(key, entry.second);
-        }
+        auto key = entry.first.as<std::string>();
+        if (values_.count(key) != 0 && taken.insert(key).second) out.emplace_back(std::move(key), entry.second);
       }
       return out;
     }

@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "topupd/config/kinds.hpp"
@@ -307,9 +308,15 @@ struct Config {
   std::vector<core::Rule> rules;
   std::vector<std::string> rule_paths;  // rule_paths[i]: where rules[i] was written ("rules[2]")
   SourceMap locations;
+  // Where each account is in `accounts`, by name: find_account's index, so that looking
+  // up every rule's account is not a walk of all accounts each (seconds at 30,000).
+  // Built by index_accounts(), which the loader calls; a name the index does not know, or
+  // finds elsewhere (accounts changed since), is looked for along the list.
+  std::unordered_map<std::string, std::size_t> account_index;
 
   const ProviderConfig* find_provider(const std::string& name) const;
   const AccountConfig* find_account(const std::string& name) const;
+  void index_accounts();
   const NotifierConfig* find_notifier(const std::string& name) const;
 };
 
