@@ -36,6 +36,7 @@ void Poller::configure(const config::Config& config,
     account->deadline_timer.cancel();
   }
   const core::Timestamp now = clock_.now();
+  const core::HistoryWindows windows(config.rules);
   for (const auto& account : config.accounts) {
     auto runtime = std::make_shared<AccountRuntime>(io_, account, providers.at(account.provider));
     if (auto it = previous.find(account.name); it != previous.end() &&
@@ -48,7 +49,7 @@ void Poller::configure(const config::Config& config,
     }
     runtime->watch.poll_every = account.poll.every;
     runtime->watch.poll_timeout = account.poll.timeout;
-    runtime->watch.history_window = core::history_window_for(config.rules, account.name);
+    runtime->watch.history_window = windows.of(account.name);
     accounts_[account.name] = runtime;
   }
   by_id_.clear();

@@ -50,14 +50,17 @@ bool uses_burn_rate(const Rule& rule) {
   return rule.when.kind == Condition::Kind::runway_below || rule.when.kind == Condition::Kind::cover_demands;
 }
 
-Duration history_window_for(std::span<const Rule> rules, std::string_view account) {
-  Duration window{0};
+HistoryWindows::HistoryWindows(std::span<const Rule> rules) {
   for (const auto& rule : rules) {
-    if (rule.enabled && rule.account == account && uses_burn_rate(rule)) {
-      window = std::max(window, rule.when.window);
-    }
+    if (!rule.enabled || !uses_burn_rate(rule)) continue;
+    Duration& window = windows_.try_emplace(rule.account, Duration{0}).first->second;
+    window = std::max(window, rule.when.window);
   }
-  return window;
+}
+
+Duration HistoryWindows::of(std::string_view account) const {
+  const auto it = windows_.find(account);
+  return it == windows_.end() ? Duration{0} : it->second;
 }
 
 bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account) {

@@ -38,13 +38,14 @@ class Simulator {
             Duration settle_delay, const std::map<std::string, std::vector<DueDemand>>& demands)
       : rules_(rules), zone_(zone), settle_delay_(settle_delay), keep_top_ups_(keep_top_ups_for(rules)),
         states_(rules.size()), due_(rules.size()), account_of_(rules.size()) {
+    const HistoryWindows windows(rules_);
     for (const auto& account : accounts) {
       const Money zero(0, account.currency);
       AccountWatch watch;
       watch.name = account.name;
       watch.poll_every = account.poll_every;
       watch.poll_timeout = account.poll_timeout;
-      watch.history_window = history_window_for(rules_, account.name);
+      watch.history_window = windows.of(account.name);
       if (watch.history_window.count() > 0) watch.history_index.emplace();
       auto& summary = result_.accounts
                           .emplace(account.name, AccountSummary{0, 0, zero, zero, zero, std::nullopt, std::nullopt})

@@ -162,7 +162,7 @@ class DaemonParts {
       watch.name = account.name;
       watch.poll_every = account.poll.every;
       watch.poll_timeout = account.poll.timeout;
-      watch.history_window = core::history_window_for(config.rules, account.name);
+      watch.history_window = core::HistoryWindows(config.rules).of(account.name);
     }
     // A gateway takes a moment to answer: the credit is dated after the poll that
     // decided it, as in production.

@@ -89,5 +89,38 @@ TEST(RunwayIndexTest, RowsOutOfTimeOrderAreReadOneByOne) {
   EXPECT_EQ(*estimate.runway, Duration(801'000LL * 3'600'000 / 60'000));
 }
 
+// How much history each account keeps: the longest window of its enabled burn-rate rules.
+TEST(HistoryWindowsTest, EachAccountKeepsItsLongestEnabledBurnRateWindow) {
+  auto rule = [](std::string account, Condition::Kind kind, Duration window, bool enabled = true) {
+    const std::string name = account + "-" + std::to_string(window.count());
+    return Rule{.name = name,
+                .account = std::move(account),
+                .enabled = enabled,
+                .when = Condition{.kind = kind,
+                                  .threshold = Money(0, idr()),
+                                  .duration = Duration(0),
+                                  .window = window,
+                                  .schedule = std::nullopt,
+                                  .lead = Duration(0)},
+                .hold_for = Duration(0),
+                .clear = std::nullopt,
+                .alert = std::nullopt,
+                .top_up = std::nullopt};
+  };
+  const std::vector<Rule> rules = {
+      rule("payout", Condition::Kind::runway_below, Duration(1h)),
+      rule("payout", Condition::Kind::cover_demands, Duration(3h)),
+      rule("payout", Condition::Kind::runway_below, Duration(9h), false),  // disabled: not kept for
+      rule("payout", Condition::Kind::below, Duration(12h)),               // no burn rate
+      rule("wallet", Condition::Kind::runway_below, Duration(2h)),
+      rule("idle", Condition::Kind::below, Duration(0)),
+  };
+  const HistoryWindows windows(rules);
+  EXPECT_EQ(windows.of("payout"), Duration(3h));
+  EXPECT_EQ(windows.of("wallet"), Duration(2h));
+  EXPECT_EQ(windows.of("idle"), Duration(0));
+  EXPECT_EQ(windows.of("nobody"), Duration(0));
+}
+
 }  // namespace
 }  // namespace topupd::core

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,8 +62,15 @@ std::optional<Observation> fresh_latest(const AccountWatch& watch, Timestamp now
 // Whether the rule looks at the account's burn rate (runway_below, cover_demands): it
 // needs the history of its window and the credits topupd made within it.
 bool uses_burn_rate(const Rule& rule);
-// The longest burn-rate window among the enabled rules of `account`: how much history to keep.
-Duration history_window_for(std::span<const Rule> rules, std::string_view account);
+// The longest burn-rate window among the enabled rules of each account: how much history
+// to keep. Read once for all accounts (one pass over the rules, not one per account).
+class HistoryWindows {
+ public:
+  explicit HistoryWindows(std::span<const Rule> rules);
+  Duration of(std::string_view account) const;  // 0: no rule needs its history
+ private:
+  std::map<std::string, Duration, std::less<>> windows_;
+};
 
 // Whether a top-up of `account` is in flight (any journal record not in a terminal state).
 bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account);
