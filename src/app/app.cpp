@@ -34,7 +34,8 @@ Daemon::Daemon(config::Config config, std::optional<PinnedDestinations> pinned)
       pinned_(std::move(pinned)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       watchdog_timer_(io_),
-      stop_deadline_(io_) {}
+      stop_deadline_(io_),
+      reading_(std::make_unique<asio::thread_pool>(1)) {}
 
 int Daemon::run() {
   const bool on_postgres = !generation_.config.store_dsn.empty();
@@ -257,10 +258,37 @@ void Daemon::load_state() {
   unread_.clear();  // accounts taken before it was read: read now
 }
 
-void Daemon::reload() {
-  adapters::systemd::notify("RELOADING=1");
-  spdlog::info("reloading the configuration file={}", field(generation_.config.path));
-  auto result = config::load_file(generation_.config.path, config::SecretSources::from_process());
+void Daemon::request_reload() {
+  if (reloading_) {
+    reload_again_ = true;
+    return;
+  }
+  reloading_ = true;
+  asio::co_spawn(io_, reload(), adapters::log_failure("config reload"));
+}
+
+asio::awaitable<void> Daemon::reload() {
+  do {
+    reload_again_ = false;
+    adapters::systemd::notify("RELOADING=1");
+    const std::string path = generation_.config.path;
+    spdlog::info("reloading the configuration file={}", field(path));
+    auto read = [path, secrets = config::SecretSources::from_process()]() -> asio::awaitable<config::LoadResult> {
+      co_return config::load_file(path, secrets);
+    };
+    config::LoadResult result;
+    try {
+      result = co_await asio::co_spawn(*reading_, read, asio::use_awaitable);  // resumes on the event loop
+    } catch (const std::exception& e) {
+      result.diagnostics.push_back({path, {}, "", fmt::format("cannot read the configuration: {}", e.what())});
+    }
+    if (stopping_) break;
+    apply_reload(std::move(result));
+  } while (reload_again_ && !stopping_);
+  reloading_ = false;
+}
+
+void Daemon::apply_reload(config::LoadResult result) {
   if (result.config && pinned_) {
     // The file read at start, not now: a reload cannot widen where money may go.
     result.diagnostics = config::check_destinations(*result.config, pinned_->pins, pinned_->path);
@@ -334,7 +362,7 @@ asio::awaitable<void> Daemon::signal_loop() {
     auto [error, signal] = co_await signals_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (error) co_return;
     if (signal == SIGHUP) {
-      reload();
+      request_reload();
     } else {
       spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
       shutdown();

@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/net/admin_server.hpp"
@@ -69,7 +70,12 @@ class Daemon {
   // receiver cannot take its new address.
   void install(Generation next);
   ProviderFactories provider_factories();
-  void reload();
+  // SIGHUP: reads the file again on reading_'s thread — seconds at tens of thousands of
+  // accounts, which the event loop spends on polls and webhooks meanwhile — then installs
+  // it here. A SIGHUP that comes during a reload asks for one more after it.
+  void request_reload();
+  asio::awaitable<void> reload();
+  void apply_reload(config::LoadResult result);  // the file as read: installed, or rejected
   void shutdown();
   asio::awaitable<void> signal_loop();
   asio::awaitable<void> watchdog_loop(core::Duration interval);
@@ -190,6 +196,11 @@ class Daemon {
   asio::steady_timer watchdog_timer_;
   asio::steady_timer stop_deadline_;
   bool stopping_ = false;
+  bool reloading_ = false;
+  bool reload_again_ = false;
+  // Where a reload reads the config file; last, so that it is joined before the
+  // io_context it answers on is gone.
+  std::unique_ptr<asio::thread_pool> reading_;
 };
 
 }  // namespace topupd::app

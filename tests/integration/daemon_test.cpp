@@ -124,6 +124,22 @@ TEST(DaemonTest, PollsTopsUpExportsMetricsReloadsAndStops) {
   EXPECT_TRUE(sample(reloaded, "topupd_threshold", {R"(rule="payout-low-renamed")"}));
   EXPECT_FALSE(sample(reloaded, "topupd_threshold", {R"(rule="payout-low")"}));
 
+  // SIGHUPs in a row, the file changed before each: whichever file the daemon was reading
+  // when the next signal came, the last one written is the one in force, and stays.
+  for (const char* rule : {"payout-low-a", "payout-low-b", "payout-low-c"}) {
+    daemon.rewrite_config(daemon_config(rule));
+    daemon.process().signal(SIGHUP);
+  }
+  ASSERT_TRUE(eventually([&] { return sample(daemon.metrics(), "topupd_threshold", {R"(rule="payout-low-c")"}).has_value(); },
+                         10s))
+      << daemon.log();
+  std::this_thread::sleep_for(1s);
+  const std::string last = daemon.metrics();
+  EXPECT_TRUE(sample(last, "topupd_threshold", {R"(rule="payout-low-c")"}));
+  EXPECT_FALSE(sample(last, "topupd_threshold", {R"(rule="payout-low-a")"}));
+  EXPECT_FALSE(sample(last, "topupd_threshold", {R"(rule="payout-low-b")"}));
+  EXPECT_EQ(sample(last, "topupd_config_last_reload_successful"), 1.0);
+
   // SIGTERM: STOPPING=1, exit 0, within 2 s.
   const auto stop_started = std::chrono::steady_clock::now();
   daemon.process().signal(SIGTERM);
