@@ -96,12 +96,18 @@ Family::Series& Family::find_or_add(std::initializer_list<std::string_view> labe
   if (kind_ == Kind::histogram) series.histogram = std::make_unique<Histogram>(bounds_);
   else series.value = std::make_unique<Value>();
   const void* address = series.histogram ? static_cast<const void*>(series.histogram.get()) : series.value.get();
-  by_address_.reserve(by_address_.size() + 1);  // so that nothing below throws once the series is in
-  std::unique_lock writing(lock_);
-  ++version_;
-  const auto it = series_.emplace(std::move(key), std::move(series)).first;
-  by_address_.emplace(address, it);
-  return it->second;
+  // Indexed first (only this thread reads the index): if adding the series throws, the
+  // index entry goes again and nothing is half added.
+  const auto indexed = by_address_.emplace(address, series_.end()).first;
+  try {
+    std::unique_lock writing(lock_);
+    indexed->second = series_.emplace(std::move(key), std::move(series)).first;
+    ++version_;
+  } catch (...) {
+    by_address_.erase(indexed);
+    throw;
+  }
+  return indexed->second->second;
 }
 
 Value& Family::value(std::initializer_list<std::string_view> labels) {
