@@ -3,19 +3,20 @@
 // It owns this instance's identity, its heartbeat, and the leases it holds — each with
 // its epoch and the instant, on this host's monotonic clock, after which it must not
 // act on it any more (core::lease_valid_for, counted from before the renewal was
-// asked). Every `core::lease_renew_every` it says it is alive, reads who else is,
-// gives up the accounts core::owner_of gives to another instance, and takes or renews
-// those it gives to this one — an account together with the accounts its rules' rails
-// read, so a rule sees every balance it needs in this instance's polls. The poller polls, and the executor moves money for, only
-// what `owns` says; the store fences each journal and rule-state write with `epoch_of`
+// asked). Every `core::lease_renew_every` it says it is alive, reads who else is and
+// every lease, gives up the accounts core::owner_of gives to another instance, drops
+// those the leases show another's, and takes those it gives to this one that it does
+// not hold yet — an account together with the accounts its rules' rails read, so a
+// rule sees every balance it needs in this instance's polls. The poller polls, and the
+// executor moves money for, only what `owns` says; the store fences each journal and rule-state write with `epoch_of`
 // (it is the store's `Fence`). A round that cannot reach the store changes nothing:
 // the leases run out on their own, here before anywhere else.
 //
-// The leases held are also renewed, and the heartbeat kept, by a thread of their own on
-// a connection of its own (`renew_off_loop`): an event loop busy with polls may start a
-// round late, and a lease must not lapse — nor ownership move — because of that. That
-// thread only extends what this instance still holds; taking and giving up stay on the
-// event loop.
+// The leases held are renewed, and the heartbeat kept, by a thread of their own on a
+// connection of its own (`renew_off_loop`; without it, by the round): an event loop
+// busy with polls may start a round late, and a lease must not lapse — nor ownership
+// move — because of that. That thread only extends what this instance still holds;
+// taking and giving up stay on the event loop.
 //
 // It may call: the lease store, the clock, metrics, and its neighbours — told when an
 // account becomes this instance's (read its journal and rule states again, poll it)

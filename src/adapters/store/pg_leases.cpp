@@ -36,13 +36,17 @@ class PgLeases final : public LeaseStore {
  public:
   explicit PgLeases(std::string dsn) : db_(std::move(dsn)) {}
 
+  void beat(const InstanceRow& me) override {
+    db_.run(fmt::format("INSERT INTO instances (id, host, started_at, heartbeat_at) VALUES ($1, $2, $3, {0}) "
+                        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = {0}",
+                        pg::kServerMillis),
+            Params().add(me.id).add(me.host).add(millis(me.started_at)));
+  }
+
   LeaseView heartbeat(const InstanceRow& me, core::Duration lease) override {
     LeaseView view;
     const std::string now = pg::kServerMillis;
-    db_.run(fmt::format("INSERT INTO instances (id, host, started_at, heartbeat_at) VALUES ($1, $2, $3, {0}) "
-                        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = {0}",
-                        now),
-            Params().add(me.id).add(me.host).add(millis(me.started_at)));
+    beat(me);
     // An instance silent for a day is gone for good: it leaves the list people read.
     db_.run(fmt::format("DELETE FROM instances WHERE heartbeat_at < {} - 86400000", now), Params());
     const Rows instances = db_.run(fmt::format("SELECT id, host, started_at, heartbeat_at, {0} FROM instances "

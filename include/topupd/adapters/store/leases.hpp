@@ -71,6 +71,8 @@ class LeaseStore {
   virtual ~LeaseStore() = default;
   // Says `instance` is alive and returns what every instance sees.
   virtual LeaseView heartbeat(const InstanceRow& instance, core::Duration lease) = 0;
+  // Only says `instance` is alive (reads nothing back).
+  virtual void beat(const InstanceRow& instance) = 0;
   // Takes or renews the leases of `accounts` for `lease`: granted when free, expired or
   // already ours (a change of owner adds one to the epoch). Returns the epoch of each
   // account granted.
