@@ -268,6 +268,10 @@ void Daemon::request_reload() {
 }
 
 asio::awaitable<void> Daemon::reload() {
+  struct Done {  // on every way out, an exception's too: the next SIGHUP reloads again
+    bool& reloading;
+    ~Done() { reloading = false; }
+  } done{reloading_};
   do {
     reload_again_ = false;
     adapters::systemd::notify("RELOADING=1");
@@ -285,7 +289,6 @@ asio::awaitable<void> Daemon::reload() {
     if (stopping_) break;
     apply_reload(std::move(result));
   } while (reload_again_ && !stopping_);
-  reloading_ = false;
 }
 
 void Daemon::apply_reload(config::LoadResult result) {

@@ -8,9 +8,10 @@
 // those the leases show another's, and takes those it gives to this one that it does
 // not hold yet — an account together with the accounts its rules' rails read, so a
 // rule sees every balance it needs in this instance's polls. The poller polls, and the
-// executor moves money for, only what `owns` says; the store fences each journal and rule-state write with `epoch_of`
-// (it is the store's `Fence`). A round that cannot reach the store changes nothing:
-// the leases run out on their own, here before anywhere else.
+// executor moves money for, only what `owns` says; the store fences each journal and
+// rule-state write with `epoch_of` (it is the store's `Fence`). A round that cannot
+// reach the store changes nothing: the leases run out on their own, here before
+// anywhere else.
 //
 // The leases held are renewed, and the heartbeat kept, by a thread of their own on a
 // connection of its own (`renew_off_loop`; without it, by the round): an event loop
