@@ -44,10 +44,9 @@ void Daemon::start_leases() {
   const std::string host = host_name();
   adapters::InstanceRow me{fmt::format("{}:{}:{:08x}", host, ::getpid(), entropy()), host, clock_.now(), {}};
   leases_ = std::make_unique<Leases>(
-      io_, clock_, metrics_, *lease_store_, me, config.store_lease,
+      io_, clock_, metrics_, *lease_store_, adapters::open_pg_leases(config.store_dsn), me, config.store_lease,
       LeaseNeighbours{[this](const std::vector<std::string>& accounts) { took_over(accounts); },
                       [this](const std::vector<std::string>& accounts) { gave_up(accounts); }});
-  leases_->renew_off_loop(adapters::open_pg_leases(config.store_dsn));
   store_->set_fence(leases_.get());
   poller_->set_owner([this](const std::string& account) { return owns(account); });
   alerts_->set_delivering([this] { return leases_->owns(std::string(Leases::kOutbox)); });

@@ -23,10 +23,10 @@ namespace topupd::app {
 using adapters::field;
 
 Leases::Leases(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics,
-               adapters::LeaseStore& store, adapters::InstanceRow me, core::Duration lease,
-               LeaseNeighbours neighbours)
+               adapters::LeaseStore& store, std::unique_ptr<adapters::LeaseStore> renewals, adapters::InstanceRow me,
+               core::Duration lease, LeaseNeighbours neighbours)
     : io_(io), clock_(clock), metrics_(metrics), store_(store), me_(std::move(me)), lease_(lease),
-      neighbours_(std::move(neighbours)), timer_(io) {}
+      neighbours_(std::move(neighbours)), renewal_store_(std::move(renewals)), timer_(io) {}
 
 void Leases::configure(const config::Config& config) {
   accounts_.clear();
@@ -61,7 +61,7 @@ Leases::~Leases() { stop_renewing(); }
 
 void Leases::start() {
   asio::co_spawn(io_, loop(), adapters::log_failure("leases"));
-  if (renewal_store_) renewer_ = std::thread([this] { renew_loop(); });
+  renewer_ = std::thread([this] { renew_loop(); });
 }
 
 void Leases::stop_renewing() {
@@ -161,8 +161,8 @@ void Leases::round() {
     spdlog::debug("lease given up: another instance is to own it account={} instance={}", field(account),
                   field(me_.id));
   }
-  // With the renewal thread, what is held and still wanted is its to renew: this round
-  // asks only for the rest, and reads from the view whether what it holds is still its
+  // What is held and still wanted is the renewal thread's to renew: this round asks
+  // only for the rest, and reads from the view whether what it holds is still its
   // own. Renewing every held lease here too wrote each row again every round, on the
   // event loop (about 200 ms of the server's time at 30,000 accounts).
   std::unordered_map<std::string_view, const adapters::LeaseRow*> in_view;
@@ -171,7 +171,7 @@ void Leases::round() {
   std::vector<std::string> to_take;
   for (const auto& account : wanted) {
     const auto held = held_.find(account);
-    if (!renewal_store_ || held == held_.end()) {
+    if (held == held_.end()) {
       to_take.push_back(account);
       continue;
     }

@@ -14,7 +14,7 @@
 // anywhere else.
 //
 // The leases held are renewed, and the heartbeat kept, by a thread of their own on a
-// connection of its own (`renew_off_loop`; without it, by the round): an event loop
+// connection of its own (the constructor's `renewals`): an event loop
 // busy with polls may start a round late, and a lease must not lapse — nor ownership
 // move — because of that. That thread only extends what this instance still holds;
 // taking and giving up stay on the event loop.
@@ -59,8 +59,10 @@ struct LeaseNeighbours {
 
 class Leases final : public adapters::Fence {
  public:
+  // `renewals`: another connection to the same store, for the renewal thread.
   Leases(asio::io_context& io, const core::Clock& clock, adapters::Metrics& metrics, adapters::LeaseStore& store,
-         adapters::InstanceRow me, core::Duration lease, LeaseNeighbours neighbours);
+         std::unique_ptr<adapters::LeaseStore> renewals, adapters::InstanceRow me, core::Duration lease,
+         LeaseNeighbours neighbours);
 
   // A config generation: its accounts and which account each rule belongs to. Leases
   // of accounts that left are given up at the next round.
@@ -68,10 +70,9 @@ class Leases final : public adapters::Fence {
   // One round now (at start, so a sole instance owns its accounts before it polls);
   // then `start` renews every core::lease_renew_every.
   void round();
+  // Starts the rounds, and the renewal thread: the leases held, and the heartbeat,
+  // renewed every core::lease_renew_every through `renewals`.
   void start();
-  // Renews the leases held, and the heartbeat, every core::lease_renew_every on a thread
-  // of its own through `store` (another connection); started by `start`.
-  void renew_off_loop(std::unique_ptr<adapters::LeaseStore> store) { renewal_store_ = std::move(store); }
   ~Leases() override;
   // A clean stop: every lease given up and the heartbeat removed, so the others take
   // over at once instead of after the lease time.

@@ -157,12 +157,13 @@ std::vector<Event> through_simulate(const config::Config& config, const std::vec
 class DaemonParts {
  public:
   explicit DaemonParts(const config::Config& config) : config_(config) {
+    const core::HistoryWindows windows(config.rules);
     for (const auto& account : config.accounts) {
       core::AccountWatch& watch = watches_[account.name];
       watch.name = account.name;
       watch.poll_every = account.poll.every;
       watch.poll_timeout = account.poll.timeout;
-      watch.history_window = core::HistoryWindows(config.rules).of(account.name);
+      watch.history_window = windows.of(account.name);
     }
     // A gateway takes a moment to answer: the credit is dated after the poll that
     // decided it, as in production.
