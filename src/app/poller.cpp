@@ -319,6 +319,7 @@ asio::awaitable<void> Poller::freshness_loop() {
     }
     wall_before = now;
     steady_before = steady;
+    executor_.catch_up_journal();
     executor_.expire_verifications(now);
     executor_.watch_stuck(now);
     executor_.forget_old_top_ups(now);

@@ -70,7 +70,8 @@ class Poller {
   // Starts the current generation's loops, once the rule runner has the same
   // generation. `config` must outlive the next configure.
   void start(const config::Config& config);
-  // The once-a-second pass: freshness metric, verification deadlines. Runs until stop.
+  // The once-a-second pass: freshness metric, verification deadlines, a journal that fell
+  // behind. Runs until stop.
   void start_freshness_pass();
   void stop();
 

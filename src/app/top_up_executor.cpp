@@ -63,7 +63,8 @@ TopUpRecord& TopUpExecutor::at(std::size_t seq) {
 void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
   const core::Timestamp horizon = now - keep_for_;
   std::size_t drop = 0;
-  while (drop < journal_.size() && core::forgettable(journal_[drop], horizon) && !sending_.count(journal_[drop].key)) {
+  while (drop < journal_.size() && core::forgettable(journal_[drop], horizon) && !sending_.count(journal_[drop].key) &&
+         !behind_.count(journal_[drop].key)) {
     webhook_hints_.erase(journal_[drop].key);
     deposit_floors_.erase(journal_[drop].key);
     ++drop;
@@ -73,6 +74,31 @@ void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
   forgotten_ += drop;
   count_states();
   spdlog::debug("forgot finished top-ups no rule looks at any more count={} kept={}", drop, journal_.size());
+}
+
+void TopUpExecutor::catch_up_journal() {
+  for (auto it = behind_.begin(); it != behind_.end();) {
+    const auto record = std::find_if(journal_.begin(), journal_.end(),
+                                     [&](const TopUpRecord& r) { return r.key == it->first; });
+    if (record == journal_.end() || sending_.count(it->first)) {
+      it = record == journal_.end() ? behind_.erase(it) : std::next(it);
+      continue;
+    }
+    try {
+      store_.record_transition(*record, it->second, clock_.now(), "written again: the store refused it before");
+      spdlog::info("the journal caught up with top-up topup={} state={}", field(record->key),
+                   core::to_string(record->state));
+    } catch (const adapters::FencedError& e) {
+      // Another instance owns the account: it reads the journal and looks the top-up up.
+      spdlog::warn("not catching the journal up: {} topup={}", e.what(), field(record->key));
+    } catch (const adapters::StoreError& e) {
+      metrics_.count_store_error("transition");
+      spdlog::debug("the journal still refuses top-up topup={}: {}", field(record->key), e.what());
+      ++it;
+      continue;
+    }
+    it = behind_.erase(it);
+  }
 }
 
 void TopUpExecutor::count_states() {
@@ -101,6 +127,7 @@ bool TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
   try {
     store_.record_transition(record, from, clock_.now(), why);
     adapters::crash_point("transition.after_write");
+    behind_.erase(record.key);  // the whole row is written: nothing older is left behind
   } catch (const adapters::FencedError& e) {
     // Another instance owns the account now: the journal is its to write. What this one
     // knew of the record is old; it is read again if the account comes back.
@@ -109,8 +136,10 @@ bool TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     spdlog::warn("top-up transition refused: {} topup={} to={}", e.what(), field(record.key), core::to_string(next));
     return false;
   } catch (const adapters::StoreError& e) {
-    // The provider's answer is not lost for this run; after a restart the journal's
-    // older state makes topupd look the top-up up again, which is safe.
+    // The provider's answer is not lost for this run: catch_up_journal writes it once the
+    // store takes writes again. Should topupd stop before, the journal's older state makes
+    // it look the top-up up, which is safe.
+    behind_.try_emplace(record.key, from);
     metrics_.count_store_error("transition");
     spdlog::error("cannot store a top-up transition: {} topup={} to={}", e.what(), field(record.key),
                   core::to_string(next));

@@ -166,6 +166,10 @@ class TopUpExecutor {
   // Finished top-ups no rule can look at any more leave memory (the store keeps them),
   // so a daemon that runs for months keeps the same size and per-poll cost.
   void forget_old_top_ups(core::Timestamp now);
+  // Records the store refused to update (a database restarting, a full disk) are written
+  // again, whole, until it takes them: the journal catches up with what this run knows
+  // without waiting for a restart or another instance's takeover.
+  void catch_up_journal();
 
   // Open top-ups and those the rules may still look at, oldest first.
   const std::vector<core::TopUpRecord>& journal() const { return journal_; }
@@ -251,6 +255,7 @@ class TopUpExecutor {
   std::map<std::string, std::string> webhook_hints_;  // top-up key → the webhook event that woke its look-up
   std::map<std::string, std::string> failure_codes_;  // top-up key → why the gateway refused it, until journalled
   std::set<std::string> lost_;                        // keys whose outcome was lost once already (reported once)
+  std::map<std::string, core::TopUpState> behind_;    // key → the state its journal row still has
   int requests_in_flight_ = 0;
 };
 

@@ -130,6 +130,7 @@ asio::awaitable<void> TopUpExecutor::confirm_reversal(std::string key) {
   try {
     store_.record_transition(record, record.state, clock_.now(), why);
   } catch (const adapters::StoreError& e) {
+    behind_.try_emplace(record.key, record.state);
     metrics_.count_store_error("transition");
     spdlog::error("cannot journal a reversed payout: {} topup={}", e.what(), field(record.key));
   }
@@ -145,6 +146,7 @@ void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRec
     std::size_t seq = 0;
     if (known != journal_.end()) {
       *known = record;
+      behind_.erase(record.key);  // what the journal says is what this run knows now
       seq = forgotten_ + static_cast<std::size_t>(known - journal_.begin());
     } else {
       journal_.push_back(record);

@@ -1,5 +1,11 @@
 // The top-up executor after the answer: money verified in the balance, top-ups stuck
-// on the way, finished ones leaving memory.
+// on the way, finished ones leaving memory, and a journal the store refused to update
+// catching up.
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "app/top_up_executor_fixture.hpp"
@@ -102,6 +108,62 @@ TEST_F(TopUpExecutorTest, ATopUpPendingPastStuckAfterAlertsOnceAndResolvesWhenIt
   EXPECT_EQ(alerts_[1].fired_at, stuck.fired_at);
   EXPECT_NE(alerts_[1].reason.find("ended succeeded after 45m"), std::string::npos) << alerts_[1].reason;
   EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+}
+
+TEST_F(TopUpExecutorTest, AnOutcomeTheStoreRefusedIsJournalledOnceItTakesWritesAgain) {
+  // The store in a file, so that a second connection can make it refuse updates of the
+  // journal, as a database restarting or a full disk does.
+  char dir_template[] = "/tmp/topupd-executor-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::filesystem::path dir(dir_template);
+  executor_.reset();
+  store_ = adapters::open_sqlite_store((dir / "topupd.db").string());
+  executor_ = make_executor();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "topupd.db").c_str(), &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  auto exec = [&](const char* sql) { ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql; };
+  auto store_errors = [&] {
+    const std::string text = metrics_.serialize();
+    const std::string series = "topupd_store_errors_total{operation=\"transition\"} ";
+    const auto at = text.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size()));
+  };
+
+  const auto d = decision();
+  provider_->submit_faults.push_back({{FailureKind::outcome_unknown, "http_5xx", "HTTP 502"}, true});
+  execute(d);
+  ASSERT_EQ(journalled_states(d.idempotency_key), (std::vector<std::string>{"planned", "submitted", "unknown"}));
+
+  exec("CREATE TRIGGER refuse BEFORE UPDATE ON top_ups BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  run(executor_->reconcile("payout"));  // found: it succeeded
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(journalled_states(d.idempotency_key), (std::vector<std::string>{"planned", "submitted", "unknown"}));
+  const double refused = store_errors();
+  EXPECT_GE(refused, 1.0);
+  executor_->catch_up_journal();  // still refused: kept, counted, tried again later
+  EXPECT_GT(store_errors(), refused);
+  clock_.advance(49h);
+  executor_->forget_old_top_ups(clock_.now());  // what the journal lacks is not forgotten
+  EXPECT_EQ(state_of(d.idempotency_key), TopUpState::succeeded);
+
+  exec("DROP TRIGGER refuse");
+  executor_->catch_up_journal();
+  EXPECT_EQ(journalled_states(d.idempotency_key),
+            (std::vector<std::string>{"planned", "submitted", "unknown", "succeeded"}));
+  EXPECT_TRUE(store_->open_top_ups().empty());
+  const double after = store_errors();
+  executor_->catch_up_journal();  // written once
+  EXPECT_EQ(journalled_states(d.idempotency_key).size(), 4u);
+  EXPECT_EQ(store_errors(), after);
+  executor_->forget_old_top_ups(clock_.now());
+  EXPECT_TRUE(executor_->journal().empty());
+  EXPECT_EQ(provider_->submits[d.idempotency_key], 1);
+
+  sqlite3_close(db);
+  executor_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay) {
