@@ -208,6 +208,7 @@ void Daemon::install(Generation next) {
 
   adapters::set_log_level(next.config.log_level);
   for (const auto& line : next.kept_until_restart) spdlog::warn("{}", line);
+  for (const auto& warning : config::capacity_warnings(next.config)) spdlog::warn("{}", warning.to_string());
 
   poller_->configure(next.config, next.providers);
 

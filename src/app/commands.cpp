@@ -195,6 +195,9 @@ int check(const std::string& path) {
     print_diagnostics(pinned.diagnostics);
     return 1;
   }
+  for (const auto& warning : config::capacity_warnings(*result.config)) {
+    std::fprintf(stderr, "warning: %s\n", warning.to_string().c_str());
+  }
   std::printf("%s: ok (%zu providers, %zu accounts, %zu rules)\n", path.c_str(),
               result.config->providers.size(), result.config->accounts.size(),
               result.config->rules.size());

@@ -174,6 +174,39 @@ TEST(ConfigTest, AppliesDefaultsAndTheAccountCurrencyToPlainAmounts) {
   EXPECT_EQ(config.rules[0].when.threshold.currency().code(), "IDR");
 }
 
+TEST(ConfigTest, WarnsWhereAccountsAskForMoreReadsThanTheRateLimitAllows) {
+  // Stripe: 60 reads a second against 50 (the default), at the provider; Flip: 2 accounts
+  // every second against the 5 it allows, quiet; the embedded sandbox has no limit.
+  std::string text = "providers:\n  stripe: {type: stripe, api_key: sk_test_x}\n"
+                     "  flip:\n    type: flip\n    api_key: k\n    rate_limit: {per_second: 5}\n"
+                     "  demo: {type: sandbox, accounts: {payout: {balance: IDR 1_000}}}\naccounts:\n";
+  for (int i = 0; i < 30; ++i) text += fmt::format("  s{}: {{provider: stripe, currency: USD, poll: {{every: 500ms}}}}\n", i);
+  text += "  f1: {provider: flip, currency: IDR, poll: {every: 1s}}\n  f2: {provider: flip, currency: IDR, poll: {every: 1s}}\n";
+  for (int i = 0; i < 100; ++i) text += fmt::format("  d{}: {{provider: demo, id: payout, currency: IDR, poll: {{every: 10ms}}}}\n", i);
+  auto result = load_string(text, "mem.yaml", fake_secrets({}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  auto warnings = capacity_warnings(*result.config);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].field, "providers.stripe.rate_limit.per_second");
+  EXPECT_EQ(warnings[0].at.line, 2);  // the provider: the limit is not written
+  EXPECT_NE(warnings[0].message.find("its 30 accounts ask for 60.0 balance reads per second"), std::string::npos)
+      << warnings[0].message;
+  EXPECT_NE(warnings[0].message.find("more than the 50 this process may send"), std::string::npos);
+
+  // Flip at 1.5 a second against 1, at the limit as written; Stripe's raised: quiet.
+  text.replace(text.find("per_second: 5"), 13, "per_second: 1");
+  const std::string f2 = "f2: {provider: flip, currency: IDR, poll: {every: 1s}}";
+  text.replace(text.find(f2), f2.size(), "f2: {provider: flip, currency: IDR, poll: {every: 2s}}");
+  text.replace(text.find("api_key: sk_test_x}"), 19, "api_key: sk_test_x, rate_limit: {per_second: 60}}");
+  result = load_string(text, "mem.yaml", fake_secrets({}));
+  ASSERT_TRUE(result.config) << ::testing::PrintToString(messages(result));
+  warnings = capacity_warnings(*result.config);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].to_string().rfind("mem.yaml:6:", 0), 0u) << warnings[0].to_string();
+  EXPECT_NE(warnings[0].message.find("its 2 accounts ask for 1.5 balance reads per second"), std::string::npos)
+      << warnings[0].message;
+}
+
 TEST(ConfigTest, ParsesIpv6ListenAddress) {
   std::string text = std::string("http: {listen: \"[::1]:0\"}\n") + kMinimal;
   const auto result = load_string(text, "mem.yaml", fake_secrets({}));

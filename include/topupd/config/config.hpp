@@ -367,6 +367,11 @@ SandboxServerConfig default_sandbox_config();
 // Semantic checks on a typed config; pure.
 std::vector<Diagnostic> validate(const Config& config);
 
+// Warnings, not errors (the config loads): gateways whose accounts together ask for more
+// balance reads per second than the gateway's rate_limit.per_second lets this process
+// send. Pure; `topupd check` prints them and the daemon logs them at every load.
+std::vector<Diagnostic> capacity_warnings(const Config& config);
+
 extern const char* const kLogLevels[];
 
 }  // namespace topupd::config
