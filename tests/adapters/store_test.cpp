@@ -382,20 +382,33 @@ TEST(PostgresStoreTest, MigratesOnceAndKeepsWhatItHeldAcrossAReopen) {
   EXPECT_EQ(reopened->load_rule_states().at("payout-low"), firing_state());
 }
 
-TEST(PostgresStoreTest, ALostConnectionFailsOneCallAndTheNextConnectsAgain) {
+// The server ends the store's session (a restart, a failover, an idle timeout); the
+// store learns it at its next statement. A read, or a transaction's BEGIN, is asked again
+// at once on a new connection rather than failing its caller (topupctl, the console, a
+// journal write); a lone write is not, since one that broke half-way may have been done.
+TEST(PostgresStoreTest, AReadOrATransactionOnAConnectionTheServerClosedGoesThroughOnANewOne) {
   const std::string dsn = topupd::testing::PostgresServer::shared().fresh_database();
   auto store = open_pg_store(dsn);
   store->set_setting("paused", "yes");
-  // The server ends the store's session (a failover, a restart, an idle timeout).
   PGconn* admin = PQconnectdb(dsn.c_str());
   ASSERT_EQ(PQstatus(admin), CONNECTION_OK);
-  PQclear(PQexec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
-  PQfinish(admin);
-  EXPECT_THROW(store->setting("paused"), StoreError);
+  auto close_the_store = [&] {
+    PGresult* closed = PQexec(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                     "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    ASSERT_EQ(PQresultStatus(closed), PGRES_TUPLES_OK) << PQerrorMessage(admin);
+    ASSERT_EQ(PQntuples(closed), 1);
+    PQclear(closed);
+  };
+  close_the_store();
   EXPECT_EQ(store->setting("paused"), "yes");
+  close_the_store();
   EXPECT_TRUE(store->plan_top_up(record("k1", at(0), TopUpState::planned), "payout-low", firing_state()));
   EXPECT_EQ(store->open_top_ups().size(), 1u);
+  EXPECT_EQ(store->transitions("k1").size(), 1u);  // written once
+  close_the_store();
+  EXPECT_THROW(store->set_setting("paused", "no"), StoreError);
+  EXPECT_EQ(store->setting("paused"), "yes");
+  PQfinish(admin);
 }
 
 // topupd migrate: everything a SQLite store holds, read back through the PostgreSQL

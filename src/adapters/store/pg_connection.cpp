@@ -50,6 +50,22 @@ void Connection::connect() {
 }
 
 Rows Connection::run(const std::string& sql, const Params& params) {
+  // A server restarted since the last statement closed this connection as it sat idle;
+  // libpq learns it only now. A read or a BEGIN changes nothing, so it is asked once
+  // more on a new connection instead of failing the caller. Anything else may have been
+  // done before the connection broke, and fails; so does a server that did not answer.
+  const bool was_open = conn_ && PQstatus(conn_) == CONNECTION_OK && !in_transaction_;
+  try {
+    return run_once(sql, params);
+  } catch (const StoreError&) {
+    const bool repeatable = sql == "BEGIN" || sql.rfind("SELECT ", 0) == 0;
+    if (!was_open || !closed_ || !repeatable) throw;
+  }
+  return run_once(sql, params);
+}
+
+Rows Connection::run_once(const std::string& sql, const Params& params) {
+  closed_ = false;
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     if (in_transaction_) throw StoreError("store query failed: the connection to PostgreSQL was lost");
     const auto wait = next_connect_ - std::chrono::steady_clock::now();
@@ -67,7 +83,10 @@ Rows Connection::run(const std::string& sql, const Params& params) {
   const ExecStatusType status = PQresultStatus(rows.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     const std::string why = rows.get() ? PQresultErrorMessage(rows.get()) : last_error(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK) drop();
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      closed_ = true;
+      drop();
+    }
     std::string trimmed = why;
     while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
     throw StoreError("store query failed: " + trimmed);
@@ -100,6 +119,7 @@ PGresult* Connection::await_result() {
 
 void Connection::fail(const std::string& what) {
   const std::string why = last_error(conn_);
+  closed_ = true;
   drop();
   throw StoreError(what + why);
 }
