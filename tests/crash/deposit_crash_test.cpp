@@ -163,7 +163,7 @@ rules:
               duplicates + v.duplicates, v.lost, unjournalled, wrong_ticket, double_credits, v.uncredited,
               campaign.per_point(kPoints).c_str());
   EXPECT_EQ(duplicates + v.duplicates, 0);
-  EXPECT_EQ(v.lost, 0);
+  EXPECT_EQ(v.lost, 0) << "lost:" << v.lost_records;
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(wrong_ticket, 0);
   EXPECT_EQ(double_credits, 0);

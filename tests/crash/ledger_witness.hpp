@@ -40,6 +40,7 @@ struct Verdict {
   int lost = 0;        // not ended as the bank decided: no movement, unsettled, or the other outcome
   int declined = 0;
   int uncredited = 0;  // settled and not declined, but not credited exactly once
+  std::string lost_records;  // one line per lost record: its key, state and movements
 };
 
 // `moves_of`: each record's money-moving movements; `credits_of`: credits per paying
@@ -53,7 +54,15 @@ inline Verdict judge(const std::vector<Record>& journal, std::map<std::string, s
     const Movement* m = moves.size() == 1 ? moves.front() : nullptr;
     const bool as_decided =
         m && m->settled && ((r.state == "succeeded" && !m->declined) || (r.state == "failed" && m->declined));
-    if (!as_decided) ++v.lost;
+    if (!as_decided) {
+      ++v.lost;
+      v.lost_records += "\n  " + r.key + " " + r.state + ":";
+      for (const Movement* move : moves) {
+        v.lost_records += " " + move->key + (move->settled ? " settled" : " unsettled") +
+                          (move->declined ? " declined" : "");
+      }
+      if (moves.empty()) v.lost_records += " no movement";
+    }
     if (m && m->declined) ++v.declined;
     if (m && m->settled && !m->declined && credits_of[m->key] != 1) ++v.uncredited;
   }
