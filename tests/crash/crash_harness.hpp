@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "integration/harness.hpp"
@@ -62,6 +64,51 @@ inline std::vector<Record> read_journal(const std::string& db_path) {
   sqlite3_finalize(statement);
   sqlite3_close(db);
   return records;
+}
+
+// What a failure message needs to tell a lost top-up's story without the files: its
+// transitions in the journal, then each line of the runs' logs (run-N.log, final.log)
+// that names its key, at most `max_lines` of them.
+inline std::string story_of(const TempDir& dir, const std::string& db_path, const std::string& key, int runs,
+                            std::size_t max_lines = 60) {
+  std::string out = "\n    journal of " + key + ":";
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    const char* sql =
+        "SELECT sequence, IFNULL(from_state, '-'), to_state, at, note FROM top_up_transitions WHERE key = ?1 "
+        "ORDER BY sequence";
+    if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) == SQLITE_OK) {
+      sqlite3_bind_text(statement, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(statement) == SQLITE_ROW) {
+        out += fmt::format("\n      #{} {} -> {} at {} ms: {}", sqlite3_column_int(statement, 0),
+                           reinterpret_cast<const char*>(sqlite3_column_text(statement, 1)),
+                           reinterpret_cast<const char*>(sqlite3_column_text(statement, 2)),
+                           sqlite3_column_int64(statement, 3),
+                           reinterpret_cast<const char*>(sqlite3_column_text(statement, 4)));
+      }
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(db);
+  out += "\n    log lines naming it:";
+  std::size_t lines = 0;
+  std::vector<std::string> logs;
+  for (int run = 0; run < runs; ++run) logs.push_back(fmt::format("run-{}.log", run));
+  logs.push_back("final.log");
+  for (const auto& name : logs) {
+    const std::string text = read_file(dir.file(name));
+    for (std::size_t start = 0; start < text.size();) {
+      const std::size_t end = std::min(text.find('\n', start), text.size());
+      const std::string_view line(text.data() + start, end - start);
+      if (line.find(key) != std::string_view::npos) {
+        if (++lines > max_lines) return out + "\n      (more lines left out)";
+        out += fmt::format("\n      {}: {}", name, line.substr(0, 400));
+      }
+      start = end + 1;
+    }
+  }
+  return out;
 }
 
 // What a campaign did: how often each point was crashed at, and the rest.

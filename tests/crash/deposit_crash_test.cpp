@@ -163,7 +163,9 @@ rules:
               duplicates + v.duplicates, v.lost, unjournalled, wrong_ticket, double_credits, v.uncredited,
               campaign.per_point(kPoints).c_str());
   EXPECT_EQ(duplicates + v.duplicates, 0);
-  EXPECT_EQ(v.lost, 0) << "lost:" << v.lost_records;
+  std::string stories;
+  for (const auto& key : v.lost_keys) stories += story_of(dir, db, key, campaign.runs);
+  EXPECT_EQ(v.lost, 0) << "lost:" << v.lost_records << stories;
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(wrong_ticket, 0);
   EXPECT_EQ(double_credits, 0);

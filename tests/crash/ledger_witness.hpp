@@ -41,21 +41,26 @@ struct Verdict {
   int declined = 0;
   int uncredited = 0;  // settled and not declined, but not credited exactly once
   std::string lost_records;  // one line per lost record: its key, state and movements
+  std::vector<std::string> lost_keys;
 };
 
 // `moves_of`: each record's money-moving movements; `credits_of`: credits per paying
-// movement's key.
-inline Verdict judge(const std::vector<Record>& journal, std::map<std::string, std::vector<const Movement*>>& moves_of,
-                     std::map<std::string, int>& credits_of) {
+// movement's key. Neither is added to: their sizes stay what the ledger holds.
+inline Verdict judge(const std::vector<Record>& journal,
+                     const std::map<std::string, std::vector<const Movement*>>& moves_of,
+                     const std::map<std::string, int>& credits_of) {
   Verdict v;
+  static const std::vector<const Movement*> kNone;
   for (const auto& r : journal) {
-    const auto& moves = moves_of[r.key];
+    const auto found = moves_of.find(r.key);
+    const auto& moves = found == moves_of.end() ? kNone : found->second;
     if (moves.size() > 1) v.duplicates += static_cast<int>(moves.size()) - 1;
     const Movement* m = moves.size() == 1 ? moves.front() : nullptr;
     const bool as_decided =
         m && m->settled && ((r.state == "succeeded" && !m->declined) || (r.state == "failed" && m->declined));
     if (!as_decided) {
       ++v.lost;
+      v.lost_keys.push_back(r.key);
       v.lost_records += "\n  " + r.key + " " + r.state + ":";
       for (const Movement* move : moves) {
         v.lost_records += " " + move->key + (move->settled ? " settled" : " unsettled") +
@@ -64,7 +69,10 @@ inline Verdict judge(const std::vector<Record>& journal, std::map<std::string, s
       if (moves.empty()) v.lost_records += " no movement";
     }
     if (m && m->declined) ++v.declined;
-    if (m && m->settled && !m->declined && credits_of[m->key] != 1) ++v.uncredited;
+    if (m && m->settled && !m->declined) {
+      const auto credits = credits_of.find(m->key);
+      if (credits == credits_of.end() || credits->second != 1) ++v.uncredited;
+    }
   }
   return v;
 }

@@ -191,7 +191,9 @@ rules:
               resends(db), v.duplicates, v.lost, unjournalled, double_credits, v.uncredited,
               campaign.per_point(kPoints).c_str());
   EXPECT_EQ(v.duplicates, 0);
-  EXPECT_EQ(v.lost, 0) << "lost:" << v.lost_records;
+  std::string stories;
+  for (const auto& key : v.lost_keys) stories += story_of(dir, db, key, campaign.runs);
+  EXPECT_EQ(v.lost, 0) << "lost:" << v.lost_records << stories;
   EXPECT_EQ(unjournalled, 0);
   EXPECT_EQ(double_credits, 0);
   EXPECT_EQ(v.uncredited, 0);
