@@ -1,7 +1,8 @@
-// The HTTP client's pool of kept-alive connections, against a loopback server that
-// answers every request after a short pause (so that concurrent requests need
-// connections of their own): what a burst opened is closed once idle for idle_keep,
-// even while steady traffic keeps reusing one connection.
+// The HTTP client's pool of kept-alive connections and its queue for a slot, against a
+// loopback server that answers every request after a short pause (so that concurrent
+// requests need connections of their own): what a burst opened is closed once idle for
+// idle_keep, even while steady traffic keeps reusing one connection; a request that
+// waits behind the concurrency cap is told when it waits and when it has its slot.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -100,15 +101,18 @@ class HttpPoolTest : public ::testing::Test {
     o.idle_keep = 30s;
     return o;
   }
-  // Sends `n` GETs at once and runs the loop until every one is answered.
-  void burst(Client& client, int n) {
+  // Sends `n` GETs at once and runs the loop until every one is answered; request `i`'s
+  // waits for a slot are written to `queue_of[i]` when given: "+" when it waits, "-"
+  // when it has its slot.
+  void burst(Client& client, int n, std::vector<std::string>* queue_of = nullptr) {
     int answered = 0;
     for (int i = 0; i < n; ++i) {
       asio::co_spawn(
           io_,
-          [&]() -> asio::awaitable<void> {
+          [&, i]() -> asio::awaitable<void> {
             Request request;
             request.url = "http://127.0.0.1:" + std::to_string(server_.port()) + "/balance";
+            if (queue_of) request.on_queue = [queue_of, i](bool waiting) { (*queue_of)[i] += waiting ? "+" : "-"; };
             auto result = co_await client.send(std::move(request));
             if (result && result->status == 200) ++answered;
           },
@@ -147,6 +151,17 @@ TEST_F(HttpPoolTest, ConnectionsABurstOpenedCloseOnceIdleWhileSteadyTrafficReuse
   // The five the burst left have been idle for 40 s: closed, at both ends.
   EXPECT_EQ(client.stats().idle_connections, 1u);
   EXPECT_TRUE(server_holds(1)) << server_.open() << " connections still open at the server";
+}
+
+TEST_F(HttpPoolTest, ARequestWaitingBehindTheConcurrencyCapIsToldWhenItWaitsAndWhenItHasItsSlot) {
+  ClientOptions one_at_a_time = options();
+  one_at_a_time.concurrency = 1;
+  Client client(io_.get_executor(), one_at_a_time, clock_, random_);
+  std::vector<std::string> queue_of(3);
+  burst(client, 3, &queue_of);
+  // The first has its slot at once and hears nothing; the others wait, then have it.
+  EXPECT_EQ(queue_of, (std::vector<std::string>{"", "+-", "+-"}));
+  EXPECT_EQ(client.stats().connections_opened, 1u);
 }
 
 }  // namespace

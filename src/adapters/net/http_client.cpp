@@ -87,6 +87,9 @@ std::string reason_of(const boost::system::error_code& ec) {
   return "reset";
 }
 
+// What a retry's wait for a slot tells: nothing (net::Request::on_queue).
+const std::function<void(bool)> kNotTold;
+
 }  // namespace
 
 class Client::Impl : public std::enable_shared_from_this<Impl> {
@@ -120,7 +123,9 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
         co_return Failure{FailureKind::retryable, "circuit_open",
                           fmt::format("{}: circuit breaker open after repeated failures", self->options_.name)};
       }
-      co_await self->acquire();
+      // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
+      const std::function<void(bool)>& queued = attempt == 0 ? request.on_queue : kNotTold;
+      co_await self->acquire(queued);
       Slot slot{self.get()};
       ++self->stats_.requests;
       auto outcome = co_await self->exchange(*url, request);
@@ -173,7 +178,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
     ~Slot() { release(); }
   };
 
-  asio::awaitable<void> acquire() {
+  // A unit of the in-flight budget and a token of the rate; `queued` hears of a wait.
+  asio::awaitable<void> acquire(const std::function<void(bool)>& queued) {
     struct Leaving {
       InFlightBudget& budget;
       bool took = false;
@@ -181,15 +187,23 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
         if (!took) budget.pass_on();
       }
     } leaving{budget_};
+    bool waiting = false;
+    const auto wait_here = [&] {
+      if (!waiting && queued) queued(true);
+      waiting = true;
+    };
     for (;;) {
+      if (!budget_.has_room()) wait_here();
       co_await budget_.wait();
       if (!budget_.has_room()) continue;  // taken meanwhile by a caller that came later
       const auto wait = limiter_.try_acquire(clock_.monotonic());
       if (!wait) {
         budget_.take();
         leaving.took = true;
+        if (waiting && queued) queued(false);
         co_return;
       }
+      wait_here();
       asio::steady_timer pause(executor_, *wait);
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     }

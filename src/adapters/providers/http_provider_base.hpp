@@ -59,6 +59,7 @@ class BalanceOnly : public HttpProvider {
 
   asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
     net::Request request = balance_request(query);
+    request.on_queue = query.on_queue;
     auto reply = co_await call(std::move(request));
     if (!reply) co_return reply.error();
     if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);

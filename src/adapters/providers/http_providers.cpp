@@ -132,6 +132,7 @@ class Stripe final : public HttpProvider {
 
   asio::awaitable<ProviderResult<Money>> balance(const BalanceQuery& query) override {
     net::Request request = base_request("GET", "/v1/balance", query.account_id);
+    request.on_queue = query.on_queue;
     auto reply = co_await call(std::move(request));
     if (!reply) co_return reply.error();
     if (reply->status < 200 || reply->status >= 300) co_return status_error(*reply, false);

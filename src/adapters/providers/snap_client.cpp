@@ -116,7 +116,8 @@ asio::awaitable<ProviderResult<std::string>> SnapClient::token(bool renew) {
 }
 
 asio::awaitable<ProviderResult<SnapClient::Answer>> SnapClient::transact(const std::string& service, const Value& body,
-                                                                     const std::string& external_id, bool moves_money) {
+                                                                     const std::string& external_id, bool moves_money,
+                                                                     std::function<void(bool)> on_queue) {
   const std::string text = body.serialize();
   const std::string target = path(service);
   for (int round = 0; round < 2; ++round) {
@@ -138,6 +139,7 @@ asio::awaitable<ProviderResult<SnapClient::Answer>> SnapClient::transact(const s
                        {"X-EXTERNAL-ID", external_id},
                        {"CHANNEL-ID", config_.snap.channel_id}};
     request.body = text;
+    request.on_queue = on_queue;
     auto reply = co_await call(std::move(request));
     if (!reply) {
       ProviderError error = reply.error();

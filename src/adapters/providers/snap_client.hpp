@@ -31,9 +31,11 @@ class SnapClient : public HttpProvider {
 
   // Signs and sends one transactional call. The body is serialised once; those
   // bytes are signed and sent. An expired token (401xx01) is renewed and the call
-  // made once more with the same body and X-EXTERNAL-ID.
+  // made once more with the same body and X-EXTERNAL-ID. `on_queue` goes with the call
+  // itself, not with a token fetch it may wait for (net::Request::on_queue).
   asio::awaitable<ProviderResult<Answer>> transact(const std::string& service, const Value& body,
-                                                   const std::string& external_id, bool moves_money);
+                                                   const std::string& external_id, bool moves_money,
+                                                   std::function<void(bool)> on_queue = {});
   // X-TIMESTAMP now, in the bank's offset.
   std::string timestamp() const;
   // Reads need an X-EXTERNAL-ID of their own, unique within the day.

@@ -25,7 +25,7 @@ class Snap final : public SnapClient {
                      .set("partnerReferenceNo", Value::string(read_external_id()))
                      .set("accountNo", Value::string(query.account_id));
     const std::string external = read_external_id();
-    auto reply = co_await transact("balance-inquiry", body, external, false);
+    auto reply = co_await transact("balance-inquiry", body, external, false, query.on_queue);
     if (!reply) co_return reply.error();
     const auto& [code, document] = *reply;
     if (code.http != 200) co_return code_error(code, false);

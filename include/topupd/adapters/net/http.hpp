@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,6 +57,11 @@ struct Request {
   // requests are retried by the client; a failure of any other request after it may
   // have been sent is `outcome_unknown`.
   bool idempotent = true;
+  // Told when the request must wait for a connection slot — behind the rate limit or
+  // the concurrency cap — (true), and when it then holds one (false); a request that
+  // has one at once hears nothing, and retries are not told. A caller's deadline need
+  // not count the wait against the gateway.
+  std::function<void(bool waiting)> on_queue{};
 };
 
 struct Response {

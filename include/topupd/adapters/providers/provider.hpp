@@ -10,6 +10,7 @@
 // first outcome instead of moving money twice.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,8 @@ struct BalanceQuery {
   std::string account_id;    // the account's id at the provider
   std::string balance_kind;  // "available", "incoming", ...
   core::Currency currency;
+  // Passed on to the read's request (net::Request::on_queue): how long it queued.
+  std::function<void(bool waiting)> on_queue{};
 };
 
 struct TopUpRequest {
