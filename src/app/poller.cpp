@@ -175,10 +175,17 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   // The observation is dated when the balance was asked for, not when the answer came:
   // a top-up that ended after this instant may be missing from it (core::ended_after).
   const core::Timestamp asked = clock_.now();
+  // poll.timeout bounds the exchange with the gateway. A read waiting for a connection
+  // slot behind the provider's rate limit waits up to a poll interval (at least the
+  // timeout) and then fails as "queued", not as the gateway's timeout.
+  const config::PollConfig& poll = account.config.poll;
+  const auto deadline =
+      std::make_shared<CallDeadline>(account.timer.get_executor(), poll.timeout, std::max(poll.every, poll.timeout));
   // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
-  const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency};
+  const adapters::BalanceQuery query{account.config.id, account.config.balance, account.config.currency,
+                                     deadline->queue_hook()};
   auto call = account.provider->balance(query);
-  auto result = co_await with_timeout(std::move(call), account.config.poll.timeout, FailureKind::retryable);
+  auto result = co_await bounded(std::move(call), deadline, FailureKind::retryable);
   metrics_.observe_poll_duration(account.config.provider, clock_.monotonic() - started);
   if (account.stopped) co_return;
 

@@ -9,8 +9,10 @@
 // it refreshes the freshness metric and lets verifications expire. With several
 // instances it polls and evaluates only the accounts this one owns (`set_owner`).
 //
-// It may call: each account's provider (balance only, bounded by `poll.timeout`), the
-// rule runner, the top-up executor, the clock, randomness and metrics.
+// It may call: each account's provider (balance only, bounded by `poll.timeout` once the
+// read holds its connection slot, and by `poll.every` — at least `poll.timeout` — while
+// it waits for one), the rule runner, the top-up executor, the clock, randomness and
+// metrics.
 //
 // Private to src/app.
 #pragma once

@@ -2,7 +2,9 @@
 // and the top-up executor). Private to src/app.
 #pragma once
 
+#include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -42,44 +44,97 @@ asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> call) {
   co_return co_await std::move(call);
 }
 
-// Bounds a provider call. A timeout of a call that may have changed state at the
-// provider is `outcome_unknown` (look it up before anything else); of a read, retryable.
-// The deadline is a plain timer that cancels the call: on the path that matters (an
-// answer in time) it costs one timer and no exception, which a race of two awaitables
-// (`call || timer`) does not.
+// The deadline of one provider call: a plain timer that cancels it. On the path that
+// matters (an answer in time) it costs one timer and no exception, which a race of two
+// awaitables (`call || timer`) does not. With a queue bound, a wait of the call's
+// request for a connection slot (net::Request::on_queue) is bounded by that instead,
+// and the timeout starts again, whole, once the request holds its slot: requests
+// queued behind the provider's own rate limit are not a gateway's timeout.
+class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
+ public:
+  CallDeadline(asio::any_io_executor executor, core::Duration timeout, std::optional<core::Duration> queue_bound)
+      : timer_(std::move(executor)), timeout_(timeout), queue_bound_(queue_bound) {}
+
+  // For BalanceQuery::on_queue; nothing when there is no queue bound.
+  std::function<void(bool)> queue_hook() {
+    if (!queue_bound_) return {};
+    return [weak = weak_from_this()](bool waiting) {
+      if (const auto self = weak.lock(); self && !self->passed_) {
+        self->queued_ = waiting;
+        self->arm(waiting ? *self->queue_bound_ : self->timeout_);
+      }
+    };
+  }
+  // From now: the timeout.
+  void start() { arm(timeout_); }
+  void arm(core::Duration after) {
+    timer_.expires_after(after);  // a wait already set is cancelled: its handler sees an error
+    timer_.async_wait([self = shared_from_this(), generation = ++generation_](const boost::system::error_code& error) {
+      if (error || generation != self->generation_) return;
+      self->passed_ = true;
+      self->cancel_.emit(asio::cancellation_type::terminal);
+    });
+  }
+  void disarm() {
+    ++generation_;
+    timer_.cancel();
+  }
+  asio::cancellation_slot slot() { return cancel_.slot(); }
+  bool passed() const { return passed_; }
+  adapters::ProviderError error(adapters::FailureKind on_timeout) const {
+    if (queued_) {
+      return {adapters::FailureKind::retryable, "queued",
+              fmt::format("no connection slot within {}: more requests wait for this provider than its rate_limit "
+                          "and concurrency let through",
+                          core::format_duration(*queue_bound_))};
+    }
+    return {on_timeout, "timeout", fmt::format("no answer within {}", core::format_duration(timeout_))};
+  }
+
+ private:
+  asio::steady_timer timer_;
+  core::Duration timeout_;
+  std::optional<core::Duration> queue_bound_;
+  asio::cancellation_signal cancel_;
+  std::uint64_t generation_ = 0;
+  bool passed_ = false;
+  bool queued_ = false;
+};
+
+// Bounds a provider call by `deadline`, started here. A timeout of a
+// call that may have changed state at the provider is `outcome_unknown` (look it up
+// before anything else); of a read, retryable.
 template <class T>
-asio::awaitable<adapters::ProviderResult<T>> with_timeout(asio::awaitable<adapters::ProviderResult<T>> call,
-                                                core::Duration timeout, adapters::FailureKind on_timeout) {
+asio::awaitable<adapters::ProviderResult<T>> bounded(asio::awaitable<adapters::ProviderResult<T>> call,
+                                                     const std::shared_ptr<CallDeadline>& deadline,
+                                                     adapters::FailureKind on_timeout) {
   const auto executor = co_await asio::this_coro::executor;
-  // Shared with the timer's handler, which may run after this frame is gone.
-  struct Deadline {
-    asio::cancellation_signal cancel;
-    bool passed = false;
-  };
-  const auto deadline = std::make_shared<Deadline>();
-  asio::steady_timer timer(executor, timeout);
-  timer.async_wait([deadline](const boost::system::error_code& error) {
-    if (error) return;
-    deadline->passed = true;
-    deadline->cancel.emit(asio::cancellation_type::terminal);
-  });
+  deadline->start();
   std::optional<adapters::ProviderResult<T>> result;
   std::exception_ptr thrown;
   try {
-    auto bounded = asio::co_spawn(executor, as_optional(std::move(call)),
-                                  asio::bind_cancellation_slot(deadline->cancel.slot(), asio::use_awaitable));
-    result = co_await std::move(bounded);
+    auto running = asio::co_spawn(executor, as_optional(std::move(call)),
+                                  asio::bind_cancellation_slot(deadline->slot(), asio::use_awaitable));
+    result = co_await std::move(running);
   } catch (...) {
     thrown = std::current_exception();
   }
-  timer.cancel();
+  deadline->disarm();
   // An answer that made it is kept even when the deadline passed in the same instant.
   if (result && *result) co_return std::move(*result);
-  if (deadline->passed) {
-    co_return adapters::ProviderError{on_timeout, "timeout", fmt::format("no answer within {}", core::format_duration(timeout))};
-  }
+  if (deadline->passed()) co_return deadline->error(on_timeout);
   if (thrown) std::rethrow_exception(thrown);
   co_return std::move(*result);
+}
+
+// Bounds a provider call by `timeout` alone, from now.
+template <class T>
+asio::awaitable<adapters::ProviderResult<T>> with_timeout(asio::awaitable<adapters::ProviderResult<T>> call,
+                                                          core::Duration timeout, adapters::FailureKind on_timeout) {
+  // Named, not a temporary: GCC 12 destroys temporaries inside co_await expressions twice.
+  const auto executor = co_await asio::this_coro::executor;
+  const auto deadline = std::make_shared<CallDeadline>(executor, timeout, std::nullopt);
+  co_return co_await bounded(std::move(call), deadline, on_timeout);
 }
 
 }  // namespace topupd::app

@@ -753,5 +753,34 @@ TEST(DaemonOnSandbox, ThePollTimeoutCutsOffAHangingGatewayBeforeTheRequestTimeou
   }, std::chrono::seconds(5))) << daemon.log();
 }
 
+TEST(DaemonOnSandbox, PollsWaitingBehindTheRateLimitAreNotTheGatewaysTimeout) {
+  Sandbox sandbox(sandbox_config(keys()));
+  // One read a second, both accounts due at the same instant: the second waits about a
+  // second for its turn inside topupd, more than its poll.timeout of 300 ms.
+  Daemon daemon(fmt::format(R"(
+http: {{listen: "127.0.0.1:0"}}
+providers:
+  xendit:
+    type: xendit
+    base_url: {}
+    api_key: xnd_development_contract
+    retries: 0
+    rate_limit: {{per_second: 1}}
+accounts:
+  master: {{provider: xendit, id: master, currency: IDR, poll: {{every: 2s, timeout: 300ms, jitter: 0%}}}}
+  sub: {{provider: xendit, id: sub_1, currency: IDR, poll: {{every: 2s, timeout: 300ms, jitter: 0%}}}}
+)",
+                            sandbox.url()));
+  ASSERT_TRUE(daemon.wait_ready()) << daemon.log();
+  // Three rounds of polls: every one of them answered, none counted as a failure.
+  ASSERT_TRUE(eventually([&] {
+    return sample(daemon.get("/metrics").body, "topupd_poll_duration_seconds_count", {"xendit"}).value_or(0) >= 6;
+  }, std::chrono::seconds(15))) << daemon.log();
+  const std::string metrics = daemon.get("/metrics").body;
+  EXPECT_EQ(sample(metrics, "topupd_balance", {"master"}), 5000000000);  // minor units, whole rupiah
+  EXPECT_EQ(sample(metrics, "topupd_balance", {"sub"}), 700000);
+  EXPECT_EQ(daemon.log().find("balance poll failed"), std::string::npos) << daemon.log();
+}
+
 }  // namespace
 }  // namespace topupd::testing
