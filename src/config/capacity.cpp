@@ -38,9 +38,9 @@ std::vector<Diagnostic> capacity_warnings(const Config& config) {
     const std::string field = "providers." + provider.name + ".rate_limit.per_second";
     out.push_back({config.path, config.locations.find(field), field,
                    fmt::format("its {} {} for {} balance reads per second (each account's poll.every), more "
-                               "than the {} this process may send{}: polls would queue, start late and time out "
-                               "against a gateway that is well, and top-ups wait behind them; poll less often or "
-                               "raise rate_limit.per_second to what the gateway allows",
+                               "than the {} this process may send{}: polls would queue inside topupd, start late and "
+                               "fail as queued while the gateway is well, and top-ups wait behind them; poll less "
+                               "often or raise rate_limit.per_second to what the gateway allows",
                                it->second.accounts, it->second.accounts == 1 ? "account asks" : "accounts ask",
                                rate_text(it->second.milli_per_second), provider.http.rate_per_second,
                                config.store_dsn.empty() ? ""
