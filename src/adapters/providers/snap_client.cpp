@@ -139,7 +139,7 @@ asio::awaitable<ProviderResult<SnapClient::Answer>> SnapClient::transact(const s
                        {"X-EXTERNAL-ID", external_id},
                        {"CHANNEL-ID", config_.snap.channel_id}};
     request.body = text;
-    request.on_queue = on_queue;
+    if (round == 0) request.on_queue = on_queue;  // the call once more after a new token: not a new wait
     auto reply = co_await call(std::move(request));
     if (!reply) {
       ProviderError error = reply.error();
