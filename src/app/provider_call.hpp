@@ -67,14 +67,6 @@ class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
   }
   // From now: the timeout.
   void start() { arm(timeout_); }
-  void arm(core::Duration after) {
-    timer_.expires_after(after);  // a wait already set is cancelled: its handler sees an error
-    timer_.async_wait([self = shared_from_this(), generation = ++generation_](const boost::system::error_code& error) {
-      if (error || generation != self->generation_) return;
-      self->passed_ = true;
-      self->cancel_.emit(asio::cancellation_type::terminal);
-    });
-  }
   void disarm() {
     ++generation_;
     timer_.cancel();
@@ -92,6 +84,15 @@ class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
   }
 
  private:
+  void arm(core::Duration after) {
+    timer_.expires_after(after);  // a wait already set is cancelled: its handler sees an error
+    timer_.async_wait([self = shared_from_this(), generation = ++generation_](const boost::system::error_code& error) {
+      if (error || generation != self->generation_) return;
+      self->passed_ = true;
+      self->cancel_.emit(asio::cancellation_type::terminal);
+    });
+  }
+
   asio::steady_timer timer_;
   core::Duration timeout_;
   std::optional<core::Duration> queue_bound_;
