@@ -6,17 +6,23 @@
 // waiting for the disk, then the Durability thread's flush that a request waits for),
 // and with every commit flushed in place (synchronous=FULL), the way a store without
 // that thread works. Given a PostgreSQL connection string, the same writes once more in
-// the PostgreSQL store (each durable when its COMMIT returns). Prints the percentiles in
-// microseconds.
+// the PostgreSQL store (each durable when its COMMIT returns). The reference: after each
+// top-up as the daemon writes it, 4 KiB appended to a file opened with O_DSYNC (as
+// `dd oflag=dsync` writes), timed in this process, so no process start is in the figure
+// and both see the disk at the same moments. Prints the percentiles in microseconds.
 // Usage: journal_latency [N] [DIRECTORY] [POSTGRES-DSN]
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -41,10 +47,37 @@ long long micros_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
 }
 
+// The disk's own durable write, the reference: 4 KiB appended to a file opened with
+// O_DSYNC, as `dd oflag=dsync` writes, one write at a time.
+class DsyncFile {
+ public:
+  explicit DsyncFile(const std::filesystem::path& path)
+      : path_(path.string()), fd_(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DSYNC | O_CLOEXEC, 0600)) {
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path_);
+  }
+  ~DsyncFile() { ::close(fd_); }
+  DsyncFile(const DsyncFile&) = delete;
+  DsyncFile& operator=(const DsyncFile&) = delete;
+
+  long long timed_write() {
+    const auto start = Clock::now();
+    if (::write(fd_, block_.data(), block_.size()) != static_cast<ssize_t>(block_.size())) {
+      throw std::runtime_error("cannot write " + path_);
+    }
+    return micros_since(start);
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  std::array<char, 4096> block_{};
+};
+
 struct Figures {
   std::vector<long long> plan;        // the commit, where the caller waits for it
   std::vector<long long> durable;     // plan until on disk (the daemon: commit + flush)
   std::vector<long long> transition;  // each transition's commit
+  std::vector<long long> reference;   // a raw dsync write after each top-up (as the daemon only)
 };
 
 topupd::core::TopUpRecord record_of(int i) {
@@ -83,6 +116,7 @@ Figures as_the_daemon(const std::filesystem::path& dir, int n) {
   auto store = topupd::adapters::open_sqlite_store(path, true);
   asio::io_context io;
   topupd::adapters::Durability durability(io.get_executor(), path);
+  DsyncFile reference(dir / "dsync");
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
@@ -92,6 +126,9 @@ Figures as_the_daemon(const std::filesystem::path& dir, int n) {
           if (!ok) std::fprintf(stderr, "flush failed\n");
           out.durable.push_back(micros_since(start));
           transitions(*store, record, out);
+          // The reference in alternation with the top-ups: both meet the disk as it is
+          // at that moment, which drifts on a shared machine.
+          out.reference.push_back(reference.timed_write());
         }
       },
       asio::detached);
@@ -144,6 +181,10 @@ int main(int argc, char** argv) {
   const Figures full = flushed_in_place(dir, n);
   std::filesystem::remove_all(dir);
   std::printf("top_ups=%d ", n);
+  const std::vector<long long>& dsync = daemon.reference;
+  std::printf("dsync_writes=%zu dsync_p50_us=%lld dsync_p99_us=%lld dsync_mean_us=%lld ", dsync.size(),
+              percentile(dsync, 0.5), percentile(dsync, 0.99),
+              std::accumulate(dsync.begin(), dsync.end(), 0LL) / static_cast<long long>(dsync.size()));
   print("", daemon);
   print("full_", full);
   if (argc > 3) print("pg_", on_postgres(argv[3], n));
