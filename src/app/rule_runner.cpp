@@ -45,8 +45,10 @@ core::RuleState RuleRunner::state(const std::string& rule) const {
 core::RuleInputs RuleRunner::inputs_for(const core::Rule& rule, const config::AccountConfig& account,
                                         const core::AccountWatch& watch, core::Timestamp now,
                                         std::vector<core::Credit>& credits) const {
-  core::RuleInputs in = core::gather_rule_inputs(rule, watch, neighbours_.watch, executor_.journal(),
-                                                 account.currency, config_->zone, now, credits);
+  core::RuleInputs in = core::gather_rule_inputs(rule, watch, neighbours_.watch,
+                                                 executor_.records_of_account(rule.account),
+                                                 executor_.records_of_rule(rule.name), account.currency,
+                                                 config_->zone, now, credits);
   if (rule.top_up && neighbours_.suspended) in.suspended = neighbours_.suspended(rule.name);
   if (rule.when.kind == core::Condition::Kind::cover_demands && neighbours_.demands) {
     in.demands = neighbours_.demands(rule.account);
@@ -90,7 +92,7 @@ std::optional<core::RunwayEstimate> RuleRunner::runway(const std::string& accoun
   const core::AccountWatch* watch = neighbours_.watch(account);
   if (!watch) return std::nullopt;
   std::vector<core::Credit> credits;
-  core::append_credits(executor_.journal(), account, credits);
+  core::append_credits(executor_.records_of_account(account), account, credits);
   return core::estimate_runway(watch->runway_samples, credits, now, core::kExportedRunwayWindow);
 }
 
@@ -110,7 +112,8 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
     const bool is_schedule = rule.when.kind == core::Condition::Kind::schedule;
     if (!is_schedule && schedule_due) continue;
     if (is_schedule && !schedule_due &&
-        (trigger != Trigger::poll || !core::rail_continuation(rule, executor_.journal(), config_->zone, now))) {
+        (trigger != Trigger::poll ||
+         !core::rail_continuation(rule, executor_.records_of_rule(rule.name), config_->zone, now))) {
       continue;
     }
     if (trigger == Trigger::deadline) {
@@ -179,7 +182,8 @@ std::vector<core::CapLeft> RuleRunner::caps_left(const core::Rule& rule, const c
   if (!rule.top_up) return {};
   const auto& limits = rule.top_up->limits;
   if (core::cap_uses(limits, std::nullopt).empty()) return {};  // no journal scan for a rule without caps
-  return core::caps_left(limits, core::usage_now(executor_.journal(), rule, currency, config_->zone, now));
+  return core::caps_left(limits,
+                         core::usage_now(executor_.records_of_rule(rule.name), rule, currency, config_->zone, now));
 }
 
 void RuleRunner::export_caps(const core::Rule& rule, const core::Currency& currency, core::Timestamp now) {

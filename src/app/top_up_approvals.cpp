@@ -98,15 +98,16 @@ bool TopUpExecutor::release(TopUpRecord& record, const std::string& why, int nee
 }
 
 void TopUpExecutor::expire_approvals(const std::string& account, core::Timestamp now) {
-  for (auto& record : journal_) {
-    if (record.account != account || record.state != TopUpState::awaiting_approval) continue;
+  for (auto next = index_.next_of_account(account, std::nullopt); next;
+       next = index_.next_of_account(account, *next)) {
+    TopUpRecord& record = at(*next);
+    if (record.state != TopUpState::awaiting_approval) continue;
     core::Duration limit{std::chrono::hours(24)};
     if (const core::Rule* rule = neighbours_.rule(record.rule); rule && rule->top_up) limit = rule->top_up->limits.approval_expires;
     if (now - record.created_at >= limit) {
       const core::TopUpEvent expired{core::TopUpEvent::Kind::approval_expired, core::ProviderOutcome::pending, "",
                                      fmt::format("not approved within {}; nothing was sent", core::format_duration(limit))};
-      const auto index = forgotten_ + static_cast<std::size_t>(&record - journal_.data());
-      journal_until_io(index, core::step(record, expired));
+      journal_until_io(*next, core::step(record, expired));
     }
   }
 }

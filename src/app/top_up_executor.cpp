@@ -37,6 +37,7 @@ void TopUpExecutor::configure(std::map<std::string, std::shared_ptr<adapters::Pr
 void TopUpExecutor::load(std::vector<TopUpRecord> records) {
   journal_ = std::move(records);
   forgotten_ = 0;
+  index_.rebuild(journal_, 0);
   stuck_ = core::StuckWatch{};
   stuck_.seed(journal_);
   deposit_floors_.clear();
@@ -70,6 +71,7 @@ void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
     ++drop;
   }
   if (drop == 0) return;
+  index_.forget(std::span<const TopUpRecord>(journal_).first(drop), forgotten_);
   journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(drop));
   forgotten_ += drop;
   count_states();
@@ -252,6 +254,7 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
   }
   journal_.push_back(std::move(record));
   const std::size_t index = forgotten_ + journal_.size() - 1;
+  index_.add(journal_.back(), index);
   count_states();
   if (neighbours_.top_up_event) neighbours_.top_up_event("top_up.planned", at(index), decision.reason);
   if (decision.needs_approval) {

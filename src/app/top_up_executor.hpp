@@ -29,6 +29,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "journal_index.hpp"
 #include "topupd/adapters/metrics/metrics.hpp"
 #include "topupd/adapters/notify/notifier.hpp"
 #include "topupd/adapters/providers/provider.hpp"
@@ -36,6 +37,7 @@
 #include "topupd/adapters/store/store.hpp"
 #include "topupd/config/destinations.hpp"
 #include "topupd/core/clock.hpp"
+#include "topupd/core/journal_view.hpp"
 #include "topupd/core/rule_inputs.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/stuck.hpp"
@@ -173,6 +175,13 @@ class TopUpExecutor {
 
   // Open top-ups and those the rules may still look at, oldest first.
   const std::vector<core::TopUpRecord>& journal() const { return journal_; }
+  // The journal's records of one account, of one rule (valid until the journal changes).
+  core::JournalView records_of_account(const std::string& account) const {
+    return {journal_, index_.of_account(account), forgotten_};
+  }
+  core::JournalView records_of_rule(const std::string& rule) const {
+    return {journal_, index_.of_rule(rule), forgotten_};
+  }
   // Money requests on the wire now (a stop waits for them).
   int requests_in_flight() const { return requests_in_flight_; }
 
@@ -239,6 +248,7 @@ class TopUpExecutor {
   std::optional<config::Pins> pins_;
   std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::size_t forgotten_ = 0;               // records dropped from the front: journal_[seq - forgotten_]
+  JournalIndex index_;                      // journal_'s numbers by account and by rule
   core::Duration keep_for_{std::chrono::hours(48)};
   std::set<std::string> sending_;           // keys whose request is on the wire right now
   std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching

@@ -25,14 +25,13 @@ using core::TopUpRecord;
 asio::awaitable<void> TopUpExecutor::reconcile(const std::string& account) {
   if (!owned(account)) co_return;
   expire_approvals(account, clock_.now());
-  // By sequence number: the journal may grow, and forget old records, while a look-up waits.
-  for (std::size_t seq = forgotten_; seq < forgotten_ + journal_.size(); ++seq) {
-    if (seq < forgotten_) seq = forgotten_;  // old records were forgotten while it waited
-    if (seq >= forgotten_ + journal_.size()) break;
+  // The account's records by sequence number, the next one found again after each: the
+  // journal may grow, and forget old records, while a look-up waits.
+  for (auto next = index_.next_of_account(account, std::nullopt); next;
+       next = index_.next_of_account(account, *next)) {
+    const std::size_t seq = *next;
     TopUpRecord& record = at(seq);
-    if (record.account != account || sending_.count(record.key)) {
-      continue;  // another account's, or its request is on the wire: nothing to look up
-    }
+    if (sending_.count(record.key)) continue;  // its request is on the wire: nothing to look up
     if (record.ticket && record.ticket->expires_at && *record.ticket->expires_at <= clock_.now()) {
       const core::TopUpEvent expired{core::TopUpEvent::Kind::ticket_expired, core::ProviderOutcome::pending, "",
                                      "its ticket expired before it was paid"};
@@ -151,6 +150,7 @@ void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRec
     } else {
       journal_.push_back(record);
       seq = forgotten_ + journal_.size() - 1;
+      index_.add(journal_.back(), seq);
     }
     if (record.method == core::TopUpMethod::deposit && !core::is_terminal(record.state)) {
       deposit_floors_.try_emplace(record.key, DepositFloor{record.account, std::nullopt});

@@ -63,18 +63,18 @@ Duration HistoryWindows::of(std::string_view account) const {
   return it == windows_.end() ? Duration{0} : it->second;
 }
 
-bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account) {
+bool top_up_in_flight(JournalView journal, std::string_view account) {
   return std::any_of(journal.begin(), journal.end(),
                      [&](const TopUpRecord& r) { return r.account == account && !is_terminal(r.state); });
 }
 
-bool ended_after(std::span<const TopUpRecord> journal, std::string_view account, Timestamp asked) {
+bool ended_after(JournalView journal, std::string_view account, Timestamp asked) {
   return std::any_of(journal.begin(), journal.end(), [&](const TopUpRecord& r) {
     return r.account == account && r.balance_shows_from && asked < *r.balance_shows_from;
   });
 }
 
-CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+CapUsage usage_now(JournalView journal, const Rule& rule, const Currency& currency,
                    const TimeZone& zone, Timestamp now) {
   using namespace std::chrono;
   const sys_days day = zone.local_day(now);
@@ -128,7 +128,7 @@ bool forgettable(const TopUpRecord& record, Timestamp horizon) {
   return true;
 }
 
-void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out) {
+void append_credits(JournalView journal, std::string_view account, std::vector<Credit>& out) {
   for (const auto& record : journal) {
     if (record.account == account && record.state == TopUpState::succeeded && record.settled_at) {
       out.push_back({*record.settled_at, record.amount});
@@ -136,7 +136,7 @@ void append_credits(std::span<const TopUpRecord> journal, std::string_view accou
   }
 }
 
-std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<const TopUpRecord> journal,
+std::optional<RailContinuation> rail_continuation(const Rule& rule, JournalView journal,
                                                   const TimeZone& zone, Timestamp now) {
   // One rail: nothing to go on to, and no need to read the journal for it.
   if (!rule.top_up || rail_count(*rule.top_up) < 2) return std::nullopt;
@@ -161,8 +161,8 @@ std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<co
 }
 
 RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const WatchOf& watch_of,
-                              std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
-                              Timestamp now, std::vector<Credit>& credits) {
+                              JournalView account_records, JournalView rule_records, const Currency& currency,
+                              const TimeZone& zone, Timestamp now, std::vector<Credit>& credits) {
   RuleInputs in;
   in.now = now;
   in.latest = account.latest;
@@ -170,7 +170,7 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
   in.monitoring_since = account.monitoring_since;
   in.history = account.history;
   if (account.history_index) in.history_index = &*account.history_index;
-  if (uses_burn_rate(rule)) append_credits(journal, rule.account, credits);
+  if (uses_burn_rate(rule)) append_credits(account_records, rule.account, credits);
   in.own_credits = credits;
   if (!rule.top_up) return in;  // the rest reads the journal; only a top-up needs it
   const std::size_t rails = std::min(rail_count(*rule.top_up), kMaxRails);
@@ -183,15 +183,15 @@ RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, con
   }
   // One pass over the journal for what the account's top-ups say now: one in flight, or
   // one that ended after the latest balance was asked for (top_up_in_flight, ended_after).
-  for (const auto& r : journal) {
+  for (const auto& r : account_records) {
     if (r.account != rule.account) continue;
     if (!is_terminal(r.state)) in.top_up_in_flight = true;
     else if (in.latest && r.balance_shows_from && in.latest->at < *r.balance_shows_from) {
       in.balance_predates_last_outcome = true;
     }
   }
-  if (!in.top_up_in_flight) in.continues = rail_continuation(rule, journal, zone, now);
-  in.usage = usage_now(journal, rule, currency, zone, now);
+  if (!in.top_up_in_flight) in.continues = rail_continuation(rule, rule_records, zone, now);
+  in.usage = usage_now(rule_records, rule, currency, zone, now);
   return in;
 }
 

@@ -131,7 +131,8 @@ class Simulator {
       const auto it = accounts_.find(name);
       return it == accounts_.end() ? nullptr : &it->second.watch;
     };
-    RuleInputs in = gather_rule_inputs(rule, account.watch, watch_of, journal_, account.currency, zone_, now, credits);
+    RuleInputs in =
+        gather_rule_inputs(rule, account.watch, watch_of, journal_, journal_, account.currency, zone_, now, credits);
     if (rule.when.kind == Condition::Kind::cover_demands) in.demands = account.demands;
     return in;
   }

@@ -166,6 +166,13 @@ TEST_F(TopUpExecutorTest, AnOutcomeTheStoreRefusedIsJournalledOnceItTakesWritesA
   std::filesystem::remove_all(dir);
 }
 
+// The keys of the journal's records, and of those a poll of `payout` (its rule, `low`) reads.
+std::vector<std::string> keys_of(const core::JournalView& records) {
+  std::vector<std::string> out;
+  for (const auto& record : records) out.push_back(record.key);
+  return out;
+}
+
 TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay) {
   const auto old_done = decision(1);
   execute(old_done);
@@ -184,6 +191,11 @@ TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay)
   executor_->forget_old_top_ups(clock_.now());
   ASSERT_EQ(executor_->journal().size(), 2u);
   EXPECT_EQ(executor_->journal().front().key, still_open.idempotency_key);
+  // What a poll of the account reads is what the journal still holds.
+  const std::vector<std::string> kept{still_open.idempotency_key, newer_done.idempotency_key};
+  EXPECT_EQ(keys_of(executor_->records_of_account("payout")), kept);
+  EXPECT_EQ(keys_of(executor_->records_of_rule("low")), kept);
+  EXPECT_TRUE(executor_->records_of_account("other").empty());
   // The open one is still looked up and settled, under its own key, with nothing sent twice.
   provider_->ledger.at(still_open.idempotency_key).status = adapters::ProviderTopUpStatus::succeeded;
   run(executor_->reconcile("payout"));
@@ -196,6 +208,7 @@ TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay)
   clock_.advance(49h);
   executor_->forget_old_top_ups(clock_.now());
   EXPECT_TRUE(executor_->journal().empty());
+  EXPECT_TRUE(executor_->records_of_account("payout").empty());
   // The store keeps every one of them.
   EXPECT_EQ(journalled_states(old_done.idempotency_key), (std::vector<std::string>{"planned", "submitted", "succeeded"}));
   // A new top-up after forgetting is journalled, sent and found like any other.
@@ -203,6 +216,7 @@ TEST_F(TopUpExecutorTest, FinishedTopUpsNoRuleLooksAtLeaveMemoryAndOpenOnesStay)
   execute(later);
   EXPECT_EQ(state_of(later.idempotency_key), TopUpState::succeeded);
   EXPECT_EQ(provider_->ledger.size(), 4u);
+  EXPECT_EQ(keys_of(executor_->records_of_rule("low")), std::vector<std::string>{later.idempotency_key});
 }
 
 }  // namespace

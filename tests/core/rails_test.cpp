@@ -217,7 +217,8 @@ TEST(RailsTest, GatheredInputsReadEachRailsSourceAndTheContinuation) {
   };
   const std::vector<TopUpRecord> journal{record("n1", 0, "", TopUpState::failed, t0)};
   std::vector<Credit> credits;
-  const RuleInputs in = gather_rule_inputs(rule, payout, watch_of, journal, idr(), TimeZone::utc(), t0 + 1s, credits);
+  const RuleInputs in =
+      gather_rule_inputs(rule, payout, watch_of, journal, journal, idr(), TimeZone::utc(), t0 + 1s, credits);
   EXPECT_EQ(in.source_balances[0], rp(700));
   EXPECT_EQ(in.source_balances[1], rp(9'000));
   ASSERT_TRUE(in.continues);
@@ -242,7 +243,8 @@ TEST(RailsTest, ANeedGoesOnOnlyFromABalanceAskedForAfterItsRailEnded) {
   std::vector<Credit> credits;
   for (const auto& [asked, predates] : {std::pair{t0 + 1s, true}, {t0 + 2s - 1ms, true}, {t0 + 2s, false}}) {
     payout.latest = Observation{"payout", rp(200), asked};
-    const RuleInputs in = gather_rule_inputs(rule, payout, watch_of, journal, idr(), TimeZone::utc(), t0 + 3s, credits);
+    const RuleInputs in =
+        gather_rule_inputs(rule, payout, watch_of, journal, journal, idr(), TimeZone::utc(), t0 + 3s, credits);
     EXPECT_EQ(in.balance_predates_last_outcome, predates) << format_rfc3339(asked);
     const Evaluation e = evaluate(rule, RuleState{}, in);
     EXPECT_EQ(e.decisions.empty(), predates);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "topupd/core/journal_view.hpp"
 #include "topupd/core/rules.hpp"
 #include "topupd/core/runway.hpp"
 #include "topupd/core/timezone.hpp"
@@ -73,16 +74,16 @@ class HistoryWindows {
 };
 
 // Whether a top-up of `account` is in flight (any journal record not in a terminal state).
-bool top_up_in_flight(std::span<const TopUpRecord> journal, std::string_view account);
+bool top_up_in_flight(JournalView journal, std::string_view account);
 
 // Whether a top-up of `account` ended after a balance asked for at `asked`
 // (`TopUpRecord::balance_shows_from`): that balance may not show its outcome.
-bool ended_after(std::span<const TopUpRecord> journal, std::string_view account, Timestamp asked);
+bool ended_after(JournalView journal, std::string_view account, Timestamp asked);
 
 // `rule`'s top-ups in `now`'s calendar day, week and month in `zone`, from the journal,
 // so no cap can drift from what was actually started, restarts included. Amounts in
 // `currency`.
-CapUsage usage_now(std::span<const TopUpRecord> journal, const Rule& rule, const Currency& currency,
+CapUsage usage_now(JournalView journal, const Rule& rule, const Currency& currency,
                        const TimeZone& zone, Timestamp now);
 
 // What is left of each calendar cap of `limits` (per_day, per_week, per_month, in that
@@ -103,23 +104,25 @@ Duration keep_top_ups_for(std::span<const Rule> rules);
 bool forgettable(const TopUpRecord& record, Timestamp horizon);
 
 // Money topupd added to `account`: every succeeded top-up with the poll that could first show it.
-void append_credits(std::span<const TopUpRecord> journal, std::string_view account, std::vector<Credit>& out);
+void append_credits(JournalView journal, std::string_view account, std::vector<Credit>& out);
 
 // The watch of an account by name (null when unknown): how a rule's rails read their sources.
 using WatchOf = std::function<const AccountWatch*(const std::string& account)>;
 
 // Everything `rule` may look at, at `now`. `watch_of` finds the watches of the rails'
-// sources (a sweep's, a direct debit's check_balance_of). `credits` holds what
+// sources (a sweep's, a direct debit's check_balance_of). `account_records` holds at
+// least the journal's records of the rule's account, `rule_records` at least those of
+// the rule (the whole journal will do for both). `credits` holds what
 // `RuleInputs::own_credits` points at and must outlive the result, as must `account`.
 // `currency` is the account's, for the daily usage.
 RuleInputs gather_rule_inputs(const Rule& rule, const AccountWatch& account, const WatchOf& watch_of,
-                              std::span<const TopUpRecord> journal, const Currency& currency, const TimeZone& zone,
-                              Timestamp now, std::vector<Credit>& credits);
+                              JournalView account_records, JournalView rule_records, const Currency& currency,
+                              const TimeZone& zone, Timestamp now, std::vector<Credit>& credits);
 
 // The need of `rule` whose rail failed at the gateway and that a later rail may still
 // fund: the rule's latest top-up is `failed`, a rail follows it, and (schedule rules)
 // no new due time has come since it was planned.
-std::optional<RailContinuation> rail_continuation(const Rule& rule, std::span<const TopUpRecord> journal,
+std::optional<RailContinuation> rail_continuation(const Rule& rule, JournalView journal,
                                                   const TimeZone& zone, Timestamp now);
 
 // `next_time_driven_evaluation` (rules.hpp) of `rule` in `state`, watching `account`:
