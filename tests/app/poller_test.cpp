@@ -102,8 +102,9 @@ TEST_F(PollerTest, AWebhookWakePollsAtOnce) {
 
 TEST_F(PollerTest, AFailingGatewayKeepsItsBackoffAgainstWakes) {
   gateway_->balance_faults.push_back({adapters::FailureKind::retryable, "http_5xx", "HTTP 503"});
-  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
-  EXPECT_EQ(poller_.watch("payout")->consecutive_failures, 1);
+  // The read is asked for before its failure is counted: wait for the count.
+  ASSERT_TRUE(run_until(io_, [&] { return poller_.watch("payout")->consecutive_failures == 1; }));
+  EXPECT_EQ(gateway_->balance_reads, 1);
   EXPECT_FALSE(poller_.fresh_latest("payout", clock_.now()));
   poller_.wake("payout");
   io_.restart();
@@ -139,7 +140,9 @@ TEST_F(PollerTest, RuleStatesTakenOverFromAnotherInstanceAreTakenAsOfThisClock) 
 }
 
 TEST_F(PollerTest, AReloadKeepsWhatAnAccountAtTheSamePlaceHasSeen) {
-  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
+  // The balance is asked for before the answer is recorded: wait for the record.
+  ASSERT_TRUE(run_until(io_, [&] { return poller_.watch("payout")->latest.has_value(); }));
+  EXPECT_EQ(gateway_->balance_reads, 1);
   const core::Timestamp first = poller_.watch("payout")->latest->at;
   poller_.configure(config_, {{"bank", gateway_}});
   ASSERT_NE(poller_.watch("payout"), nullptr);
@@ -152,7 +155,7 @@ TEST_F(PollerTest, AReloadKeepsWhatAnAccountAtTheSamePlaceHasSeen) {
 }
 
 TEST_F(PollerTest, AnAccountWithoutARunwayRuleExportsItsRunwayOnceHalfAnHourIsSampled) {
-  ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == 1; }));
+  ASSERT_TRUE(run_until(io_, [&] { return poller_.watch("payout")->latest.has_value(); }));
   const auto runway_line = [&] {
     const std::string text = metrics_.serialize();
     const auto at = text.find("topupd_runway_seconds{account=\"payout\"} ");
@@ -164,7 +167,11 @@ TEST_F(PollerTest, AnAccountWithoutARunwayRuleExportsItsRunwayOnceHalfAnHourIsSa
     clock_.advance(30s);
     gateway_->balance_value = core::Money(50'00 - poll / 4 * 1'00, *core::Currency::find("IDR"));
     poller_.wake("payout");
-    ASSERT_TRUE(run_until(io_, [&] { return gateway_->balance_reads == poll + 1; }));
+    // Read and recorded: the observation is dated when its balance was asked for.
+    ASSERT_TRUE(run_until(io_, [&] {
+      const auto& latest = poller_.watch("payout")->latest;
+      return gateway_->balance_reads == poll + 1 && latest && latest->at == clock_.now();
+    }));
     if (poll == 56) {
       EXPECT_EQ(runway_line(), "") << "28 minutes are not enough";
     }
