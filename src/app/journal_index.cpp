@@ -18,8 +18,8 @@ void JournalIndex::add(const core::TopUpRecord& record, std::size_t seq) {
 
 void JournalIndex::forget(std::span<const core::TopUpRecord> records, std::size_t first) {
   for (std::size_t i = 0; i < records.size(); ++i) {
-    drop_first(by_account_, records[i].account, first + i);
-    drop_first(by_rule_, records[i].rule, first + i);
+    drop(by_account_, records[i].account, first + i);
+    drop(by_rule_, records[i].rule, first + i);
   }
 }
 
@@ -37,7 +37,7 @@ std::span<const std::size_t> JournalIndex::find(const Numbers& numbers, const st
   return it->second;
 }
 
-void JournalIndex::drop_first(Numbers& numbers, const std::string& name, std::size_t seq) {
+void JournalIndex::drop(Numbers& numbers, const std::string& name, std::size_t seq) {
   const auto it = numbers.find(name);
   if (it == numbers.end()) return;
   // Records leave from the journal's front, so each is its account's and its rule's first.

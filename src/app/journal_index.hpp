@@ -41,7 +41,7 @@ class JournalIndex {
  private:
   using Numbers = std::unordered_map<std::string, std::vector<std::size_t>>;
   static std::span<const std::size_t> find(const Numbers& numbers, const std::string& name);
-  static void drop_first(Numbers& numbers, const std::string& name, std::size_t seq);
+  static void drop(Numbers& numbers, const std::string& name, std::size_t seq);
 
   Numbers by_account_;
   Numbers by_rule_;

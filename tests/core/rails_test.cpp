@@ -298,5 +298,64 @@ TEST(DepositBanks, AQrisCodeIsExpectedToCreditTheAmountLessTheFee) {
   EXPECT_EQ(expected_credit(va, Money(1'000'000'00, idr)), Money(1'000'000'00, idr));
 }
 
+// The journal as core reads it: the whole of it, or the records at some numbers (one
+// account's, one rule's), in journal order both ways.
+TEST(JournalViewTest, PicksTheNumberedRecordsInJournalOrderBothWays) {
+  TopUpRecord other = record("b", 0, "", TopUpState::submitted, t0, "other-low");
+  other.account = "other";
+  // Numbered from 10: 10 and 12 are payout's, 11 and 13 another account's.
+  const std::vector<TopUpRecord> journal{record("a", 0, "", TopUpState::succeeded, t0), other,
+                                         record("c", 0, "", TopUpState::failed, t0 + 1s), other};
+  const auto keys = [](const JournalView& view) {
+    std::vector<std::string> out;
+    for (const auto& r : view) out.push_back(r.key);
+    return out;
+  };
+  const std::vector<std::size_t> payout{10, 12};
+  const JournalView picked(journal, payout, 10);
+  EXPECT_EQ(picked.size(), 2u);
+  EXPECT_EQ(keys(picked), (std::vector<std::string>{"a", "c"}));
+  std::vector<std::string> backwards;
+  for (auto it = picked.rbegin(); it != picked.rend(); ++it) backwards.push_back(it->key);
+  EXPECT_EQ(backwards, (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(keys(JournalView(journal)), (std::vector<std::string>{"a", "b", "c", "b"}));
+  EXPECT_TRUE(JournalView(journal, {}, 10).empty());
+}
+
+// What payout-low sees of its in-flight top-ups, caps and continuation is the same from
+// its own records as from the whole journal, where another account's open top-up and
+// another rule's spending sit between its own.
+TEST(JournalViewTest, ARulesInputsFromItsOwnRecordsAreThoseFromTheWholeJournal) {
+  Rule rule = two_rail_rule();
+  rule.top_up->limits.per_day = rp(10'000);
+  TopUpRecord elsewhere = record("x1", 0, "", TopUpState::submitted, t0 + 1s, "other-low");
+  elsewhere.account = "other";
+  const std::vector<TopUpRecord> journal{record("n0", 0, "", TopUpState::succeeded, t0), elsewhere,
+                                         record("y2", 0, "", TopUpState::succeeded, t0 + 2s, "payout-sweep"),
+                                         record("n3", 0, "", TopUpState::failed, t0 + 3s)};
+  const std::vector<std::size_t> account{0, 2, 3};
+  const std::vector<std::size_t> own_rule{0, 3};
+  AccountWatch payout;
+  payout.latest = Observation{"payout", rp(200), t0 + 4s};
+  const WatchOf none = [](const std::string&) -> const AccountWatch* { return nullptr; };
+  std::vector<Credit> whole_credits, picked_credits;
+  const RuleInputs whole =
+      gather_rule_inputs(rule, payout, none, journal, journal, idr(), TimeZone::utc(), t0 + 5s, whole_credits);
+  const RuleInputs picked = gather_rule_inputs(rule, payout, none, JournalView(journal, account, 0),
+                                               JournalView(journal, own_rule, 0), idr(), TimeZone::utc(), t0 + 5s,
+                                               picked_credits);
+  EXPECT_FALSE(whole.top_up_in_flight);  // the other account's open top-up is not this one's
+  EXPECT_EQ(picked.top_up_in_flight, whole.top_up_in_flight);
+  ASSERT_TRUE(whole.continues);
+  ASSERT_TRUE(picked.continues);
+  EXPECT_EQ(picked.continues->need, "n3");
+  EXPECT_EQ(picked.continues->rail, whole.continues->rail);
+  ASSERT_TRUE(whole.usage);
+  ASSERT_TRUE(picked.usage);
+  EXPECT_EQ(whole.usage->count, 1u);  // n0 today; the failed n3 and the sweep rule's y2 do not count
+  EXPECT_EQ(picked.usage->count, whole.usage->count);
+  EXPECT_EQ(picked.usage->amount, whole.usage->amount);
+}
+
 }  // namespace
 }  // namespace topupd::core
