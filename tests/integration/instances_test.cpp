@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,7 @@
 #include "support/postgres_server.hpp"
 #include "support/tcp_proxy.hpp"
 #include "topupd/adapters/crypto/crypto.hpp"
+#include "topupd/core/ownership.hpp"
 
 namespace topupd::testing {
 namespace {
@@ -388,12 +390,19 @@ TEST(InstancesTest, EveryNotificationIsSentOnceByTheInstanceThatHoldsTheOutbox) 
     const double a = owned(*instances[0]), b = owned(*instances[1]);
     return a + b == total && a > 0 && b > 0 && !self_and_sender(sockets[0]).second.empty();
   };
-  // Shared out, and still so after two more rounds: a newcomer takes what was free at
-  // once, and what another instance held only when that one lets go at its next round.
+  // Settled: the outbox and `low` each sit with the instance their placement over the two
+  // live ids gives them. Until then the survivor of a restart may still hold what it is
+  // about to hand back, and reading then would restart the wrong instance.
+  const std::string outbox = "@outbox";
   auto settled = [&] {
-    if (!eventually(shared, 30s)) return false;
-    std::this_thread::sleep_for(2500ms);
-    return eventually(shared, 30s);
+    return eventually([&] {
+      if (!shared()) return false;
+      const std::vector<std::string> ids = {self_and_sender(sockets[0]).first, self_and_sender(sockets[1]).first};
+      const std::string sending = self_and_sender(sockets[0]).second;
+      const int low_owner = core::owner_of("low", ids) == ids[0] ? 0 : 1;
+      return sending == core::owner_of(outbox, ids) && holds(*instances[low_owner], "low") &&
+             !holds(*instances[1 - low_owner], "low");
+    }, 30s);
   };
   // Ids are random: until the sender is not the owner of `low`, restart the sender.
   int sender = -1, decider = -1;
