@@ -159,6 +159,9 @@ class Daemon {
   // the provider's accounts it owns.
   enum class WebhookEffect { acted, elsewhere, everywhere };
   WebhookEffect apply_webhook(const std::string& provider, const adapters::webhooks::Event& event);
+  // The top-up an event of `provider` names (by key, the gateway's reference or a partner
+  // reference), the first in journal order; null when it names none still in memory.
+  const core::TopUpRecord* named_top_up(const std::string& provider, const adapters::webhooks::Event& event) const;
 
   asio::io_context io_;
   adapters::SystemClock clock_;

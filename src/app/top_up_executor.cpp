@@ -278,7 +278,10 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
 
 void TopUpExecutor::journal(std::size_t index, const core::TopUpAction& action) {
   TopUpRecord& record = at(index);
-  if (!action.reference.empty()) record.reference = action.reference;
+  if (!action.reference.empty()) {
+    record.reference = action.reference;
+    index_.referenced(record, index);
+  }
   if (!action.error.empty()) record.last_error = action.error;
   std::optional<core::Timestamp> visible_from;
   if (action.dated_by_latest_poll) {

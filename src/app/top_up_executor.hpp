@@ -182,6 +182,15 @@ class TopUpExecutor {
   core::JournalView records_of_rule(const std::string& rule) const {
     return {journal_, index_.of_rule(rule), forgotten_};
   }
+  // The record with this key; the records with this gateway reference (valid until the
+  // journal changes).
+  const core::TopUpRecord* record_with_key(const std::string& key) const {
+    const auto seq = index_.of_key(key);
+    return seq ? &journal_[*seq - forgotten_] : nullptr;
+  }
+  core::JournalView records_with_reference(const std::string& reference) const {
+    return {journal_, index_.of_reference(reference), forgotten_};
+  }
   // Money requests on the wire now (a stop waits for them).
   int requests_in_flight() const { return requests_in_flight_; }
 
@@ -197,6 +206,8 @@ class TopUpExecutor {
     core::Timestamp deadline;
     int tolerance_percent;
   };
+  // Ends one account's verifications whose time ran out.
+  void expire_verifications(std::vector<PendingVerification>& pending, core::Timestamp now);
 
   // Whether the rule of `record` has a rail after the one `record` went on.
   bool next_rail_follows(const core::TopUpRecord& record) const;
@@ -248,10 +259,11 @@ class TopUpExecutor {
   std::optional<config::Pins> pins_;
   std::vector<core::TopUpRecord> journal_;  // open and recent top-ups; the store has them all
   std::size_t forgotten_ = 0;               // records dropped from the front: journal_[seq - forgotten_]
-  JournalIndex index_;                      // journal_'s numbers by account and by rule
+  JournalIndex index_;                      // journal_'s numbers by account, rule, key and reference
   core::Duration keep_for_{std::chrono::hours(48)};
   std::set<std::string> sending_;           // keys whose request is on the wire right now
-  std::vector<PendingVerification> verifications_;  // in memory: a restart stops watching
+  // By account: a poll looks at its own account's. In memory: a restart stops watching.
+  std::map<std::string, std::vector<PendingVerification>> verifications_;
   // An open deposit's lowest balance seen since it was planned (or since this run
   // loaded it): its money may land (a person paid, a payout settled) before topupd
   // hears it succeeded, so the balance before it is this, not the poll before the news.

@@ -76,7 +76,10 @@ asio::awaitable<void> TopUpExecutor::look_up(std::size_t index) {
   }
   const auto& receipt = *found.value();
   TopUpRecord& record = at(index);
-  if (record.reference.empty()) record.reference = receipt.reference;
+  if (record.reference.empty()) {
+    record.reference = receipt.reference;
+    index_.referenced(record, index);
+  }
   std::string why = receipt.failure;
   const auto hint = webhook_hints_.find(key);
   if (hint != webhook_hints_.end()) {
@@ -140,13 +143,13 @@ asio::awaitable<void> TopUpExecutor::confirm_reversal(std::string key) {
 void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRecord>& records) {
   for (const auto& record : records) {
     if (record.account != account || sending_.count(record.key)) continue;
-    const auto known = std::find_if(journal_.begin(), journal_.end(),
-                                    [&](const TopUpRecord& r) { return r.key == record.key; });
+    const auto known = index_.of_key(record.key);
     std::size_t seq = 0;
-    if (known != journal_.end()) {
-      *known = record;
+    if (known) {
+      seq = *known;
+      at(seq) = record;
+      index_.referenced(at(seq), seq);
       behind_.erase(record.key);  // what the journal says is what this run knows now
-      seq = forgotten_ + static_cast<std::size_t>(known - journal_.begin());
     } else {
       journal_.push_back(record);
       seq = forgotten_ + journal_.size() - 1;
@@ -164,7 +167,7 @@ void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRec
 }
 
 void TopUpExecutor::release(const std::string& account) {
-  std::erase_if(verifications_, [&](const PendingVerification& v) { return v.account == account; });
+  verifications_.erase(account);
   std::erase_if(deposit_floors_, [&](const auto& floor) { return floor.second.account == account; });
 }
 

@@ -87,9 +87,10 @@ asio::awaitable<void> TopUpExecutor::request_ticket(std::size_t index) {
 }
 
 void TopUpExecutor::note_payment(const std::string& key, const std::string& payment_id) {
-  for (auto& record : journal_) {
-    if (record.key == key && record.reference.empty()) record.reference = payment_id;
-  }
+  const auto seq = index_.of_key(key);
+  if (!seq || !at(*seq).reference.empty()) return;
+  at(*seq).reference = payment_id;
+  index_.referenced(at(*seq), *seq);
 }
 
 void TopUpExecutor::notify_ticket(const TopUpRecord& r, bool to_pay) {

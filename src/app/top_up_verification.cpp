@@ -38,7 +38,7 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
     const core::Rail rail = core::rail_at(*rule->top_up, record.rail);
     if (rail.deposit) expected = core::expected_credit(rail.deposit->to, record.amount);
   }
-  verifications_.push_back({record.key, record.rule, record.account, expected, before->balance,
+  verifications_[record.account].push_back({record.key, record.rule, record.account, expected, before->balance,
                             *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
 }
 
@@ -49,22 +49,30 @@ void TopUpExecutor::observed(const std::string& account, const core::Observation
       floor.lowest = observation.balance;
     }
   }
-  std::erase_if(verifications_, [&](const PendingVerification& v) {
-    if (v.account != account || observation.at < v.settled_at) return false;
+  const auto pending = verifications_.find(account);
+  if (pending == verifications_.end()) return;
+  std::erase_if(pending->second, [&](const PendingVerification& v) {
+    if (observation.at < v.settled_at) return false;
     if (!core::reflects_top_up(v.before, observation.balance, v.amount, v.tolerance_percent)) return false;
     // A deposit's money lands after its payment settled: its credit counts (for runway)
     // from the first poll that shows it, not from the payment's settlement.
-    for (auto& record : journal_) {
-      if (record.key == v.key && record.method == core::TopUpMethod::deposit) record.settled_at = observation.at;
+    if (const auto seq = index_.of_key(v.key); seq && at(*seq).method == core::TopUpMethod::deposit) {
+      at(*seq).settled_at = observation.at;
     }
     spdlog::info("top-up reflected in the balance topup={} account={} before={} now={}", field(v.key), field(v.account),
                  field(core::format_human(v.before)), field(core::format_human(observation.balance)));
     return true;
   });
+  if (pending->second.empty()) verifications_.erase(pending);
 }
 
 void TopUpExecutor::expire_verifications(core::Timestamp now) {
-  std::erase_if(verifications_, [&](const PendingVerification& v) {
+  for (auto& [account, pending] : verifications_) expire_verifications(pending, now);
+  std::erase_if(verifications_, [](const auto& pending) { return pending.second.empty(); });
+}
+
+void TopUpExecutor::expire_verifications(std::vector<PendingVerification>& pending, core::Timestamp now) {
+  std::erase_if(pending, [&](const PendingVerification& v) {
     if (now <= v.deadline) return false;
     metrics_.count_not_reflected(v.rule);
     const core::AccountWatch* watch = neighbours_.watch(v.account);

@@ -14,20 +14,41 @@ namespace topupd::app {
 using adapters::field;
 namespace webhooks = adapters::webhooks;
 
-Daemon::WebhookEffect Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
-  if (stopping_) return WebhookEffect::elsewhere;
-  const core::TopUpRecord* record = nullptr;
+const core::TopUpRecord* Daemon::named_top_up(const std::string& provider, const webhooks::Event& event) const {
+  // A deposit's ticket is the ticket provider's: its callback names the top-up too.
+  auto serves = [&](const core::TopUpRecord& r) { return r.provider == provider || r.ticket_provider == provider; };
   const auto gateway = generation_.providers.find(provider);
-  for (const auto& r : executor_->journal()) {
-    // A deposit's ticket is the ticket provider's: its callback names the top-up too.
-    if (r.provider != provider && r.ticket_provider != provider) continue;
-    if ((!event.key.empty() && r.key == event.key) || (!event.reference.empty() && r.reference == event.reference) ||
-        (!event.partner_reference.empty() && gateway != generation_.providers.end() &&
-         gateway->second->partner_reference_names(event.partner_reference, r.key))) {
-      record = &r;
-      break;
+  if (!event.partner_reference.empty() && gateway != generation_.providers.end()) {
+    // What a partner reference names is the provider's to say, record by record.
+    for (const auto& r : executor_->journal()) {
+      if (serves(r) && ((!event.key.empty() && r.key == event.key) ||
+                        (!event.reference.empty() && r.reference == event.reference) ||
+                        gateway->second->partner_reference_names(event.partner_reference, r.key))) {
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+  // The first in journal order (records sit in one vector) named by key or by reference.
+  const core::TopUpRecord* record = nullptr;
+  if (!event.key.empty()) {
+    if (const auto* r = executor_->record_with_key(event.key); r && serves(*r)) record = r;
+  }
+  if (!event.reference.empty()) {
+    for (const auto& r : executor_->records_with_reference(event.reference)) {
+      if (record && record < &r) break;
+      if (serves(r)) {
+        record = &r;
+        break;
+      }
     }
   }
+  return record;
+}
+
+Daemon::WebhookEffect Daemon::apply_webhook(const std::string& provider, const webhooks::Event& event) {
+  if (stopping_) return WebhookEffect::elsewhere;
+  const core::TopUpRecord* record = named_top_up(provider, event);
   // Several instances: only the owner of the top-up's account acts on it.
   if (record && !owns(record->account)) return WebhookEffect::elsewhere;
   // The top-up's account; else the accounts the event names; else every account of
