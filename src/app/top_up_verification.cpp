@@ -39,7 +39,8 @@ void TopUpExecutor::start_verification(const TopUpRecord& record) {
     if (rail.deposit) expected = core::expected_credit(rail.deposit->to, record.amount);
   }
   verifications_[record.account].push_back({record.key, record.rule, record.account, expected, before->balance,
-                            *record.settled_at, *record.settled_at + verify.within, verify.tolerance_percent});
+                                            *record.settled_at, *record.settled_at + verify.within,
+                                            verify.tolerance_percent});
 }
 
 void TopUpExecutor::observed(const std::string& account, const core::Observation& observation) {

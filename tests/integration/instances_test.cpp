@@ -393,7 +393,7 @@ TEST(InstancesTest, EveryNotificationIsSentOnceByTheInstanceThatHoldsTheOutbox) 
   // Settled: the outbox and `low` each sit with the instance their placement over the two
   // live ids gives them. Until then the survivor of a restart may still hold what it is
   // about to hand back, and reading then would restart the wrong instance.
-  const std::string outbox = "@outbox";
+  const std::string outbox = "@outbox";  // the outbox's lease, as the instances name it (Leases::kOutbox)
   auto settled = [&] {
     return eventually([&] {
       if (!shared()) return false;
