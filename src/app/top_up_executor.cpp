@@ -80,12 +80,12 @@ void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
 
 void TopUpExecutor::catch_up_journal() {
   for (auto it = behind_.begin(); it != behind_.end();) {
-    const auto record = std::find_if(journal_.begin(), journal_.end(),
-                                     [&](const TopUpRecord& r) { return r.key == it->first; });
-    if (record == journal_.end() || sending_.count(it->first)) {
-      it = record == journal_.end() ? behind_.erase(it) : std::next(it);
+    const auto seq = index_.of_key(it->first);
+    if (!seq || sending_.count(it->first)) {
+      it = !seq ? behind_.erase(it) : std::next(it);
       continue;
     }
+    const TopUpRecord* record = &at(*seq);
     try {
       store_.record_transition(*record, it->second, clock_.now(), "written again: the store refused it before");
       spdlog::info("the journal caught up with top-up topup={} state={}", field(record->key),

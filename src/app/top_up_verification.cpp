@@ -87,9 +87,7 @@ void TopUpExecutor::expire_verifications(std::vector<PendingVerification>& pendi
     spdlog::error("{} topup={} rule={} account={}", reason, field(v.key), field(v.rule), field(v.account));
     if (neighbours_.outcome) neighbours_.outcome(v.rule, "not_reflected", reason);
     if (neighbours_.top_up_event) {
-      const auto record =
-          std::find_if(journal_.begin(), journal_.end(), [&](const TopUpRecord& r) { return r.key == v.key; });
-      if (record != journal_.end()) neighbours_.top_up_event("top_up.needs_attention", *record, reason);
+      if (const auto seq = index_.of_key(v.key)) neighbours_.top_up_event("top_up.needs_attention", at(*seq), reason);
     }
     const core::Rule* rule = neighbours_.rule(v.rule);
     if (rule && rule->alert) {
