@@ -84,7 +84,7 @@ bool TopUpExecutor::release(TopUpRecord& record, const std::string& why, int nee
   record.state = TopUpState::planned;
   try {
     if (store_.release_approved(record, TopUpState::awaiting_approval, clock_.now(), why, needed)) {
-      count_states();
+      count_move(TopUpState::awaiting_approval, TopUpState::planned);
       spdlog::info("top-up planned: {} topup={} rule={} account={}", why, field(record.key), field(record.rule),
                    field(record.account));
       return true;

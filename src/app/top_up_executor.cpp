@@ -38,6 +38,7 @@ void TopUpExecutor::load(std::vector<TopUpRecord> records) {
   journal_ = std::move(records);
   forgotten_ = 0;
   index_.rebuild(journal_, 0);
+  recount_states();  // before the look-ups below move any record
   stuck_ = core::StuckWatch{};
   stuck_.seed(journal_);
   deposit_floors_.clear();
@@ -51,7 +52,6 @@ void TopUpExecutor::load(std::vector<TopUpRecord> records) {
     const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
     journal_until_io(i, core::step(journal_[i], restarted));
   }
-  count_states();
 }
 
 TopUpRecord& TopUpExecutor::at(std::size_t seq) {
@@ -68,13 +68,13 @@ void TopUpExecutor::forget_old_top_ups(core::Timestamp now) {
          !behind_.count(journal_[drop].key)) {
     webhook_hints_.erase(journal_[drop].key);
     deposit_floors_.erase(journal_[drop].key);
+    count_move(journal_[drop].state, std::nullopt);
     ++drop;
   }
   if (drop == 0) return;
   index_.forget(std::span<const TopUpRecord>(journal_).first(drop), forgotten_);
   journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(drop));
   forgotten_ += drop;
-  count_states();
   spdlog::debug("forgot finished top-ups no rule looks at any more count={} kept={}", drop, journal_.size());
 }
 
@@ -103,10 +103,16 @@ void TopUpExecutor::catch_up_journal() {
   }
 }
 
-void TopUpExecutor::count_states() {
-  std::map<TopUpState, std::int64_t> counts;
-  for (const auto& r : journal_) counts[r.state] += 1;
-  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, counts[state]);
+void TopUpExecutor::recount_states() {
+  in_state_.clear();
+  for (const auto& r : journal_) in_state_[r.state] += 1;
+  for (auto state : core::kAllTopUpStates) metrics_.set_top_ups_in_state(state, in_state_[state]);
+}
+
+void TopUpExecutor::count_move(std::optional<TopUpState> from, std::optional<TopUpState> to) {
+  if (from == to) return;
+  if (from) metrics_.set_top_ups_in_state(*from, in_state_[*from] -= 1);
+  if (to) metrics_.set_top_ups_in_state(*to, in_state_[*to] += 1);
 }
 
 bool TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::string& why,
@@ -146,7 +152,7 @@ bool TopUpExecutor::transition(TopUpRecord& record, TopUpState next, const std::
     spdlog::error("cannot store a top-up transition: {} topup={} to={}", e.what(), field(record.key),
                   core::to_string(next));
   }
-  count_states();
+  count_move(from, next);
 
   const auto level = next == TopUpState::failed || next == TopUpState::unknown ? spdlog::level::warn
                                                                                 : spdlog::level::info;
@@ -255,7 +261,7 @@ asio::awaitable<std::string> TopUpExecutor::execute(const core::Decision& decisi
   journal_.push_back(std::move(record));
   const std::size_t index = forgotten_ + journal_.size() - 1;
   index_.add(journal_.back(), index);
-  count_states();
+  count_move(std::nullopt, journal_.back().state);
   if (neighbours_.top_up_event) neighbours_.top_up_event("top_up.planned", at(index), decision.reason);
   if (decision.needs_approval) {
     spdlog::warn("top-up awaits approval: {} topup={} rule={} account={} method={} amount={}", decision.reason,

@@ -244,7 +244,10 @@ class TopUpExecutor {
   bool transition(core::TopUpRecord& record, core::TopUpState next, const std::string& why,
                   std::optional<core::Timestamp> visible_from = std::nullopt);
   bool owned(const std::string& account) const { return !neighbours_.owns || neighbours_.owns(account); }
-  void count_states();
+  // The number of records in each state, kept as records arrive, move and leave, so
+  // that a transition costs two gauge updates, not a count of the whole journal.
+  void recount_states();
+  void count_move(std::optional<core::TopUpState> from, std::optional<core::TopUpState> to);
   void start_verification(const core::TopUpRecord& record);
 
   asio::io_context& io_;
@@ -278,6 +281,7 @@ class TopUpExecutor {
   std::map<std::string, std::string> failure_codes_;  // top-up key → why the gateway refused it, until journalled
   std::set<std::string> lost_;                        // keys whose outcome was lost once already (reported once)
   std::map<std::string, core::TopUpState> behind_;    // key → the state its journal row still has
+  std::map<core::TopUpState, std::int64_t> in_state_;  // records of journal_ in each state
   int requests_in_flight_ = 0;
 };
 

@@ -147,11 +147,13 @@ void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRec
     std::size_t seq = 0;
     if (known) {
       seq = *known;
+      count_move(at(seq).state, record.state);
       at(seq) = record;
       index_.referenced(at(seq), seq);
       behind_.erase(record.key);  // what the journal says is what this run knows now
     } else {
       journal_.push_back(record);
+      count_move(std::nullopt, record.state);
       seq = forgotten_ + journal_.size() - 1;
       index_.add(journal_.back(), seq);
     }
@@ -163,7 +165,6 @@ void TopUpExecutor::adopt(const std::string& account, const std::vector<TopUpRec
     const core::TopUpEvent restarted{core::TopUpEvent::Kind::restarted};
     journal_until_io(seq, core::step(at(seq), restarted));
   }
-  count_states();
 }
 
 void TopUpExecutor::release(const std::string& account) {

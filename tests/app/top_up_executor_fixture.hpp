@@ -3,6 +3,9 @@
 // The provider's ledger is the witness.
 #pragma once
 
+#include <algorithm>
+#include <string>
+
 #include <boost/asio/co_spawn.hpp>
 #include <gtest/gtest.h>
 
@@ -39,9 +42,10 @@ class TopUpExecutorTest : public ::testing::Test {
     executor_ = make_executor();
   }
 
-  std::unique_ptr<TopUpExecutor> make_executor() {
+  // With its own metrics, it stands for another instance on the same store.
+  std::unique_ptr<TopUpExecutor> make_executor(adapters::Metrics* metrics = nullptr) {
     auto executor = std::make_unique<TopUpExecutor>(
-        io_, clock_, metrics_, *store_, durability_,
+        io_, clock_, metrics ? *metrics : metrics_, *store_, durability_,
         ExecutorNeighbours{
             [this](const std::string& name) { return name == "payout" ? &watch_ : nullptr; },
             [this](const std::string& name) { return name == rule_.name ? &rule_ : nullptr; },
@@ -84,6 +88,17 @@ class TopUpExecutorTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no record " << key;
     return TopUpState::failed;
+  }
+  // What topupd_topups_in_state says beside the executor's records counted by state.
+  void expect_state_gauges_count_the_journal(const std::string& when) {
+    const std::string text = metrics_.serialize();
+    for (auto state : core::kAllTopUpStates) {
+      const auto counted = std::count_if(executor_->journal().begin(), executor_->journal().end(),
+                                         [&](const core::TopUpRecord& r) { return r.state == state; });
+      const std::string series = "topupd_topups_in_state{state=\"" + std::string(core::to_string(state)) + "\"} " +
+                                 std::to_string(counted) + "\n";
+      EXPECT_NE(text.find(series), std::string::npos) << when << ": expected " << series << text;
+    }
   }
   std::vector<std::string> journalled_states(const std::string& key) {
     std::vector<std::string> out;

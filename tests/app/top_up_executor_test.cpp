@@ -177,5 +177,62 @@ TEST_F(TopUpExecutorTest, EachEndIsReportedWithItsCodedReason) {
                                                  "low unknown_outcomes", "low succeeded"}));
 }
 
+TEST_F(TopUpExecutorTest, TheCountOfEachStateFollowsEveryRecordAsItArrivesMovesAndLeaves) {
+  expect_state_gauges_count_the_journal("empty");
+  execute(decision(1));  // planned, submitted, succeeded
+  provider_->submit_faults.push_back({{FailureKind::not_retryable, "declined", "no"}, false});
+  execute(decision(2));  // failed
+  provider_->outcome = adapters::ProviderTopUpStatus::pending;
+  const auto pending = decision(3);
+  execute(pending);
+  const auto approved = decision(4, true), rejected = decision(5, true), expiring = decision(6, true);
+  for (const auto* d : {&approved, &rejected, &expiring}) execute(*d);
+  expect_state_gauges_count_the_journal("planned and sent");
+  EXPECT_EQ(executor_->decide(rejected.idempotency_key, false, "ana", "in the console").refused, std::nullopt);
+  expect_state_gauges_count_the_journal("rejected");
+  EXPECT_TRUE(executor_->decide(approved.idempotency_key, true, "ana", "in the console").released);
+  expect_state_gauges_count_the_journal("released");
+  io_.restart();
+  io_.run();
+  expect_state_gauges_count_the_journal("approved and sent");
+  EXPECT_EQ(state_of(approved.idempotency_key), TopUpState::pending);
+
+  // Another instance on the same store settles the pending two and starts one of its own;
+  // this one reads the account's records again, as when it takes the account over.
+  provider_->ledger.at(pending.idempotency_key).status = adapters::ProviderTopUpStatus::succeeded;
+  provider_->ledger.at(approved.idempotency_key).status = adapters::ProviderTopUpStatus::succeeded;
+  adapters::Metrics their_metrics{"test", "test"};
+  auto other = make_executor(&their_metrics);
+  other->load(store_->open_top_ups());
+  run(other->reconcile("payout"));
+  run(other->execute(decision(7), TopUpRoute{"bank", "payout-id", "123"}, core::RuleState{}));
+  other.reset();
+  executor_->adopt("payout", store_->top_ups_created_since(clock_.now() - 1h));
+  EXPECT_EQ(state_of(pending.idempotency_key), TopUpState::succeeded);
+  EXPECT_EQ(state_of(decision(7).idempotency_key), TopUpState::pending);
+  expect_state_gauges_count_the_journal("adopted");
+  run(executor_->reconcile("payout"));
+  expect_state_gauges_count_the_journal("looked up");
+
+  clock_.advance(rule_.top_up->limits.approval_expires);
+  run(executor_->reconcile("payout"));
+  EXPECT_EQ(state_of(expiring.idempotency_key), TopUpState::expired);
+  expect_state_gauges_count_the_journal("expired");
+
+  // A restart: the open one is looked up again.
+  executor_->load(store_->top_ups_created_since(clock_.now() - 48h));
+  expect_state_gauges_count_the_journal("loaded");
+
+  for (auto& [key, entry] : provider_->ledger) entry.status = adapters::ProviderTopUpStatus::succeeded;
+  clock_.advance(49h);
+  run(executor_->reconcile("payout"));
+  executor_->forget_old_top_ups(clock_.now());
+  expect_state_gauges_count_the_journal("some forgotten");
+  clock_.advance(49h);
+  executor_->forget_old_top_ups(clock_.now());
+  EXPECT_TRUE(executor_->journal().empty());
+  expect_state_gauges_count_the_journal("all forgotten");
+}
+
 }  // namespace
 }  // namespace topupd::app::testing_executor
