@@ -281,7 +281,7 @@ class TopUpExecutor {
   std::map<std::string, std::string> failure_codes_;  // top-up key → why the gateway refused it, until journalled
   std::set<std::string> lost_;                        // keys whose outcome was lost once already (reported once)
   std::map<std::string, core::TopUpState> behind_;    // key → the state its journal row still has
-  std::map<core::TopUpState, std::int64_t> in_state_;  // records of journal_ in each state
+  std::map<core::TopUpState, std::int64_t> in_state_;  // journal_'s records in each state (count_move)
   int requests_in_flight_ = 0;
 };
 
