@@ -225,8 +225,11 @@ TEST_F(TopUpExecutorTest, TheCountOfEachStateFollowsEveryRecordAsItArrivesMovesA
 
   for (auto& [key, entry] : provider_->ledger) entry.status = adapters::ProviderTopUpStatus::succeeded;
   clock_.advance(49h);
-  run(executor_->reconcile("payout"));
+  run(executor_->reconcile("payout"));  // the last open one settles now: it stays two days more
+  const std::size_t before = executor_->journal().size();
   executor_->forget_old_top_ups(clock_.now());
+  EXPECT_LT(executor_->journal().size(), before);
+  EXPECT_FALSE(executor_->journal().empty());
   expect_state_gauges_count_the_journal("some forgotten");
   clock_.advance(49h);
   executor_->forget_old_top_ups(clock_.now());
