@@ -205,11 +205,12 @@ TEST_F(TopUpExecutorTest, TheCountOfEachStateFollowsEveryRecordAsItArrivesMovesA
   auto other = make_executor(&their_metrics);
   other->load(store_->open_top_ups());
   run(other->reconcile("payout"));
-  run(other->execute(decision(7), TopUpRoute{"bank", "payout-id", "123"}, core::RuleState{}));
+  const auto theirs = decision(7);
+  run(other->execute(theirs, TopUpRoute{"bank", "payout-id", "123"}, core::RuleState{}));
   other.reset();
   executor_->adopt("payout", store_->top_ups_created_since(clock_.now() - 1h));
   EXPECT_EQ(state_of(pending.idempotency_key), TopUpState::succeeded);
-  EXPECT_EQ(state_of(decision(7).idempotency_key), TopUpState::pending);
+  EXPECT_EQ(state_of(theirs.idempotency_key), TopUpState::pending);
   expect_state_gauges_count_the_journal("adopted");
   run(executor_->reconcile("payout"));
   expect_state_gauges_count_the_journal("looked up");
