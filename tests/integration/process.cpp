@@ -209,18 +209,6 @@ HttpResult http_request(const std::string& method, const std::string& host, int 
   return http_send(host, port, request);
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
 HttpResult http_send(const std::string& host, int port, const std::string& request) {
   HttpResult result;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

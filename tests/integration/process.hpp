@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include "support/free_port.hpp"  // free_port(), for peers told their port in advance
+
 namespace topupd::testing {
 
 class TempDir {
@@ -89,10 +91,6 @@ HttpResult http_request(const std::string& method, const std::string& host, int 
                         const std::string& body);
 HttpResult http_request(const std::string& method, const std::string& host, int port, const std::string& path,
                         const std::string& body, const std::vector<std::pair<std::string, std::string>>& headers);
-// A loopback port nobody listens on right now, for a peer that must be told it in
-// advance (another process may take it first; tests use it only where they must).
-int free_port();
-
 // Sends `request` as written (any bytes) and reads the answer until the server closes.
 HttpResult http_send(const std::string& host, int port, const std::string& request);
 

@@ -1,10 +1,10 @@
 // A real PostgreSQL 15 for tests: see postgres_server.hpp.
 #include "support/postgres_server.hpp"
 
+#include "support/free_port.hpp"
+
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -16,20 +16,6 @@
 namespace topupd::testing {
 
 namespace {
-
-// A port nobody listens on now (the kernel's pick for port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  const int port = ntohs(address.sin_port);
-  ::close(fd);
-  return port;
-}
 
 std::string quoted(const std::string& text) { return "'" + text + "'"; }
 
