@@ -353,6 +353,28 @@ TEST_F(SqliteFileTest, RefusesADatabaseFromANewerTopupd) {
   }
 }
 
+// The store keeps its statements prepared: one that stopped at its first row (a setting
+// read) must still end its read, or the log could never be checkpointed to empty.
+TEST_F(SqliteFileTest, AReadThatStopsAtItsFirstRowLeavesNoSnapshotOpen) {
+  auto store = open_sqlite_store(path(), true);  // as the daemon opens it: a Durability checkpoints
+  store->set_setting("a", "1");
+  ASSERT_EQ(store->setting("a"), "1");
+  store->set_setting("b", "2");
+  ASSERT_EQ(store->setting("b"), "2");
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path().c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "SELECT COUNT(*) FROM settings", nullptr, nullptr, nullptr), SQLITE_OK);  // finds the log
+  int log_frames = -1;
+  int checkpointed = -1;
+  EXPECT_EQ(sqlite3_wal_checkpoint_v2(other, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &checkpointed),
+            SQLITE_OK)
+      << sqlite3_errmsg(other);
+  EXPECT_EQ(log_frames, 0);  // truncated: no reader was left inside the log
+  sqlite3_close(other);
+  EXPECT_EQ(fs::file_size(path() + "-wal"), 0u);
+  EXPECT_EQ(store->setting("a"), "1");
+}
+
 TEST(SqliteStoreTest, AnUnopenablePathIsAStoreError) {
   EXPECT_THROW(open_sqlite_store("/nonexistent-directory/topupd.db"), StoreError);
 }

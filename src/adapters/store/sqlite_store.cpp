@@ -1,14 +1,12 @@
-// The SQLite Store: WAL journal, synchronous=FULL (or NORMAL with a Durability flushing it), versioned migrations.
-#include <chrono>
-#include <thread>
-
+// The SQLite Store: the journal, rule states, settings, webhook events, the outbox and
+// silences as statements on one connection (sqlite_connection.hpp).
 #include <sqlite3.h>
 
 #include <fmt/format.h>
 
 #include "sql_runner.hpp"
+#include "sqlite_connection.hpp"
 #include "sqlite_records.hpp"
-#include "sqlite_schema.hpp"
 #include "sqlite_statement.hpp"
 #include "topupd/adapters/store/store.hpp"
 
@@ -17,79 +15,33 @@ namespace {
 
 using core::TopUpRecord;
 using core::TopUpState;
-using sqlite::kMigrations;
+using sqlite::Commits;
 using sqlite::kRecordColumns;
-using sqlite::kSchemaVersion;
 using sqlite::millis;
 using sqlite::record_of;
 using sqlite::Statement;
 using sqlite::TicketColumns;
 using sqlite::timestamp;
-
-// Another connection holds the write lock (the store's writer thread, writer.hpp): its
-// commits take ~0.1 ms, so ask again soon rather than after SQLite's first 1 ms sleep,
-// and give up after about 5 s.
-int wait_for_the_other_writer(void*, int tries) {
-  constexpr int kShort = 200;  // 50 µs each
-  if (tries >= kShort + 4990) return 0;
-  std::this_thread::sleep_for(tries < kShort ? std::chrono::microseconds(50) : std::chrono::microseconds(1000));
-  return 1;
-}
-
-// What a commit waits for: the disk (checkpointing the log itself, or leaving that to
-// a Durability), or only the operating system (a Durability flushes and checkpoints).
-enum class Commits { wait_for_disk, wait_for_disk_no_checkpoints, reach_the_os };
+using Transaction = sqlite::Connection::Transaction;
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& path, Commits commits) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                        nullptr) != SQLITE_OK) {
-      const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw StoreError(fmt::format("cannot open the store {}: {}", path, why));
-    }
-    try {
-      sqlite3_busy_handler(db_, wait_for_the_other_writer, nullptr);
-      // WAL for concurrent readers; FULL so a commit survives power loss, not only a crash.
-      if (path != ":memory:") exec("PRAGMA journal_mode = WAL");
-      if (commits == Commits::reach_the_os && path != ":memory:") {
-        // The Durability thread flushes the log and checkpoints it: a commit here never
-        // waits for the disk.
-        exec("PRAGMA synchronous = NORMAL");
-        exec("PRAGMA wal_autocheckpoint = 0");
-      } else {
-        exec("PRAGMA synchronous = FULL");
-        // The store's writer: its commits wait for the disk on its own thread, and the
-        // Durability thread checkpoints.
-        if (commits == Commits::wait_for_disk_no_checkpoints) exec("PRAGMA wal_autocheckpoint = 0");
-      }
-      exec("PRAGMA foreign_keys = ON");
-      migrate();
-      api_ = sql_api_store(sqlite_runner(db_));
-      console_ = sql_console_store(sqlite_runner(db_));
-    } catch (...) {
-      sqlite3_close(db_);
-      throw;
-    }
-  }
-  ~SqliteStore() override {
-    api_.reset();
-    console_.reset();
-    sqlite3_close(db_);
-  }
+  SqliteStore(const std::string& path, Commits commits)
+      : connection_(path, commits),
+        api_(sql_api_store(sqlite_runner(db_))),
+        console_(sql_console_store(sqlite_runner(db_))) {}
 
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
-    Transaction transaction(*this);
+    Transaction transaction(connection_);
     {
-      Statement exists(db_, "SELECT 1 FROM top_ups WHERE key = ?1");
+      Statement exists(cache_, "SELECT 1 FROM top_ups WHERE key = ?1");
       if (exists.bind(1, r.key).step()) return false;  // rolled back: nothing changed
     }
-    Statement insert(db_, fmt::format("INSERT INTO top_ups ({}, updated_at) VALUES "
-                                      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, "
-                                      "?22, ?23, ?13)",
-                                      kRecordColumns)
-                              .c_str());
+    static const std::string kInsert = fmt::format(
+        "INSERT INTO top_ups ({}, updated_at) VALUES "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?13)",
+        kRecordColumns);
+    Statement insert(cache_, kInsert);
     insert.bind(1, r.key).bind(2, r.rule).bind(3, r.account).bind(4, r.provider).bind(5, core::to_string(r.method));
     insert.bind(6, r.destination_id).bind(7, r.source).bind(8, r.amount.minor()).bind(9, r.amount.currency().code());
     insert.bind(10, core::to_string(r.state)).bind(11, r.reference).bind(12, r.last_error);
@@ -106,15 +58,15 @@ class SqliteStore final : public Store {
   }
 
   void record_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) override {
-    Transaction transaction(*this);
+    Transaction transaction(connection_);
     write_transition(r, from, at, note);
     transaction.commit();
   }
 
   bool release_approved(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note,
                         int needed) override {
-    Transaction transaction(*this);
-    Statement count(db_, "SELECT COUNT(DISTINCT approver) FROM top_up_approvals WHERE key = ?1 AND terms = ?2 "
+    Transaction transaction(connection_);
+    Statement count(cache_, "SELECT COUNT(DISTINCT approver) FROM top_up_approvals WHERE key = ?1 AND terms = ?2 "
                          "AND at >= ?3");
     count.bind(1, r.key).bind(2, core::approval_terms(r)).bind(3, millis(r.created_at));
     if (!count.step() || count.integer(0) < needed) return false;  // rolled back
@@ -124,7 +76,7 @@ class SqliteStore final : public Store {
   }
 
   void write_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) {
-    Statement update(db_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
+    Statement update(cache_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
                           "updated_at = ?6, ticket_reference = ?7, ticket_bank = ?8, ticket_account_no = ?9, "
                           "ticket_name = ?10, ticket_expires_at = ?11, ticket_qr = ?12 WHERE key = ?1");
     update.bind(1, r.key).bind(2, core::to_string(r.state)).bind(3, r.reference).bind(4, r.last_error);
@@ -138,22 +90,23 @@ class SqliteStore final : public Store {
   }
 
   std::vector<TopUpRecord> open_top_ups() override {
-    Statement query(db_, fmt::format("SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'expired') "
-                                     "ORDER BY created_at, key",
-                                     kRecordColumns)
-                             .c_str());
+    static const std::string kQuery = fmt::format(
+        "SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'expired') ORDER BY created_at, key",
+        kRecordColumns);
+    Statement query(cache_, kQuery);
     return records(query);
   }
 
   std::vector<TopUpRecord> top_ups_created_since(core::Timestamp since) override {
-    Statement query(
-        db_, fmt::format("SELECT {} FROM top_ups WHERE created_at >= ?1 ORDER BY created_at, key", kRecordColumns).c_str());
+    static const std::string kQuery =
+        fmt::format("SELECT {} FROM top_ups WHERE created_at >= ?1 ORDER BY created_at, key", kRecordColumns);
+    Statement query(cache_, kQuery);
     query.bind(1, millis(since));
     return records(query);
   }
 
   std::vector<TopUpTransition> transitions(const std::string& key) override {
-    Statement query(db_, "SELECT from_state, to_state, at, note FROM top_up_transitions WHERE key = ?1 ORDER BY sequence");
+    Statement query(cache_, "SELECT from_state, to_state, at, note FROM top_up_transitions WHERE key = ?1 ORDER BY sequence");
     query.bind(1, key);
     std::vector<TopUpTransition> out;
     while (query.step()) {
@@ -166,13 +119,13 @@ class SqliteStore final : public Store {
   }
 
   void save_rule_state(const std::string& rule, const core::RuleState& state) override {
-    Transaction transaction(*this);
+    Transaction transaction(connection_);
     write_rule_state(rule, state);
     transaction.commit();
   }
 
   std::map<std::string, core::RuleState> load_rule_states() override {
-    Statement query(db_, "SELECT rule, phase, condition_since, fired_at, last_alert_at, last_top_up_at, "
+    Statement query(cache_, "SELECT rule, phase, condition_since, fired_at, last_alert_at, last_top_up_at, "
                          "top_ups_in_episode FROM rule_states");
     std::map<std::string, core::RuleState> out;
     while (query.step()) {
@@ -189,8 +142,8 @@ class SqliteStore final : public Store {
   }
 
   void set_setting(const std::string& name, const std::string& value) override {
-    Transaction transaction(*this);
-    Statement upsert(db_, "INSERT INTO settings (name, value) VALUES (?1, ?2) "
+    Transaction transaction(connection_);
+    Statement upsert(cache_, "INSERT INTO settings (name, value) VALUES (?1, ?2) "
                           "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
     upsert.bind(1, name).bind(2, value);
     upsert.step();
@@ -198,7 +151,7 @@ class SqliteStore final : public Store {
   }
 
   std::optional<std::string> setting(const std::string& name) override {
-    Statement query(db_, "SELECT value FROM settings WHERE name = ?1");
+    Statement query(cache_, "SELECT value FROM settings WHERE name = ?1");
     query.bind(1, name);
     if (!query.step()) return std::nullopt;
     return query.text(0);
@@ -208,8 +161,8 @@ class SqliteStore final : public Store {
     std::vector<bool> fresh;
     fresh.reserve(events.size());
     if (events.empty()) return fresh;
-    Transaction transaction(*this);
-    Statement insert(db_, "INSERT INTO webhook_events (provider, event_id, type, received_at) VALUES (?1, ?2, ?3, ?4) "
+    Transaction transaction(connection_);
+    Statement insert(cache_, "INSERT INTO webhook_events (provider, event_id, type, received_at) VALUES (?1, ?2, ?3, ?4) "
                           "ON CONFLICT (provider, event_id) DO NOTHING");
     for (const auto& e : events) {
       insert.reset();
@@ -227,8 +180,8 @@ class SqliteStore final : public Store {
 
   void enqueue_notifications(std::vector<OutboxEntry>& entries) override {
     if (entries.empty()) return;
-    Transaction transaction(*this);
-    Statement insert(db_, "INSERT INTO outbox (notifier, payload, created_at, attempts, next_attempt_at, state, "
+    Transaction transaction(connection_);
+    Statement insert(cache_, "INSERT INTO outbox (notifier, payload, created_at, attempts, next_attempt_at, state, "
                           "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     for (auto& e : entries) {
       insert.reset();
@@ -241,7 +194,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) override {
-    Statement query(db_, "SELECT id, notifier, payload, created_at, attempts, next_attempt_at, state, last_error "
+    Statement query(cache_, "SELECT id, notifier, payload, created_at, attempts, next_attempt_at, state, last_error "
                          "FROM outbox WHERE notifier = ?1 AND state = 'pending' ORDER BY id LIMIT ?2");
     query.bind(1, notifier).bind(2, static_cast<std::int64_t>(limit));
     std::vector<OutboxEntry> out;
@@ -255,8 +208,8 @@ class SqliteStore final : public Store {
 
   void update_notifications(const std::vector<OutboxEntry>& entries) override {
     if (entries.empty()) return;
-    Transaction transaction(*this);
-    Statement update(db_, "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, state = ?4, last_error = ?5 "
+    Transaction transaction(connection_);
+    Statement update(cache_, "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, state = ?4, last_error = ?5 "
                           "WHERE id = ?1");
     for (const auto& e : entries) {
       update.reset();
@@ -272,8 +225,8 @@ class SqliteStore final : public Store {
   }
 
   void save_silence(const Silence& silence) override {
-    Transaction transaction(*this);
-    Statement upsert(db_, "INSERT INTO silences (target, kind, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+    Transaction transaction(connection_);
+    Statement upsert(cache_, "INSERT INTO silences (target, kind, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
                           "ON CONFLICT (target, kind) DO UPDATE SET reason = excluded.reason, "
                           "created_at = excluded.created_at, expires_at = excluded.expires_at");
     upsert.bind(1, silence.target).bind(2, std::string(to_string(silence.kind))).bind(3, silence.reason).bind(4, millis(silence.created_at));
@@ -283,8 +236,8 @@ class SqliteStore final : public Store {
   }
 
   bool remove_silence(const std::string& target, SilenceKind kind) override {
-    Transaction transaction(*this);
-    Statement remove(db_, "DELETE FROM silences WHERE target = ?1 AND kind = ?2");
+    Transaction transaction(connection_);
+    Statement remove(cache_, "DELETE FROM silences WHERE target = ?1 AND kind = ?2");
     remove.bind(1, target).bind(2, std::string(to_string(kind)));
     remove.step();
     const bool removed = sqlite3_changes(db_) > 0;
@@ -293,7 +246,7 @@ class SqliteStore final : public Store {
   }
 
   std::vector<Silence> silences(core::Timestamp now) override {
-    Statement query(db_, "SELECT target, kind, reason, created_at, expires_at FROM silences WHERE expires_at > ?1 "
+    Statement query(cache_, "SELECT target, kind, reason, created_at, expires_at FROM silences WHERE expires_at > ?1 "
                          "ORDER BY expires_at, target");
     query.bind(1, millis(now));
     std::vector<Silence> out;
@@ -309,65 +262,15 @@ class SqliteStore final : public Store {
   ConsoleStore& console() override { return *console_; }
 
   std::int64_t count_webhook_events() override {
-    Statement query(db_, "SELECT COUNT(*) FROM webhook_events");
+    Statement query(cache_, "SELECT COUNT(*) FROM webhook_events");
     return query.step() ? query.integer(0) : 0;
   }
 
  private:
-  class Transaction {
-   public:
-    explicit Transaction(SqliteStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
-    ~Transaction() {
-      if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    void commit() {
-      store_.exec("COMMIT");
-      done_ = true;
-    }
-
-   private:
-    SqliteStore& store_;
-    bool done_ = false;
-  };
-
-  void exec(const std::string& sql) {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      const std::string why = error ? error : sqlite3_errmsg(db_);
-      sqlite3_free(error);
-      throw StoreError(fmt::format("store command failed: {}", why));
-    }
-  }
-
-  void migrate() {
-    exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
-    int current = 0;
-    {
-      Statement query(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-      if (query.step()) current = static_cast<int>(query.integer(0));
-    }
-    if (current > kSchemaVersion) {
-      throw StoreError(fmt::format("the store has schema version {}, newer than this topupd knows ({}); "
-                                   "run the newer topupd or restore a backup",
-                                   current, kSchemaVersion));
-    }
-    for (int version = current + 1; version <= kSchemaVersion; ++version) {
-      Transaction transaction(*this);
-      exec(kMigrations[version - 1]);
-      Statement record(db_, "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)");
-      record.bind(1, version)
-          .bind(2, std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count());
-      record.step();
-      transaction.commit();
-    }
-  }
-
   // Runs a DELETE whose ?1 is a time, in its own transaction; returns the rows removed.
   std::int64_t delete_before(const char* sql, core::Timestamp before) {
-    Transaction transaction(*this);
-    Statement remove(db_, sql);
+    Transaction transaction(connection_);
+    Statement remove(cache_, sql);
     remove.bind(1, millis(before));
     remove.step();
     const std::int64_t removed = sqlite3_changes(db_);
@@ -377,7 +280,7 @@ class SqliteStore final : public Store {
 
   void append_transition(const std::string& key, std::optional<TopUpState> from, TopUpState to, core::Timestamp at,
                          std::string_view note) {
-    Statement insert(db_, "INSERT INTO top_up_transitions (key, sequence, from_state, to_state, at, note) "
+    Statement insert(cache_, "INSERT INTO top_up_transitions (key, sequence, from_state, to_state, at, note) "
                           "VALUES (?1, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM top_up_transitions "
                           "WHERE key = ?1), ?2, ?3, ?4, ?5)");
     insert.bind(1, key).bind(2, from ? core::to_string(*from) : std::string_view()).bind(3, core::to_string(to));
@@ -386,7 +289,7 @@ class SqliteStore final : public Store {
   }
 
   void write_rule_state(const std::string& rule, const core::RuleState& s) {
-    Statement upsert(db_, "INSERT INTO rule_states (rule, phase, condition_since, fired_at, last_alert_at, "
+    Statement upsert(cache_, "INSERT INTO rule_states (rule, phase, condition_since, fired_at, last_alert_at, "
                           "last_top_up_at, top_ups_in_episode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                           "ON CONFLICT (rule) DO UPDATE SET phase = excluded.phase, condition_since = "
                           "excluded.condition_since, fired_at = excluded.fired_at, last_alert_at = "
@@ -403,7 +306,9 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  sqlite3* db_ = nullptr;
+  sqlite::Connection connection_;
+  sqlite3* const db_ = connection_.db();
+  sqlite::StatementCache& cache_ = connection_.statements();  // each statement prepared once
   std::unique_ptr<ApiStore> api_;  // on db_
   std::unique_ptr<ConsoleStore> console_;  // on db_
 };
