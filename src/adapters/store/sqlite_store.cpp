@@ -38,8 +38,8 @@ class SqliteStore final : public Store {
       if (exists.bind(1, r.key).step()) return false;  // rolled back: nothing changed
     }
     static const std::string kInsert = fmt::format(
-        "INSERT INTO top_ups ({}, updated_at) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?13)",
+        "INSERT INTO top_ups ({}, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?13)",
         kRecordColumns);
     Statement insert(cache_, kInsert);
     insert.bind(1, r.key).bind(2, r.rule).bind(3, r.account).bind(4, r.provider).bind(5, core::to_string(r.method));
@@ -67,7 +67,7 @@ class SqliteStore final : public Store {
                         int needed) override {
     Transaction transaction(connection_);
     Statement count(cache_, "SELECT COUNT(DISTINCT approver) FROM top_up_approvals WHERE key = ?1 AND terms = ?2 "
-                         "AND at >= ?3");
+                            "AND at >= ?3");
     count.bind(1, r.key).bind(2, core::approval_terms(r)).bind(3, millis(r.created_at));
     if (!count.step() || count.integer(0) < needed) return false;  // rolled back
     write_transition(r, from, at, note);
@@ -77,8 +77,8 @@ class SqliteStore final : public Store {
 
   void write_transition(const TopUpRecord& r, TopUpState from, core::Timestamp at, std::string_view note) {
     Statement update(cache_, "UPDATE top_ups SET state = ?2, reference = ?3, last_error = ?4, settled_at = ?5, "
-                          "updated_at = ?6, ticket_reference = ?7, ticket_bank = ?8, ticket_account_no = ?9, "
-                          "ticket_name = ?10, ticket_expires_at = ?11, ticket_qr = ?12 WHERE key = ?1");
+                             "updated_at = ?6, ticket_reference = ?7, ticket_bank = ?8, ticket_account_no = ?9, "
+                             "ticket_name = ?10, ticket_expires_at = ?11, ticket_qr = ?12 WHERE key = ?1");
     update.bind(1, r.key).bind(2, core::to_string(r.state)).bind(3, r.reference).bind(4, r.last_error);
     update.bind(5, r.settled_at).bind(6, millis(at));
     const TicketColumns ticket(r);
@@ -91,7 +91,8 @@ class SqliteStore final : public Store {
 
   std::vector<TopUpRecord> open_top_ups() override {
     static const std::string kQuery = fmt::format(
-        "SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'expired') ORDER BY created_at, key",
+        "SELECT {} FROM top_ups WHERE state NOT IN ('succeeded', 'failed', 'rejected', 'expired') "
+        "ORDER BY created_at, key",
         kRecordColumns);
     Statement query(cache_, kQuery);
     return records(query);
@@ -126,7 +127,7 @@ class SqliteStore final : public Store {
 
   std::map<std::string, core::RuleState> load_rule_states() override {
     Statement query(cache_, "SELECT rule, phase, condition_since, fired_at, last_alert_at, last_top_up_at, "
-                         "top_ups_in_episode FROM rule_states");
+                            "top_ups_in_episode FROM rule_states");
     std::map<std::string, core::RuleState> out;
     while (query.step()) {
       core::RuleState state;
@@ -144,7 +145,7 @@ class SqliteStore final : public Store {
   void set_setting(const std::string& name, const std::string& value) override {
     Transaction transaction(connection_);
     Statement upsert(cache_, "INSERT INTO settings (name, value) VALUES (?1, ?2) "
-                          "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+                             "ON CONFLICT (name) DO UPDATE SET value = excluded.value");
     upsert.bind(1, name).bind(2, value);
     upsert.step();
     transaction.commit();
@@ -163,7 +164,7 @@ class SqliteStore final : public Store {
     if (events.empty()) return fresh;
     Transaction transaction(connection_);
     Statement insert(cache_, "INSERT INTO webhook_events (provider, event_id, type, received_at) VALUES (?1, ?2, ?3, ?4) "
-                          "ON CONFLICT (provider, event_id) DO NOTHING");
+                             "ON CONFLICT (provider, event_id) DO NOTHING");
     for (const auto& e : events) {
       insert.reset();
       insert.bind(1, e.provider).bind(2, e.id).bind(3, e.type).bind(4, millis(e.received_at));
@@ -182,7 +183,7 @@ class SqliteStore final : public Store {
     if (entries.empty()) return;
     Transaction transaction(connection_);
     Statement insert(cache_, "INSERT INTO outbox (notifier, payload, created_at, attempts, next_attempt_at, state, "
-                          "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                             "last_error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     for (auto& e : entries) {
       insert.reset();
       insert.bind(1, e.notifier).bind(2, e.payload).bind(3, millis(e.created_at)).bind(4, std::int64_t{e.attempts});
@@ -195,7 +196,7 @@ class SqliteStore final : public Store {
 
   std::vector<OutboxEntry> pending_notifications(const std::string& notifier, std::size_t limit) override {
     Statement query(cache_, "SELECT id, notifier, payload, created_at, attempts, next_attempt_at, state, last_error "
-                         "FROM outbox WHERE notifier = ?1 AND state = 'pending' ORDER BY id LIMIT ?2");
+                            "FROM outbox WHERE notifier = ?1 AND state = 'pending' ORDER BY id LIMIT ?2");
     query.bind(1, notifier).bind(2, static_cast<std::int64_t>(limit));
     std::vector<OutboxEntry> out;
     while (query.step()) {
@@ -210,7 +211,7 @@ class SqliteStore final : public Store {
     if (entries.empty()) return;
     Transaction transaction(connection_);
     Statement update(cache_, "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, state = ?4, last_error = ?5 "
-                          "WHERE id = ?1");
+                             "WHERE id = ?1");
     for (const auto& e : entries) {
       update.reset();
       update.bind(1, e.id).bind(2, std::int64_t{e.attempts}).bind(3, millis(e.next_attempt_at)).bind(4, std::string(to_string(e.state)));
@@ -227,8 +228,8 @@ class SqliteStore final : public Store {
   void save_silence(const Silence& silence) override {
     Transaction transaction(connection_);
     Statement upsert(cache_, "INSERT INTO silences (target, kind, reason, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5) "
-                          "ON CONFLICT (target, kind) DO UPDATE SET reason = excluded.reason, "
-                          "created_at = excluded.created_at, expires_at = excluded.expires_at");
+                             "ON CONFLICT (target, kind) DO UPDATE SET reason = excluded.reason, "
+                             "created_at = excluded.created_at, expires_at = excluded.expires_at");
     upsert.bind(1, silence.target).bind(2, std::string(to_string(silence.kind))).bind(3, silence.reason).bind(4, millis(silence.created_at));
     upsert.bind(5, millis(silence.expires_at));
     upsert.step();
@@ -247,7 +248,7 @@ class SqliteStore final : public Store {
 
   std::vector<Silence> silences(core::Timestamp now) override {
     Statement query(cache_, "SELECT target, kind, reason, created_at, expires_at FROM silences WHERE expires_at > ?1 "
-                         "ORDER BY expires_at, target");
+                            "ORDER BY expires_at, target");
     query.bind(1, millis(now));
     std::vector<Silence> out;
     while (query.step()) {
@@ -281,8 +282,8 @@ class SqliteStore final : public Store {
   void append_transition(const std::string& key, std::optional<TopUpState> from, TopUpState to, core::Timestamp at,
                          std::string_view note) {
     Statement insert(cache_, "INSERT INTO top_up_transitions (key, sequence, from_state, to_state, at, note) "
-                          "VALUES (?1, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM top_up_transitions "
-                          "WHERE key = ?1), ?2, ?3, ?4, ?5)");
+                             "VALUES (?1, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM top_up_transitions "
+                             "WHERE key = ?1), ?2, ?3, ?4, ?5)");
     insert.bind(1, key).bind(2, from ? core::to_string(*from) : std::string_view()).bind(3, core::to_string(to));
     insert.bind(4, millis(at)).bind(5, note);
     insert.step();
@@ -290,11 +291,11 @@ class SqliteStore final : public Store {
 
   void write_rule_state(const std::string& rule, const core::RuleState& s) {
     Statement upsert(cache_, "INSERT INTO rule_states (rule, phase, condition_since, fired_at, last_alert_at, "
-                          "last_top_up_at, top_ups_in_episode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-                          "ON CONFLICT (rule) DO UPDATE SET phase = excluded.phase, condition_since = "
-                          "excluded.condition_since, fired_at = excluded.fired_at, last_alert_at = "
-                          "excluded.last_alert_at, last_top_up_at = excluded.last_top_up_at, "
-                          "top_ups_in_episode = excluded.top_ups_in_episode");
+                             "last_top_up_at, top_ups_in_episode) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                             "ON CONFLICT (rule) DO UPDATE SET phase = excluded.phase, condition_since = "
+                             "excluded.condition_since, fired_at = excluded.fired_at, last_alert_at = "
+                             "excluded.last_alert_at, last_top_up_at = excluded.last_top_up_at, "
+                             "top_ups_in_episode = excluded.top_ups_in_episode");
     upsert.bind(1, rule).bind(2, core::to_string(s.phase)).bind(3, s.condition_since).bind(4, s.fired_at);
     upsert.bind(5, s.last_alert_at).bind(6, s.last_top_up_at).bind(7, static_cast<std::int64_t>(s.top_ups_in_episode));
     upsert.step();
