@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <cstdint>
+#include <fstream>
 #include <random>
 
 namespace topupd::testing {

@@ -1,8 +1,6 @@
 // A real PostgreSQL 15 for tests: see postgres_server.hpp.
 #include "support/postgres_server.hpp"
 
-#include "support/free_port.hpp"
-
 #include <libpq-fe.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -12,6 +10,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "support/free_port.hpp"
 
 namespace topupd::testing {
 
