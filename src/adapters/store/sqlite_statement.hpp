@@ -89,8 +89,7 @@ class Statement {
       sqlite3_finalize(statement_);
       return;
     }
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
+    reset();
     kept_->lent = false;
   }
   Statement(const Statement&) = delete;
