@@ -1,6 +1,7 @@
 #include "topupd/adapters/net/http_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <map>
 #include <vector>
@@ -13,11 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <fmt/format.h>
@@ -26,6 +27,8 @@
 
 #include "topupd/adapters/crypto/crypto.hpp"
 #include "topupd/adapters/net/in_flight.hpp"
+
+#include "http_wire.hpp"
 
 namespace topupd::adapters::net {
 
@@ -324,44 +327,38 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   template <class Stream>
-  asio::awaitable<Response> round_trip(Stream& stream, Connection& conn, bhttp::request<bhttp::string_body>& message,
+  asio::awaitable<Response> round_trip(Stream& stream, Connection& conn, const std::string& head, const std::string& body,
                                        bool& sent) {
     conn.tcp().expires_after(options_.request_timeout);
     sent = true;
-    co_await bhttp::async_write(stream, message, asio::use_awaitable);
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(options_.max_response_bytes);
-    parser.header_limit(64 * 1024);
-    co_await bhttp::async_read(stream, conn.buffer, parser, asio::use_awaitable);
-    auto& raw = parser.get();
-    Response response;
-    response.status = static_cast<int>(raw.result_int());
-    for (const auto& field : raw) response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    response.body = std::move(raw.body());
-    conn.keep_alive = raw.keep_alive();
-    co_return response;
+    const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};
+    co_await asio::async_write(stream, bytes, asio::use_awaitable);
+    wire::ResponseReader reader(options_.max_response_bytes);
+    co_await bhttp::async_read(stream, conn.buffer, reader, asio::use_awaitable);
+    conn.keep_alive = reader.keep_alive();
+    co_return reader.take();
   }
 
   asio::awaitable<Outcome> exchange(const Url& url, const Request& request) {
     const std::string& proxy = proxy_for(url);
     const bool absolute_form = !proxy.empty() && !url.tls();
     const std::string key = url.origin() + "|" + proxy;
-    bhttp::request<bhttp::string_body> message;
-    message.method_string(request.method);
-    message.target(absolute_form ? url.origin() + url.target : url.target);
-    message.version(11);
-    message.set(bhttp::field::host, url.port == (url.tls() ? 443 : 80) ? url.host : url.authority());
-    message.set(bhttp::field::user_agent, "topupd");
+    std::string proxy_authorization;
     if (absolute_form) {
       if (auto proxy_url = parse_url(proxy.find("://") == std::string::npos ? "http://" + proxy : proxy);
           proxy_url && !proxy_url->userinfo.empty()) {
-        message.set(bhttp::field::proxy_authorization, "Basic " + crypto::base64(proxy_url->userinfo));
+        proxy_authorization = "Basic " + crypto::base64(proxy_url->userinfo);
       }
     }
-    for (const auto& [name, value] : request.headers) message.set(name, value);
-    message.body() = request.body;
-    message.keep_alive(true);
-    message.prepare_payload();
+    const std::string target = absolute_form ? url.origin() + url.target : std::string();
+    const std::string authority = url.port == (url.tls() ? 443 : 80) ? std::string() : url.authority();
+    std::string head;
+    const wire::RequestLine line{request.method, absolute_form ? target : url.target,
+                                 authority.empty() ? url.host : authority, proxy_authorization};
+    if (auto wrong = wire::write_request_head(head, line, request.headers, request.body.size())) {
+      co_return Failure{FailureKind::not_retryable, "bad_request",
+                        fmt::format("{} {}: {}", request.method, url.origin(), *wrong)};
+    }
 
     // A pooled connection may have been closed by the server while idle; an idempotent
     // request that fails on one before any answer goes again on a new connection.
@@ -375,8 +372,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
           conn->key = key;
         }
         Response response;
-        if (conn->secure) response = co_await round_trip(*conn->secure, *conn, message, sent);
-        else response = co_await round_trip(*conn->plain, *conn, message, sent);
+        if (conn->secure) response = co_await round_trip(*conn->secure, *conn, head, request.body, sent);
+        else response = co_await round_trip(*conn->plain, *conn, head, request.body, sent);
         if (conn->keep_alive && request.idempotent) put_idle(std::move(conn));
         co_return response;
       } catch (const TransportError& e) {

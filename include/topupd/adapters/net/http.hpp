@@ -20,6 +20,9 @@ namespace topupd::adapters::net {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// ASCII case-insensitive equality, as header names compare.
+bool iequals(std::string_view a, std::string_view b);
+
 // The first header named `name` (case-insensitive).
 std::optional<std::string> find_header(const Headers& headers, std::string_view name);
 
