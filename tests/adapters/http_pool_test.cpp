@@ -3,12 +3,9 @@
 // requests need connections of their own): what a burst opened is closed once idle for
 // idle_keep, even while steady traffic keeps reusing one connection; a request that
 // waits behind the concurrency cap is told when it waits and when it has its slot.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -21,6 +18,7 @@
 
 #include "fakes/fake_clock.hpp"
 #include "fakes/loop.hpp"
+#include "support/loopback_server.hpp"
 #include "topupd/adapters/net/http_client.hpp"
 
 namespace topupd::adapters::net {
@@ -29,66 +27,25 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Keep-alive HTTP/1.1 on loopback: each connection on a thread of its own, each
-// request answered "ok" after 100 ms; counts the connections open at its end.
-class SlowServer {
- public:
-  SlowServer() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(address);
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 || listen(listener_, 16) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-      throw std::runtime_error("cannot listen");
+// Keep-alive HTTP/1.1 (each connection on a thread of its own): every request is
+// answered "ok" after 100 ms.
+void serve_slowly(int fd) {
+  std::string data;
+  char buffer[4096];
+  while (true) {
+    const auto end = data.find("\r\n\r\n");
+    if (end == std::string::npos) {
+      const ssize_t n = read(fd, buffer, sizeof(buffer));
+      if (n <= 0) return;  // the client closed it
+      data.append(buffer, static_cast<std::size_t>(n));
+      continue;
     }
-    port_ = ntohs(address.sin_port);
-    acceptor_ = std::thread([this] {
-      while (true) {
-        const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) return;  // the listener was shut down
-        ++open_;
-        workers_.emplace_back([this, fd] { serve(fd); });
-      }
-    });
+    data.erase(0, end + 4);
+    std::this_thread::sleep_for(100ms);
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
+    if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) return;
   }
-  ~SlowServer() {
-    shutdown(listener_, SHUT_RDWR);
-    close(listener_);
-    acceptor_.join();
-    for (auto& w : workers_) w.join();
-  }
-  int port() const { return port_; }
-  int open() const { return open_; }
-
- private:
-  void serve(int fd) {
-    std::string data;
-    char buffer[4096];
-    while (true) {
-      const auto end = data.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        const ssize_t n = read(fd, buffer, sizeof(buffer));
-        if (n <= 0) break;  // the client closed it
-        data.append(buffer, static_cast<std::size_t>(n));
-        continue;
-      }
-      data.erase(0, end + 4);
-      std::this_thread::sleep_for(100ms);
-      const std::string reply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok";
-      if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) break;
-    }
-    close(fd);
-    --open_;
-  }
-
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<int> open_{0};
-  std::thread acceptor_;
-  std::vector<std::thread> workers_;
-};
+}
 
 class HttpPoolTest : public ::testing::Test {
  protected:
@@ -130,7 +87,7 @@ class HttpPoolTest : public ::testing::Test {
     return server_.open() == n;
   }
 
-  SlowServer server_;
+  testing::LoopbackServer server_{serve_slowly};
   asio::io_context io_;
   testing::FakeClock clock_;
   testing::FixedRandom random_;

@@ -2,16 +2,12 @@
 // replacement, framing the client owns, refusals of what would break the head), a
 // response read into `Response` with either framing and within its limits, and the
 // client end to end against a loopback server that records what it received.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <boost/asio/buffer.hpp>
@@ -24,6 +20,7 @@
 #include "fakes/fake_clock.hpp"
 #include "fakes/loop.hpp"
 #include "http_wire.hpp"
+#include "support/loopback_server.hpp"
 #include "topupd/adapters/net/http_client.hpp"
 
 namespace topupd::adapters::net {
@@ -154,33 +151,8 @@ TEST(HttpWireTest, ABodyOverTheLimitIsRefusedWhicheverFramingCarriesIt) {
 // Content-Length) and answers each with a chunked "ok" on the same connection.
 class RecordingServer {
  public:
-  RecordingServer() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(address);
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), size) != 0 || listen(listener_, 4) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-      throw std::runtime_error("cannot listen");
-    }
-    port_ = ntohs(address.sin_port);
-    thread_ = std::thread([this] {
-      while (true) {
-        const int fd = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) return;  // the listener was shut down
-        ++connections_;
-        serve(fd);
-      }
-    });
-  }
-  ~RecordingServer() {
-    shutdown(listener_, SHUT_RDWR);
-    close(listener_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-  int connections() const { return connections_; }
+  int port() const { return server_.port(); }
+  int connections() const { return server_.accepted(); }
   std::vector<std::string> requests() {
     std::lock_guard lock(mutex_);
     return requests_;
@@ -199,7 +171,7 @@ class RecordingServer {
       }
       if (end == std::string::npos || data.size() < end + 4 + length) {
         const ssize_t n = read(fd, buffer, sizeof(buffer));
-        if (n <= 0) break;  // the client closed it
+        if (n <= 0) return;  // the client closed it
         data.append(buffer, static_cast<std::size_t>(n));
         continue;
       }
@@ -209,17 +181,13 @@ class RecordingServer {
       }
       data.erase(0, end + 4 + length);
       const std::string reply = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n";
-      if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) break;
+      if (send(fd, reply.data(), reply.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(reply.size())) return;
     }
-    close(fd);
   }
 
-  int listener_ = -1;
-  int port_ = 0;
-  std::atomic<int> connections_{0};
   std::mutex mutex_;
   std::vector<std::string> requests_;
-  std::thread thread_;
+  testing::LoopbackServer server_{[this](int fd) { serve(fd); }};  // last: stopped before what it records into
 };
 
 class HttpWireClientTest : public ::testing::Test {
