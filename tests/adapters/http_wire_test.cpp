@@ -54,7 +54,8 @@ TEST(HttpWireTest, ABodyOrAMethodThatExpectsOneGetsItsLength) {
   EXPECT_EQ(head_of({"POST", "/v1/topups", "h:8080", ""}, {{"Content-Type", "application/json"}}, 17),
             "POST /v1/topups HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: topupd\r\n"
             "Content-Type: application/json\r\nContent-Length: 17\r\n\r\n");
-  EXPECT_EQ(head_of({"POST", "/a", "h", ""}, {}, 0), "POST /a HTTP/1.1\r\nHost: h\r\nUser-Agent: topupd\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(head_of({"POST", "/a", "h", ""}, {}, 0),
+            "POST /a HTTP/1.1\r\nHost: h\r\nUser-Agent: topupd\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(head_of({"DELETE", "/a", "h", ""}, {}, 0), "DELETE /a HTTP/1.1\r\nHost: h\r\nUser-Agent: topupd\r\n\r\n");
 }
 
@@ -75,13 +76,14 @@ TEST(HttpWireTest, WhatWouldBreakTheHeadIsRefusedWithoutShowingAValue) {
   const std::string why = refusal({"GET", "/a", "h", ""}, {{"Authorization", "Bearer sk_live_secret\r\nX-Evil: 1"}});
   EXPECT_EQ(why, "the value of header Authorization holds a line break");
   EXPECT_EQ(why.find("sk_live"), std::string::npos);
-  EXPECT_EQ(refusal({"GET", "/a", "h", ""}, {{"X-Nul", std::string("a\0b", 3)}}), "the value of header X-Nul holds a line break");
+  EXPECT_EQ(refusal({"GET", "/a", "h", ""}, {{"X-Nul", std::string("a\0b", 3)}}),
+            "the value of header X-Nul holds a line break");
   EXPECT_EQ(refusal({"GET", "/a", "h", ""}, {{"Bad Name", "v"}}), "the header name \"Bad Name\" is not a token");
   EXPECT_EQ(refusal({"GET", "/a", "h", ""}, {{"", "v"}}), "the header name \"\" is not a token");
   EXPECT_EQ(refusal({"GET", "/a b", "h", ""}, {}), "the request target holds a space or a control character");
   EXPECT_EQ(refusal({"GET", "", "h", ""}, {}), "the request target holds a space or a control character");
   EXPECT_EQ(refusal({"G\nT", "/a", "h", ""}, {}), "the method \"G\\nT\" is not a token");
-  EXPECT_EQ(refusal({"GET", "/a", "h\r\nX: 1", ""}, {}), "the host holds a line break");
+  EXPECT_EQ(refusal({"GET", "/a", "h\r\nX: 1", ""}, {}), "the host or the proxy's credentials hold a line break");
 }
 
 // Feeds `text` to a reader in pieces of `piece` bytes, as reads from a socket would.
@@ -141,7 +143,9 @@ TEST(HttpWireTest, ABodyOverTheLimitIsRefusedWhicheverFramingCarriesIt) {
   EXPECT_EQ(feed(declared, "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n01234567890", 4096),
             boost::beast::http::error::body_limit);
   wire::ResponseReader chunked(10);
-  EXPECT_EQ(feed(chunked, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n", 4096),
+  EXPECT_EQ(feed(chunked,
+                 "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n",
+                 4096),
             boost::beast::http::error::body_limit);
   wire::ResponseReader garbage(10);
   EXPECT_TRUE(feed(garbage, "HTTP/1.1 two hundred\r\n\r\n", 4096));

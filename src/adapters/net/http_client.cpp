@@ -327,8 +327,8 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   template <class Stream>
-  asio::awaitable<Response> round_trip(Stream& stream, Connection& conn, const std::string& head, const std::string& body,
-                                       bool& sent) {
+  asio::awaitable<Response> round_trip(Stream& stream, Connection& conn, const std::string& head,
+                                       const std::string& body, bool& sent) {
     conn.tcp().expires_after(options_.request_timeout);
     sent = true;
     const std::array<asio::const_buffer, 2> bytes{asio::buffer(head), asio::buffer(body)};

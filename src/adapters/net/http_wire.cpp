@@ -50,7 +50,7 @@ std::optional<std::string> write_request_head(std::string& out, const RequestLin
   if (!is_token(line.method)) return fmt::format("the method {:?} is not a token", line.method);
   if (!is_target(line.target)) return std::string("the request target holds a space or a control character");
   if (!is_field_value(line.host) || !is_field_value(line.proxy_authorization)) {
-    return std::string("the host holds a line break");
+    return std::string("the host or the proxy's credentials hold a line break");
   }
   std::size_t size = line.method.size() + line.target.size() + line.host.size() + 96;
   for (const auto& [name, value] : headers) {

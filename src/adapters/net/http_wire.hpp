@@ -3,8 +3,8 @@
 //
 // Private to src/adapters/net (it includes Beast's parser); http_client.cpp is its user.
 // Beast's request message kept every field in a node of its own and its serializer
-// walked them as a chain of buffers, and its response parser kept the fields in nodes
-// that were then copied into `Response` — per poll, a tenth of the client's time.
+// walked them as a chain of buffers (9 % of topupd's time when polling saturated), and
+// its response parser kept the fields in nodes that were then copied into `Response`.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <boost/beast/http/basic_parser.hpp>
 
