@@ -70,11 +70,11 @@ std::optional<std::string> write_request_head(std::string& out, const RequestLin
     append_field(out, "Proxy-Authorization", line.proxy_authorization);
   }
   for (auto it = headers.begin(); it != headers.end(); ++it) {
-    const auto& [name, value] = *it;
+    const std::string& name = it->first;  // not a structured binding: clang 14 cannot capture those
     if (client_owned(name)) continue;
     const bool replaced_later =
         std::any_of(std::next(it), headers.end(), [&](const auto& later) { return iequals(later.first, name); });
-    if (!replaced_later) append_field(out, name, value);
+    if (!replaced_later) append_field(out, name, it->second);
   }
   if (body_size > 0 || expects_body(line.method)) {
     std::array<char, 24> digits{};
