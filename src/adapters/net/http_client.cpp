@@ -350,11 +350,11 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
         proxy_authorization = "Basic " + crypto::base64(proxy_url->userinfo);
       }
     }
-    const std::string target = absolute_form ? url.origin() + url.target : std::string();
-    const std::string authority = url.port == (url.tls() ? 443 : 80) ? std::string() : url.authority();
+    const std::string absolute_target = absolute_form ? url.origin() + url.target : std::string();
+    const std::string host = url.port == (url.tls() ? 443 : 80) ? url.host : url.authority();
+    const wire::RequestLine line{request.method, absolute_form ? absolute_target : url.target, host,
+                                 proxy_authorization};
     std::string head;
-    const wire::RequestLine line{request.method, absolute_form ? target : url.target,
-                                 authority.empty() ? url.host : authority, proxy_authorization};
     if (auto wrong = wire::write_request_head(head, line, request.headers, request.body.size())) {
       co_return Failure{FailureKind::not_retryable, "bad_request",
                         fmt::format("{} {}: {}", request.method, url.origin(), *wrong)};
