@@ -6,6 +6,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "sqlite_schema.hpp"
 
@@ -48,9 +49,12 @@ Connection::Connection(const std::string& path, Commits commits) : db_(open_conn
       exec("PRAGMA wal_autocheckpoint = 0");
     } else {
       exec("PRAGMA synchronous = FULL");
-      // The store's writer: its commits wait for the disk on its own thread, and the
-      // Durability thread checkpoints.
-      if (commits == Commits::wait_for_disk_no_checkpoints) exec("PRAGMA wal_autocheckpoint = 0");
+      // The store's writer: its commits wait for the disk on its own thread; it
+      // checkpoints between them (checkpoint_long_log), the Durability thread as well.
+      if (commits == Commits::wait_for_disk_checkpoint_apart && path != ":memory:") {
+        exec("PRAGMA wal_autocheckpoint = 0");
+        sqlite3_wal_hook(db_, &Connection::count_log_frames, this);
+      }
     }
     exec("PRAGMA foreign_keys = ON");
     migrate();
@@ -64,6 +68,25 @@ Connection::Connection(const std::string& path, Commits commits) : db_(open_conn
 Connection::~Connection() {
   statements_.finalize_all();  // a connection with statements left does not close
   sqlite3_close(db_);
+}
+
+int Connection::count_log_frames(void* self, sqlite3*, const char*, int frames) {
+  static_cast<Connection*>(self)->log_frames_ = frames;
+  return SQLITE_OK;
+}
+
+bool Connection::checkpoint_long_log() {
+  if (log_frames_ < checkpoint_at_) return true;
+  int in_log = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_log, &copied);
+  // Busy: the Durability's checkpoint runs; a reader's older snapshot holds frames back.
+  // Either way the log restarts after a later try.
+  const bool restarts = rc == SQLITE_OK && copied == in_log;
+  checkpoint_at_ = restarts ? kLongLog : log_frames_ + kLongLog;
+  if (rc == SQLITE_OK || rc == SQLITE_BUSY) return true;
+  spdlog::warn("store checkpoint failed: {}", sqlite3_errmsg(db_));
+  return false;
 }
 
 Connection::Transaction::Transaction(Connection& connection) : connection_(connection) {

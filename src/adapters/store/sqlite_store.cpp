@@ -31,6 +31,8 @@ class SqliteStore final : public Store {
         api_(sql_api_store(sqlite_runner(db_))),
         console_(sql_console_store(sqlite_runner(db_))) {}
 
+  void between_writes() override { connection_.checkpoint_long_log(); }
+
   bool plan_top_up(const TopUpRecord& r, const std::string& rule, const core::RuleState& state) override {
     Transaction transaction(connection_);
     {
@@ -321,7 +323,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool flushed_b
 }
 
 std::unique_ptr<Store> open_sqlite_writer(const std::string& path) {
-  return std::make_unique<SqliteStore>(path, Commits::wait_for_disk_no_checkpoints);
+  return std::make_unique<SqliteStore>(path, Commits::wait_for_disk_checkpoint_apart);
 }
 
 }  // namespace topupd::adapters

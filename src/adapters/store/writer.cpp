@@ -49,6 +49,9 @@ void StoreWriter::work() {
     lock.lock();
     jobs_run_ += 1;  // counted before its answer is heard
     asio::post(loop_, std::move(job.answered));
+    lock.unlock();
+    own_->between_writes();  // after the answer: the next job may wait for it, this one does not
+    lock.lock();
   }
 }
 

@@ -10,7 +10,8 @@
 // Whoever must not act before a commit of the loop's connection is on disk — a top-up
 // request leaving — commits, then co_awaits flushed(); every waiter of one flush shares
 // it (group commit), and the event loop never waits on the disk. (The store's writer,
-// writer.hpp, waits for the disk on its own thread; its log is checkpointed here too.)
+// writer.hpp, waits for the disk on its own thread, and checkpoints the log itself
+// between its jobs once they made it long; here too, every kCheckpointEvery.)
 //
 // Built without a path (an in-memory store), flushed() answers at once.
 #pragma once

@@ -194,6 +194,9 @@ class Store : public TopUpJournal,
   // commit only while `fence` says this instance holds its current epoch, else throw
   // FencedError (leases.hpp). SQLite serves one instance and has nothing to fence.
   virtual void set_fence(const Fence* fence) { (void)fence; }
+  // Upkeep that the store's writer (writer.hpp) does after it answered a job, so that no
+  // asker waits for it: SQLite checkpoints a write-ahead log that has grown long.
+  virtual void between_writes() {}
   // Tokens, demands and the audit log of the backend's API, in the same database.
   virtual ApiStore& api() = 0;
   // Users, sessions, approvals and the balance history of the web console.

@@ -10,7 +10,9 @@
 // carries to disk whatever the loop's connection committed before; a PostgreSQL COMMIT
 // is durable when it returns), so what a job wrote is durable when write() answers.
 // Jobs asked while one runs wait their turn: one at a time, each a group commit of
-// whatever its caller gathered meanwhile.
+// whatever its caller gathered meanwhile. After each answer the writer does the store's
+// upkeep (Store::between_writes: SQLite checkpoints a long log), which the next job may
+// wait for and the answered one does not.
 //
 // Built without a way to open a second connection (an in-memory SQLite store, which
 // another connection would not see, and which has no disk to wait for), a job runs at
