@@ -75,8 +75,8 @@ int Connection::count_log_frames(void* self, sqlite3*, const char*, int frames) 
   return SQLITE_OK;
 }
 
-bool Connection::checkpoint_long_log() {
-  if (log_frames_ < checkpoint_at_) return true;
+void Connection::checkpoint_long_log() {
+  if (log_frames_ < checkpoint_at_) return;
   int in_log = 0;
   int copied = 0;
   const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &in_log, &copied);
@@ -84,9 +84,9 @@ bool Connection::checkpoint_long_log() {
   // Either way the log restarts after a later try.
   const bool restarts = rc == SQLITE_OK && copied == in_log;
   checkpoint_at_ = restarts ? kLongLog : log_frames_ + kLongLog;
-  if (rc == SQLITE_OK || rc == SQLITE_BUSY) return true;
-  spdlog::warn("store checkpoint failed: {}", sqlite3_errmsg(db_));
-  return false;
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    spdlog::warn("the store writer's checkpoint failed: {}", sqlite3_errmsg(db_));
+  }
 }
 
 Connection::Transaction::Transaction(Connection& connection) : connection_(connection) {

@@ -40,10 +40,10 @@ class Connection {
   // Durability's) cannot do that while this one commits without pause: it copies up to
   // where the log ended when it began, and by its end the log is longer again — under
   // a stream of webhooks the log grew by 30 MB a second and every flush of it also wrote
-  // the file's new size. Call it between commits, where no one waits for it. False when
-  // the checkpoint failed (a full disk, a read-only file; logged); it is tried again
-  // after another kLongLog frames.
-  bool checkpoint_long_log();
+  // the file's new size. Call it between commits, where no one waits for it. A failed
+  // checkpoint (a full disk, a read-only file) is logged and tried again after another
+  // kLongLog frames; the Durability's checkpoints count failures in the metrics.
+  void checkpoint_long_log();
 
   // BEGIN IMMEDIATE on construction; rolled back unless committed.
   class Transaction {
