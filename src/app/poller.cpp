@@ -207,9 +207,7 @@ asio::awaitable<void> Poller::poll_once(AccountRuntime& account) {
   const core::Observation observation{name, *result, asked};
   const bool runway_sampled = core::record_observation(account.watch, observation);
   if (runway_sampled) runner_.export_runway(name, observation.at);
-  metrics_.set_balance(name, observation.balance);
-  metrics_.set_last_successful_poll(name, observation.at);
-  metrics_.set_balance_stale(name, false);
+  metrics_.set_polled(name, observation.balance, observation.at);
   if (spdlog::should_log(spdlog::level::debug)) {  // the arguments cost more than the poll's own work
     spdlog::debug("balance account={} balance={}", field(name), field(core::format_human(observation.balance)));
   }

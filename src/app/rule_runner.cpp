@@ -25,11 +25,18 @@ void RuleRunner::configure(const config::Config& config) {
   std::map<std::string, core::RuleState> states;
   for (const auto& rule : config.rules) {
     by_name_.emplace(rule.name, &rule);
-    by_account_[rule.account].push_back(&rule);
+    by_account_[rule.account].push_back(AccountRule{&rule});
     auto kept = states_.find(rule.name);
     states[rule.name] = kept == states_.end() ? core::RuleState{} : kept->second;
   }
   states_ = std::move(states);
+  bind_states();
+}
+
+void RuleRunner::bind_states() {
+  for (auto& [account, rules] : by_account_) {
+    for (auto& own : rules) own.state = &states_[own.rule->name];
+  }
 }
 
 const core::Rule* RuleRunner::find(const std::string& name) const {
@@ -80,7 +87,7 @@ TopUpRoute RuleRunner::route_of(const core::Decision& decision, const config::Ac
 
 void RuleRunner::export_runway(const std::string& account, core::Timestamp now) {
   if (const auto own = by_account_.find(account); own != by_account_.end()) {
-    for (const core::Rule* rule : own->second) {
+    for (const auto& [rule, state] : own->second) {
       if (rule->enabled && rule->when.kind == core::Condition::Kind::runway_below) return;  // the rule exports its own
     }
   }
@@ -104,7 +111,7 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
   if (own == by_account_.end()) co_return;
   const auto& deadlines = deadlines_[account.name];
   const bool schedule_due = trigger == Trigger::schedule;
-  for (const core::Rule* each : own->second) {
+  for (const auto& [each, each_state] : own->second) {
     const core::Rule& rule = *each;
     if (!only_rule.empty() && rule.name != only_rule) continue;
     // Schedules keep to their own times — but a poll goes on with a scheduled need
@@ -123,7 +130,7 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
     std::vector<core::Credit> credits;
     core::RuleInputs inputs = inputs_for(rule, account, watch, now, credits);
     inputs.schedule_due = schedule_due;
-    core::RuleState& state = states_[rule.name];
+    core::RuleState& state = *each_state;
     const auto previous = state.phase;
     auto evaluation = core::evaluate(rule, state, inputs);
     if (evaluation.runway_estimate) metrics_.set_runway(rule.account, evaluation.runway_estimate->runway);
@@ -158,10 +165,15 @@ asio::awaitable<void> RuleRunner::evaluate(const config::AccountConfig& account,
     keys[decision.rule] = decision.idempotency_key;
   }
   for (const auto& decision : alerts) neighbours_.alert(decision, actions[decision.rule], keys[decision.rule]);
-  if (!schedule_due) recompute_deadlines(account.name, watch);
-  // Found again: a reload while a top-up was sent replaces the rules.
-  if (const auto rules = by_account_.find(account.name); rules != by_account_.end()) {
-    for (const core::Rule* rule : rules->second) export_caps(*rule, account.currency, now);
+  // Found again after a top-up was sent: a reload meanwhile replaces the rules.
+  const AccountRules* rules = &own->second;
+  if (!top_ups.empty()) {
+    const auto again = by_account_.find(account.name);
+    rules = again == by_account_.end() ? nullptr : &again->second;
+  }
+  if (!schedule_due) recompute_deadlines(account.name, rules, watch);
+  if (rules) {
+    for (const auto& [rule, state] : *rules) export_caps(*rule, account.currency, now);
   }
 }
 
@@ -169,10 +181,10 @@ void RuleRunner::adopt_states(const std::map<std::string, core::RuleState>& stor
                               const std::set<std::string>& accounts, core::Timestamp now) {
   for (const auto& [account, rules] : by_account_) {
     if (!accounts.count(account)) continue;
-    for (const core::Rule* rule : rules) {
+    for (const auto& [rule, state] : rules) {
       const auto it = stored.find(rule->name);
-      states_[rule->name] = it == stored.end() ? core::RuleState{} : core::clamped_to(it->second, now);
-      metrics_.set_rule_state(rule->name, states_[rule->name].phase);
+      *state = it == stored.end() ? core::RuleState{} : core::clamped_to(it->second, now);
+      metrics_.set_rule_state(rule->name, state->phase);
     }
   }
 }
@@ -223,14 +235,17 @@ void RuleRunner::watch_sources(const core::Rule& rule, const core::Evaluation& e
 }
 
 void RuleRunner::recompute_deadlines(const std::string& account, const core::AccountWatch& watch) {
+  const auto own = by_account_.find(account);
+  recompute_deadlines(account, own == by_account_.end() ? nullptr : &own->second, watch);
+}
+
+void RuleRunner::recompute_deadlines(const std::string& account, const AccountRules* rules,
+                                     const core::AccountWatch& watch) {
   auto& deadlines = deadlines_[account];
   deadlines.clear();
-  const auto own = by_account_.find(account);
-  if (own == by_account_.end()) return;
-  for (const core::Rule* rule : own->second) {
-    if (const auto due = core::next_time_driven_evaluation(*rule, states_[rule->name], watch)) {
-      deadlines[rule->name] = *due;
-    }
+  if (!rules) return;
+  for (const auto& [rule, state] : *rules) {
+    if (const auto due = core::next_time_driven_evaluation(*rule, *state, watch)) deadlines[rule->name] = *due;
   }
 }
 

@@ -65,6 +65,7 @@ class RuleRunner {
   void load_states(std::map<std::string, core::RuleState> states, core::Timestamp now) {
     states_ = std::move(states);
     clamp_states(now);
+    bind_states();
   }
   // The wall clock stepped: every state as of `now`, as at start.
   void clamp_states(core::Timestamp now) {
@@ -122,9 +123,19 @@ class RuleRunner {
   RuleRunnerNeighbours neighbours_;
   const config::Config* config_ = nullptr;
   std::map<std::string, core::RuleState> states_;  // by rule name; kept across reloads
+  // A rule of an account and its state in states_ (a node keeps its address until the
+  // map is replaced: configure and load_states bind the rules to the new one).
+  struct AccountRule {
+    const core::Rule* rule;
+    core::RuleState* state = nullptr;
+  };
+  using AccountRules = std::vector<AccountRule>;
+  void bind_states();
+  // Recomputes the deadlines of `rules`, the account's (nullptr: none configured).
+  void recompute_deadlines(const std::string& account, const AccountRules* rules, const core::AccountWatch& watch);
   // The config's rules by name and by account: a poll looks at its own account's rules only.
   std::unordered_map<std::string, const core::Rule*> by_name_;
-  std::unordered_map<std::string, std::vector<const core::Rule*>> by_account_;
+  std::unordered_map<std::string, AccountRules> by_account_;
   // account → rule → when it next needs a look with no new poll.
   std::unordered_map<std::string, std::map<std::string, core::Timestamp>> deadlines_;
   std::map<std::string, core::Timestamp> source_short_;  // rule → when TopUpSourceShort fired

@@ -19,8 +19,7 @@ core::Money idr(std::int64_t minor) { return core::Money(minor, *core::Currency:
 bool has(const std::string& text, const std::string& line) { return text.find(line) != std::string::npos; }
 
 void touch_everything(Metrics& metrics, const std::string& account) {
-  metrics.set_balance(account, usd(12345));
-  metrics.set_last_successful_poll(account, core::Timestamp(std::chrono::seconds(1'700'000'000)));
+  metrics.set_polled(account, usd(12345), core::Timestamp(std::chrono::seconds(1'699'999'000)));
   metrics.set_balance_stale(account, true);
   metrics.set_runway(account, std::chrono::hours(2));
 }
@@ -28,8 +27,7 @@ void touch_everything(Metrics& metrics, const std::string& account) {
 TEST(Metrics, PerAccountSeriesAreUpdatedInPlace) {
   Metrics metrics("1.0", "abc");
   touch_everything(metrics, "ops");
-  metrics.set_balance("ops", usd(500));
-  metrics.set_balance_stale("ops", false);
+  metrics.set_polled("ops", usd(500), core::Timestamp(std::chrono::seconds(1'700'000'000)));
   const std::string text = metrics.serialize();
   EXPECT_TRUE(has(text, "topupd_balance{account=\"ops\",currency=\"USD\"} 500\n")) << text;
   EXPECT_FALSE(has(text, "12345"));
@@ -67,8 +65,9 @@ TEST(Metrics, PollLatenessIsOneHistogramForAllAccounts) {
 
 TEST(Metrics, ACurrencyChangeReplacesTheBalanceSeries) {
   Metrics metrics("1.0", "abc");
-  metrics.set_balance("ops", usd(500));
-  metrics.set_balance("ops", idr(900));
+  const core::Timestamp at(std::chrono::seconds(1'700'000'000));
+  metrics.set_polled("ops", usd(500), at);
+  metrics.set_polled("ops", idr(900), at);
   const std::string text = metrics.serialize();
   EXPECT_FALSE(has(text, "currency=\"USD\"")) << text;
   EXPECT_TRUE(has(text, "topupd_balance{account=\"ops\",currency=\"IDR\"} 900\n"));

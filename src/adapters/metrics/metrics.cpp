@@ -203,7 +203,7 @@ Metrics::~Metrics() = default;
 
 std::string Metrics::serialize() const { return families_->registry.serialize(); }
 
-void Metrics::set_balance(const std::string& account, const core::Money& balance) {
+void Metrics::set_polled(const std::string& account, const core::Money& balance, core::Timestamp at) {
   auto& s = families_->series(account);
   const std::string_view currency = balance.currency().code();
   if (!s.balance || s.balance_currency != currency) {
@@ -212,11 +212,8 @@ void Metrics::set_balance(const std::string& account, const core::Money& balance
     s.balance = &families_->balance.value({account, s.balance_currency});
   }
   s.balance->set(as_sample(balance.minor()));
-}
-
-void Metrics::set_last_successful_poll(const std::string& account, core::Timestamp at) {
-  auto& s = families_->series(account);
   Families::once(s.last_poll, families_->last_successful_poll, account).set(seconds_of(at.time_since_epoch()));
+  Families::once(s.stale, families_->balance_stale, account).set(0);
 }
 
 void Metrics::set_balance_stale(const std::string& account, bool stale) {

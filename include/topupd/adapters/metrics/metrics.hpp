@@ -37,8 +37,9 @@ class Metrics {
   // Safe to call from another thread while the event loop updates the series.
   std::string serialize() const;
 
-  void set_balance(const std::string& account, const core::Money& balance);
-  void set_last_successful_poll(const std::string& account, core::Timestamp at);
+  // A successful poll: the account's balance, the time of the poll, and not stale (one
+  // look-up of the account's series for the three).
+  void set_polled(const std::string& account, const core::Money& balance, core::Timestamp at);
   void set_balance_stale(const std::string& account, bool stale);
   void observe_poll_duration(const std::string& provider, std::chrono::nanoseconds duration);
   // How long after its scheduled time a poll started (all accounts together).
