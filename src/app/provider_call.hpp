@@ -50,23 +50,31 @@ asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> call) {
 // request for a connection slot (net::Request::on_queue) is bounded by that instead,
 // and the timeout starts again, whole, once the request holds its slot: requests
 // queued behind the provider's own rate limit are not a gateway's timeout.
+//
+// The timer is armed once, at the start, for the earliest the call can time out. A
+// wait for a slot only moves the due time; the timer, when it fires early, waits again
+// for the due time, and is armed anew only when the due time comes before it. So a
+// call that queues costs no more timer operations than one that does not.
 class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
  public:
+  using Clock = asio::steady_timer::clock_type;
+
   CallDeadline(asio::any_io_executor executor, core::Duration timeout, std::optional<core::Duration> queue_bound)
       : timer_(std::move(executor)), timeout_(timeout), queue_bound_(queue_bound) {}
 
-  // For BalanceQuery::on_queue; nothing when there is no queue bound.
+  // For BalanceQuery::on_queue; nothing when there is no queue bound. It holds this
+  // deadline by address (small enough for std::function to keep without allocating):
+  // `bounded` holds the deadline until the call, and the request that holds the hook,
+  // have ended.
   std::function<void(bool)> queue_hook() {
     if (!queue_bound_) return {};
-    return [weak = weak_from_this()](bool waiting) {
-      if (const auto self = weak.lock(); self && !self->passed_) {
-        self->queued_ = waiting;
-        self->arm(waiting ? *self->queue_bound_ : self->timeout_);
-      }
-    };
+    return [self = this](bool waiting) { self->queued(waiting); };
   }
   // From now: the timeout.
-  void start() { arm(timeout_); }
+  void start() {
+    due_ = Clock::now() + timeout_;
+    arm(due_);
+  }
   void disarm() {
     ++generation_;
     timer_.cancel();
@@ -84,10 +92,20 @@ class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
   }
 
  private:
-  void arm(core::Duration after) {
-    timer_.expires_after(after);  // a wait already set is cancelled: its handler sees an error
+  void queued(bool waiting) {
+    if (passed_) return;
+    queued_ = waiting;
+    due_ = Clock::now() + (waiting ? *queue_bound_ : timeout_);
+    if (due_ < timer_.expiry()) arm(due_);
+  }
+  void arm(Clock::time_point at) {
+    timer_.expires_at(at);  // a wait already set is cancelled: its handler sees an error
     timer_.async_wait([self = shared_from_this(), generation = ++generation_](const boost::system::error_code& error) {
       if (error || generation != self->generation_) return;
+      if (Clock::now() < self->due_) {
+        self->arm(self->due_);
+        return;
+      }
       self->passed_ = true;
       self->cancel_.emit(asio::cancellation_type::terminal);
     });
@@ -96,6 +114,7 @@ class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
   asio::steady_timer timer_;
   core::Duration timeout_;
   std::optional<core::Duration> queue_bound_;
+  Clock::time_point due_{};
   asio::cancellation_signal cancel_;
   std::uint64_t generation_ = 0;
   bool passed_ = false;

@@ -88,5 +88,15 @@ TEST_F(CallDeadlineTest, AGatewayThatHangsOnceTheRequestHasItsSlotTimesOut) {
   }
 }
 
+TEST_F(CallDeadlineTest, AGatewayThatHangsAfterAWaitLongerThanTheTimeoutTimesOutFromItsSlot) {
+  // The timer, armed for the timeout at the start, has moved on to the queue bound
+  // (60 s, past this test's patience) by the time the slot comes: the timeout from the
+  // slot comes before it, so the timer must be brought forward.
+  const auto hung = run(300ms, 60s, 500ms, true);
+  ASSERT_FALSE(hung);
+  EXPECT_EQ(hung.error().reason, "timeout");
+  EXPECT_EQ(hung.error().message, "no answer within 300ms");
+}
+
 }  // namespace
 }  // namespace topupd::app
