@@ -51,10 +51,11 @@ asio::awaitable<std::optional<T>> as_optional(asio::awaitable<T> call) {
 // and the timeout starts again, whole, once the request holds its slot: requests
 // queued behind the provider's own rate limit are not a gateway's timeout.
 //
-// The timer is armed once, at the start, for the earliest the call can time out. A
-// wait for a slot only moves the due time; the timer, when it fires early, waits again
-// for the due time, and is armed anew only when the due time comes before it. So a
-// call that queues costs no more timer operations than one that does not.
+// The timer is armed once, at the start, for the timeout. A wait for a slot only moves
+// the due time; the timer, when it fires before it, waits again for it, and is armed
+// anew only when the due time comes before the timer's. So where the queue bound is at
+// least the timeout (the poller's), a call that waits for its slot for less than the
+// timeout costs no more timer operations than one that does not wait.
 class CallDeadline : public std::enable_shared_from_this<CallDeadline> {
  public:
   using Clock = asio::steady_timer::clock_type;
