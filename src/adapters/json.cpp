@@ -114,9 +114,8 @@ Value& Value::push(Value value) {
   return *this;
 }
 
-Value& Value::reserve(std::size_t room) {
-  if (kind_ == Kind::object) members_.reserve(room);
-  if (kind_ == Kind::array) items_.reserve(room);
+Value& Value::reserve(std::size_t members) {
+  members_.reserve(members);
   return *this;
 }
 
@@ -155,10 +154,11 @@ void Value::write(std::string& out) const {
 
 namespace {
 
+// Room a parsed object takes for its members at once (Parser::object).
+constexpr std::size_t kMembersAtOnce = 4;
+
 class Parser {
  public:
-  static constexpr std::size_t kMembersAtOnce = 4;
-
   Parser(std::string_view text, std::size_t max_depth) : s_(text), max_depth_(max_depth) {}
 
   std::optional<Value> document() {

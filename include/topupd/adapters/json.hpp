@@ -50,7 +50,7 @@ class Value {
 
   Value& set(std::string key, Value value);  // appends; objects only
   Value& push(Value value);                  // arrays only
-  Value& reserve(std::size_t room);          // objects and arrays: room for that many members or items
+  Value& reserve(std::size_t members);       // objects only: room for that many members
 
   // Compact text: no insignificant whitespace, members in insertion order.
   std::string serialize() const;
